@@ -1,0 +1,378 @@
+//! The twelve event types of protocol v1 and the public fields (`data`) each
+//! carries. Data objects are closed: an unknown or missing member is an
+//! error, optional members are written as `null`, never left out.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::fields::{Code, PseudoRef};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventType {
+    #[serde(rename = "ticket.created")]
+    TicketCreated,
+    #[serde(rename = "ticket.acknowledged")]
+    TicketAcknowledged,
+    #[serde(rename = "message.added")]
+    MessageAdded,
+    #[serde(rename = "ticket.assigned")]
+    TicketAssigned,
+    #[serde(rename = "priority.changed")]
+    PriorityChanged,
+    #[serde(rename = "status.changed")]
+    StatusChanged,
+    #[serde(rename = "ticket.escalated")]
+    TicketEscalated,
+    #[serde(rename = "ticket.resolved")]
+    TicketResolved,
+    #[serde(rename = "ticket.reopened")]
+    TicketReopened,
+    #[serde(rename = "ticket.closed")]
+    TicketClosed,
+    #[serde(rename = "satisfaction.rated")]
+    SatisfactionRated,
+    #[serde(rename = "final_response.issued")]
+    FinalResponseIssued,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 12] = [
+        EventType::TicketCreated,
+        EventType::TicketAcknowledged,
+        EventType::MessageAdded,
+        EventType::TicketAssigned,
+        EventType::PriorityChanged,
+        EventType::StatusChanged,
+        EventType::TicketEscalated,
+        EventType::TicketResolved,
+        EventType::TicketReopened,
+        EventType::TicketClosed,
+        EventType::SatisfactionRated,
+        EventType::FinalResponseIssued,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::TicketCreated => "ticket.created",
+            EventType::TicketAcknowledged => "ticket.acknowledged",
+            EventType::MessageAdded => "message.added",
+            EventType::TicketAssigned => "ticket.assigned",
+            EventType::PriorityChanged => "priority.changed",
+            EventType::StatusChanged => "status.changed",
+            EventType::TicketEscalated => "ticket.escalated",
+            EventType::TicketResolved => "ticket.resolved",
+            EventType::TicketReopened => "ticket.reopened",
+            EventType::TicketClosed => "ticket.closed",
+            EventType::SatisfactionRated => "satisfaction.rated",
+            EventType::FinalResponseIssued => "final_response.issued",
+        }
+    }
+}
+
+impl std::fmt::Display for EventType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    Low,
+    Normal,
+    High,
+    Urgent,
+}
+
+/// Ticket status, the states of the ticket state machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    New,
+    Open,
+    Pending,
+    OnHold,
+    Solved,
+    Closed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Open => "open",
+            Status::Pending => "pending",
+            Status::OnHold => "on_hold",
+            Status::Solved => "solved",
+            Status::Closed => "closed",
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    Public,
+    Internal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Created {
+    pub category: Code,
+    pub priority: Priority,
+    /// A formal complaint (MiCA RTS 2025/294, FCA DISP) rather than a plain
+    /// support request: complaint deadlines apply from this event.
+    pub complaint: bool,
+    /// Platform-defined public labels (product, region, language, …): at
+    /// most 16, names are codes, values 1–200 characters of any text. They
+    /// are public: never put personal data in them.
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Message {
+    pub direction: Direction,
+    pub visibility: Visibility,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Assigned {
+    pub assignee: PseudoRef,
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub group: Option<Code>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriorityChange {
+    pub from: Priority,
+    pub to: Priority,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    pub from: Status,
+    pub to: Status,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Escalated {
+    /// 1 = first escalation tier; must not go down.
+    pub level: u8,
+    pub reason: Code,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resolved {
+    pub resolution: Code,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reopened {
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub reason: Option<Code>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rated {
+    pub score: u8,
+    pub scale: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FinalResponse {
+    /// upheld, partially_upheld, rejected, … (a code, platform-defined).
+    pub outcome: Code,
+    /// Whether the response told the complainant of their right to refer the
+    /// complaint to an ombudsman or authority (FCA DISP 1.6.2R).
+    pub referral_rights: bool,
+}
+
+/// An event's typed data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventData {
+    Created(Created),
+    Acknowledged(Empty),
+    Message(Message),
+    Assigned(Assigned),
+    PriorityChanged(PriorityChange),
+    StatusChanged(StatusChange),
+    Escalated(Escalated),
+    Resolved(Resolved),
+    Reopened(Reopened),
+    Closed(Empty),
+    Rated(Rated),
+    FinalResponse(FinalResponse),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("data of {event_type}: {reason}")]
+pub struct DataError {
+    pub event_type: EventType,
+    pub reason: String,
+}
+
+impl EventData {
+    /// Parses and validates `data` for the given type.
+    pub fn parse(event_type: EventType, data: &Value) -> Result<EventData, DataError> {
+        fn typed<T: serde::de::DeserializeOwned>(t: EventType, v: &Value) -> Result<T, DataError> {
+            T::deserialize(v).map_err(|e| DataError {
+                event_type: t,
+                reason: e.to_string(),
+            })
+        }
+        let t = event_type;
+        let parsed = match t {
+            EventType::TicketCreated => EventData::Created(typed(t, data)?),
+            EventType::TicketAcknowledged => EventData::Acknowledged(typed(t, data)?),
+            EventType::MessageAdded => EventData::Message(typed(t, data)?),
+            EventType::TicketAssigned => EventData::Assigned(typed(t, data)?),
+            EventType::PriorityChanged => EventData::PriorityChanged(typed(t, data)?),
+            EventType::StatusChanged => EventData::StatusChanged(typed(t, data)?),
+            EventType::TicketEscalated => EventData::Escalated(typed(t, data)?),
+            EventType::TicketResolved => EventData::Resolved(typed(t, data)?),
+            EventType::TicketReopened => EventData::Reopened(typed(t, data)?),
+            EventType::TicketClosed => EventData::Closed(typed(t, data)?),
+            EventType::SatisfactionRated => EventData::Rated(typed(t, data)?),
+            EventType::FinalResponseIssued => EventData::FinalResponse(typed(t, data)?),
+        };
+        parsed.check().map_err(|reason| DataError {
+            event_type: t,
+            reason,
+        })?;
+        Ok(parsed)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        match self {
+            EventData::Rated(r) if r.scale == 0 || r.scale > 100 => {
+                Err(format!("scale must be 1 to 100, got {}", r.scale))
+            }
+            EventData::Rated(r) if r.score > r.scale => {
+                Err(format!("score {} is above the scale {}", r.score, r.scale))
+            }
+            EventData::Created(c) => check_labels(&c.labels),
+            EventData::Escalated(e) if e.level == 0 => Err("level starts at 1".into()),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn event_type(&self) -> EventType {
+        match self {
+            EventData::Created(_) => EventType::TicketCreated,
+            EventData::Acknowledged(_) => EventType::TicketAcknowledged,
+            EventData::Message(_) => EventType::MessageAdded,
+            EventData::Assigned(_) => EventType::TicketAssigned,
+            EventData::PriorityChanged(_) => EventType::PriorityChanged,
+            EventData::StatusChanged(_) => EventType::StatusChanged,
+            EventData::Escalated(_) => EventType::TicketEscalated,
+            EventData::Resolved(_) => EventType::TicketResolved,
+            EventData::Reopened(_) => EventType::TicketReopened,
+            EventData::Closed(_) => EventType::TicketClosed,
+            EventData::Rated(_) => EventType::SatisfactionRated,
+            EventData::FinalResponse(_) => EventType::FinalResponseIssued,
+        }
+    }
+
+    pub fn to_value(&self) -> Value {
+        let v = match self {
+            EventData::Created(d) => serde_json::to_value(d),
+            EventData::Acknowledged(d) | EventData::Closed(d) => serde_json::to_value(d),
+            EventData::Message(d) => serde_json::to_value(d),
+            EventData::Assigned(d) => serde_json::to_value(d),
+            EventData::PriorityChanged(d) => serde_json::to_value(d),
+            EventData::StatusChanged(d) => serde_json::to_value(d),
+            EventData::Escalated(d) => serde_json::to_value(d),
+            EventData::Resolved(d) => serde_json::to_value(d),
+            EventData::Reopened(d) => serde_json::to_value(d),
+            EventData::Rated(d) => serde_json::to_value(d),
+            EventData::FinalResponse(d) => serde_json::to_value(d),
+        };
+        // Plain structs of strings, integers and booleans always serialise.
+        v.unwrap_or(Value::Null)
+    }
+}
+
+fn check_labels(labels: &BTreeMap<String, String>) -> Result<(), String> {
+    if labels.len() > 16 {
+        return Err(format!("at most 16 labels, got {}", labels.len()));
+    }
+    for (name, value) in labels {
+        Code::parse("labels", name).map_err(|e| e.to_string())?;
+        let n = value.chars().count();
+        if !(1..=200).contains(&n) {
+            return Err(format!(
+                "label {name:?} must be 1 to 200 characters, got {n}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn data_is_closed_and_typed() {
+        let ok = EventData::parse(
+            EventType::MessageAdded,
+            &json!({"direction": "inbound", "visibility": "public"}),
+        );
+        assert!(ok.is_ok());
+        let extra = EventData::parse(
+            EventType::MessageAdded,
+            &json!({"direction": "inbound", "visibility": "public", "x": 1}),
+        );
+        assert!(extra.unwrap_err().reason.contains("unknown field"));
+        let missing = EventData::parse(EventType::TicketAssigned, &json!({"assignee": "a1"}));
+        assert!(missing.unwrap_err().reason.contains("group"));
+        assert!(
+            EventData::parse(
+                EventType::SatisfactionRated,
+                &json!({"score": 6, "scale": 5})
+            )
+            .is_err()
+        );
+        assert!(EventData::parse(EventType::TicketClosed, &json!({})).is_ok());
+        assert!(EventData::parse(EventType::TicketClosed, &json!(null)).is_err());
+    }
+
+    #[test]
+    fn every_type_round_trips_its_name() {
+        for t in EventType::ALL {
+            let v = serde_json::to_value(t).unwrap();
+            assert_eq!(v, json!(t.as_str()));
+            assert_eq!(serde_json::from_value::<EventType>(v).unwrap(), t);
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! Protocol v1, as written in docs/PROTOCOL.md: records, canonical JSON,
+//! hashing, trees, proofs, bundles and the ticket state machine.
+//!
+//! Pure by design: no I/O, no async, no clock reads except where a caller
+//! asks for `Timestamp::now()`. The server, the CLI, the verifier and the
+//! tests all share this module, so they cannot disagree about the format.
+
+pub mod append;
+pub mod canonical;
+pub mod event;
+pub mod fields;
+pub mod hash32;
+pub mod hashing;
+pub mod record;
+pub mod state;
+pub mod tree;
+pub mod vectors;
+
+pub use hash32::Hash32;

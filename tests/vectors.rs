@@ -1,0 +1,149 @@
+//! Protocol v1 test vectors: the checked-in file is exactly what the
+//! generator produces, and every value in it checks out through the public
+//! verification functions (not through the generator's own code paths).
+//!
+//! Regenerate only for a new protocol version:
+//! `PROOFDESK_UPDATE_VECTORS=1 cargo test --test vectors`.
+
+use proofdesk::protocol::Hash32;
+use proofdesk::protocol::canonical::{canonicalize, parse_strict};
+use proofdesk::protocol::hashing::{batch_head, content_commitment, leaf_hash};
+use proofdesk::protocol::record::HashedRecord;
+use proofdesk::protocol::tree::{reference, verify_inclusion};
+use proofdesk::protocol::vectors::{RFC6962_INPUTS, RFC6962_ROOT, render};
+use serde_json::Value;
+
+const PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/vectors/protocol-v1.json"
+);
+
+fn h(v: &Value) -> Hash32 {
+    Hash32::parse(v.as_str().expect("hash is a string")).expect("hash parses")
+}
+
+fn load() -> Value {
+    let text = std::fs::read_to_string(PATH).expect("tests/vectors/protocol-v1.json exists");
+    parse_strict(&text).expect("vectors are strict JSON")
+}
+
+#[test]
+fn checked_in_vectors_are_what_the_generator_produces() {
+    let fresh = render();
+    if std::env::var_os("PROOFDESK_UPDATE_VECTORS").is_some() {
+        std::fs::write(PATH, &fresh).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(PATH).expect("vectors file");
+    assert!(
+        on_disk == fresh,
+        "tests/vectors/protocol-v1.json differs from the generator: protocol v1 changed?"
+    );
+}
+
+#[test]
+fn records_hash_to_their_leaves_and_chain_per_ticket() {
+    let v = load();
+    let records = v["records"].as_array().unwrap();
+    assert!(records.len() >= 20);
+    let mut tips: std::collections::HashMap<String, (u64, Hash32)> = Default::default();
+    let mut types = std::collections::HashSet::new();
+    for (i, case) in records.iter().enumerate() {
+        let canonical = case["canonical"].as_str().unwrap();
+        assert_eq!(
+            canonicalize(&case["record"]).unwrap(),
+            canonical.as_bytes(),
+            "record {i}"
+        );
+        let leaf = leaf_hash(canonical.as_bytes());
+        assert_eq!(leaf, h(&case["leaf"]), "leaf {i}");
+        let parsed = HashedRecord::from_value(&case["record"]).unwrap();
+        assert_eq!(parsed.leaf, leaf);
+        assert_eq!(parsed.record.index, i as u64, "indices are contiguous");
+        let tip = tips
+            .entry(parsed.record.ticket.to_string())
+            .or_insert((0, Hash32::ZERO));
+        assert_eq!(
+            (parsed.record.seq, parsed.record.prev),
+            *tip,
+            "chain of record {i}"
+        );
+        *tip = (tip.0 + 1, leaf);
+        types.insert(parsed.record.event_type);
+    }
+    assert_eq!(types.len(), 12, "every event type is covered");
+}
+
+#[test]
+fn canonical_and_commitment_cases_hold() {
+    let v = load();
+    for case in v["canonical"].as_array().unwrap() {
+        assert_eq!(
+            canonicalize(&case["json"]).unwrap(),
+            case["canonical"].as_str().unwrap().as_bytes()
+        );
+    }
+    for case in v["commitments"].as_array().unwrap() {
+        let salt = h(&case["salt"]);
+        assert_eq!(
+            content_commitment(&salt.0, case["content"].as_str().unwrap()),
+            h(&case["commitment"])
+        );
+    }
+}
+
+#[test]
+fn trees_match_the_rfc6962_definition_and_every_proof_verifies() {
+    let v = load();
+    let trees = v["trees"].as_array().unwrap();
+    let sizes: Vec<usize> = trees
+        .iter()
+        .map(|t| t["leaves"].as_array().unwrap().len())
+        .collect();
+    for n in 1..=17 {
+        assert!(sizes.contains(&n), "size {n} covered");
+    }
+    for t in trees {
+        let leaves: Vec<Hash32> = t["leaves"].as_array().unwrap().iter().map(h).collect();
+        let root = h(&t["root"]);
+        assert_eq!(reference::mth(&leaves), root);
+        let proofs = t["proofs"].as_array().unwrap();
+        assert_eq!(proofs.len(), leaves.len(), "a proof for every index");
+        for p in proofs {
+            let i = p["index"].as_u64().unwrap();
+            let path: Vec<Hash32> = p["path"].as_array().unwrap().iter().map(h).collect();
+            assert_eq!(path, reference::path(i as usize, &leaves));
+            verify_inclusion(&leaves[i as usize], i, leaves.len() as u64, &path, &root).unwrap();
+        }
+    }
+    let rfc_leaves: Vec<Hash32> = RFC6962_INPUTS
+        .iter()
+        .map(|x| leaf_hash(&hex::decode(x).unwrap()))
+        .collect();
+    let rfc = trees
+        .iter()
+        .find(|t| {
+            t["leaves"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(h)
+                .collect::<Vec<_>>()
+                == rfc_leaves
+        })
+        .expect("the RFC 6962 reference tree is included");
+    assert_eq!(rfc["root"].as_str().unwrap(), RFC6962_ROOT);
+}
+
+#[test]
+fn heads_bind_id_range_and_root() {
+    let v = load();
+    for case in v["heads"].as_array().unwrap() {
+        let head = batch_head(
+            case["batch_id"].as_u64().unwrap(),
+            case["first_index"].as_u64().unwrap(),
+            case["count"].as_u64().unwrap(),
+            &h(&case["root"]),
+        );
+        assert_eq!(head, h(&case["head"]));
+    }
+}
