@@ -181,7 +181,7 @@ pub struct StatusChange {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Escalated {
-    /// 1 = first escalation tier; must not go down.
+    /// 1 = first escalation tier; each escalation must be strictly higher.
     pub level: u8,
     pub reason: Code,
 }

@@ -181,7 +181,9 @@ impl Timestamp {
             .map_err(|_| err())?
             .and_utc();
         let ts = Timestamp(t);
-        if ts.to_string() != s || t.timestamp() < 0 {
+        // chrono encodes a leap second as nanos ≥ 10^9; JavaScript's Date
+        // cannot represent one, so records never contain it.
+        if ts.to_string() != s || t.timestamp() < 0 || t.timestamp_subsec_nanos() >= 1_000_000_000 {
             return Err(err());
         }
         Ok(ts)
@@ -200,8 +202,22 @@ impl Timestamp {
                 )
             })?
             .with_timezone(&Utc);
-        if t.timestamp_subsec_nanos() % 1_000_000 != 0 {
+        // Check the digits themselves: chrono ignores fraction digits past
+        // the ninth, so a tiny nonzero tail would slip through the nanos.
+        let fraction = s
+            .split_once('.')
+            .map(|(_, f)| f.trim_end_matches(|c: char| !c.is_ascii_digit()));
+        let fraction =
+            fraction.map(|f| f.split(|c: char| !c.is_ascii_digit()).next().unwrap_or(""));
+        if fraction.is_some_and(|f| f.len() > 3 && f[3..].bytes().any(|b| b != b'0')) {
             return Err(FieldError::new(field, "at most millisecond precision", s));
+        }
+        if t.timestamp_subsec_nanos() >= 1_000_000_000 {
+            return Err(FieldError::new(
+                field,
+                "leap seconds are not representable; use :59.999",
+                s,
+            ));
         }
         if t.timestamp() < 0 || t.format("%Y").to_string().len() != 4 {
             return Err(FieldError::new(field, "years 1970 to 9999 only", s));
@@ -264,6 +280,10 @@ mod tests {
         let input = Timestamp::parse_input("occurred_at", "2025-03-01T10:30:00.12+01:00").unwrap();
         assert_eq!(input, t);
         assert!(Timestamp::parse_input("occurred_at", "2025-03-01T10:30:00.1234+01:00").is_err());
+        assert!(Timestamp::parse_input("occurred_at", "2025-03-01T10:30:00.0000000001Z").is_err());
+        assert!(Timestamp::parse_input("occurred_at", "2025-03-01T10:30:00.120000Z").is_ok());
+        assert!(Timestamp::parse_input("occurred_at", "2016-12-31T23:59:60.000Z").is_err());
+        assert!(Timestamp::parse_canonical("2016-12-31T23:59:60.000Z").is_err());
         assert!(Timestamp::parse_input("occurred_at", "1969-12-31T23:59:59Z").is_err());
     }
 

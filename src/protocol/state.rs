@@ -3,8 +3,8 @@
 //! States: new → open / pending / on_hold (status.changed among these),
 //! → solved (ticket.resolved only), → closed (ticket.closed, from solved only).
 //! solved → open through ticket.reopened; closed → open only when the policy
-//! allows reopening closed tickets. Nothing but ticket.reopened is accepted
-//! on a closed ticket.
+//! allows reopening closed tickets. Nothing but ticket.reopened and
+//! satisfaction.rated is accepted on a closed ticket; no ticket goes back to new.
 
 use serde::{Deserialize, Serialize};
 
@@ -50,6 +50,8 @@ pub enum TransitionError {
     StatusUnchanged(Status),
     #[error("status.changed cannot leave {0}: a solved ticket is reopened with ticket.reopened")]
     StatusLeavingSolved(Status),
+    #[error("status.changed cannot move a ticket back to new (it is {0})")]
+    StatusBackToNew(Status),
     #[error("priority.changed claims from={claimed:?} but the ticket's priority is {actual:?}")]
     PriorityFromMismatch { claimed: Priority, actual: Priority },
     #[error("priority.changed from {0:?} to {0:?} changes nothing")]
@@ -93,7 +95,10 @@ impl TicketState {
     ) -> Result<TicketState, TransitionError> {
         use TransitionError as E;
         let status = self.status;
-        if status == Status::Closed && !matches!(event, EventData::Reopened(_)) {
+        // A closed ticket takes only a reopen or a late satisfaction rating.
+        if status == Status::Closed
+            && !matches!(event, EventData::Reopened(_) | EventData::Rated(_))
+        {
             return Err(E::TicketClosed {
                 event: event.event_type(),
             });
@@ -148,6 +153,9 @@ impl TicketState {
                 }
                 if status == Status::Solved {
                     return Err(E::StatusLeavingSolved(status));
+                }
+                if s.to == Status::New && status != Status::New {
+                    return Err(E::StatusBackToNew(status));
                 }
                 if s.to == status {
                     return Err(E::StatusUnchanged(status));

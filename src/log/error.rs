@@ -1,0 +1,30 @@
+//! Errors of the log (storage) layer.
+
+use crate::protocol::append::AppendRuleError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("ticket {0} not found")]
+    TicketNotFound(String),
+    #[error("event {item} of the request was rejected: {reason}")]
+    Rejected {
+        item: usize,
+        reason: AppendRuleError,
+    },
+    #[error("idempotency key {key:?} was already used with a different request body")]
+    IdempotencyConflict { key: String },
+    #[error("another writer sealed or moved this batch first (expected {expected})")]
+    Contended { expected: String },
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    pub fn corrupt(what: impl std::fmt::Display) -> StoreError {
+        StoreError::Corrupt(what.to_string())
+    }
+}

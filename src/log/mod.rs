@@ -1,0 +1,328 @@
+//! The log: durable, append-only storage of records, batches and anchoring
+//! state, behind one `Store` trait with a SQLite and a PostgreSQL backend.
+
+mod error;
+pub mod plan;
+pub mod postgres;
+mod rows;
+pub(crate) mod sql_store;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+pub use error::StoreError;
+
+use crate::protocol::Hash32;
+use crate::protocol::append::{ChainTip, Draft};
+use crate::protocol::fields::{TicketHandle, Timestamp};
+use crate::protocol::state::{Policy, TicketState};
+
+/// One event to append.
+#[derive(Debug, Clone)]
+pub struct AppendRequest {
+    pub ticket: TicketHandle,
+    pub draft: Draft,
+    /// Salt and text of the content the draft's commitment was made from,
+    /// when the platform sent the text rather than its own commitment.
+    pub content: Option<([u8; 32], String)>,
+}
+
+/// Idempotency of a write: the platform's key and a hash of its request.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub key: String,
+    pub request_hash: Hash32,
+}
+
+/// What a write stored, or what the first write with the same key stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WriteResult {
+    Ticket { handle: String },
+    Events { first_index: u64, count: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Applied(WriteResult),
+    Replayed(WriteResult),
+}
+
+impl Outcome {
+    pub fn result(&self) -> &WriteResult {
+        match self {
+            Outcome::Applied(r) | Outcome::Replayed(r) => r,
+        }
+    }
+    pub fn replayed(&self) -> bool {
+        matches!(self, Outcome::Replayed(_))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Ticket {
+    pub handle: TicketHandle,
+    pub external_id: String,
+    pub created_at: String,
+    pub tip: ChainTip,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub index: u64,
+    pub ticket: TicketHandle,
+    pub seq: u64,
+    /// Canonical record bytes, exactly as hashed.
+    pub record: String,
+    pub leaf: Hash32,
+    pub recorded_at_ms: i64,
+    /// Batch and audit path once sealed.
+    pub sealed: Option<(u64, Vec<Hash32>)>,
+}
+
+/// Where a batch is in its lifecycle. Each step is persisted before the next
+/// begins, so a restart resumes at the step it stopped at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchStatus {
+    /// Tree built, paths stored; not yet sent to the chain.
+    Sealed,
+    /// A transaction was sent; hash, nonce and fees are stored.
+    Submitted,
+    /// Mined in a block whose hash is stored (may still be reorged out).
+    Included,
+    /// Deep enough (or finalized) that it is treated as permanent.
+    Final,
+}
+
+impl BatchStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BatchStatus::Sealed => "sealed",
+            BatchStatus::Submitted => "submitted",
+            BatchStatus::Included => "included",
+            BatchStatus::Final => "final",
+        }
+    }
+    pub fn parse(s: &str) -> Result<BatchStatus, StoreError> {
+        Ok(match s {
+            "sealed" => BatchStatus::Sealed,
+            "submitted" => BatchStatus::Submitted,
+            "included" => BatchStatus::Included,
+            "final" => BatchStatus::Final,
+            other => {
+                return Err(StoreError::corrupt(format!(
+                    "unknown batch status {other:?}"
+                )));
+            }
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submission {
+    pub tx_hash: Hash32,
+    pub nonce: u64,
+    pub max_fee_per_gas: u128,
+    pub max_priority_fee_per_gas: u128,
+    pub at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inclusion {
+    pub block_number: u64,
+    pub block_hash: Hash32,
+    pub block_time: u64,
+    pub at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    pub id: u64,
+    pub first_index: u64,
+    pub count: u64,
+    pub root: Hash32,
+    pub head: Hash32,
+    pub sealed_at_ms: i64,
+    pub status: BatchStatus,
+    pub submission: Option<Submission>,
+    pub attempts: u32,
+    pub inclusion: Option<Inclusion>,
+    pub final_at_ms: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// A batch about to be committed by the sealer, with every event's path.
+#[derive(Debug, Clone)]
+pub struct NewBatch {
+    pub id: u64,
+    pub first_index: u64,
+    pub root: Hash32,
+    pub head: Hash32,
+    pub sealed_at_ms: i64,
+    pub paths: Vec<Vec<Hash32>>,
+}
+
+/// Events not yet in any batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unsealed {
+    pub first_index: u64,
+    pub count: u64,
+    pub oldest_recorded_at_ms: Option<i64>,
+    pub next_batch_id: u64,
+}
+
+/// A lifecycle step of a batch, applied only from the expected status.
+#[derive(Debug, Clone)]
+pub enum BatchStep {
+    Submitted(Submission),
+    Included(Inclusion),
+    Final {
+        at_ms: i64,
+    },
+    /// The transaction was dropped or its block reorged out: back to sealed,
+    /// to be anchored again.
+    Reset {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: String,
+    pub scopes: Vec<String>,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LogStats {
+    pub size: u64,
+    pub sealed: u64,
+    pub batches: u64,
+    pub anchored_batches: u64,
+    pub final_batches: u64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> &'static str;
+
+    /// Creates the ticket, or returns the existing one for the same
+    /// platform id (the bool says whether it was created now).
+    async fn create_ticket(
+        &self,
+        external_id: &str,
+        handle: TicketHandle,
+        now: Timestamp,
+    ) -> Result<(Ticket, bool), StoreError>;
+    async fn ticket(&self, handle: &TicketHandle) -> Result<Option<Ticket>, StoreError>;
+
+    /// Appends all events or none, assigning index, seq and prev inside one
+    /// transaction. With an idempotency key, a retry of the same request
+    /// returns the original result and a different request is a conflict.
+    async fn append(
+        &self,
+        requests: Vec<AppendRequest>,
+        idem: Option<Idempotency>,
+        policy: &Policy,
+    ) -> Result<Outcome, StoreError>;
+
+    async fn events_by_ticket(&self, handle: &TicketHandle)
+    -> Result<Vec<StoredEvent>, StoreError>;
+    async fn events_by_range(
+        &self,
+        first_index: u64,
+        count: u64,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
+
+    async fn stats(&self) -> Result<LogStats, StoreError>;
+    async fn unsealed(&self) -> Result<Unsealed, StoreError>;
+    async fn leaves(&self, first_index: u64, count: u64) -> Result<Vec<Hash32>, StoreError>;
+    /// Commits a sealed batch with all its paths, atomically, only if it
+    /// starts exactly where the sealed part of the log ends.
+    async fn commit_batch(&self, batch: NewBatch) -> Result<(), StoreError>;
+
+    async fn batch(&self, id: u64) -> Result<Option<Batch>, StoreError>;
+    async fn batches(&self, from_id: u64, limit: u64) -> Result<Vec<Batch>, StoreError>;
+    /// Oldest batch that is not final, if any: the anchorer works in order.
+    async fn first_unfinal_batch(&self) -> Result<Option<Batch>, StoreError>;
+    /// Moves a batch one lifecycle step, only from the status given.
+    async fn step_batch(
+        &self,
+        id: u64,
+        from: BatchStatus,
+        step: BatchStep,
+    ) -> Result<(), StoreError>;
+    async fn note_batch_error(&self, id: u64, error: &str) -> Result<(), StoreError>;
+
+    async fn insert_api_key(
+        &self,
+        id: &str,
+        key_hash: Hash32,
+        scopes: &[String],
+        label: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+    async fn api_key_by_hash(&self, key_hash: Hash32) -> Result<Option<ApiKey>, StoreError>;
+
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+pub type DynStore = Arc<dyn Store>;
+
+/// Opens the backend named by the URL scheme: `sqlite:` or `postgres://`.
+pub async fn connect(url: &str) -> Result<DynStore, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::connect(url).await?))
+    } else if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
+    } else {
+        Err(StoreError::Corrupt(format!(
+            "unsupported database URL {url:?}: use sqlite:… or postgres://…"
+        )))
+    }
+}
+
+pub(crate) fn tip_from_parts(
+    next_seq: i64,
+    last_leaf: &[u8],
+    state: Option<&str>,
+) -> Result<ChainTip, StoreError> {
+    let last_leaf = Hash32::from_slice(last_leaf)
+        .ok_or_else(|| StoreError::corrupt("last_leaf is not 32 bytes"))?;
+    let state: Option<TicketState> = match state {
+        Some(s) => Some(
+            serde_json::from_str(s)
+                .map_err(|e| StoreError::corrupt(format!("ticket state: {e}")))?,
+        ),
+        None => None,
+    };
+    Ok(ChainTip {
+        next_seq: next_seq as u64,
+        last_leaf,
+        state,
+    })
+}
+
+pub(crate) fn hash_from(bytes: &[u8], what: &str) -> Result<Hash32, StoreError> {
+    Hash32::from_slice(bytes).ok_or_else(|| StoreError::corrupt(format!("{what} is not 32 bytes")))
+}
+
+pub(crate) fn path_to_bytes(path: &[Hash32]) -> Vec<u8> {
+    path.iter().flat_map(|h| h.0).collect()
+}
+
+pub(crate) fn path_from_bytes(bytes: &[u8]) -> Result<Vec<Hash32>, StoreError> {
+    if bytes.len() % 32 != 0 {
+        return Err(StoreError::corrupt(
+            "audit path length is not a multiple of 32",
+        ));
+    }
+    Ok(bytes
+        .chunks_exact(32)
+        .map(|c| Hash32(c.try_into().unwrap_or([0; 32])))
+        .collect())
+}

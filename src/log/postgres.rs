@@ -1,0 +1,70 @@
+//! The PostgreSQL backend, for several stateless servers on one database.
+
+use std::time::Duration;
+
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{PgPool, Postgres, Transaction};
+
+use super::StoreError;
+use super::sql_store::{Backend, impl_sql_store};
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl Backend for PgStore {
+    type Db = Postgres;
+}
+
+impl PgStore {
+    pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(PgStore { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Every write locks the single log_state row first. Global indices must
+    /// be contiguous, so appends are serialised by nature; a row lock does
+    /// that with no gaps on rollback (a SEQUENCE would leave holes), is
+    /// released at commit or on a dropped connection, and makes every later
+    /// read in the transaction see the latest committed tips.
+    async fn begin_write(&self) -> Result<(Transaction<'static, Postgres>, ()), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT size FROM log_state WHERE id = 1 FOR UPDATE")
+            .execute(&mut *tx)
+            .await?;
+        Ok((tx, ()))
+    }
+
+    async fn insert_paths(
+        tx: &mut Transaction<'static, Postgres>,
+        batch: &super::NewBatch,
+    ) -> Result<(), StoreError> {
+        // One statement for the whole batch instead of a round trip per row.
+        let idx: Vec<i64> = (0..batch.paths.len() as u64)
+            .map(|i| (batch.first_index + i) as i64)
+            .collect();
+        let paths: Vec<Vec<u8>> = batch
+            .paths
+            .iter()
+            .map(|p| super::path_to_bytes(p))
+            .collect();
+        sqlx::query("INSERT INTO event_paths (idx, batch_id, path) SELECT i, $2, p FROM UNNEST($1::BIGINT[], $3::BYTEA[]) AS t(i, p)")
+            .bind(&idx)
+            .bind(batch.id as i64)
+            .bind(&paths)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
+impl_sql_store!(PgStore, "postgres");

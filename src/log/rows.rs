@@ -1,0 +1,204 @@
+//! Row shapes shared by both backends (the column types are the same in
+//! SQLite and PostgreSQL: BIGINT/INTEGER, BYTEA/BLOB, TEXT) and their
+//! conversion into domain types.
+
+use super::{
+    Batch, BatchStatus, Inclusion, StoreError, StoredEvent, Submission, hash_from, path_from_bytes,
+};
+use crate::protocol::fields::TicketHandle;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct EventRow {
+    pub idx: i64,
+    pub ticket: String,
+    pub seq: i64,
+    pub record: String,
+    pub leaf: Vec<u8>,
+    pub recorded_at_ms: i64,
+    pub batch_id: Option<i64>,
+    pub path: Option<Vec<u8>>,
+}
+
+impl TryFrom<EventRow> for StoredEvent {
+    type Error = StoreError;
+    fn try_from(r: EventRow) -> Result<StoredEvent, StoreError> {
+        let sealed = match (r.batch_id, r.path) {
+            (Some(b), Some(p)) => Some((b as u64, path_from_bytes(&p)?)),
+            _ => None,
+        };
+        Ok(StoredEvent {
+            index: r.idx as u64,
+            ticket: TicketHandle::parse(&r.ticket).map_err(StoreError::corrupt)?,
+            seq: r.seq as u64,
+            record: r.record,
+            leaf: hash_from(&r.leaf, "leaf")?,
+            recorded_at_ms: r.recorded_at_ms,
+            sealed,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct BatchRow {
+    pub id: i64,
+    pub first_index: i64,
+    pub count: i64,
+    pub root: Vec<u8>,
+    pub head: Vec<u8>,
+    pub sealed_at_ms: i64,
+    pub status: String,
+    pub tx_hash: Option<Vec<u8>>,
+    pub nonce: Option<i64>,
+    pub max_fee_per_gas: Option<String>,
+    pub max_priority_fee_per_gas: Option<String>,
+    pub submitted_at_ms: Option<i64>,
+    pub attempts: i64,
+    pub block_number: Option<i64>,
+    pub block_hash: Option<Vec<u8>>,
+    pub block_time: Option<i64>,
+    pub included_at_ms: Option<i64>,
+    pub final_at_ms: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+fn fee(s: &Option<String>) -> Result<u128, StoreError> {
+    s.as_deref()
+        .unwrap_or("0")
+        .parse()
+        .map_err(|_| StoreError::corrupt("fee is not an integer"))
+}
+
+impl TryFrom<BatchRow> for Batch {
+    type Error = StoreError;
+    fn try_from(r: BatchRow) -> Result<Batch, StoreError> {
+        let submission = match (&r.tx_hash, r.nonce, r.submitted_at_ms) {
+            (Some(tx), Some(nonce), Some(at_ms)) => Some(Submission {
+                tx_hash: hash_from(tx, "tx_hash")?,
+                nonce: nonce as u64,
+                max_fee_per_gas: fee(&r.max_fee_per_gas)?,
+                max_priority_fee_per_gas: fee(&r.max_priority_fee_per_gas)?,
+                at_ms,
+            }),
+            _ => None,
+        };
+        let inclusion = match (
+            r.block_number,
+            &r.block_hash,
+            r.block_time,
+            r.included_at_ms,
+        ) {
+            (Some(n), Some(h), Some(t), Some(at_ms)) => Some(Inclusion {
+                block_number: n as u64,
+                block_hash: hash_from(h, "block_hash")?,
+                block_time: t as u64,
+                at_ms,
+            }),
+            _ => None,
+        };
+        Ok(Batch {
+            id: r.id as u64,
+            first_index: r.first_index as u64,
+            count: r.count as u64,
+            root: hash_from(&r.root, "root")?,
+            head: hash_from(&r.head, "head")?,
+            sealed_at_ms: r.sealed_at_ms,
+            status: BatchStatus::parse(&r.status)?,
+            submission,
+            attempts: r.attempts as u32,
+            inclusion,
+            final_at_ms: r.final_at_ms,
+            last_error: r.last_error,
+        })
+    }
+}
+
+/// SQL shared by both backends. sqlx binds `$N` placeholders on SQLite as on
+/// PostgreSQL, so one text serves both.
+pub(crate) mod sql {
+    macro_rules! event_select {
+        () => {
+            "SELECT e.idx, e.ticket, e.seq, e.record, e.leaf, e.recorded_at_ms, p.batch_id, p.path \
+             FROM events e LEFT JOIN event_paths p ON p.idx = e.idx"
+        };
+    }
+    macro_rules! batch_select {
+        () => {
+            "SELECT id, first_index, count, root, head, sealed_at_ms, status, tx_hash, nonce, \
+             max_fee_per_gas, max_priority_fee_per_gas, submitted_at_ms, attempts, block_number, block_hash, \
+             block_time, included_at_ms, final_at_ms, last_error FROM batches"
+        };
+    }
+    pub const EVENTS_BY_TICKET: &str =
+        concat!(event_select!(), " WHERE e.ticket = $1 ORDER BY e.seq");
+    pub const EVENTS_BY_RANGE: &str = concat!(
+        event_select!(),
+        " WHERE e.idx >= $1 AND e.idx < $2 ORDER BY e.idx"
+    );
+    pub const BATCH_BY_ID: &str = concat!(batch_select!(), " WHERE id = $1");
+    pub const BATCHES_FROM: &str = concat!(batch_select!(), " WHERE id >= $1 ORDER BY id LIMIT $2");
+    pub const FIRST_UNFINAL: &str = concat!(
+        batch_select!(),
+        " WHERE status <> 'final' ORDER BY id LIMIT 1"
+    );
+    pub const INSERT_TICKET: &str = "INSERT INTO tickets (handle, external_id, created_at, next_seq, last_leaf, state) \
+         VALUES ($1, $2, $3, 0, $4, NULL) ON CONFLICT (external_id) DO NOTHING";
+    pub const TICKET_BY_EXTERNAL: &str = "SELECT handle, external_id, created_at, next_seq, last_leaf, state FROM tickets WHERE external_id = $1";
+    pub const TICKET_BY_HANDLE: &str = "SELECT handle, external_id, created_at, next_seq, last_leaf, state FROM tickets WHERE handle = $1";
+    pub const IDEMPOTENCY_GET: &str = "SELECT request_hash, result FROM idempotency WHERE key = $1";
+    pub const IDEMPOTENCY_PUT: &str =
+        "INSERT INTO idempotency (key, request_hash, result, created_at) VALUES ($1, $2, $3, $4)";
+    pub const LOG_SIZE: &str = "SELECT size FROM log_state WHERE id = 1";
+    pub const INSERT_EVENT: &str = "INSERT INTO events (idx, ticket, seq, record, leaf, recorded_at_ms) VALUES ($1, $2, $3, $4, $5, $6)";
+    pub const INSERT_CONTENT: &str = "INSERT INTO content (idx, salt, body) VALUES ($1, $2, $3)";
+    pub const UPDATE_TIP: &str =
+        "UPDATE tickets SET next_seq = $1, last_leaf = $2, state = $3 WHERE handle = $4";
+    pub const GROW_LOG: &str = "UPDATE log_state SET size = size + $1 WHERE id = 1";
+    pub const LOG_STATE: &str = "SELECT size, sealed FROM log_state WHERE id = 1";
+    pub const BATCH_COUNTS: &str = "SELECT COUNT(*), \
+         COALESCE(SUM(CASE WHEN status IN ('included', 'final') THEN 1 ELSE 0 END), 0), \
+         COALESCE(SUM(CASE WHEN status = 'final' THEN 1 ELSE 0 END), 0) FROM batches";
+    pub const RECORDED_AT: &str = "SELECT recorded_at_ms FROM events WHERE idx = $1";
+    pub const LEAVES: &str = "SELECT leaf FROM events WHERE idx >= $1 AND idx < $2 ORDER BY idx";
+    pub const ADVANCE_SEALED: &str =
+        "UPDATE log_state SET sealed = $1 WHERE id = 1 AND sealed = $2 AND size >= $1";
+    pub const INSERT_BATCH: &str = "INSERT INTO batches (id, first_index, count, root, head, sealed_at_ms, status) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'sealed')";
+    pub const INSERT_PATH: &str =
+        "INSERT INTO event_paths (idx, batch_id, path) VALUES ($1, $2, $3)";
+    pub const STEP_SUBMITTED: &str = "UPDATE batches SET status = 'submitted', tx_hash = $1, nonce = $2, \
+         max_fee_per_gas = $3, max_priority_fee_per_gas = $4, submitted_at_ms = $5, attempts = attempts + 1 \
+         WHERE id = $6 AND status = $7";
+    pub const STEP_INCLUDED: &str = "UPDATE batches SET status = 'included', block_number = $1, block_hash = $2, \
+         block_time = $3, included_at_ms = $4 WHERE id = $5 AND status = $6";
+    pub const STEP_FINAL: &str =
+        "UPDATE batches SET status = 'final', final_at_ms = $1 WHERE id = $2 AND status = $3";
+    pub const STEP_RESET: &str = "UPDATE batches SET status = 'sealed', tx_hash = NULL, nonce = NULL, \
+         max_fee_per_gas = NULL, max_priority_fee_per_gas = NULL, submitted_at_ms = NULL, block_number = NULL, \
+         block_hash = NULL, block_time = NULL, included_at_ms = NULL, last_error = $1 WHERE id = $2 AND status = $3";
+    pub const NOTE_ERROR: &str = "UPDATE batches SET last_error = $1 WHERE id = $2";
+    pub const INSERT_KEY: &str = "INSERT INTO api_keys (id, key_hash, scopes, label, created_at) VALUES ($1, $2, $3, $4, $5)";
+    pub const KEY_BY_HASH: &str =
+        "SELECT id, scopes, label FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL";
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TicketRow {
+    pub handle: String,
+    pub external_id: String,
+    pub created_at: String,
+    pub next_seq: i64,
+    pub last_leaf: Vec<u8>,
+    pub state: Option<String>,
+}
+
+impl TryFrom<TicketRow> for super::Ticket {
+    type Error = StoreError;
+    fn try_from(r: TicketRow) -> Result<super::Ticket, StoreError> {
+        Ok(super::Ticket {
+            handle: TicketHandle::parse(&r.handle).map_err(StoreError::corrupt)?,
+            external_id: r.external_id,
+            created_at: r.created_at,
+            tip: super::tip_from_parts(r.next_seq, &r.last_leaf, r.state.as_deref())?,
+        })
+    }
+}

@@ -1,0 +1,479 @@
+//! The `Store` implementation shared by the SQLite and PostgreSQL backends.
+//!
+//! Both speak the same SQL (see `rows::sql`) and differ only in how a write
+//! transaction serialises against other writers, which each backend supplies
+//! as `begin_write`. A macro stamps the impl out per concrete sqlx database
+//! type, because sqlx's generic executor bounds would otherwise cost more
+//! code than they save.
+
+macro_rules! impl_sql_store {
+    ($store:ty, $name:literal) => {
+        #[async_trait::async_trait]
+        impl $crate::log::Store for $store {
+            fn backend(&self) -> &'static str {
+                $name
+            }
+
+            async fn create_ticket(
+                &self,
+                external_id: &str,
+                handle: $crate::protocol::fields::TicketHandle,
+                now: $crate::protocol::fields::Timestamp,
+            ) -> Result<($crate::log::Ticket, bool), $crate::log::StoreError> {
+                use $crate::log::rows::{TicketRow, sql};
+                let inserted = sqlx::query(sql::INSERT_TICKET)
+                    .bind(handle.as_str())
+                    .bind(external_id)
+                    .bind(now.to_string())
+                    .bind($crate::protocol::Hash32::ZERO.0.to_vec())
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected()
+                    == 1;
+                let row: TicketRow = sqlx::query_as(sql::TICKET_BY_EXTERNAL)
+                    .bind(external_id)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok((row.try_into()?, inserted))
+            }
+
+            async fn ticket(
+                &self,
+                handle: &$crate::protocol::fields::TicketHandle,
+            ) -> Result<Option<$crate::log::Ticket>, $crate::log::StoreError> {
+                use $crate::log::rows::{TicketRow, sql};
+                let row: Option<TicketRow> = sqlx::query_as(sql::TICKET_BY_HANDLE)
+                    .bind(handle.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn append(
+                &self,
+                requests: Vec<$crate::log::AppendRequest>,
+                idem: Option<$crate::log::Idempotency>,
+                policy: &$crate::protocol::state::Policy,
+            ) -> Result<$crate::log::Outcome, $crate::log::StoreError> {
+                use $crate::log::rows::{TicketRow, sql};
+                use $crate::log::{Outcome, StoreError, WriteResult};
+                let (mut tx, _guard) = self.begin_write().await?;
+                if let Some(idem) = &idem {
+                    if let Some(previous) = Self::idempotent_result(&mut tx, idem).await? {
+                        return Ok(Outcome::Replayed(previous));
+                    }
+                }
+                let size: i64 = sqlx::query_scalar(sql::LOG_SIZE)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let mut tips = std::collections::HashMap::new();
+                for req in &requests {
+                    if tips.contains_key(&req.ticket) {
+                        continue;
+                    }
+                    let row: Option<TicketRow> = sqlx::query_as(sql::TICKET_BY_HANDLE)
+                        .bind(req.ticket.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let ticket: $crate::log::Ticket = row
+                        .ok_or_else(|| StoreError::TicketNotFound(req.ticket.to_string()))?
+                        .try_into()?;
+                    tips.insert(ticket.handle, ticket.tip);
+                }
+                // The clock is read while holding the write lock, so
+                // recorded_at never decreases along the log.
+                let recorded_at = $crate::protocol::fields::Timestamp::now();
+                let plan = $crate::log::plan::plan_appends(
+                    requests,
+                    size as u64,
+                    tips,
+                    recorded_at,
+                    policy,
+                )?;
+                let count = plan.events.len() as i64;
+                for ev in &plan.events {
+                    let r = &ev.hashed.record;
+                    let canonical =
+                        std::str::from_utf8(&ev.hashed.canonical).map_err(StoreError::corrupt)?;
+                    sqlx::query(sql::INSERT_EVENT)
+                        .bind(r.index as i64)
+                        .bind(r.ticket.as_str())
+                        .bind(r.seq as i64)
+                        .bind(canonical)
+                        .bind(ev.hashed.leaf.0.to_vec())
+                        .bind(r.recorded_at.millis())
+                        .execute(&mut *tx)
+                        .await?;
+                    if let Some((salt, body)) = &ev.content {
+                        sqlx::query(sql::INSERT_CONTENT)
+                            .bind(r.index as i64)
+                            .bind(salt.to_vec())
+                            .bind(body.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                for (handle, tip) in &plan.tips {
+                    let state = tip
+                        .state
+                        .as_ref()
+                        .map(|s| serde_json::to_string(s))
+                        .transpose()
+                        .map_err(StoreError::corrupt)?;
+                    sqlx::query(sql::UPDATE_TIP)
+                        .bind(tip.next_seq as i64)
+                        .bind(tip.last_leaf.0.to_vec())
+                        .bind(state)
+                        .bind(handle.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query(sql::GROW_LOG)
+                    .bind(count)
+                    .execute(&mut *tx)
+                    .await?;
+                let result = WriteResult::Events {
+                    first_index: size as u64,
+                    count: count as u64,
+                };
+                if let Some(idem) = &idem {
+                    Self::remember(&mut tx, idem, &result).await?;
+                }
+                tx.commit().await?;
+                Ok(Outcome::Applied(result))
+            }
+
+            async fn events_by_ticket(
+                &self,
+                handle: &$crate::protocol::fields::TicketHandle,
+            ) -> Result<Vec<$crate::log::StoredEvent>, $crate::log::StoreError> {
+                use $crate::log::rows::{EventRow, sql};
+                let rows: Vec<EventRow> = sqlx::query_as(sql::EVENTS_BY_TICKET)
+                    .bind(handle.as_str())
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn events_by_range(
+                &self,
+                first_index: u64,
+                count: u64,
+            ) -> Result<Vec<$crate::log::StoredEvent>, $crate::log::StoreError> {
+                use $crate::log::rows::{EventRow, sql};
+                let rows: Vec<EventRow> = sqlx::query_as(sql::EVENTS_BY_RANGE)
+                    .bind(first_index as i64)
+                    .bind((first_index + count) as i64)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn stats(&self) -> Result<$crate::log::LogStats, $crate::log::StoreError> {
+                use $crate::log::rows::sql;
+                let (size, sealed): (i64, i64) =
+                    sqlx::query_as(sql::LOG_STATE).fetch_one(&self.pool).await?;
+                let (batches, anchored, finals): (i64, i64, i64) =
+                    sqlx::query_as(sql::BATCH_COUNTS)
+                        .fetch_one(&self.pool)
+                        .await?;
+                Ok($crate::log::LogStats {
+                    size: size as u64,
+                    sealed: sealed as u64,
+                    batches: batches as u64,
+                    anchored_batches: anchored as u64,
+                    final_batches: finals as u64,
+                })
+            }
+
+            async fn unsealed(&self) -> Result<$crate::log::Unsealed, $crate::log::StoreError> {
+                use $crate::log::rows::sql;
+                let (size, sealed): (i64, i64) =
+                    sqlx::query_as(sql::LOG_STATE).fetch_one(&self.pool).await?;
+                let (batches, _, _): (i64, i64, i64) = sqlx::query_as(sql::BATCH_COUNTS)
+                    .fetch_one(&self.pool)
+                    .await?;
+                let oldest: Option<i64> = sqlx::query_scalar(sql::RECORDED_AT)
+                    .bind(sealed)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok($crate::log::Unsealed {
+                    first_index: sealed as u64,
+                    count: (size - sealed) as u64,
+                    oldest_recorded_at_ms: oldest,
+                    next_batch_id: batches as u64,
+                })
+            }
+
+            async fn leaves(
+                &self,
+                first_index: u64,
+                count: u64,
+            ) -> Result<Vec<$crate::protocol::Hash32>, $crate::log::StoreError> {
+                use $crate::log::rows::sql;
+                let rows: Vec<Vec<u8>> = sqlx::query_scalar(sql::LEAVES)
+                    .bind(first_index as i64)
+                    .bind((first_index + count) as i64)
+                    .fetch_all(&self.pool)
+                    .await?;
+                if rows.len() as u64 != count {
+                    return Err($crate::log::StoreError::corrupt(format!(
+                        "expected {count} leaves from index {first_index}, found {}",
+                        rows.len()
+                    )));
+                }
+                rows.iter()
+                    .map(|l| $crate::log::hash_from(l, "leaf"))
+                    .collect()
+            }
+
+            async fn commit_batch(
+                &self,
+                batch: $crate::log::NewBatch,
+            ) -> Result<(), $crate::log::StoreError> {
+                use $crate::log::StoreError;
+                use $crate::log::rows::sql;
+                let count = batch.paths.len() as i64;
+                let end = batch.first_index as i64 + count;
+                let (mut tx, _guard) = self.begin_write().await?;
+                // Guard: the batch must start exactly where sealing stopped
+                // and be the next batch id; anything else means another
+                // sealer got there first, and this transaction rolls back.
+                let moved = sqlx::query(sql::ADVANCE_SEALED)
+                    .bind(end)
+                    .bind(batch.first_index as i64)
+                    .execute(&mut *tx)
+                    .await?;
+                let (batches, _, _): (i64, i64, i64) = sqlx::query_as(sql::BATCH_COUNTS)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if moved.rows_affected() != 1 || batches as u64 != batch.id {
+                    return Err(StoreError::Contended {
+                        expected: format!(
+                            "batch {} starting at index {}",
+                            batch.id, batch.first_index
+                        ),
+                    });
+                }
+                sqlx::query(sql::INSERT_BATCH)
+                    .bind(batch.id as i64)
+                    .bind(batch.first_index as i64)
+                    .bind(count)
+                    .bind(batch.root.0.to_vec())
+                    .bind(batch.head.0.to_vec())
+                    .bind(batch.sealed_at_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                Self::insert_paths(&mut tx, &batch).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn batch(
+                &self,
+                id: u64,
+            ) -> Result<Option<$crate::log::Batch>, $crate::log::StoreError> {
+                use $crate::log::rows::{BatchRow, sql};
+                let row: Option<BatchRow> = sqlx::query_as(sql::BATCH_BY_ID)
+                    .bind(id as i64)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn batches(
+                &self,
+                from_id: u64,
+                limit: u64,
+            ) -> Result<Vec<$crate::log::Batch>, $crate::log::StoreError> {
+                use $crate::log::rows::{BatchRow, sql};
+                let rows: Vec<BatchRow> = sqlx::query_as(sql::BATCHES_FROM)
+                    .bind(from_id as i64)
+                    .bind(limit as i64)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn first_unfinal_batch(
+                &self,
+            ) -> Result<Option<$crate::log::Batch>, $crate::log::StoreError> {
+                use $crate::log::rows::{BatchRow, sql};
+                let row: Option<BatchRow> = sqlx::query_as(sql::FIRST_UNFINAL)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn step_batch(
+                &self,
+                id: u64,
+                from: $crate::log::BatchStatus,
+                step: $crate::log::BatchStep,
+            ) -> Result<(), $crate::log::StoreError> {
+                use $crate::log::BatchStep;
+                use $crate::log::rows::sql;
+                let from_s = from.as_str();
+                let id = id as i64;
+                let done = match &step {
+                    BatchStep::Submitted(s) => {
+                        sqlx::query(sql::STEP_SUBMITTED)
+                            .bind(s.tx_hash.0.to_vec())
+                            .bind(s.nonce as i64)
+                            .bind(s.max_fee_per_gas.to_string())
+                            .bind(s.max_priority_fee_per_gas.to_string())
+                            .bind(s.at_ms)
+                            .bind(id)
+                            .bind(from_s)
+                            .execute(&self.pool)
+                            .await?
+                    }
+                    BatchStep::Included(i) => {
+                        sqlx::query(sql::STEP_INCLUDED)
+                            .bind(i.block_number as i64)
+                            .bind(i.block_hash.0.to_vec())
+                            .bind(i.block_time as i64)
+                            .bind(i.at_ms)
+                            .bind(id)
+                            .bind(from_s)
+                            .execute(&self.pool)
+                            .await?
+                    }
+                    BatchStep::Final { at_ms } => {
+                        sqlx::query(sql::STEP_FINAL)
+                            .bind(*at_ms)
+                            .bind(id)
+                            .bind(from_s)
+                            .execute(&self.pool)
+                            .await?
+                    }
+                    BatchStep::Reset { reason } => {
+                        sqlx::query(sql::STEP_RESET)
+                            .bind(reason.as_str())
+                            .bind(id)
+                            .bind(from_s)
+                            .execute(&self.pool)
+                            .await?
+                    }
+                };
+                if done.rows_affected() != 1 {
+                    return Err($crate::log::StoreError::Contended {
+                        expected: format!("batch {id} in status {from_s}"),
+                    });
+                }
+                Ok(())
+            }
+
+            async fn note_batch_error(
+                &self,
+                id: u64,
+                error: &str,
+            ) -> Result<(), $crate::log::StoreError> {
+                sqlx::query($crate::log::rows::sql::NOTE_ERROR)
+                    .bind(error)
+                    .bind(id as i64)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn insert_api_key(
+                &self,
+                id: &str,
+                key_hash: $crate::protocol::Hash32,
+                scopes: &[String],
+                label: &str,
+                now: $crate::protocol::fields::Timestamp,
+            ) -> Result<(), $crate::log::StoreError> {
+                sqlx::query($crate::log::rows::sql::INSERT_KEY)
+                    .bind(id)
+                    .bind(key_hash.0.to_vec())
+                    .bind(scopes.join(","))
+                    .bind(label)
+                    .bind(now.to_string())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn api_key_by_hash(
+                &self,
+                key_hash: $crate::protocol::Hash32,
+            ) -> Result<Option<$crate::log::ApiKey>, $crate::log::StoreError> {
+                let row: Option<(String, String, String)> =
+                    sqlx::query_as($crate::log::rows::sql::KEY_BY_HASH)
+                        .bind(key_hash.0.to_vec())
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(row.map(|(id, scopes, label)| $crate::log::ApiKey {
+                    id,
+                    scopes: scopes
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                    label,
+                }))
+            }
+
+            async fn ping(&self) -> Result<(), $crate::log::StoreError> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+        }
+
+        impl $store {
+            async fn idempotent_result(
+                tx: &mut sqlx::Transaction<
+                    'static,
+                    <$store as $crate::log::sql_store::Backend>::Db,
+                >,
+                idem: &$crate::log::Idempotency,
+            ) -> Result<Option<$crate::log::WriteResult>, $crate::log::StoreError> {
+                let row: Option<(Vec<u8>, String)> =
+                    sqlx::query_as($crate::log::rows::sql::IDEMPOTENCY_GET)
+                        .bind(idem.key.as_str())
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                match row {
+                    None => Ok(None),
+                    Some((hash, _)) if hash != idem.request_hash.0.to_vec() => {
+                        Err($crate::log::StoreError::IdempotencyConflict {
+                            key: idem.key.clone(),
+                        })
+                    }
+                    Some((_, result)) => serde_json::from_str(&result)
+                        .map(Some)
+                        .map_err($crate::log::StoreError::corrupt),
+                }
+            }
+
+            async fn remember(
+                tx: &mut sqlx::Transaction<
+                    'static,
+                    <$store as $crate::log::sql_store::Backend>::Db,
+                >,
+                idem: &$crate::log::Idempotency,
+                result: &$crate::log::WriteResult,
+            ) -> Result<(), $crate::log::StoreError> {
+                let json =
+                    serde_json::to_string(result).map_err($crate::log::StoreError::corrupt)?;
+                sqlx::query($crate::log::rows::sql::IDEMPOTENCY_PUT)
+                    .bind(idem.key.as_str())
+                    .bind(idem.request_hash.0.to_vec())
+                    .bind(json)
+                    .bind($crate::protocol::fields::Timestamp::now().to_string())
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_sql_store;
+
+/// Names the sqlx database type a store runs on.
+pub trait Backend {
+    type Db: sqlx::Database;
+}

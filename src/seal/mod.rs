@@ -1,0 +1,124 @@
+//! Sealing: closing the unsealed tail of the log into a batch, building its
+//! RFC 6962 tree and storing every event's audit path, all in one
+//! transaction: a batch is sealed completely or not at all.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::log::{NewBatch, Store, StoreError};
+use crate::protocol::fields::Timestamp;
+use crate::protocol::hashing::batch_head;
+use crate::protocol::tree::{BatchTree, ProofError};
+
+#[derive(Debug, Clone, Copy)]
+pub struct SealPolicy {
+    /// A batch closes as soon as this many events wait.
+    pub max_batch: u64,
+    /// … or when the oldest waiting event is this old.
+    pub max_age: Duration,
+}
+
+impl Default for SealPolicy {
+    fn default() -> Self {
+        SealPolicy {
+            max_batch: 4096,
+            max_age: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("tree: {0}")]
+    Tree(#[from] ProofError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sealed {
+    pub batch_id: u64,
+    pub first_index: u64,
+    pub count: u64,
+}
+
+/// Seals one batch if one is due (or `force`, if anything waits).
+pub async fn seal_once(
+    store: &dyn Store,
+    policy: &SealPolicy,
+    force: bool,
+) -> Result<Option<Sealed>, SealError> {
+    let waiting = store.unsealed().await?;
+    if waiting.count == 0 {
+        return Ok(None);
+    }
+    let now = Timestamp::now().millis();
+    let age_ms = waiting.oldest_recorded_at_ms.map_or(0, |t| now - t);
+    let due =
+        force || waiting.count >= policy.max_batch || age_ms >= policy.max_age.as_millis() as i64;
+    if !due {
+        return Ok(None);
+    }
+    let count = waiting.count.min(policy.max_batch.max(1));
+    let leaves = store.leaves(waiting.first_index, count).await?;
+    let tree = BatchTree::build(&leaves)?;
+    let paths = (0..count)
+        .map(|p| tree.audit_path(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let root = tree.root();
+    let batch = NewBatch {
+        id: waiting.next_batch_id,
+        first_index: waiting.first_index,
+        root,
+        head: batch_head(waiting.next_batch_id, waiting.first_index, count, &root),
+        sealed_at_ms: now,
+        paths,
+    };
+    store.commit_batch(batch).await?;
+    tracing::info!(
+        batch = waiting.next_batch_id,
+        first_index = waiting.first_index,
+        count,
+        "sealed batch"
+    );
+    Ok(Some(Sealed {
+        batch_id: waiting.next_batch_id,
+        first_index: waiting.first_index,
+        count,
+    }))
+}
+
+/// Seals everything waiting, in as many batches as the size limit needs.
+pub async fn seal_all(store: &dyn Store, policy: &SealPolicy) -> Result<Vec<Sealed>, SealError> {
+    let mut out = Vec::new();
+    while let Some(s) = seal_once(store, policy, true).await? {
+        out.push(s);
+    }
+    Ok(out)
+}
+
+/// The sealing loop: seals due batches until `stop` turns true.
+pub async fn run(
+    store: std::sync::Arc<dyn Store>,
+    policy: SealPolicy,
+    mut stop: watch::Receiver<bool>,
+) {
+    let tick = (policy.max_age / 4).clamp(Duration::from_millis(20), Duration::from_millis(500));
+    loop {
+        match seal_once(store.as_ref(), &policy, false).await {
+            Ok(Some(_)) => continue,
+            Ok(None) => {}
+            // Contention means another sealer won the race: harmless.
+            Err(SealError::Store(StoreError::Contended { .. })) => {}
+            Err(e) => tracing::error!(error = %e, "sealing failed; retrying"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(tick) => {}
+            _ = stop.changed() => {}
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Invariants under pressure: many writers at once, and sealing cut off at
+//! arbitrary points. Runs on SQLite and, when PROOFDESK_TEST_PG is set,
+//! PostgreSQL.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::*;
+use proofdesk::log::Store;
+use proofdesk::protocol::Hash32;
+use proofdesk::protocol::hashing::batch_head;
+use proofdesk::protocol::record::HashedRecord;
+use proofdesk::protocol::state::Policy;
+use proofdesk::protocol::tree::verify_inclusion;
+use proofdesk::seal::{SealPolicy, seal_all, seal_once};
+
+/// Checks the whole log: indices 0..size with no gap or duplicate, every
+/// ticket's seq contiguous from 0 with prev = previous leaf, every record
+/// re-hashing to its leaf, batches contiguous, and every path verifying.
+async fn assert_log_invariants(store: &dyn Store) {
+    let stats = store.stats().await.unwrap();
+    let events = store.events_by_range(0, stats.size).await.unwrap();
+    assert_eq!(events.len() as u64, stats.size, "no gaps");
+    let mut tips: HashMap<String, (u64, Hash32)> = HashMap::new();
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e.index, i as u64);
+        let parsed = HashedRecord::from_value(&serde_json::from_str(&e.record).unwrap()).unwrap();
+        assert_eq!(parsed.leaf, e.leaf);
+        assert_eq!(parsed.record.index, e.index);
+        let tip = tips
+            .entry(e.ticket.to_string())
+            .or_insert((0, Hash32::ZERO));
+        assert_eq!(
+            (parsed.record.seq, parsed.record.prev),
+            *tip,
+            "chain of {}",
+            e.ticket
+        );
+        *tip = (tip.0 + 1, e.leaf);
+    }
+    let batches = store.batches(0, u64::MAX >> 1).await.unwrap();
+    let mut next = 0;
+    for (i, b) in batches.iter().enumerate() {
+        assert_eq!(
+            (b.id, b.first_index),
+            (i as u64, next),
+            "batches contiguous"
+        );
+        assert_eq!(b.head, batch_head(b.id, b.first_index, b.count, &b.root));
+        next += b.count;
+    }
+    assert_eq!(stats.sealed, next);
+    for e in &events {
+        match &e.sealed {
+            Some((bid, path)) => {
+                let b = &batches[*bid as usize];
+                verify_inclusion(&e.leaf, e.index - b.first_index, b.count, path, &b.root).unwrap();
+            }
+            None => assert!(
+                e.index >= stats.sealed,
+                "event {} below the sealed mark has a path",
+                e.index
+            ),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_appends_keep_every_invariant() {
+    for db in TestDb::all().await {
+        let shared: Shared = db.store.clone();
+        let common_tickets: Vec<_> = futures::future::join_all((0..3).map(|i| {
+            let s = shared.clone();
+            async move {
+                let t = new_ticket(s.as_ref(), &format!("shared-{i}")).await;
+                s.append(vec![req(&t, created())], None, &Policy::default())
+                    .await
+                    .unwrap();
+                t
+            }
+        }))
+        .await;
+        let writers = (0..16).map(|w| {
+            let s = shared.clone();
+            let commons = common_tickets.clone();
+            tokio::spawn(async move {
+                let own = new_ticket(s.as_ref(), &format!("own-{w}")).await;
+                s.append(vec![req(&own, created())], None, &Policy::default())
+                    .await
+                    .unwrap();
+                for k in 0..20 {
+                    let target = if k % 2 == 0 {
+                        &own
+                    } else {
+                        &commons[k % commons.len()]
+                    };
+                    let batch = if k % 5 == 0 {
+                        vec![req(target, message()), req(target, message())]
+                    } else {
+                        vec![req(target, message())]
+                    };
+                    s.append(batch, None, &Policy::default()).await.unwrap();
+                }
+            })
+        });
+        // Seal concurrently with the writers, as the server does.
+        let sealer = {
+            let s = shared.clone();
+            tokio::spawn(async move {
+                for _ in 0..30 {
+                    let _ = seal_once(
+                        s.as_ref(),
+                        &SealPolicy {
+                            max_batch: 7,
+                            max_age: Duration::ZERO,
+                        },
+                        true,
+                    )
+                    .await;
+                    tokio::time::sleep(Duration::from_millis(3)).await;
+                }
+            })
+        };
+        for w in writers {
+            w.await.unwrap();
+        }
+        sealer.await.unwrap();
+        seal_all(
+            shared.as_ref(),
+            &SealPolicy {
+                max_batch: 7,
+                max_age: Duration::ZERO,
+            },
+        )
+        .await
+        .unwrap();
+        // 3 shared creations + 16 × (1 creation + 20 appends + 4 doubled).
+        assert_eq!(
+            shared.stats().await.unwrap().size,
+            3 + 16 * 25,
+            "{}",
+            shared.backend()
+        );
+        assert_log_invariants(shared.as_ref()).await;
+        drop(shared);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sealing_cut_off_anywhere_resumes_cleanly() {
+    for db in TestDb::all().await {
+        let store = db.store();
+        let t = new_ticket(store, "cutoff").await;
+        store
+            .append(vec![req(&t, created())], None, &Policy::default())
+            .await
+            .unwrap();
+        let many: Vec<_> = (0..300).map(|_| req(&t, message())).collect();
+        store.append(many, None, &Policy::default()).await.unwrap();
+        let policy = SealPolicy {
+            max_batch: 64,
+            max_age: Duration::ZERO,
+        };
+
+        // Cancel the sealing future after ever longer delays: every await
+        // point gets cut at some step. After each cut, the log must be
+        // whole: either the batch is fully there or not at all.
+        let mut cuts = 0;
+        let mut delay = Duration::from_micros(1);
+        loop {
+            match tokio::time::timeout(delay, seal_once(store, &policy, true)).await {
+                Err(_) => cuts += 1,
+                Ok(Ok(Some(_))) => {}
+                Ok(Ok(None)) => break,
+                Ok(Err(e)) => panic!("sealing failed: {e}"),
+            }
+            // Let a dropped transaction's rollback reach the database.
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            assert_log_invariants(store).await;
+            delay = delay.mul_f64(1.6);
+        }
+        assert!(cuts > 0, "some sealing attempts were cut off");
+        let stats = store.stats().await.unwrap();
+        assert_eq!((stats.sealed, stats.size), (301, 301));
+        assert_eq!(stats.batches, 5);
+        assert_log_invariants(store).await;
+        db.cleanup().await;
+    }
+}
