@@ -3,7 +3,14 @@
 //! The pipeline reads top to bottom: `ingest` → `log` (the store) → `seal` →
 //! `anchor` → `prove` → `verify`, all sharing the pure `protocol` module.
 
+pub mod anchor;
+pub mod api;
+pub mod devnet;
 pub mod ingest;
 pub mod log;
+pub mod metrics;
+pub mod node;
 pub mod protocol;
+pub mod prove;
 pub mod seal;
+pub mod verify;

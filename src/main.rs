@@ -1,1 +1,280 @@
-fn main() {}
+//! The `proofdesk` command: serve, dev, deploy, verify, keys.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use alloy::primitives::Address;
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use proofdesk::anchor::{AnchorPolicy, OperatorKey};
+use proofdesk::node::{Node, NodeConfig};
+use proofdesk::protocol::state::Policy;
+use proofdesk::seal::SealPolicy;
+use proofdesk::verify::{VerifyOptions, parse_bundle, verify_bundle};
+
+mod dev;
+
+#[derive(Parser)]
+#[command(
+    name = "proofdesk",
+    version,
+    about = "Tamper-evident support-ticket logs anchored on an EVM chain"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct ServeArgs {
+    /// sqlite:PATH (embedded) or postgres://… (several servers).
+    #[arg(
+        long,
+        env = "PROOFDESK_DATABASE_URL",
+        default_value = "sqlite://proofdesk.db"
+    )]
+    database: String,
+    #[arg(long, env = "PROOFDESK_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// JSON-RPC URL of the chain.
+    #[arg(long, env = "PROOFDESK_RPC_URL")]
+    rpc: String,
+    /// Address of the deployed SupportAnchor contract.
+    #[arg(long, env = "PROOFDESK_CONTRACT")]
+    contract: Address,
+    /// Block the contract was deployed in (where log searches start).
+    #[arg(long, env = "PROOFDESK_FROM_BLOCK", default_value_t = 0)]
+    from_block: u64,
+    /// File holding the operator key (else $PROOFDESK_OPERATOR_KEY).
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+    /// Maximum merge delay promised in receipts, seconds.
+    #[arg(long, default_value_t = 60)]
+    max_merge_delay: u64,
+    /// Seal a batch at this many events …
+    #[arg(long, default_value_t = 4096)]
+    batch_size: u64,
+    /// … or when its oldest event is this many milliseconds old.
+    #[arg(long, default_value_t = 5000)]
+    batch_age_ms: u64,
+    /// Confirmations before an anchor is final.
+    #[arg(long, default_value_t = 3)]
+    confirmations: u64,
+    /// Use the chain's finalized tag instead of counting confirmations.
+    #[arg(long)]
+    finalized_tag: bool,
+    /// Highest max fee per gas the anchorer will pay, in gwei.
+    #[arg(long, default_value_t = 500)]
+    fee_cap_gwei: u64,
+    /// Re-send a stuck anchor with higher fees after this many seconds.
+    #[arg(long, default_value_t = 30)]
+    resend_after: u64,
+    /// Accept ticket.reopened on closed tickets.
+    #[arg(long)]
+    reopen_closed: bool,
+    /// Per-call chain timeout, seconds.
+    #[arg(long, default_value_t = 10)]
+    rpc_timeout: u64,
+}
+
+impl ServeArgs {
+    fn config(&self) -> NodeConfig {
+        NodeConfig {
+            database_url: self.database.clone(),
+            listen: self.listen,
+            rpc_url: self.rpc.clone(),
+            contract: self.contract,
+            from_block: self.from_block,
+            rpc_timeout: Duration::from_secs(self.rpc_timeout),
+            max_merge_delay: Duration::from_secs(self.max_merge_delay),
+            seal: SealPolicy {
+                max_batch: self.batch_size.clamp(1, 1 << 32),
+                max_age: Duration::from_millis(self.batch_age_ms),
+            },
+            anchor: AnchorPolicy {
+                confirmations: self.confirmations.max(1),
+                use_finalized_tag: self.finalized_tag,
+                resend_after: Duration::from_secs(self.resend_after),
+                max_fee_cap_wei: self.fee_cap_gwei as u128 * 1_000_000_000,
+                ..AnchorPolicy::default()
+            },
+            policy: Policy {
+                reopen_closed: self.reopen_closed,
+            },
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API server with the sealing and anchoring loops.
+    Serve(Box<ServeArgs>),
+    /// The whole stack locally: anvil, the contract, SQLite, a dev key and demo tickets.
+    Dev(dev::DevArgs),
+    /// Deploy SupportAnchor with the operator key as owner and anchorer.
+    Deploy {
+        #[arg(long, env = "PROOFDESK_RPC_URL")]
+        rpc: String,
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+        /// Anchorer address, if not the operator key's.
+        #[arg(long)]
+        anchorer: Option<Address>,
+    },
+    /// Verify a ticket's proof bundle against the chain with your own RPC.
+    Verify {
+        /// A bundle file, or the http(s) URL of /v1/tickets/{handle}/proof.
+        bundle: String,
+        #[arg(long)]
+        rpc: String,
+        /// The contract you expect the log to anchor to.
+        #[arg(long)]
+        contract: Option<Address>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage API keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Create a key and print it once (only its hash is stored).
+    Create {
+        #[arg(
+            long,
+            env = "PROOFDESK_DATABASE_URL",
+            default_value = "sqlite://proofdesk.db"
+        )]
+        database: String,
+        /// Comma-separated: ingest, audit, admin.
+        #[arg(long, default_value = "ingest")]
+        scopes: String,
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
+    let json = std::env::var("PROOFDESK_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    init_tracing();
+    match run(Cli::parse()).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve(args) => {
+            let key = OperatorKey::load(args.key_file.as_deref())?;
+            let node = Node::start(args.config(), key).await?;
+            eprintln!("proofdesk listening on {}", node.url());
+            tokio::signal::ctrl_c().await?;
+            eprintln!("stopping…");
+            node.shutdown().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dev(args) => dev::run(args).await,
+        Command::Deploy {
+            rpc,
+            key_file,
+            anchorer,
+        } => {
+            let key = OperatorKey::load(key_file.as_deref())?;
+            let (address, block) =
+                proofdesk::anchor::deploy::deploy(&rpc, &key, anchorer, Duration::from_secs(60))
+                    .await?;
+            println!("{address:#x}");
+            eprintln!(
+                "deployed SupportAnchor at {address:#x} in block {block}; anchorer {:#x}",
+                anchorer.unwrap_or(key.address())
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify {
+            bundle,
+            rpc,
+            contract,
+            json,
+        } => {
+            let text = if bundle.starts_with("http://") || bundle.starts_with("https://") {
+                let resp = reqwest::Client::builder()
+                    .timeout(Duration::from_secs(30))
+                    .build()?
+                    .get(&bundle)
+                    .send()
+                    .await?;
+                if !resp.status().is_success() {
+                    bail!("fetching {bundle}: HTTP {}", resp.status());
+                }
+                resp.text().await?
+            } else {
+                std::fs::read_to_string(&bundle).with_context(|| format!("reading {bundle}"))?
+            };
+            let parsed = parse_bundle(&text)?;
+            let options = VerifyOptions {
+                rpc_url: rpc,
+                expected_contract: contract,
+                timeout: Duration::from_secs(20),
+            };
+            let report = verify_bundle(&parsed, &options).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.render());
+            }
+            Ok(if report.valid {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Keys {
+            action:
+                KeysAction::Create {
+                    database,
+                    scopes,
+                    label,
+                },
+        } => {
+            let store = proofdesk::log::connect(&database).await?;
+            let scopes: Vec<String> = scopes
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect();
+            let key = proofdesk::api::auth::create_key(store.as_ref(), &scopes, &label).await?;
+            println!("{key}");
+            eprintln!(
+                "created API key with scopes {}; it is shown only once",
+                scopes.join(",")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

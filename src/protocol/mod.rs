@@ -6,11 +6,13 @@
 //! tests all share this module, so they cannot disagree about the format.
 
 pub mod append;
+pub mod bundle;
 pub mod canonical;
 pub mod event;
 pub mod fields;
 pub mod hash32;
 pub mod hashing;
+pub mod receipt;
 pub mod record;
 pub mod state;
 pub mod tree;

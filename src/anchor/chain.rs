@@ -1,0 +1,306 @@
+//! Every chain call the anchorer and the verifier make, each bounded by a
+//! timeout: an RPC that hangs must never hang the pipeline.
+
+use std::future::IntoFuture;
+use std::time::Duration;
+
+use alloy::eips::BlockNumberOrTag;
+use alloy::network::{EthereumWallet, NetworkTransactionBuilder, TransactionBuilder};
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::{Filter, TransactionReceipt, TransactionRequest};
+use alloy::sol_types::{SolCall, SolEvent};
+
+use super::contract::{SupportAnchor, SupportAnchorErrors};
+use crate::protocol::Hash32;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    #[error("RPC call {call} timed out after {after:?}")]
+    Timeout { call: &'static str, after: Duration },
+    #[error("RPC call {call} failed: {message}")]
+    Rpc { call: &'static str, message: String },
+    #[error("contract reverted: {0}")]
+    Revert(String),
+    #[error("invalid RPC URL {0:?}")]
+    Url(String),
+}
+
+/// A bounded-time client for one contract on one chain.
+#[derive(Clone)]
+pub struct Chain {
+    provider: DynProvider,
+    pub contract: Address,
+    pub timeout: Duration,
+    /// First block to search for contract logs (its deployment block).
+    pub from_block: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnchoredLog {
+    pub tx_hash: Hash32,
+    pub block_number: u64,
+    pub block_hash: Hash32,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Fees {
+    pub max_fee_per_gas: u128,
+    pub max_priority_fee_per_gas: u128,
+}
+
+pub fn h(b: B256) -> Hash32 {
+    Hash32(b.0)
+}
+
+pub fn b(h: &Hash32) -> B256 {
+    B256::from(h.0)
+}
+
+impl Chain {
+    pub fn connect(
+        rpc_url: &str,
+        contract: Address,
+        timeout: Duration,
+    ) -> Result<Chain, ChainError> {
+        let url = rpc_url
+            .parse()
+            .map_err(|_| ChainError::Url(rpc_url.to_owned()))?;
+        let provider = ProviderBuilder::new().connect_http(url).erased();
+        Ok(Chain {
+            provider,
+            contract,
+            timeout,
+            from_block: 0,
+        })
+    }
+
+    pub fn provider(&self) -> &DynProvider {
+        &self.provider
+    }
+
+    async fn bounded<T, E: std::fmt::Display>(
+        &self,
+        call: &'static str,
+        fut: impl IntoFuture<Output = Result<T, E>>,
+    ) -> Result<T, ChainError> {
+        match tokio::time::timeout(self.timeout, fut).await {
+            Err(_) => Err(ChainError::Timeout {
+                call,
+                after: self.timeout,
+            }),
+            Ok(Err(e)) => Err(ChainError::Rpc {
+                call,
+                message: e.to_string(),
+            }),
+            Ok(Ok(v)) => Ok(v),
+        }
+    }
+
+    fn instance(&self) -> SupportAnchor::SupportAnchorInstance<&DynProvider> {
+        SupportAnchor::new(self.contract, &self.provider)
+    }
+
+    pub async fn chain_id(&self) -> Result<u64, ChainError> {
+        self.bounded("eth_chainId", self.provider.get_chain_id())
+            .await
+    }
+
+    pub async fn block_number(&self) -> Result<u64, ChainError> {
+        self.bounded("eth_blockNumber", self.provider.get_block_number())
+            .await
+    }
+
+    pub async fn code_exists(&self) -> Result<bool, ChainError> {
+        let code = self
+            .bounded("eth_getCode", self.provider.get_code_at(self.contract))
+            .await?;
+        Ok(!code.is_empty())
+    }
+
+    pub async fn batch_count(&self) -> Result<u64, ChainError> {
+        self.bounded("batchCount", self.instance().batchCount().call())
+            .await
+    }
+
+    pub async fn next_index(&self) -> Result<u64, ChainError> {
+        self.bounded("nextIndex", self.instance().nextIndex().call())
+            .await
+    }
+
+    pub async fn anchorer(&self) -> Result<Address, ChainError> {
+        self.bounded("anchorer", self.instance().anchorer().call())
+            .await
+    }
+
+    pub async fn batch_head(&self, batch_id: u64) -> Result<Hash32, ChainError> {
+        self.bounded("batchHead", self.instance().batchHead(batch_id).call())
+            .await
+            .map(h)
+    }
+
+    /// The BatchAnchored log of a batch, found by its indexed id.
+    pub async fn anchored_log(&self, batch_id: u64) -> Result<Option<AnchoredLog>, ChainError> {
+        let filter = Filter::new()
+            .address(self.contract)
+            .event_signature(SupportAnchor::BatchAnchored::SIGNATURE_HASH)
+            .topic1(B256::from(U256::from(batch_id)))
+            .from_block(self.from_block)
+            .to_block(BlockNumberOrTag::Latest);
+        let logs = self
+            .bounded("eth_getLogs", self.provider.get_logs(&filter))
+            .await?;
+        Ok(logs.iter().rev().find(|l| !l.removed).and_then(|l| {
+            Some(AnchoredLog {
+                tx_hash: h(l.transaction_hash?),
+                block_number: l.block_number?,
+                block_hash: h(l.block_hash?),
+            })
+        }))
+    }
+
+    /// Hash and timestamp of the canonical block at a height, if it exists.
+    pub async fn block(&self, number: u64) -> Result<Option<(Hash32, u64)>, ChainError> {
+        let block = self
+            .bounded(
+                "eth_getBlockByNumber",
+                self.provider.get_block_by_number(number.into()),
+            )
+            .await?;
+        Ok(block.map(|b| (h(b.header.hash), b.header.timestamp)))
+    }
+
+    pub async fn finalized_number(&self) -> Result<Option<u64>, ChainError> {
+        let block = self
+            .bounded(
+                "eth_getBlockByNumber(finalized)",
+                self.provider
+                    .get_block_by_number(BlockNumberOrTag::Finalized),
+            )
+            .await?;
+        Ok(block.map(|b| b.header.number))
+    }
+
+    pub async fn receipt(&self, tx: &Hash32) -> Result<Option<TransactionReceipt>, ChainError> {
+        self.bounded(
+            "eth_getTransactionReceipt",
+            self.provider.get_transaction_receipt(b(tx)),
+        )
+        .await
+    }
+
+    pub async fn tx_known(&self, tx: &Hash32) -> Result<bool, ChainError> {
+        let t = self
+            .bounded(
+                "eth_getTransactionByHash",
+                self.provider.get_transaction_by_hash(b(tx)),
+            )
+            .await?;
+        Ok(t.is_some())
+    }
+
+    /// Nonce of the last mined transaction + 1 (pending ones not counted,
+    /// so a stuck transaction's nonce is reused, replacing it).
+    pub async fn mined_nonce(&self, from: Address) -> Result<u64, ChainError> {
+        self.bounded(
+            "eth_getTransactionCount",
+            self.provider.get_transaction_count(from).latest(),
+        )
+        .await
+    }
+
+    pub async fn fees(&self) -> Result<Fees, ChainError> {
+        let est = self
+            .bounded("eth_feeHistory", self.provider.estimate_eip1559_fees())
+            .await?;
+        Ok(Fees {
+            max_fee_per_gas: est.max_fee_per_gas,
+            max_priority_fee_per_gas: est.max_priority_fee_per_gas,
+        })
+    }
+
+    fn anchor_call(batch_id: u64, first_index: u64, count: u64, root: &Hash32) -> Vec<u8> {
+        SupportAnchor::anchorCall {
+            batchId: batch_id,
+            firstIndex: first_index,
+            count,
+            root: b(root),
+        }
+        .abi_encode()
+    }
+
+    /// Dry-runs anchor() as `from`, turning a revert into its decoded reason
+    /// before any transaction is signed.
+    pub async fn simulate_anchor(
+        &self,
+        from: Address,
+        batch_id: u64,
+        first_index: u64,
+        count: u64,
+        root: &Hash32,
+    ) -> Result<(), ChainError> {
+        let instance = self.instance();
+        let call = instance
+            .anchor(batch_id, first_index, count, b(root))
+            .from(from);
+        match tokio::time::timeout(self.timeout, call.call()).await {
+            Err(_) => Err(ChainError::Timeout {
+                call: "eth_call(anchor)",
+                after: self.timeout,
+            }),
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => match e.as_decoded_interface_error::<SupportAnchorErrors>() {
+                Some(decoded) => Err(ChainError::Revert(super::contract::describe_revert(
+                    &decoded,
+                ))),
+                None if e.as_revert_data().is_some() => {
+                    Err(ChainError::Revert(format!("undecoded revert: {e}")))
+                }
+                None => Err(ChainError::Rpc {
+                    call: "eth_call(anchor)",
+                    message: e.to_string(),
+                }),
+            },
+        }
+    }
+
+    /// Signs an anchor() transaction locally; the caller persists its hash
+    /// before sending it. Signing is deterministic (RFC 6979), so the same
+    /// inputs give the same transaction hash again after a restart.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn sign_anchor(
+        &self,
+        wallet: &EthereumWallet,
+        chain_id: u64,
+        nonce: u64,
+        fees: Fees,
+        gas_limit: u64,
+        batch_id: u64,
+        first_index: u64,
+        count: u64,
+        root: &Hash32,
+    ) -> Result<(Hash32, alloy::consensus::TxEnvelope), ChainError> {
+        let request = TransactionRequest::default()
+            .with_to(self.contract)
+            .with_input(Self::anchor_call(batch_id, first_index, count, root))
+            .with_nonce(nonce)
+            .with_chain_id(chain_id)
+            .with_gas_limit(gas_limit)
+            .with_max_fee_per_gas(fees.max_fee_per_gas)
+            .with_max_priority_fee_per_gas(fees.max_priority_fee_per_gas);
+        let envelope = request.build(wallet).await.map_err(|e| ChainError::Rpc {
+            call: "sign",
+            message: e.to_string(),
+        })?;
+        Ok((Hash32(envelope.tx_hash().0), envelope))
+    }
+
+    pub async fn send(&self, envelope: alloy::consensus::TxEnvelope) -> Result<(), ChainError> {
+        self.bounded(
+            "eth_sendRawTransaction",
+            self.provider.send_tx_envelope(envelope),
+        )
+        .await
+        .map(|_| ())
+    }
+}

@@ -1,0 +1,10 @@
+//! Anchoring batch heads on an EVM chain through the SupportAnchor contract.
+pub mod chain;
+pub mod contract;
+pub mod deploy;
+pub mod keys;
+pub mod worker;
+
+pub use chain::Chain;
+pub use keys::OperatorKey;
+pub use worker::{AnchorPolicy, Anchorer, Progress};

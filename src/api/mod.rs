@@ -1,0 +1,66 @@
+//! The HTTP server: the anchoring API for platforms, the public verifier
+//! endpoints, and operations endpoints.
+
+pub mod auth;
+mod error;
+mod extract;
+mod openapi;
+mod ops;
+mod public;
+mod writes;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+
+use crate::anchor::{Chain, OperatorKey};
+use crate::log::DynStore;
+use crate::metrics::Metrics;
+use crate::protocol::state::Policy;
+use crate::prove::LogIdentity;
+
+/// Largest request body: a full bulk request with generous content.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: DynStore,
+    pub key: OperatorKey,
+    pub identity: LogIdentity,
+    pub policy: Policy,
+    pub chain: Option<Chain>,
+    pub metrics: Arc<Metrics>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/tickets", post(writes::create_ticket))
+        .route("/v1/tickets/{handle}/events", post(writes::append_event))
+        .route("/v1/events/bulk", post(writes::append_bulk))
+        .route("/v1/tickets/{handle}", get(writes::get_ticket))
+        .route("/v1/tickets/{handle}/proof", get(public::proof))
+        .route("/v1/log", get(public::log_info))
+        .route("/v1/batches", get(public::batches))
+        .route("/v1/batches/{id}", get(public::batch))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi))
+        .route("/docs", get(ops::docs))
+        .fallback(ops::not_found)
+        .with_state(state)
+        .layer(axum::middleware::map_response(ops::problemize))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(TraceLayer::new_for_http())
+}

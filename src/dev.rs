@@ -1,0 +1,210 @@
+//! `proofdesk dev`: the whole stack on one machine for a new user.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use proofdesk::anchor::{AnchorPolicy, OperatorKey};
+use proofdesk::devnet::{Anvil, DEV_KEYS};
+use proofdesk::ingest::EventInput;
+use proofdesk::node::{Node, NodeConfig};
+use proofdesk::protocol::fields::Timestamp;
+use proofdesk::protocol::state::Policy;
+use proofdesk::seal::SealPolicy;
+use serde_json::json;
+
+#[derive(clap::Args)]
+pub struct DevArgs {
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Port for the local anvil chain.
+    #[arg(long, default_value_t = 8545)]
+    anvil_port: u16,
+    /// Where the SQLite file lives (recreated each run: the chain is new too).
+    #[arg(long, default_value = ".proofdesk")]
+    data_dir: PathBuf,
+    /// Skip the demo tickets.
+    #[arg(long)]
+    no_demo: bool,
+}
+
+pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
+    eprintln!(
+        "starting anvil on 127.0.0.1:{} (1 s blocks)…",
+        args.anvil_port
+    );
+    let anvil = Anvil::start(args.anvil_port, Some(1)).await?;
+    let key = OperatorKey::parse(DEV_KEYS[0])?;
+    let (contract, block) =
+        proofdesk::anchor::deploy::deploy(&anvil.url(), &key, None, Duration::from_secs(30))
+            .await?;
+    std::fs::create_dir_all(&args.data_dir)?;
+    let db = args.data_dir.join("dev.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let config = NodeConfig {
+        database_url: format!("sqlite://{}", db.display()),
+        listen: args.listen,
+        rpc_url: anvil.url(),
+        contract,
+        from_block: block,
+        rpc_timeout: Duration::from_secs(5),
+        max_merge_delay: Duration::from_secs(60),
+        seal: SealPolicy {
+            max_batch: 4096,
+            max_age: Duration::from_secs(2),
+        },
+        anchor: AnchorPolicy {
+            confirmations: 2,
+            poll: Duration::from_millis(300),
+            ..AnchorPolicy::default()
+        },
+        policy: Policy::default(),
+    };
+    let node = Node::start(config, key).await?;
+    let api_key =
+        proofdesk::api::auth::create_key(node.store.as_ref(), &["admin".to_owned()], "dev").await?;
+    let demo = if args.no_demo {
+        None
+    } else {
+        Some(seed(&node).await?)
+    };
+    let url = node.url();
+    println!();
+    println!("Proofdesk dev is running.");
+    println!("  API          {url}   (docs: {url}/docs)");
+    println!("  chain        {} (anvil, chain id 31337)", anvil.url());
+    println!("  contract     {contract:#x}");
+    println!("  API key      {api_key}");
+    println!("  database     {}", db.display());
+    println!();
+    println!("Try it:");
+    println!("  export KEY={api_key}");
+    println!(
+        "  curl -s -X POST {url}/v1/tickets -H \"Authorization: Bearer $KEY\" -H 'content-type: application/json' -d '{{\"external_id\":\"my-1\"}}'"
+    );
+    if let Some(handle) = &demo {
+        println!(
+            "  curl -s {url}/v1/tickets/{handle}/proof > bundle.json     # a demo ticket, anchored within seconds"
+        );
+        println!(
+            "  cargo run --release -- verify bundle.json --rpc {} --contract {contract:#x}",
+            anvil.url()
+        );
+    }
+    println!();
+    println!("Ctrl-C stops everything.");
+    tokio::signal::ctrl_c().await?;
+    eprintln!("stopping…");
+    node.shutdown().await;
+    anvil.stop().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Two demo tickets: one resolved complaint, one still open.
+async fn seed(node: &Node) -> anyhow::Result<String> {
+    let store = node.store.as_ref();
+    let ev =
+        |t: &str, data: serde_json::Value, role: &str, who: &str| -> anyhow::Result<EventInput> {
+            Ok(serde_json::from_value(json!({
+                "type": t, "data": data, "actor": {"role": role, "ref": who}, "channel": "web",
+                "occurred_at": Timestamp::now().to_string(),
+            }))?)
+        };
+    let (resolved, _) = store
+        .create_ticket("demo-1", proofdesk::ingest::new_handle(), Timestamp::now())
+        .await?;
+    let (open, _) = store
+        .create_ticket("demo-2", proofdesk::ingest::new_handle(), Timestamp::now())
+        .await?;
+    let script = vec![
+        (
+            &resolved.handle,
+            ev(
+                "ticket.created",
+                json!({"category": "withdrawal_delay", "priority": "high", "complaint": true, "labels": {"product": "spot"}}),
+                "customer",
+                "cust-1",
+            )?,
+        ),
+        (
+            &resolved.handle,
+            ev("ticket.acknowledged", json!({}), "system", "autoresponder")?,
+        ),
+        (
+            &open.handle,
+            ev(
+                "ticket.created",
+                json!({"category": "kyc", "priority": "normal", "complaint": false, "labels": {}}),
+                "customer",
+                "cust-2",
+            )?,
+        ),
+        (
+            &resolved.handle,
+            ev(
+                "ticket.assigned",
+                json!({"assignee": "agent-7", "group": "payments"}),
+                "agent",
+                "lead-1",
+            )?,
+        ),
+        (
+            &resolved.handle,
+            ev(
+                "message.added",
+                json!({"direction": "outbound", "visibility": "public"}),
+                "agent",
+                "agent-7",
+            )?,
+        ),
+        (
+            &resolved.handle,
+            ev(
+                "ticket.escalated",
+                json!({"level": 1, "reason": "regulatory_complaint"}),
+                "agent",
+                "agent-7",
+            )?,
+        ),
+        (
+            &resolved.handle,
+            ev(
+                "final_response.issued",
+                json!({"outcome": "upheld", "referral_rights": true}),
+                "agent",
+                "agent-7",
+            )?,
+        ),
+        (
+            &resolved.handle,
+            ev(
+                "ticket.resolved",
+                json!({"resolution": "upheld"}),
+                "agent",
+                "agent-7",
+            )?,
+        ),
+        (
+            &resolved.handle,
+            ev(
+                "satisfaction.rated",
+                json!({"score": 5, "scale": 5}),
+                "customer",
+                "cust-1",
+            )?,
+        ),
+    ];
+    for (handle, input) in script {
+        store
+            .append(
+                vec![input.into_request(handle.clone())?],
+                None,
+                &Policy::default(),
+            )
+            .await?;
+    }
+    Ok(resolved.handle.to_string())
+}

@@ -1,0 +1,156 @@
+//! One Proofdesk node: the store, the HTTP server, and the sealing and
+//! anchoring loops, wired from one configuration. `serve`, `dev` and the
+//! end-to-end tests all start a node through here.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::Address;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::anchor::{AnchorPolicy, Anchorer, Chain, OperatorKey};
+use crate::api::{AppState, router};
+use crate::log::DynStore;
+use crate::metrics::Metrics;
+use crate::protocol::bundle::ChainRef;
+use crate::protocol::state::Policy;
+use crate::prove::LogIdentity;
+use crate::seal::SealPolicy;
+
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    pub database_url: String,
+    pub listen: SocketAddr,
+    pub rpc_url: String,
+    pub contract: Address,
+    pub from_block: u64,
+    pub rpc_timeout: Duration,
+    pub max_merge_delay: Duration,
+    pub seal: SealPolicy,
+    pub anchor: AnchorPolicy,
+    pub policy: Policy,
+}
+
+pub struct Node {
+    pub addr: SocketAddr,
+    pub store: DynStore,
+    pub metrics: Arc<Metrics>,
+    pub chain: Chain,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("database: {0}")]
+    Store(#[from] crate::log::StoreError),
+    #[error("chain: {0}")]
+    Chain(#[from] crate::anchor::chain::ChainError),
+    #[error("anchorer: {0}")]
+    Anchor(#[from] crate::anchor::worker::AnchorError),
+    #[error("cannot listen on {0}: {1}")]
+    Listen(SocketAddr, std::io::Error),
+    #[error("no contract code at {0} on this chain: deploy it first (proofdesk deploy)")]
+    NoContract(Address),
+    #[error(
+        "the contract's anchorer is {on_chain}, but the operator key is {ours}: receipts would not verify"
+    )]
+    WrongKey { on_chain: Address, ours: Address },
+}
+
+impl Node {
+    pub async fn start(config: NodeConfig, key: OperatorKey) -> Result<Node, NodeError> {
+        let store = crate::log::connect(&config.database_url).await?;
+        let mut chain = Chain::connect(&config.rpc_url, config.contract, config.rpc_timeout)?;
+        chain.from_block = config.from_block;
+        if !chain.code_exists().await? {
+            return Err(NodeError::NoContract(config.contract));
+        }
+        let chain_id = chain.chain_id().await?;
+        let on_chain = chain.anchorer().await?;
+        if on_chain != key.address() {
+            return Err(NodeError::WrongKey {
+                on_chain,
+                ours: key.address(),
+            });
+        }
+        let metrics = Arc::new(Metrics::default());
+        let identity = LogIdentity {
+            chain: ChainRef {
+                chain_id,
+                contract: format!("{:#x}", config.contract),
+                anchorer: format!("{:#x}", key.address()),
+            },
+            max_merge_delay_ms: config.max_merge_delay.as_millis() as u64,
+            policy: config.policy,
+        };
+        let state = AppState {
+            store: store.clone(),
+            key: key.clone(),
+            identity,
+            policy: config.policy,
+            chain: Some(chain.clone()),
+            metrics: metrics.clone(),
+        };
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| NodeError::Listen(config.listen, e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| NodeError::Listen(config.listen, e))?;
+        let (stop, stop_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+
+        let app = router(state);
+        let mut http_stop = stop_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = http_stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::error!(error = %e, "http server stopped");
+            }
+        }));
+        tasks.push(tokio::spawn(crate::seal::run(
+            store.clone(),
+            config.seal,
+            stop_rx.clone(),
+        )));
+        let anchorer = Anchorer::new(
+            store.clone(),
+            chain.clone(),
+            key,
+            config.anchor.clone(),
+            metrics.clone(),
+        )
+        .await?;
+        tasks.push(tokio::spawn(anchorer.run(stop_rx)));
+        tracing::info!(%addr, backend = store.backend(), contract = %config.contract, chain_id, "proofdesk node started");
+        Ok(Node {
+            addr,
+            store,
+            metrics,
+            chain,
+            stop,
+            tasks,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops the loops and the server, waiting for in-flight work.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! The proof bundle: everything a complainant needs to check a ticket's
+//! history against the chain, and the offline half of checking it (every
+//! step that needs no RPC). `crate::verify` adds the on-chain half.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::Hash32;
+use super::canonical::strict_value;
+use super::fields::TicketHandle;
+use super::hashing::batch_head;
+use super::record::HashedRecord;
+use super::state::{Policy, TicketState};
+use super::tree::verify_inclusion;
+
+pub const BUNDLE_VERSION: u64 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainRef {
+    pub chain_id: u64,
+    pub contract: String,
+    pub anchorer: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleBatch {
+    pub id: u64,
+    pub first_index: u64,
+    pub count: u64,
+    pub root: Hash32,
+    pub head: Hash32,
+    pub tx: Option<Hash32>,
+    pub block: Option<u64>,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleEvent {
+    /// The record verbatim as hashed (as a JSON object).
+    #[serde(deserialize_with = "strict_value")]
+    pub record: Value,
+    pub leaf: Hash32,
+    pub batch: Option<u64>,
+    pub path: Vec<Hash32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bundle {
+    pub version: u64,
+    pub ticket: TicketHandle,
+    pub chain: ChainRef,
+    pub max_merge_delay_ms: u64,
+    pub policy: Policy,
+    pub batches: Vec<BundleBatch>,
+    pub events: Vec<BundleEvent>,
+}
+
+/// What the offline checks found for one event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventCheck {
+    pub seq: u64,
+    pub index: Option<u64>,
+    #[serde(rename = "type")]
+    pub event_type: Option<String>,
+    pub occurred_at: Option<String>,
+    pub recorded_at: Option<String>,
+    pub recorded_at_ms: Option<i64>,
+    pub batch: Option<u64>,
+    /// Problems found; empty means the event checks out offline.
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OfflineReport {
+    pub events: Vec<EventCheck>,
+    /// Problems with the bundle as a whole.
+    pub problems: Vec<String>,
+    pub final_state: Option<TicketState>,
+    /// Batches the events rely on, after their head was recomputed.
+    pub batches_used: Vec<u64>,
+}
+
+impl OfflineReport {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty() && self.events.iter().all(|e| e.problems.is_empty())
+    }
+}
+
+/// Every check that needs no chain: leaves, the per-ticket hash chain, the
+/// state machine, audit paths and batch heads.
+pub fn check_offline(bundle: &Bundle) -> OfflineReport {
+    let mut problems = Vec::new();
+    if bundle.version != BUNDLE_VERSION {
+        problems.push(format!(
+            "bundle version {} is not supported (this verifier knows {BUNDLE_VERSION})",
+            bundle.version
+        ));
+    }
+    if bundle.events.is_empty() {
+        problems.push("the bundle has no events".into());
+    }
+    let mut batches: HashMap<u64, &BundleBatch> = HashMap::new();
+    let mut batches_used = Vec::new();
+    for b in &bundle.batches {
+        if batches.insert(b.id, b).is_some() {
+            problems.push(format!("batch {} is listed twice", b.id));
+        }
+        if b.count == 0 {
+            problems.push(format!("batch {} has count 0", b.id));
+        }
+        if batch_head(b.id, b.first_index, b.count, &b.root) != b.head {
+            problems.push(format!(
+                "batch {}: head does not match its id, range, size and root",
+                b.id
+            ));
+        }
+    }
+    let mut prev_leaf = Hash32::ZERO;
+    let mut prev_index: Option<u64> = None;
+    let mut state: Option<TicketState> = None;
+    let mut state_broken = false;
+    let mut events = Vec::with_capacity(bundle.events.len());
+    for (pos, ev) in bundle.events.iter().enumerate() {
+        let seq = pos as u64;
+        let mut check = EventCheck {
+            seq,
+            index: None,
+            event_type: None,
+            occurred_at: None,
+            recorded_at: None,
+            recorded_at_ms: None,
+            batch: ev.batch,
+            problems: Vec::new(),
+        };
+        let hashed = match HashedRecord::from_value(&ev.record) {
+            Ok(h) => h,
+            Err(e) => {
+                check.problems.push(format!("record is invalid: {e}"));
+                events.push(check);
+                state_broken = true;
+                // The chain cannot be followed past an unreadable record.
+                prev_leaf = ev.leaf;
+                continue;
+            }
+        };
+        let r = &hashed.record;
+        check.index = Some(r.index);
+        check.event_type = Some(r.event_type.to_string());
+        check.occurred_at = Some(r.occurred_at.to_string());
+        check.recorded_at = Some(r.recorded_at.to_string());
+        check.recorded_at_ms = Some(r.recorded_at.millis());
+        if hashed.leaf != ev.leaf {
+            check.problems.push(format!(
+                "leaf mismatch: the record hashes to {}, the bundle says {}",
+                hashed.leaf, ev.leaf
+            ));
+        }
+        if r.ticket != bundle.ticket {
+            check.problems.push(format!(
+                "record belongs to ticket {}, not {}",
+                r.ticket, bundle.ticket
+            ));
+        }
+        if r.seq != seq {
+            check.problems.push(format!(
+                "seq {} found at position {seq}: events are missing or out of order",
+                r.seq
+            ));
+        }
+        if r.prev != prev_leaf {
+            check.problems.push(format!("prev {} does not match the previous event's leaf {prev_leaf}: the hash chain is broken", r.prev));
+        }
+        if let Some(p) = prev_index {
+            if r.index <= p {
+                check
+                    .problems
+                    .push(format!("index {} does not follow index {p}", r.index));
+            }
+        }
+        prev_index = Some(r.index);
+        prev_leaf = hashed.leaf;
+        if !state_broken {
+            let next = match &state {
+                None => TicketState::start(&hashed.data),
+                Some(s) => s.apply(&hashed.data, &bundle.policy),
+            };
+            match next {
+                Ok(s) => state = Some(s),
+                Err(e) => {
+                    check
+                        .problems
+                        .push(format!("state machine rejects this event: {e}"));
+                    state_broken = true;
+                }
+            }
+        }
+        match ev.batch {
+            None if !ev.path.is_empty() => {
+                check.problems.push("a pending event carries a path".into())
+            }
+            None => {}
+            Some(id) => match batches.get(&id) {
+                None => check
+                    .problems
+                    .push(format!("batch {id} is not in the bundle")),
+                Some(b) => {
+                    if !batches_used.contains(&id) {
+                        batches_used.push(id);
+                    }
+                    if r.index < b.first_index || r.index - b.first_index >= b.count {
+                        check.problems.push(format!(
+                            "index {} is outside batch {id} [{}, {})",
+                            r.index,
+                            b.first_index,
+                            b.first_index + b.count
+                        ));
+                    } else if let Err(e) = verify_inclusion(
+                        &hashed.leaf,
+                        r.index - b.first_index,
+                        b.count,
+                        &ev.path,
+                        &b.root,
+                    ) {
+                        check
+                            .problems
+                            .push(format!("inclusion proof fails against batch {id}: {e}"));
+                    }
+                }
+            },
+        }
+        events.push(check);
+    }
+    OfflineReport {
+        events,
+        problems,
+        final_state: if state_broken { None } else { state },
+        batches_used,
+    }
+}

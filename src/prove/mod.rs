@@ -1,0 +1,86 @@
+//! Proving: assembling a ticket's self-contained proof bundle from the log.
+//! Only batches that are included or final on chain are referenced; events
+//! in batches not yet on chain are shown as pending (batch null).
+
+use std::collections::BTreeMap;
+
+use crate::log::{BatchStatus, Store, StoreError};
+use crate::protocol::bundle::{BUNDLE_VERSION, Bundle, BundleBatch, BundleEvent, ChainRef};
+use crate::protocol::canonical::parse_strict;
+use crate::protocol::fields::TicketHandle;
+use crate::protocol::state::Policy;
+
+/// What a bundle says about the log it came from.
+#[derive(Debug, Clone)]
+pub struct LogIdentity {
+    pub chain: ChainRef,
+    pub max_merge_delay_ms: u64,
+    pub policy: Policy,
+}
+
+/// The ticket's bundle, or None for an unknown handle.
+pub async fn bundle(
+    store: &dyn Store,
+    identity: &LogIdentity,
+    ticket: &TicketHandle,
+) -> Result<Option<Bundle>, StoreError> {
+    let stored = store.events_by_ticket(ticket).await?;
+    if stored.is_empty() && store.ticket(ticket).await?.is_none() {
+        return Ok(None);
+    }
+    let mut batches = BTreeMap::new();
+    let mut events = Vec::with_capacity(stored.len());
+    for e in stored {
+        let anchored = match &e.sealed {
+            Some((batch_id, path)) => {
+                if !batches.contains_key(batch_id) {
+                    if let Some(b) = store.batch(*batch_id).await? {
+                        batches.insert(*batch_id, b);
+                    }
+                }
+                match batches.get(batch_id) {
+                    Some(b) if matches!(b.status, BatchStatus::Included | BatchStatus::Final) => {
+                        Some((*batch_id, path.clone()))
+                    }
+                    _ => None,
+                }
+            }
+            None => None,
+        };
+        let record = parse_strict(&e.record)
+            .map_err(|err| StoreError::corrupt(format!("stored record {}: {err}", e.index)))?;
+        let (batch, path) = match anchored {
+            Some((id, path)) => (Some(id), path),
+            None => (None, Vec::new()),
+        };
+        events.push(BundleEvent {
+            record,
+            leaf: e.leaf,
+            batch,
+            path,
+        });
+    }
+    let batches = batches
+        .into_values()
+        .filter(|b| matches!(b.status, BatchStatus::Included | BatchStatus::Final))
+        .map(|b| BundleBatch {
+            id: b.id,
+            first_index: b.first_index,
+            count: b.count,
+            root: b.root,
+            head: b.head,
+            tx: b.submission.as_ref().map(|s| s.tx_hash),
+            block: b.inclusion.as_ref().map(|i| i.block_number),
+            status: b.status.as_str().to_owned(),
+        })
+        .collect();
+    Ok(Some(Bundle {
+        version: BUNDLE_VERSION,
+        ticket: ticket.clone(),
+        chain: identity.chain.clone(),
+        max_merge_delay_ms: identity.max_merge_delay_ms,
+        policy: identity.policy,
+        batches,
+        events,
+    }))
+}
