@@ -2,6 +2,8 @@
 //! PostgreSQL database per test) and event builders.
 #![allow(dead_code)]
 
+pub mod anvil;
+
 use std::sync::Arc;
 
 use proofdesk::ingest::{EventInput, new_handle};
