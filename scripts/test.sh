@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every test: the independent Python check of the protocol vectors, the
+# Foundry suite (forge tests, gas snapshot, real anchor() gas on anvil, the
+# committed-artifact check), then all Rust tests on SQLite and, when
+# PostgreSQL answers on 127.0.0.1:5432 (or PROOFDESK_TEST_PG is set), on
+# PostgreSQL too. Installs the pinned toolchain first (idempotent).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+"$root/scripts/install-toolchain.sh"
+
+if [ -z "${PROOFDESK_TEST_PG:-}" ]; then
+    if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
+        export PROOFDESK_TEST_PG="postgres://postgres@127.0.0.1:5432/test"
+        echo "test: PostgreSQL found; backend tests run on SQLite and PostgreSQL ($PROOFDESK_TEST_PG)"
+    else
+        echo "test: PostgreSQL not reachable on 127.0.0.1:5432; PostgreSQL variants are SKIPPED (set PROOFDESK_TEST_PG to run them)"
+    fi
+else
+    echo "test: backend tests run on SQLite and PostgreSQL ($PROOFDESK_TEST_PG)"
+fi
+
+echo "test: protocol vectors, independent implementation"
+python3 "$root/scripts/check-vectors.py"
+
+"$root/scripts/test-contracts.sh"
+
+echo "test: cargo test"
+cargo test --locked --tests
