@@ -341,3 +341,43 @@ impl TestApp {
         (resp.status().as_u16(), resp.json().await.unwrap())
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_need_a_key_before_anything_else() {
+    let app = TestApp::spawn().await;
+    let url = app.node.url();
+    for (path, body) in [
+        ("/v1/tickets", "{\"external_id\": \"x\"}"),
+        (
+            "/v1/tickets/tk_00000000000000000000000000000000/events",
+            "not json",
+        ),
+        ("/v1/events/bulk", "{}"),
+    ] {
+        let resp = app
+            .http
+            .post(format!("{url}{path}"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 401, "{path}");
+        assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    }
+    // With a key, a malformed body is a 400 problem, and nothing was created.
+    let resp = app
+        .http
+        .post(format!("{url}/v1/tickets"))
+        .bearer_auth(&app.key)
+        .header("content-type", "application/json")
+        .body("{oops")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let (_, log) = app.get("/v1/log").await;
+    assert_eq!(log["log_size"], 0);
+    app.node.shutdown().await;
+    app.anvil.stop().await;
+}

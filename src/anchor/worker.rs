@@ -11,6 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use alloy::consensus::TxEnvelope;
 use alloy::network::EthereumWallet;
 use rand::Rng;
 use tokio::sync::watch;
@@ -19,6 +20,7 @@ use super::chain::{Chain, ChainError, Fees, h};
 use super::keys::OperatorKey;
 use crate::log::{Batch, BatchStatus, BatchStep, DynStore, Inclusion, StoreError, Submission};
 use crate::metrics::Metrics;
+use crate::protocol::Hash32;
 use crate::protocol::fields::Timestamp;
 
 #[derive(Debug, Clone)]
@@ -175,20 +177,7 @@ impl Anchorer {
         nonce: u64,
         fees: Fees,
     ) -> Result<(), AnchorError> {
-        let (tx_hash, envelope) = self
-            .chain
-            .sign_anchor(
-                &self.wallet,
-                self.chain_id,
-                nonce,
-                fees,
-                self.policy.gas_limit,
-                batch.id,
-                batch.first_index,
-                batch.count,
-                &batch.root,
-            )
-            .await?;
+        let (tx_hash, envelope) = self.sign(batch, nonce, fees).await?;
         let submission = Submission {
             tx_hash,
             nonce,
@@ -203,6 +192,28 @@ impl Anchorer {
         tracing::info!(batch = batch.id, tx = %tx_hash, nonce, max_fee = fees.max_fee_per_gas, "anchor transaction submitted");
         self.chain.send(envelope).await?;
         Ok(())
+    }
+
+    /// Signs this batch's anchor() transaction with the given nonce and fees.
+    async fn sign(
+        &self,
+        batch: &Batch,
+        nonce: u64,
+        fees: Fees,
+    ) -> Result<(Hash32, TxEnvelope), ChainError> {
+        self.chain
+            .sign_anchor(
+                &self.wallet,
+                self.chain_id,
+                nonce,
+                fees,
+                self.policy.gas_limit,
+                batch.id,
+                batch.first_index,
+                batch.count,
+                &batch.root,
+            )
+            .await
     }
 
     fn capped(&self, fees: Fees) -> Fees {
@@ -284,20 +295,7 @@ impl Anchorer {
                 max_fee_per_gas: sub.max_fee_per_gas,
                 max_priority_fee_per_gas: sub.max_priority_fee_per_gas,
             };
-            let (again, envelope) = self
-                .chain
-                .sign_anchor(
-                    &self.wallet,
-                    self.chain_id,
-                    sub.nonce,
-                    fees,
-                    self.policy.gas_limit,
-                    batch.id,
-                    batch.first_index,
-                    batch.count,
-                    &batch.root,
-                )
-                .await?;
+            let (again, envelope) = self.sign(batch, sub.nonce, fees).await?;
             debug_assert_eq!(again, sub.tx_hash, "deterministic signing");
             tracing::warn!(batch = batch.id, tx = %sub.tx_hash, "transaction unknown to the node; re-broadcasting");
             self.chain.send(envelope).await?;

@@ -57,3 +57,21 @@ pub async fn require(
         Err(ApiError::Forbidden(scope))
     }
 }
+
+/// Extractor: the caller holds an API key with the `ingest` scope. Runs
+/// before the body is read, so a request without a key gets 401 whatever
+/// its body.
+pub struct Ingest(pub ApiKey);
+
+impl axum::extract::FromRequestParts<super::AppState> for Ingest {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &super::AppState,
+    ) -> Result<Self, ApiError> {
+        require(state.store.as_ref(), &parts.headers, "ingest")
+            .await
+            .map(Ingest)
+    }
+}

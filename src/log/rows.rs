@@ -170,8 +170,7 @@ pub(crate) mod sql {
          WHERE id = $6 AND status = $7";
     pub const STEP_INCLUDED: &str = "UPDATE batches SET status = 'included', block_number = $1, block_hash = $2, \
          block_time = $3, included_at_ms = $4 WHERE id = $5 AND status = $6";
-    pub const STEP_FINAL: &str =
-        "UPDATE batches SET status = 'final', final_at_ms = $1, last_error = NULL WHERE id = $2 AND status = $3";
+    pub const STEP_FINAL: &str = "UPDATE batches SET status = 'final', final_at_ms = $1, last_error = NULL WHERE id = $2 AND status = $3";
     pub const STEP_RESET: &str = "UPDATE batches SET status = 'sealed', tx_hash = NULL, nonce = NULL, \
          max_fee_per_gas = NULL, max_priority_fee_per_gas = NULL, submitted_at_ms = NULL, block_number = NULL, \
          block_hash = NULL, block_time = NULL, included_at_ms = NULL, last_error = $1 WHERE id = $2 AND status = $3";
