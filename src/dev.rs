@@ -62,6 +62,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
             ..AnchorPolicy::default()
         },
         policy: Policy::default(),
+        leader: Default::default(),
     };
     let node = Node::start(config, key).await?;
     let api_key =

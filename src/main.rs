@@ -104,6 +104,7 @@ impl ServeArgs {
             policy: Policy {
                 reopen_closed: self.reopen_closed,
             },
+            leader: Default::default(),
         }
     }
 }

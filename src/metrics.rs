@@ -18,6 +18,8 @@ pub struct Metrics {
     /// Sum and count of append-to-final times, in milliseconds.
     pub time_to_final_ms_sum: AtomicU64,
     pub time_to_final_count: AtomicU64,
+    /// 1 while this process holds leadership (seals and anchors).
+    pub leader: AtomicU64,
 }
 
 impl Metrics {
@@ -96,6 +98,11 @@ impl Metrics {
                 v.load(Ordering::Relaxed)
             );
         }
+        let leader = self.leader.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "# HELP proofdesk_leader 1 if this process seals and anchors\n# TYPE proofdesk_leader gauge\nproofdesk_leader {leader}"
+        );
         for (name, help, v) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         }

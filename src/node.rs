@@ -32,6 +32,7 @@ pub struct NodeConfig {
     pub seal: SealPolicy,
     pub anchor: AnchorPolicy,
     pub policy: Policy,
+    pub leader: crate::leader::LeaderTiming,
 }
 
 pub struct Node {
@@ -117,20 +118,40 @@ impl Node {
                 tracing::error!(error = %e, "http server stopped");
             }
         }));
-        tasks.push(tokio::spawn(crate::seal::run(
-            store.clone(),
-            config.seal,
-            stop_rx.clone(),
-        )));
-        let anchorer = Anchorer::new(
-            store.clone(),
-            chain.clone(),
-            key,
-            config.anchor.clone(),
+        // Sealing and anchoring run only while this process leads.
+        let lead = {
+            let (store, chain, seal, anchor, metrics) = (
+                store.clone(),
+                chain.clone(),
+                config.seal,
+                config.anchor.clone(),
+                metrics.clone(),
+            );
+            move |term: watch::Receiver<bool>| {
+                let (store, chain, key, anchor, metrics) = (
+                    store.clone(),
+                    chain.clone(),
+                    key.clone(),
+                    anchor.clone(),
+                    metrics.clone(),
+                );
+                async move {
+                    let sealer = tokio::spawn(crate::seal::run(store.clone(), seal, term.clone()));
+                    match Anchorer::new(store, chain, key, anchor, metrics).await {
+                        Ok(anchorer) => anchorer.run(term).await,
+                        Err(e) => tracing::error!(error = %e, "cannot start the anchorer"),
+                    }
+                    let _ = sealer.await;
+                }
+            }
+        };
+        tasks.push(tokio::spawn(crate::leader::run(
+            config.database_url.clone(),
+            config.leader,
             metrics.clone(),
-        )
-        .await?;
-        tasks.push(tokio::spawn(anchorer.run(stop_rx)));
+            stop_rx,
+            lead,
+        )));
         tracing::info!(%addr, backend = store.backend(), contract = %config.contract, chain_id, "proofdesk node started");
         Ok(Node {
             addr,

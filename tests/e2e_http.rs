@@ -58,6 +58,7 @@ impl TestApp {
                 ..AnchorPolicy::default()
             },
             policy: Policy::default(),
+            leader: Default::default(),
         };
         let node = Node::start(config, operator).await.unwrap();
         let key = proofdesk::api::auth::create_key(

@@ -4,68 +4,11 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use common::*;
-use proofdesk::log::Store;
-use proofdesk::protocol::Hash32;
-use proofdesk::protocol::hashing::batch_head;
-use proofdesk::protocol::record::HashedRecord;
 use proofdesk::protocol::state::Policy;
-use proofdesk::protocol::tree::verify_inclusion;
 use proofdesk::seal::{SealPolicy, seal_all, seal_once};
-
-/// Checks the whole log: indices 0..size with no gap or duplicate, every
-/// ticket's seq contiguous from 0 with prev = previous leaf, every record
-/// re-hashing to its leaf, batches contiguous, and every path verifying.
-async fn assert_log_invariants(store: &dyn Store) {
-    let stats = store.stats().await.unwrap();
-    let events = store.events_by_range(0, stats.size).await.unwrap();
-    assert_eq!(events.len() as u64, stats.size, "no gaps");
-    let mut tips: HashMap<String, (u64, Hash32)> = HashMap::new();
-    for (i, e) in events.iter().enumerate() {
-        assert_eq!(e.index, i as u64);
-        let parsed = HashedRecord::from_value(&serde_json::from_str(&e.record).unwrap()).unwrap();
-        assert_eq!(parsed.leaf, e.leaf);
-        assert_eq!(parsed.record.index, e.index);
-        let tip = tips
-            .entry(e.ticket.to_string())
-            .or_insert((0, Hash32::ZERO));
-        assert_eq!(
-            (parsed.record.seq, parsed.record.prev),
-            *tip,
-            "chain of {}",
-            e.ticket
-        );
-        *tip = (tip.0 + 1, e.leaf);
-    }
-    let batches = store.batches(0, u64::MAX >> 1).await.unwrap();
-    let mut next = 0;
-    for (i, b) in batches.iter().enumerate() {
-        assert_eq!(
-            (b.id, b.first_index),
-            (i as u64, next),
-            "batches contiguous"
-        );
-        assert_eq!(b.head, batch_head(b.id, b.first_index, b.count, &b.root));
-        next += b.count;
-    }
-    assert_eq!(stats.sealed, next);
-    for e in &events {
-        match &e.sealed {
-            Some((bid, path)) => {
-                let b = &batches[*bid as usize];
-                verify_inclusion(&e.leaf, e.index - b.first_index, b.count, path, &b.root).unwrap();
-            }
-            None => assert!(
-                e.index >= stats.sealed,
-                "event {} below the sealed mark has a path",
-                e.index
-            ),
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_appends_keep_every_invariant() {
