@@ -122,7 +122,7 @@ fn event(t: &str, data: Value, role: &str) -> Value {
 fn problems(r: &VerifyReport) -> String {
     let mut all = r.problems.join(" | ");
     for e in &r.events {
-        for p in &e.problems {
+        for p in &e.check.problems {
             all.push_str(" | ");
             all.push_str(p);
         }

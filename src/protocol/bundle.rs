@@ -70,6 +70,7 @@ pub struct EventCheck {
     pub event_type: Option<String>,
     pub occurred_at: Option<String>,
     pub recorded_at: Option<String>,
+    #[serde(skip)]
     pub recorded_at_ms: Option<i64>,
     pub batch: Option<u64>,
     /// Problems found; empty means the event checks out offline.

@@ -6,24 +6,19 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::protocol::bundle::{Bundle, OfflineReport};
+use crate::protocol::bundle::{Bundle, EventCheck, OfflineReport};
 use crate::protocol::fields::Timestamp;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct EventReport {
-    pub seq: u64,
-    pub index: Option<u64>,
-    #[serde(rename = "type")]
-    pub event_type: Option<String>,
-    pub occurred_at: Option<String>,
-    pub recorded_at: Option<String>,
+    /// The offline findings, with on-chain problems added to its list.
+    #[serde(flatten)]
+    pub check: EventCheck,
     /// "anchored" or "pending".
     pub status: &'static str,
-    pub batch: Option<u64>,
     pub block: Option<u64>,
     pub anchored_at: Option<String>,
     pub ok: bool,
-    pub problems: Vec<String>,
     /// Warnings that do not break the proof: pending, backdated, late.
     pub flags: Vec<String>,
 }
@@ -54,8 +49,7 @@ pub(super) fn build(
 ) -> VerifyReport {
     let mut events = Vec::new();
     let (mut pending, mut broken, mut backdated) = (0, 0, 0);
-    for check in offline.events {
-        let mut ev_problems = check.problems.clone();
+    for mut check in offline.events {
         let mut flags = Vec::new();
         let (mut block, mut anchored_at) = (None, None);
         match check.batch {
@@ -65,7 +59,7 @@ pub(super) fn build(
             }
             Some(id) => {
                 if let Some(p) = batch_problems.get(&id) {
-                    ev_problems.push(p.clone());
+                    check.problems.push(p.clone());
                 }
                 if let Some((number, time)) = anchored.get(&id) {
                     block = Some(*number);
@@ -92,22 +86,18 @@ pub(super) fn build(
                 }
             }
         }
+        let status = if check.batch.is_some() {
+            "anchored"
+        } else {
+            "pending"
+        };
+        let ok = check.problems.is_empty();
         events.push(EventReport {
-            seq: check.seq,
-            index: check.index,
-            event_type: check.event_type,
-            occurred_at: check.occurred_at,
-            recorded_at: check.recorded_at,
-            status: if check.batch.is_some() {
-                "anchored"
-            } else {
-                "pending"
-            },
-            batch: check.batch,
+            check,
+            status,
             block,
             anchored_at,
-            ok: ev_problems.is_empty(),
-            problems: ev_problems,
+            ok,
             flags,
         });
     }
@@ -144,15 +134,23 @@ impl VerifyReport {
         }
         for e in &self.events {
             let mark = if e.ok { "✓" } else { "✗" };
-            let when = e.occurred_at.as_deref().unwrap_or("?");
-            let what = e.event_type.as_deref().unwrap_or("(unreadable record)");
+            let when = e.check.occurred_at.as_deref().unwrap_or("?");
+            let what = e
+                .check
+                .event_type
+                .as_deref()
+                .unwrap_or("(unreadable record)");
             let anchor = match (&e.anchored_at, e.block) {
                 (Some(at), Some(b)) => format!("anchored {at} in block {b}"),
                 _ if e.status == "pending" => "pending".to_owned(),
                 _ => "not anchored".to_owned(),
             };
-            let _ = writeln!(out, "  {mark} #{:<3} {when}  {what:<22} {anchor}", e.seq);
-            for p in &e.problems {
+            let _ = writeln!(
+                out,
+                "  {mark} #{:<3} {when}  {what:<22} {anchor}",
+                e.check.seq
+            );
+            for p in &e.check.problems {
                 let _ = writeln!(out, "        ✗ {p}");
             }
             for f in &e.flags {
@@ -179,5 +177,75 @@ impl VerifyReport {
             self.pending, self.broken_promises, self.backdated
         );
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::bundle::{Bundle, ChainRef};
+    use crate::protocol::fields::TicketHandle;
+    use crate::protocol::state::Policy;
+
+    fn check(seq: u64, batch: Option<u64>, recorded_at_ms: i64) -> EventCheck {
+        EventCheck {
+            seq,
+            index: Some(seq),
+            event_type: Some("message.added".into()),
+            occurred_at: None,
+            recorded_at: None,
+            recorded_at_ms: Some(recorded_at_ms),
+            batch,
+            problems: vec![],
+        }
+    }
+
+    #[test]
+    fn flags_backdating_broken_promises_and_pending() {
+        let bundle = Bundle {
+            version: 1,
+            ticket: TicketHandle::from_random([1; 16]),
+            chain: ChainRef {
+                chain_id: 1,
+                contract: "0x00".into(),
+                anchorer: "0x00".into(),
+            },
+            max_merge_delay_ms: 60_000,
+            policy: Policy::default(),
+            batches: vec![],
+            events: vec![],
+        };
+        let offline = OfflineReport {
+            events: vec![
+                check(0, Some(0), 1_000_000), // anchored at 1,010 s: on time
+                check(1, Some(1), 1_000_000), // anchored at 1,200 s: 200 s late
+                check(2, Some(0), 1_020_000), // recorded after its block (1,010 s)
+                check(3, None, 1_030_000),    // pending
+            ],
+            problems: vec![],
+            final_state: None,
+            batches_used: vec![0, 1],
+        };
+        let anchored = HashMap::from([(0, (10, 1_010)), (1, (20, 1_200))]);
+        let r = build(&bundle, offline, vec![], &anchored, &HashMap::new(), 1);
+        assert_eq!((r.pending, r.broken_promises, r.backdated), (1, 1, 1));
+        assert!(r.events[0].flags.is_empty());
+        assert!(r.events[1].flags[0].starts_with("broken promise"));
+        assert!(r.events[2].flags[0].starts_with("backdated"));
+        assert!(r.valid, "flags are warnings, not failures");
+        let with_problem = build(
+            &bundle,
+            OfflineReport {
+                events: vec![check(0, Some(0), 0)],
+                problems: vec![],
+                final_state: None,
+                batches_used: vec![0],
+            },
+            vec![],
+            &anchored,
+            &HashMap::from([(0, "batch 0 is not anchored on chain".to_owned())]),
+            1,
+        );
+        assert!(!with_problem.valid);
     }
 }
