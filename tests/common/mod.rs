@@ -148,8 +148,18 @@ pub type Shared = Arc<dyn Store>;
 /// ticket's seq contiguous from 0 with prev = previous leaf, every record
 /// re-hashing to its leaf, batches contiguous, and every path verifying.
 pub async fn assert_log_invariants(store: &dyn Store) {
-    let stats = store.stats().await.unwrap();
-    let events = store.events_by_range(0, stats.size).await.unwrap();
+    // The store's reads are separate statements, not one snapshot, and a
+    // write whose caller was cancelled may still be committing. Read until
+    // the log's counters are the same before and after the reads.
+    let (stats, events, batches) = loop {
+        let before = store.stats().await.unwrap();
+        let events = store.events_by_range(0, before.size).await.unwrap();
+        let batches = store.batches(0, u64::MAX >> 1).await.unwrap();
+        if store.stats().await.unwrap() == before {
+            break (before, events, batches);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
     assert_eq!(events.len() as u64, stats.size, "no gaps");
     let mut tips: HashMap<String, (u64, Hash32)> = HashMap::new();
     for (i, e) in events.iter().enumerate() {
@@ -168,7 +178,6 @@ pub async fn assert_log_invariants(store: &dyn Store) {
         );
         *tip = (tip.0 + 1, e.leaf);
     }
-    let batches = store.batches(0, u64::MAX >> 1).await.unwrap();
     let mut next = 0;
     for (i, b) in batches.iter().enumerate() {
         assert_eq!(
