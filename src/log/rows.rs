@@ -157,6 +157,9 @@ pub(crate) mod sql {
     pub const BATCH_COUNTS: &str = "SELECT COUNT(*), \
          COALESCE(SUM(CASE WHEN status IN ('included', 'final') THEN 1 ELSE 0 END), 0), \
          COALESCE(SUM(CASE WHEN status = 'final' THEN 1 ELSE 0 END), 0) FROM batches";
+    /// Batch ids are contiguous from 0, so the next one is MAX + 1 (an
+    /// index lookup, unlike counting every batch).
+    pub const NEXT_BATCH_ID: &str = "SELECT COALESCE(MAX(id) + 1, 0) FROM batches";
     pub const RECORDED_AT: &str = "SELECT recorded_at_ms FROM events WHERE idx = $1";
     pub const LEAVES: &str = "SELECT leaf FROM events WHERE idx >= $1 AND idx < $2 ORDER BY idx";
     pub const ADVANCE_SEALED: &str =

@@ -190,7 +190,7 @@ macro_rules! impl_sql_store {
                 use $crate::log::rows::sql;
                 let (size, sealed): (i64, i64) =
                     sqlx::query_as(sql::LOG_STATE).fetch_one(&self.pool).await?;
-                let (batches, _, _): (i64, i64, i64) = sqlx::query_as(sql::BATCH_COUNTS)
+                let next_batch_id: i64 = sqlx::query_scalar(sql::NEXT_BATCH_ID)
                     .fetch_one(&self.pool)
                     .await?;
                 let oldest: Option<i64> = sqlx::query_scalar(sql::RECORDED_AT)
@@ -201,7 +201,7 @@ macro_rules! impl_sql_store {
                     first_index: sealed as u64,
                     count: (size - sealed) as u64,
                     oldest_recorded_at_ms: oldest,
-                    next_batch_id: batches as u64,
+                    next_batch_id: next_batch_id as u64,
                 })
             }
 
@@ -244,10 +244,10 @@ macro_rules! impl_sql_store {
                     .bind(batch.first_index as i64)
                     .execute(&mut *tx)
                     .await?;
-                let (batches, _, _): (i64, i64, i64) = sqlx::query_as(sql::BATCH_COUNTS)
+                let next_batch_id: i64 = sqlx::query_scalar(sql::NEXT_BATCH_ID)
                     .fetch_one(&mut *tx)
                     .await?;
-                if moved.rows_affected() != 1 || batches as u64 != batch.id {
+                if moved.rows_affected() != 1 || next_batch_id as u64 != batch.id {
                     return Err(StoreError::Contended {
                         expected: format!(
                             "batch {} starting at index {}",

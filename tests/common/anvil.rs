@@ -1,5 +1,5 @@
-//! A real local chain for anchoring tests: an anvil process on a free port,
-//! killed when the fixture drops, plus a TCP proxy in front of it that can
+//! A real local chain for anchoring tests: anvil on a free port (started by
+//! `proofdesk::devnet`, killed when the fixture drops), plus a TCP proxy in front of it that can
 //! be switched down and up to simulate an RPC outage, and a driver that
 //! steps the anchor worker (mining between steps) until a condition holds.
 //!
@@ -7,8 +7,6 @@
 //! move the chain forward explicitly with `anvil_mine`.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,109 +14,55 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
 use proofdesk::anchor::deploy::deploy;
 use proofdesk::anchor::{AnchorPolicy, Anchorer, Chain, OperatorKey};
+use proofdesk::devnet::{self, DEV_KEYS};
 use proofdesk::log::{Batch, DynStore};
 use proofdesk::metrics::Metrics;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::process::{Child, Command};
 use tokio::task::{AbortHandle, JoinHandle};
-
-/// Anvil's well-known dev keys (the public test mnemonic): local devnet only.
-pub const DEV_KEY_0: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-pub const DEV_KEY_1: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 
 /// Timeout for every chain call the tests make through `Chain`.
 pub const CHAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// Anvil's well-known dev keys (the public test mnemonic): local devnet only.
 pub fn dev_key(i: usize) -> OperatorKey {
-    OperatorKey::parse([DEV_KEY_0, DEV_KEY_1][i]).unwrap()
+    OperatorKey::parse(DEV_KEYS[i]).unwrap()
 }
 
-fn anvil_binary() -> PathBuf {
-    let path = match std::env::var_os("PROOFDESK_ANVIL") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/anvil"),
-    };
-    assert!(
-        path.is_file(),
-        "anvil not found at {}: run scripts/install-toolchain.sh (or set PROOFDESK_ANVIL)",
-        path.display()
-    );
-    path
-}
-
-/// A port that was free a moment ago.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
+/// The library's devnet launcher (the one `proofdesk dev` uses), plus a
+/// control connection for mining and snapshots.
 pub struct Anvil {
-    child: Child,
-    port: u16,
+    inner: devnet::Anvil,
     /// For raw requests (mining, snapshots); talks to anvil directly.
     control: Chain,
 }
 
 impl Anvil {
-    /// Spawns anvil on a free port and waits (≤ 10 s) until it answers
-    /// eth_chainId. Retries on a new port if the chosen one was taken.
+    /// Spawns anvil (a block per transaction) on a free port and waits
+    /// (≤ 10 s) until it answers eth_chainId.
     pub async fn spawn() -> Anvil {
-        let bin = anvil_binary();
-        let mut last = String::new();
-        for _ in 0..3 {
-            let port = free_port();
-            let mut child = Command::new(&bin)
-                .args([
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    &port.to_string(),
-                    "--silent",
-                ])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .kill_on_drop(true)
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-            let url = format!("http://127.0.0.1:{port}");
-            let control = Chain::connect(&url, Address::ZERO, Duration::from_millis(500)).unwrap();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                if let Ok(Some(status)) = child.try_wait() {
-                    let mut err = String::new();
-                    if let Some(mut s) = child.stderr.take() {
-                        use tokio::io::AsyncReadExt;
-                        let _ = s.read_to_string(&mut err).await;
-                    }
-                    last = format!("anvil exited with {status}: {err}");
-                    break;
-                }
-                if control.chain_id().await.is_ok() {
-                    return Anvil {
-                        child,
-                        port,
-                        control,
-                    };
-                }
-                if Instant::now() > deadline {
-                    panic!("anvil on port {port} did not answer eth_chainId within 10 s");
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+        let inner = devnet::Anvil::start(0, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let control =
+            Chain::connect(&inner.url(), Address::ZERO, Duration::from_millis(500)).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while control.chain_id().await.is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "anvil on port {} did not answer eth_chainId within 10 s",
+                inner.port
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("could not start anvil: {last}");
+        Anvil { inner, control }
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.inner.port
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.inner.url()
     }
 
     pub fn key(&self, i: usize) -> OperatorKey {
@@ -159,12 +103,6 @@ impl Anvil {
 
     pub async fn block_number(&self) -> u64 {
         self.control.provider().get_block_number().await.unwrap()
-    }
-}
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
     }
 }
 
