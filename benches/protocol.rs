@@ -1,0 +1,191 @@
+//! CPU micro-benchmarks of the pure protocol: canonicalising and hashing a
+//! record, building batch trees against the raw SHA-256 work they need, and
+//! the offline half of verifying a bundle. Run: `cargo bench --bench protocol`.
+//!
+//! Each tree size is measured next to its limit in the same run: the n − 1
+//! node hashes (65-byte inputs, two SHA-256 compressions each) that any
+//! RFC 6962 tree of n leaves must compute, with nothing else around them.
+
+use std::hint::black_box;
+
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use proofdesk::protocol::Hash32;
+use proofdesk::protocol::bundle::{Bundle, BundleBatch, BundleEvent, ChainRef, check_offline};
+use proofdesk::protocol::canonical::canonicalize;
+use proofdesk::protocol::hashing::{batch_head, leaf_hash};
+use proofdesk::protocol::record::HashedRecord;
+use proofdesk::protocol::state::Policy;
+use proofdesk::protocol::tree::BatchTree;
+
+const VECTORS: &str = include_str!("../tests/vectors/protocol-v1.json");
+
+fn vector_records() -> Vec<Value> {
+    let v: Value = serde_json::from_str(VECTORS).expect("vectors parse");
+    v["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| r["record"].clone())
+        .collect()
+}
+
+fn leaves(n: usize) -> Vec<Hash32> {
+    (0..n as u64).map(|i| leaf_hash(&i.to_be_bytes())).collect()
+}
+
+/// The limit: n − 1 interior hashes of 0x01 ‖ left ‖ right, straight into
+/// sha2 from one reused buffer, folded so none can be optimised away.
+fn raw_node_hashes(leaves: &[Hash32]) -> u8 {
+    let mut buf = [0u8; 65];
+    buf[0] = 0x01;
+    let mut fold = 0u8;
+    for pair in leaves.windows(2) {
+        buf[1..33].copy_from_slice(&pair[0].0);
+        buf[33..65].copy_from_slice(&pair[1].0);
+        fold ^= Sha256::digest(buf)[0];
+    }
+    fold
+}
+
+fn record(c: &mut Criterion) {
+    let records = vector_records();
+    // A message with content: the most common event in a ticket's life.
+    let message = records
+        .iter()
+        .find(|r| r["type"] == "message.added" && !r["content"].is_null())
+        .expect("a message record in the vectors")
+        .clone();
+    let text = serde_json::to_string(&message).expect("serialise");
+    let mut g = c.benchmark_group("record");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("canonicalize", |b| {
+        b.iter(|| canonicalize(black_box(&message)).expect("canonical"))
+    });
+    g.bench_function("canonicalize_and_hash", |b| {
+        b.iter(|| leaf_hash(&canonicalize(black_box(&message)).expect("canonical")))
+    });
+    g.bench_function("validate_canonicalize_hash", |b| {
+        b.iter(|| HashedRecord::from_value(black_box(&message)).expect("valid"))
+    });
+    g.bench_function("parse_strict_and_hash", |b| {
+        b.iter(|| {
+            let v = proofdesk::protocol::canonical::parse_strict(black_box(&text)).expect("json");
+            HashedRecord::from_value(&v).expect("valid")
+        })
+    });
+    g.finish();
+}
+
+fn tree(c: &mut Criterion) {
+    let mut g = c.benchmark_group("tree");
+    for n in [1_000usize, 100_000, 1_000_000] {
+        let l = leaves(n);
+        if n >= 100_000 {
+            g.sample_size(10);
+        }
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::new("build", n), &l, |b, l| {
+            b.iter(|| BatchTree::build(black_box(l)).expect("non-empty").root())
+        });
+        g.bench_with_input(BenchmarkId::new("sha256_limit", n), &l, |b, l| {
+            b.iter(|| raw_node_hashes(black_box(l)))
+        });
+    }
+    // What sealing really does per batch: the tree plus every audit path.
+    let n = 4096;
+    let l = leaves(n);
+    g.sample_size(20);
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_with_input(BenchmarkId::new("build_and_all_paths", n), &l, |b, l| {
+        b.iter(|| {
+            let t = BatchTree::build(black_box(l)).expect("non-empty");
+            (0..n as u64)
+                .map(|i| t.audit_path(i).expect("in range").len())
+                .sum::<usize>()
+        })
+    });
+    g.finish();
+}
+
+/// A ticket's bundle as the server would serve it: the vectors' first
+/// ticket, its events placed in one final batch of 4096 leaves.
+fn sample_bundle() -> Bundle {
+    let records = vector_records();
+    let ticket = records[0]["ticket"].as_str().expect("ticket").to_owned();
+    let mine: Vec<Value> = records
+        .into_iter()
+        .filter(|r| r["ticket"] == ticket.as_str())
+        .collect();
+    let size = 4096u64;
+    let mut all = leaves(size as usize);
+    for r in &mine {
+        let h = HashedRecord::from_value(r).expect("valid");
+        all[h.record.index as usize] = h.leaf;
+    }
+    let tree = BatchTree::build(&all).expect("non-empty");
+    let root = tree.root();
+    let events = mine
+        .into_iter()
+        .map(|r| {
+            let index = r["index"].as_u64().expect("index");
+            BundleEvent {
+                leaf: all[index as usize],
+                record: r,
+                batch: Some(0),
+                path: tree.audit_path(index).expect("in range"),
+            }
+        })
+        .collect();
+    Bundle {
+        version: 1,
+        ticket: serde_json::from_value(Value::String(ticket)).expect("handle"),
+        chain: ChainRef {
+            chain_id: 31337,
+            contract: "0x5FbDB2315678afecb367f032d93F642f64180aa3".into(),
+            anchorer: "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".into(),
+        },
+        max_merge_delay_ms: 60_000,
+        policy: Policy {
+            reopen_closed: true,
+        },
+        batches: vec![BundleBatch {
+            id: 0,
+            first_index: 0,
+            count: size,
+            root,
+            head: batch_head(0, 0, size, &root),
+            tx: Some(Hash32([7; 32])),
+            block: Some(1),
+            status: "final".into(),
+        }],
+        events,
+    }
+}
+
+fn bundle(c: &mut Criterion) {
+    let bundle = sample_bundle();
+    assert!(check_offline(&bundle).ok(), "the sample bundle must verify");
+    let text = serde_json::to_string(&bundle).expect("serialise");
+    let mut g = c.benchmark_group("bundle");
+    g.throughput(Throughput::Elements(bundle.events.len() as u64));
+    g.bench_function("check_offline", |b| {
+        b.iter(|| check_offline(black_box(&bundle)))
+    });
+    g.bench_function("parse_and_check_offline", |b| {
+        b.iter_batched(
+            || text.clone(),
+            |t| {
+                let parsed = proofdesk::verify::parse_bundle(&t).expect("parses");
+                check_offline(&parsed)
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, record, tree, bundle);
+criterion_main!(benches);
