@@ -148,10 +148,12 @@ pub(crate) mod sql {
     pub const IDEMPOTENCY_PUT: &str =
         "INSERT INTO idempotency (key, request_hash, result, created_at) VALUES ($1, $2, $3, $4)";
     pub const LOG_SIZE: &str = "SELECT size FROM log_state WHERE id = 1";
-    pub const INSERT_EVENT: &str = "INSERT INTO events (idx, ticket, seq, record, leaf, recorded_at_ms) VALUES ($1, $2, $3, $4, $5, $6)";
-    pub const INSERT_CONTENT: &str = "INSERT INTO content (idx, salt, body) VALUES ($1, $2, $3)";
-    pub const UPDATE_TIP: &str =
-        "UPDATE tickets SET next_seq = $1, last_leaf = $2, state = $3 WHERE handle = $4";
+    pub const TICKETS_BY_HANDLES: &str = "SELECT handle, external_id, created_at, next_seq, last_leaf, state FROM tickets WHERE handle IN";
+    pub const INSERT_EVENTS: &str =
+        "INSERT INTO events (idx, ticket, seq, record, leaf, recorded_at_ms) ";
+    pub const INSERT_CONTENTS: &str = "INSERT INTO content (idx, salt, body) ";
+    pub const UPDATE_TIPS_HEAD: &str = "UPDATE tickets SET next_seq = v.column2, last_leaf = v.column3, state = v.column4 FROM (";
+    pub const UPDATE_TIPS_TAIL: &str = ") AS v WHERE tickets.handle = v.column1";
     pub const GROW_LOG: &str = "UPDATE log_state SET size = size + $1 WHERE id = 1";
     pub const LOG_STATE: &str = "SELECT size, sealed FROM log_state WHERE id = 1";
     pub const BATCH_COUNTS: &str = "SELECT COUNT(*), \

@@ -66,19 +66,34 @@ macro_rules! impl_sql_store {
                 let size: i64 = sqlx::query_scalar(sql::LOG_SIZE)
                     .fetch_one(&mut *tx)
                     .await?;
-                let mut tips = std::collections::HashMap::new();
+                // One SELECT per chunk of distinct tickets, not one per ticket:
+                // each statement is a round trip to the driver.
+                let mut wanted: Vec<&str> = Vec::new();
+                let mut seen = std::collections::HashSet::new();
                 for req in &requests {
-                    if tips.contains_key(&req.ticket) {
-                        continue;
+                    if seen.insert(&req.ticket) {
+                        wanted.push(req.ticket.as_str());
                     }
-                    let row: Option<TicketRow> = sqlx::query_as(sql::TICKET_BY_HANDLE)
-                        .bind(req.ticket.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    let ticket: $crate::log::Ticket = row
-                        .ok_or_else(|| StoreError::TicketNotFound(req.ticket.to_string()))?
-                        .try_into()?;
-                    tips.insert(ticket.handle, ticket.tip);
+                }
+                let mut tips = std::collections::HashMap::new();
+                for chunk in wanted.chunks($crate::log::sql_store::ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<<Self as $crate::log::sql_store::Backend>::Db>::new(
+                        sql::TICKETS_BY_HANDLES,
+                    );
+                    q.push(" (");
+                    let mut list = q.separated(", ");
+                    for h in chunk {
+                        list.push_bind(*h);
+                    }
+                    q.push(")");
+                    let rows: Vec<TicketRow> = q.build_query_as().fetch_all(&mut *tx).await?;
+                    for row in rows {
+                        let ticket: $crate::log::Ticket = row.try_into()?;
+                        tips.insert(ticket.handle, ticket.tip);
+                    }
+                }
+                if let Some(missing) = wanted.iter().find(|h| !tips.keys().any(|k| k.as_str() == **h)) {
+                    return Err(StoreError::TicketNotFound((*missing).to_owned()));
                 }
                 // The clock is read while holding the write lock, so
                 // recorded_at never decreases along the log.
@@ -91,28 +106,47 @@ macro_rules! impl_sql_store {
                     policy,
                 )?;
                 let count = plan.events.len() as i64;
-                for ev in &plan.events {
-                    let r = &ev.hashed.record;
-                    let canonical =
-                        std::str::from_utf8(&ev.hashed.canonical).map_err(StoreError::corrupt)?;
-                    sqlx::query(sql::INSERT_EVENT)
-                        .bind(r.index as i64)
-                        .bind(r.ticket.as_str())
-                        .bind(r.seq as i64)
-                        .bind(canonical)
-                        .bind(ev.hashed.leaf.0.to_vec())
-                        .bind(r.recorded_at.millis())
-                        .execute(&mut *tx)
-                        .await?;
-                    if let Some((salt, body)) = &ev.content {
-                        sqlx::query(sql::INSERT_CONTENT)
-                            .bind(r.index as i64)
-                            .bind(salt.to_vec())
-                            .bind(body.as_str())
-                            .execute(&mut *tx)
-                            .await?;
+                for chunk in plan.events.chunks($crate::log::sql_store::ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<<Self as $crate::log::sql_store::Backend>::Db>::new(
+                        sql::INSERT_EVENTS,
+                    );
+                    let mut bad = None;
+                    q.push_values(chunk, |mut row, ev| {
+                        let r = &ev.hashed.record;
+                        let canonical = std::str::from_utf8(&ev.hashed.canonical).unwrap_or_else(|e| {
+                            bad = Some(e);
+                            ""
+                        });
+                        row.push_bind(r.index as i64)
+                            .push_bind(r.ticket.as_str())
+                            .push_bind(r.seq as i64)
+                            .push_bind(canonical)
+                            .push_bind(ev.hashed.leaf.0.to_vec())
+                            .push_bind(r.recorded_at.millis());
+                    });
+                    if let Some(e) = bad {
+                        return Err(StoreError::corrupt(e));
+                    }
+                    q.build().execute(&mut *tx).await?;
+                    let with_content: Vec<_> = chunk
+                        .iter()
+                        .filter_map(|ev| ev.content.as_ref().map(|c| (ev.hashed.record.index, c)))
+                        .collect();
+                    if !with_content.is_empty() {
+                        let mut q = sqlx::QueryBuilder::<<Self as $crate::log::sql_store::Backend>::Db>::new(
+                            sql::INSERT_CONTENTS,
+                        );
+                        q.push_values(with_content, |mut row, (index, (salt, body))| {
+                            row.push_bind(index as i64)
+                                .push_bind(salt.to_vec())
+                                .push_bind(body.as_str());
+                        });
+                        q.build().execute(&mut *tx).await?;
                     }
                 }
+                // One UPDATE per chunk of tickets, joined to a VALUES list
+                // (columns are column1… in both SQLite and PostgreSQL).
+                let mut updates = Vec::with_capacity(plan.tips.len());
                 for (handle, tip) in &plan.tips {
                     let state = tip
                         .state
@@ -120,13 +154,20 @@ macro_rules! impl_sql_store {
                         .map(|s| serde_json::to_string(s))
                         .transpose()
                         .map_err(StoreError::corrupt)?;
-                    sqlx::query(sql::UPDATE_TIP)
-                        .bind(tip.next_seq as i64)
-                        .bind(tip.last_leaf.0.to_vec())
-                        .bind(state)
-                        .bind(handle.as_str())
-                        .execute(&mut *tx)
-                        .await?;
+                    updates.push((handle.as_str(), tip.next_seq as i64, tip.last_leaf.0.to_vec(), state));
+                }
+                for chunk in updates.chunks($crate::log::sql_store::ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<<Self as $crate::log::sql_store::Backend>::Db>::new(
+                        sql::UPDATE_TIPS_HEAD,
+                    );
+                    q.push_values(chunk, |mut row, (handle, next_seq, leaf, state)| {
+                        row.push_bind(*handle)
+                            .push_bind(*next_seq)
+                            .push_bind(leaf.clone())
+                            .push_bind(state.clone());
+                    });
+                    q.push(sql::UPDATE_TIPS_TAIL);
+                    q.build().execute(&mut *tx).await?;
                 }
                 sqlx::query(sql::GROW_LOG)
                     .bind(count)
@@ -474,6 +515,11 @@ macro_rules! impl_sql_store {
 pub(crate) use impl_sql_store;
 
 /// Names the sqlx database type a store runs on.
+/// Rows per multi-row statement: few enough binds for either backend
+/// (SQLite allows 32,766, PostgreSQL 65,535), many enough that a bulk
+/// append is a handful of round trips to the driver.
+pub(crate) const ROWS_PER_STATEMENT: usize = 500;
+
 pub trait Backend {
     type Db: sqlx::Database;
 }

@@ -43,6 +43,12 @@ impl SqliteStore {
         })
     }
 
+    /// The pool, with the settings above: for tools that measure the raw
+    /// database beside the store (scripts/bench.sh).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     /// BEGIN IMMEDIATE takes SQLite's write lock up front, so a transaction
     /// never fails half-way trying to upgrade a read lock.
     async fn begin_write(

@@ -1,0 +1,175 @@
+//! Fetching a proof bundle from storage: the ticket's records, their batches
+//! and audit paths, read from a real database and assembled, without HTTP.
+//! The log holds 100,000 events in 10-event tickets, sealed into batches of
+//! 4096 and marked final, as a running node would leave it. SQLite always;
+//! PostgreSQL too when PROOFDESK_BENCH_PG names a server (a scratch database
+//! is created and dropped). Run: `cargo bench --bench store`.
+
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use rand::Rng;
+use serde_json::json;
+use sqlx::Connection;
+
+use proofdesk::ingest::{EventInput, new_handle};
+use proofdesk::log::{
+    AppendRequest, BatchStatus, BatchStep, DynStore, Inclusion, Submission, connect,
+};
+use proofdesk::protocol::Hash32;
+use proofdesk::protocol::bundle::ChainRef;
+use proofdesk::protocol::fields::{TicketHandle, Timestamp};
+use proofdesk::protocol::state::Policy;
+use proofdesk::prove::{LogIdentity, bundle};
+use proofdesk::seal::{SealPolicy, seal_all};
+
+const TICKETS: usize = 10_000;
+const EVENTS_PER_TICKET: usize = 10;
+
+fn event(kind: &str) -> EventInput {
+    let data = if kind == "ticket.created" {
+        json!({"category": "withdrawal", "priority": "normal", "complaint": true, "labels": {}})
+    } else {
+        json!({"direction": "inbound", "visibility": "public"})
+    };
+    serde_json::from_value(json!({
+        "type": kind, "data": data,
+        "actor": {"role": "customer", "ref": "cust-4711"}, "channel": "web",
+        "occurred_at": Timestamp::now().to_string(),
+        "content": {"text": "Hello, my withdrawal has been pending for three days."},
+    }))
+    .expect("valid input")
+}
+
+async fn fill(store: &DynStore) -> Vec<TicketHandle> {
+    let mut handles = Vec::with_capacity(TICKETS);
+    for chunk in 0..TICKETS / 100 {
+        let mut requests: Vec<AppendRequest> = Vec::new();
+        for t in 0..100 {
+            let (ticket, _) = store
+                .create_ticket(&format!("bench-{chunk}-{t}"), new_handle(), Timestamp::now())
+                .await
+                .expect("ticket");
+            requests.push(event("ticket.created").into_request(ticket.handle.clone()).unwrap());
+            for _ in 1..EVENTS_PER_TICKET {
+                requests.push(event("message.added").into_request(ticket.handle.clone()).unwrap());
+            }
+            handles.push(ticket.handle);
+        }
+        store
+            .append(requests, None, &Policy::default())
+            .await
+            .expect("append");
+    }
+    let sealed = seal_all(
+        store.as_ref(),
+        &SealPolicy {
+            max_batch: 4096,
+            ..SealPolicy::default()
+        },
+    )
+    .await
+    .expect("seal");
+    for s in sealed {
+        let now = Timestamp::now().millis();
+        let steps = [
+            (
+                BatchStatus::Sealed,
+                BatchStep::Submitted(Submission {
+                    tx_hash: Hash32([1; 32]),
+                    nonce: s.batch_id,
+                    max_fee_per_gas: 1,
+                    max_priority_fee_per_gas: 1,
+                    at_ms: now,
+                }),
+            ),
+            (
+                BatchStatus::Submitted,
+                BatchStep::Included(Inclusion {
+                    block_number: s.batch_id + 1,
+                    block_hash: Hash32([2; 32]),
+                    block_time: (now / 1000) as u64,
+                    at_ms: now,
+                }),
+            ),
+            (BatchStatus::Included, BatchStep::Final { at_ms: now }),
+        ];
+        for (from, step) in steps {
+            store.step_batch(s.batch_id, from, step).await.expect("step");
+        }
+    }
+    handles
+}
+
+fn identity() -> LogIdentity {
+    LogIdentity {
+        chain: ChainRef {
+            chain_id: 31337,
+            contract: "0x5FbDB2315678afecb367f032d93F642f64180aa3".into(),
+            anchorer: "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".into(),
+        },
+        max_merge_delay_ms: 60_000,
+        policy: Policy::default(),
+    }
+}
+
+fn bench_backend(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, store: DynStore) {
+    let handles = rt.block_on(fill(&store));
+    let identity = identity();
+    let sample = rt
+        .block_on(bundle(store.as_ref(), &identity, &handles[0]))
+        .expect("bundle")
+        .expect("known ticket");
+    assert_eq!(sample.events.len(), EVENTS_PER_TICKET);
+    assert!(sample.events.iter().all(|e| e.batch.is_some() && !e.path.is_empty()));
+    let mut g = c.benchmark_group(format!("proof_fetch/{name}"));
+    let mut rng = rand::rng();
+    g.bench_function("bundle_100k_log", |b| {
+        b.iter(|| {
+            let h = &handles[rng.random_range(0..handles.len())];
+            rt.block_on(bundle(store.as_ref(), &identity, h)).expect("bundle")
+        })
+    });
+    g.bench_function("bundle_100k_log_as_json", |b| {
+        b.iter(|| {
+            let h = &handles[rng.random_range(0..handles.len())];
+            let bundle = rt.block_on(bundle(store.as_ref(), &identity, h)).expect("bundle");
+            serde_json::to_vec(&bundle).expect("serialise")
+        })
+    });
+    g.finish();
+}
+
+fn proof_fetch(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let store: DynStore = rt.block_on(connect(&url)).expect("sqlite");
+    bench_backend(c, &rt, "sqlite", store);
+
+    if let Ok(base) = std::env::var("PROOFDESK_BENCH_PG") {
+        let name = format!("proofdesk_microbench_{}", std::process::id());
+        let admin = Arc::new(base.clone());
+        rt.block_on(async {
+            let mut conn = sqlx::PgConnection::connect(&admin).await.expect("pg");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("create db");
+        });
+        let url = format!("{}/{name}", base.rsplit_once('/').expect("url with a database").0);
+        let store: DynStore = rt.block_on(connect(&url)).expect("postgres");
+        bench_backend(c, &rt, "postgres", store.clone());
+        drop(store);
+        rt.block_on(async {
+            let mut conn = sqlx::PgConnection::connect(&admin).await.expect("pg");
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await
+                .ok();
+        });
+    }
+}
+
+criterion_group!(benches, proof_fetch);
+criterion_main!(benches);

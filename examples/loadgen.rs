@@ -1,0 +1,447 @@
+//! The parts of scripts/bench.sh that a generic HTTP load tool cannot do:
+//! set up tickets, fill a log with realistic ticket lifecycles, time an
+//! append to its final anchor, and measure the limit: the raw insert rate of
+//! the same rows straight into the same database.
+//!
+//! Single appends, bulk appends and proof fetches are driven by wrk, from
+//! another process; see scripts/bench.sh.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+use proofdesk::ingest::EventInput;
+use proofdesk::protocol::append::{ChainTip, next_record};
+use proofdesk::protocol::fields::{TicketHandle, Timestamp};
+use proofdesk::protocol::state::Policy;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct Server {
+    #[arg(long)]
+    url: String,
+    /// API key with the ingest scope.
+    #[arg(long, env = "PD_KEY")]
+    key: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create tickets, each with its ticket.created event; print the handles.
+    Tickets {
+        #[command(flatten)]
+        server: Server,
+        #[arg(long)]
+        count: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Grow the log to at least `--until` events with whole ticket
+    /// lifecycles sent in bulk; append the new handles to `--out`.
+    Fill {
+        #[command(flatten)]
+        server: Server,
+        #[arg(long)]
+        until: u64,
+        #[arg(long, default_value_t = 10)]
+        events_per_ticket: usize,
+        #[arg(long, default_value_t = 100)]
+        tickets_per_request: usize,
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Append events one per second and time each until its batch is final.
+    ToFinal {
+        #[command(flatten)]
+        server: Server,
+        #[arg(long, default_value_t = 10)]
+        samples: usize,
+        #[arg(long, default_value_t = 600)]
+        timeout_s: u64,
+    },
+    /// The limit: insert API-shaped rows straight into a fresh database of
+    /// the same kind, `--per-tx` rows per durable transaction.
+    RawInsert {
+        /// A fresh database (sqlite:… or postgres://…); migrated first.
+        #[arg(long)]
+        database: String,
+        #[arg(long)]
+        rows: u64,
+        #[arg(long)]
+        per_tx: u64,
+        /// Concurrent writers (PostgreSQL can commit in parallel).
+        #[arg(long, default_value_t = 1)]
+        writers: u64,
+    },
+}
+
+const TEXT: &str = "Hello, my withdrawal of 0.5 BTC has been pending for three days.";
+
+fn event(kind: &str) -> Value {
+    let data = match kind {
+        "ticket.created" => {
+            json!({"category": "withdrawal", "priority": "normal", "complaint": true, "labels": {}})
+        }
+        _ => json!({"direction": "inbound", "visibility": "public"}),
+    };
+    json!({
+        "type": kind,
+        "data": data,
+        "actor": {"role": "customer", "ref": "cust-4711"},
+        "channel": "web",
+        "occurred_at": Timestamp::now().to_string(),
+        "content": {"text": TEXT},
+    })
+}
+
+struct Api {
+    http: reqwest::Client,
+    server: Server,
+}
+
+impl Api {
+    fn new(server: Server) -> Api {
+        Api {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("http client"),
+            server,
+        }
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        let res = self
+            .http
+            .post(format!("{}{path}", self.server.url))
+            .bearer_auth(&self.server.key)
+            .json(body)
+            .send()
+            .await?;
+        let status = res.status();
+        let body: Value = res.json().await?;
+        if !status.is_success() {
+            bail!("POST {path}: {status}: {body}");
+        }
+        Ok(body)
+    }
+
+    async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.server.url))
+            .send()
+            .await?;
+        let status = res.status();
+        let body: Value = res.json().await?;
+        if !status.is_success() {
+            bail!("GET {path}: {status}: {body}");
+        }
+        Ok(body)
+    }
+
+    async fn new_ticket(&self, external_id: &str) -> anyhow::Result<String> {
+        let t = self
+            .post("/v1/tickets", &json!({"external_id": external_id}))
+            .await?;
+        Ok(t["ticket"].as_str().context("ticket handle")?.to_owned())
+    }
+}
+
+fn run_id() -> String {
+    format!("{:x}", Timestamp::now().millis())
+}
+
+async fn tickets(server: Server, count: usize, out: PathBuf) -> anyhow::Result<()> {
+    let api = Arc::new(Api::new(server));
+    let run = run_id();
+    let handles: Vec<String> = futures::stream::iter(0..count)
+        .map(|i| {
+            let api = api.clone();
+            let run = run.clone();
+            async move {
+                let h = api.new_ticket(&format!("bench-{run}-{i}")).await?;
+                api.post(&format!("/v1/tickets/{h}/events"), &event("ticket.created"))
+                    .await?;
+                anyhow::Ok(h)
+            }
+        })
+        .buffer_unordered(32)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    std::fs::write(&out, handles.join("\n") + "\n")?;
+    eprintln!("loadgen: {count} tickets in {}", out.display());
+    Ok(())
+}
+
+async fn fill(
+    server: Server,
+    until: u64,
+    per_ticket: usize,
+    tickets_per_request: usize,
+    concurrency: usize,
+    out: PathBuf,
+) -> anyhow::Result<()> {
+    let api = Arc::new(Api::new(server));
+    let size = api.get("/v1/log").await?["log_size"].as_u64().context("log size")?;
+    if size >= until {
+        eprintln!("loadgen: log already holds {size} events");
+        return Ok(());
+    }
+    let per_request = (per_ticket * tickets_per_request) as u64;
+    let requests = (until - size).div_ceil(per_request);
+    let run = run_id();
+    let sent = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let results = futures::stream::iter(0..requests)
+        .map(|r| {
+            let (api, run, sent) = (api.clone(), run.clone(), sent.clone());
+            async move {
+                let mut handles = Vec::with_capacity(tickets_per_request);
+                for t in 0..tickets_per_request {
+                    handles.push(api.new_ticket(&format!("fill-{run}-{r}-{t}")).await?);
+                }
+                let mut items = Vec::with_capacity(per_request as usize);
+                for h in &handles {
+                    items.push(json!({"ticket": h, "event": event("ticket.created")}));
+                    for _ in 1..per_ticket {
+                        items.push(json!({"ticket": h, "event": event("message.added")}));
+                    }
+                }
+                api.post("/v1/events/bulk", &json!({"events": items})).await?;
+                let done = sent.fetch_add(per_request, Ordering::Relaxed) + per_request;
+                if r % 50 == 0 {
+                    let secs = started.elapsed().as_secs_f64();
+                    eprintln!(
+                        "loadgen: fill {} / {} events, {:.0} events/s (ticket creation included)",
+                        size + done,
+                        until,
+                        done as f64 / secs
+                    );
+                }
+                anyhow::Ok(handles)
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect::<Vec<_>>()
+        .await;
+    let mut all = String::new();
+    for r in results {
+        for h in r? {
+            all.push_str(&h);
+            all.push('\n');
+        }
+    }
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&out)?
+        .write_all(all.as_bytes())?;
+    let secs = started.elapsed().as_secs_f64();
+    let n = sent.load(Ordering::Relaxed);
+    println!(
+        "{}",
+        json!({"events": n, "seconds": secs, "events_per_s": n as f64 / secs})
+    );
+    Ok(())
+}
+
+async fn to_final(server: Server, samples: usize, timeout_s: u64) -> anyhow::Result<()> {
+    let api = Arc::new(Api::new(server));
+    let mut waits = Vec::new();
+    for i in 0..samples {
+        let h = api.new_ticket(&format!("final-{}-{i}", run_id())).await?;
+        let receipt = api
+            .post(&format!("/v1/tickets/{h}/events"), &event("ticket.created"))
+            .await?;
+        let t0 = Instant::now();
+        let index = receipt["receipt"]["index"].as_u64().context("receipt index")?;
+        let api = api.clone();
+        waits.push(tokio::spawn(async move {
+            loop {
+                if t0.elapsed() > Duration::from_secs(timeout_s) {
+                    bail!("event {index} not final after {timeout_s} s");
+                }
+                let bundle = api.get(&format!("/v1/tickets/{h}/proof")).await?;
+                let batch = bundle["events"][0]["batch"].as_u64();
+                let status = batch.and_then(|b| {
+                    bundle["batches"]
+                        .as_array()?
+                        .iter()
+                        .find(|x| x["id"].as_u64() == Some(b))
+                        .and_then(|x| x["status"].as_str().map(str::to_owned))
+                });
+                if status.as_deref() == Some("final") {
+                    return Ok(t0.elapsed().as_secs_f64());
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let mut secs = Vec::new();
+    for w in waits {
+        secs.push(w.await??);
+    }
+    secs.sort_by(f64::total_cmp);
+    let max_merge_delay_s = api
+        .get("/v1/log")
+        .await?
+        .get("max_merge_delay_ms")
+        .and_then(Value::as_u64)
+        .map(|ms| ms as f64 / 1000.0);
+    println!(
+        "{}",
+        json!({
+            "samples": secs.len(),
+            "min_s": secs[0],
+            "median_s": secs[secs.len() / 2],
+            "max_s": secs[secs.len() - 1],
+            "max_merge_delay_s": max_merge_delay_s,
+        })
+    );
+    Ok(())
+}
+
+/// Rows shaped exactly like the API's: a message with salted content.
+fn rows(first: u64, count: u64, ticket: &TicketHandle) -> anyhow::Result<Vec<(i64, String, Vec<u8>, i64)>> {
+    let input: EventInput = serde_json::from_value(event("message.added"))?;
+    let request = input.into_request(ticket.clone())?;
+    let mut tip = ChainTip::EMPTY;
+    let created: EventInput = serde_json::from_value(event("ticket.created"))?;
+    let created = created.into_request(ticket.clone())?;
+    let now = Timestamp::now();
+    let mut out = Vec::with_capacity(count as usize);
+    for i in first..first + count {
+        let draft = if i == first { &created.draft } else { &request.draft };
+        let (h, state) = next_record(ticket, &tip, draft, i, now, &Policy::default())?;
+        tip = tip.advance(h.leaf, state);
+        out.push((
+            i as i64,
+            String::from_utf8(h.canonical)?,
+            h.leaf.0.to_vec(),
+            now.millis(),
+        ));
+    }
+    Ok(out)
+}
+
+macro_rules! raw_insert_into {
+    ($pool:expr, $rows:expr, $per_tx:expr, $writers:expr, $ticket:expr) => {{
+        let pool = $pool.clone();
+        let rows = Arc::new($rows);
+        let per_tx = $per_tx as usize;
+        let writers = $writers as usize;
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for w in 0..writers {
+            let (pool, rows, ticket) = (pool.clone(), rows.clone(), $ticket.clone());
+            tasks.push(tokio::spawn(async move {
+                let mine: Vec<_> = rows.iter().skip(w).step_by(writers).collect();
+                for chunk in mine.chunks(per_tx) {
+                    let mut tx = pool.begin().await?;
+                    // Multi-row statements, 500 rows each, as the store writes.
+                    for rows in chunk.chunks(500) {
+                        let mut q = sqlx::QueryBuilder::new(
+                            "INSERT INTO events (idx, ticket, seq, record, leaf, recorded_at_ms) ",
+                        );
+                        q.push_values(rows, |mut b, (idx, record, leaf, at)| {
+                            b.push_bind(*idx)
+                                .push_bind(ticket.as_str())
+                                .push_bind(*idx)
+                                .push_bind(record.as_str())
+                                .push_bind(leaf.as_slice())
+                                .push_bind(*at);
+                        });
+                        q.build().execute(&mut *tx).await?;
+                        let mut q = sqlx::QueryBuilder::new("INSERT INTO content (idx, salt, body) ");
+                        q.push_values(rows, |mut b, (idx, _, _, _)| {
+                            b.push_bind(*idx).push_bind([7u8; 32].as_slice()).push_bind(TEXT);
+                        });
+                        q.build().execute(&mut *tx).await?;
+                    }
+                    tx.commit().await?;
+                }
+                anyhow::Ok(())
+            }));
+        }
+        for t in tasks {
+            t.await??;
+        }
+        started.elapsed().as_secs_f64()
+    }};
+}
+
+async fn raw_insert(database: String, n: u64, per_tx: u64, writers: u64) -> anyhow::Result<()> {
+    // The store's own connect: same migrations, pragmas and pool settings.
+    let ticket = proofdesk::ingest::new_handle();
+    let rows = rows(0, n, &ticket)?;
+    let secs = if database.starts_with("sqlite:") {
+        let store = proofdesk::log::sqlite::SqliteStore::connect(&database).await?;
+        use proofdesk::log::Store;
+        store.create_ticket("raw", ticket.clone(), Timestamp::now()).await?;
+        raw_insert_into!(store.pool(), rows, per_tx, writers, ticket)
+    } else {
+        let store = proofdesk::log::postgres::PgStore::connect(&database).await?;
+        use proofdesk::log::Store;
+        store.create_ticket("raw", ticket.clone(), Timestamp::now()).await?;
+        raw_insert_into!(store.pool(), rows, per_tx, writers, ticket)
+    };
+    println!(
+        "{}",
+        json!({"rows": n, "per_tx": per_tx, "writers": writers, "seconds": secs, "rows_per_s": n as f64 / secs})
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Tickets { server, count, out } => tickets(server, count, out).await,
+        Command::Fill {
+            server,
+            until,
+            events_per_ticket,
+            tickets_per_request,
+            concurrency,
+            out,
+        } => {
+            fill(
+                server,
+                until,
+                events_per_ticket,
+                tickets_per_request,
+                concurrency,
+                out,
+            )
+            .await
+        }
+        Command::ToFinal {
+            server,
+            samples,
+            timeout_s,
+        } => to_final(server, samples, timeout_s).await,
+        Command::RawInsert {
+            database,
+            rows,
+            per_tx,
+            writers,
+        } => raw_insert(database, rows, per_tx, writers).await,
+    }
+}

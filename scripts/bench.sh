@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Reproduces every figure in BENCHMARKS.md, in one run:
+#   1. the criterion micro-benchmarks (cargo bench);
+#   2. for SQLite, then PostgreSQL: a release server on 127.0.0.1 with a
+#      local anvil (1 s blocks), driven from other processes by wrk and by
+#      examples/loadgen.rs: append to final, single appends at concurrency
+#      1/16/64, bulk appends, the raw insert limit of the same rows into the
+#      same kind of database, proof bundles as the log grows to
+#      BENCH_FILL events, and the server's peak memory.
+# Results: target/bench/results.jsonl and target/bench/report.md.
+#
+# Knobs (environment): BENCH_DURATION (s per wrk run, default 10),
+# BENCH_FILL (default 1000000), BENCH_BACKENDS (default "sqlite postgres"),
+# BENCH_PG (default postgres://postgres@127.0.0.1:5432/test), BENCH_MICRO=0
+# skips the micro-benchmarks.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+duration="${BENCH_DURATION:-10}"
+fill_to="${BENCH_FILL:-1000000}"
+backends="${BENCH_BACKENDS:-sqlite postgres}"
+pg_base="${BENCH_PG:-postgres://postgres@127.0.0.1:5432/test}"
+out="$root/target/bench"
+mkdir -p "$out"
+results="$out/results.jsonl"
+: >"$results"
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+log() { echo "bench: $*" >&2; }
+record() { echo "$1" >>"$results"; log "$1"; }
+
+"$root/scripts/install-toolchain.sh"
+if ! command -v wrk >/dev/null; then
+    log "installing wrk (Debian package)"
+    apt-get install -y wrk >/dev/null
+fi
+cargo build --release --locked --bin proofdesk --example loadgen
+bin="$root/target/release/proofdesk"
+loadgen="$root/target/release/examples/loadgen"
+
+machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+record "{\"measure\":\"machine\",\"cpu\":\"$machine\",\"kernel\":\"$(uname -r)\"}"
+
+if [ "${BENCH_MICRO:-1}" != 0 ]; then
+    log "micro-benchmarks (criterion)"
+    cargo bench --locked --bench protocol --bench store -- --noplot 2>&1 | grep -E '^[a-z_/0-9]+ +time:|^[a-z_/0-9]+$|time:' >&2 || true
+fi
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+operator_key="0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+
+anvil_port="$(free_port)"
+"$root/.tools/bin/anvil" --port "$anvil_port" --block-time 1 --silent &
+pids+=($!)
+rpc="http://127.0.0.1:$anvil_port"
+for _ in $(seq 50); do curl -sf -X POST -H 'content-type: application/json' \
+    --data '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$rpc" >/dev/null && break; sleep 0.2; done
+log "anvil on $rpc (1 s blocks)"
+
+# wrk_run NAME MODE CONNECTIONS [extra env...]: one wrk run, one JSON line.
+wrk_run() {
+    local name="$1" mode="$2" c="$3" backend="$4" url="$5" extra="${6:-}"
+    local threads=2
+    [ "$c" -lt 2 ] && threads=1
+    local line
+    line="$(PD_MODE="$mode" PD_KEY="$key" PD_TICKETS="$tickets" PD_BULK="${PD_BULK:-1000}" \
+        wrk -t"$threads" -c"$c" -d"${duration}s" --timeout 10s -s "$root/scripts/bench/wrk.lua" "$url" | tail -1)"
+    record "{\"backend\":\"$backend\",\"measure\":\"$name\",\"connections\":$c,$extra${line#\{}"
+}
+
+peak_rss_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+
+for backend in $backends; do
+    log "=== $backend ==="
+    case "$backend" in
+    sqlite)
+        db="sqlite://$work/bench.db"
+        raw_db() { echo "sqlite://$work/raw-$1.db"; }
+        raw_writers=1
+        ;;
+    postgres)
+        pg_admin="$pg_base"
+        db_name="proofdesk_bench_$$"
+        psql "$pg_admin" -qc "DROP DATABASE IF EXISTS $db_name" -c "CREATE DATABASE $db_name" >/dev/null
+        db="${pg_base%/*}/$db_name"
+        raw_db() {
+            psql "$pg_admin" -qc "DROP DATABASE IF EXISTS ${db_name}_raw_$1" -c "CREATE DATABASE ${db_name}_raw_$1" >/dev/null
+            echo "${pg_base%/*}/${db_name}_raw_$1"
+        }
+        raw_writers=16
+        ;;
+    *) log "unknown backend $backend"; exit 2 ;;
+    esac
+    # Each log anchors to its own contract: batch ids start at 0 per log.
+    contract="$(PROOFDESK_OPERATOR_KEY="$operator_key" "$bin" deploy --rpc "$rpc" 2>/dev/null)"
+    log "contract $contract"
+    key="$("$bin" keys create --database "$db" --scopes ingest --label bench 2>/dev/null)"
+    port="$(free_port)"
+    url="http://127.0.0.1:$port"
+    PROOFDESK_OPERATOR_KEY="$operator_key" RUST_LOG=warn "$bin" serve --database "$db" \
+        --listen "127.0.0.1:$port" --rpc "$rpc" --contract "$contract" --confirmations 3 \
+        2>"$out/server-$backend.log" &
+    server=$!
+    pids+=("$server")
+    for _ in $(seq 100); do curl -sf "$url/readyz" >/dev/null && break; sleep 0.2; done
+    curl -sf "$url/readyz" >/dev/null || { log "server did not come up; see $out/server-$backend.log"; exit 1; }
+    tickets="$work/tickets-$backend"
+    "$loadgen" tickets --url "$url" --key "$key" --count 1000 --out "$tickets"
+
+    log "append to final anchor (anvil, 1 s blocks, 3 confirmations)"
+    line="$("$loadgen" to-final --url "$url" --key "$key" --samples 10)"
+    record "{\"backend\":\"$backend\",\"measure\":\"append_to_final\",${line#\{}"
+
+    for c in 1 16 64; do
+        log "single appends, $c connections"
+        wrk_run single_append append "$c" "$backend" "$url"
+    done
+    log "bulk appends of 1000 events, 4 connections"
+    PD_BULK=1000 wrk_run bulk_append bulk 4 "$backend" "$url" '"events_per_request":1000,'
+
+    log "limit: raw inserts of the same rows into a fresh $backend database"
+    line="$("$loadgen" raw-insert --database "$(raw_db single)" --rows 20000 --per-tx 1 --writers "$raw_writers")"
+    record "{\"backend\":\"$backend\",\"measure\":\"raw_insert\",${line#\{}"
+    line="$("$loadgen" raw-insert --database "$(raw_db bulk)" --rows 200000 --per-tx 1000)"
+    record "{\"backend\":\"$backend\",\"measure\":\"raw_insert\",${line#\{}"
+
+    # Proofs are fetched for the same tickets (10-event lifecycles from the
+    # first fill) at each log size, so only the log's size changes.
+    log_size() { curl -sf "$url/v1/log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["log_size"])'; }
+    tickets="$work/filled-$backend"
+    : >"$tickets"
+    first=$(( $(log_size) + 100000 ))
+    for target in "$first" "$fill_to"; do
+        [ "$target" -lt "$first" ] && continue
+        log "filling the log to $target events with 10-event ticket lifecycles"
+        line="$("$loadgen" fill --url "$url" --key "$key" --until "$target" --out "$work/fill-$target")"
+        record "{\"backend\":\"$backend\",\"measure\":\"fill\",\"until\":$target,${line#\{}"
+        [ -s "$tickets" ] || cp "$work/fill-$target" "$tickets"
+        wrk_run proof proof 16 "$backend" "$url" "\"log_size\":$(log_size),"
+    done
+    record "{\"backend\":\"$backend\",\"measure\":\"server_peak_rss\",\"kib\":$(peak_rss_kib "$server")}"
+    curl -sf "$url/v1/log" >"$out/log-$backend.json" || true
+    kill "$server"
+    wait "$server" 2>/dev/null || true
+    if [ "$backend" = postgres ]; then
+        for d in "$db_name" "${db_name}_raw_single" "${db_name}_raw_bulk"; do
+            psql "$pg_admin" -qc "DROP DATABASE IF EXISTS $d" >/dev/null || true
+        done
+    fi
+done
+
+python3 "$root/scripts/bench/report.py" "$results" "$root/target/criterion" | tee "$out/report.md"
