@@ -47,12 +47,24 @@ async fn fill(store: &DynStore) -> Vec<TicketHandle> {
         let mut requests: Vec<AppendRequest> = Vec::new();
         for t in 0..100 {
             let (ticket, _) = store
-                .create_ticket(&format!("bench-{chunk}-{t}"), new_handle(), Timestamp::now())
+                .create_ticket(
+                    &format!("bench-{chunk}-{t}"),
+                    new_handle(),
+                    Timestamp::now(),
+                )
                 .await
                 .expect("ticket");
-            requests.push(event("ticket.created").into_request(ticket.handle.clone()).unwrap());
+            requests.push(
+                event("ticket.created")
+                    .into_request(ticket.handle.clone())
+                    .unwrap(),
+            );
             for _ in 1..EVENTS_PER_TICKET {
-                requests.push(event("message.added").into_request(ticket.handle.clone()).unwrap());
+                requests.push(
+                    event("message.added")
+                        .into_request(ticket.handle.clone())
+                        .unwrap(),
+                );
             }
             handles.push(ticket.handle);
         }
@@ -95,7 +107,10 @@ async fn fill(store: &DynStore) -> Vec<TicketHandle> {
             (BatchStatus::Included, BatchStep::Final { at_ms: now }),
         ];
         for (from, step) in steps {
-            store.step_batch(s.batch_id, from, step).await.expect("step");
+            store
+                .step_batch(s.batch_id, from, step)
+                .await
+                .expect("step");
         }
     }
     handles
@@ -121,19 +136,27 @@ fn bench_backend(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, st
         .expect("bundle")
         .expect("known ticket");
     assert_eq!(sample.events.len(), EVENTS_PER_TICKET);
-    assert!(sample.events.iter().all(|e| e.batch.is_some() && !e.path.is_empty()));
+    assert!(
+        sample
+            .events
+            .iter()
+            .all(|e| e.batch.is_some() && !e.path.is_empty())
+    );
     let mut g = c.benchmark_group(format!("proof_fetch/{name}"));
     let mut rng = rand::rng();
     g.bench_function("bundle_100k_log", |b| {
         b.iter(|| {
             let h = &handles[rng.random_range(0..handles.len())];
-            rt.block_on(bundle(store.as_ref(), &identity, h)).expect("bundle")
+            rt.block_on(bundle(store.as_ref(), &identity, h))
+                .expect("bundle")
         })
     });
     g.bench_function("bundle_100k_log_as_json", |b| {
         b.iter(|| {
             let h = &handles[rng.random_range(0..handles.len())];
-            let bundle = rt.block_on(bundle(store.as_ref(), &identity, h)).expect("bundle");
+            let bundle = rt
+                .block_on(bundle(store.as_ref(), &identity, h))
+                .expect("bundle");
             serde_json::to_vec(&bundle).expect("serialise")
         })
     });
@@ -157,7 +180,10 @@ fn proof_fetch(c: &mut Criterion) {
                 .await
                 .expect("create db");
         });
-        let url = format!("{}/{name}", base.rsplit_once('/').expect("url with a database").0);
+        let url = format!(
+            "{}/{name}",
+            base.rsplit_once('/').expect("url with a database").0
+        );
         let store: DynStore = rt.block_on(connect(&url)).expect("postgres");
         bench_backend(c, &rt, "postgres", store.clone());
         drop(store);

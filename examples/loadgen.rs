@@ -198,7 +198,9 @@ async fn fill(
     out: PathBuf,
 ) -> anyhow::Result<()> {
     let api = Arc::new(Api::new(server));
-    let size = api.get("/v1/log").await?["log_size"].as_u64().context("log size")?;
+    let size = api.get("/v1/log").await?["log_size"]
+        .as_u64()
+        .context("log size")?;
     if size >= until {
         eprintln!("loadgen: log already holds {size} events");
         return Ok(());
@@ -223,7 +225,8 @@ async fn fill(
                         items.push(json!({"ticket": h, "event": event("message.added")}));
                     }
                 }
-                api.post("/v1/events/bulk", &json!({"events": items})).await?;
+                api.post("/v1/events/bulk", &json!({"events": items}))
+                    .await?;
                 let done = sent.fetch_add(per_request, Ordering::Relaxed) + per_request;
                 if r % 50 == 0 {
                     let secs = started.elapsed().as_secs_f64();
@@ -271,7 +274,9 @@ async fn to_final(server: Server, samples: usize, timeout_s: u64) -> anyhow::Res
             .post(&format!("/v1/tickets/{h}/events"), &event("ticket.created"))
             .await?;
         let t0 = Instant::now();
-        let index = receipt["receipt"]["index"].as_u64().context("receipt index")?;
+        let index = receipt["receipt"]["index"]
+            .as_u64()
+            .context("receipt index")?;
         let api = api.clone();
         waits.push(tokio::spawn(async move {
             loop {
@@ -320,7 +325,11 @@ async fn to_final(server: Server, samples: usize, timeout_s: u64) -> anyhow::Res
 }
 
 /// Rows shaped exactly like the API's: a message with salted content.
-fn rows(first: u64, count: u64, ticket: &TicketHandle) -> anyhow::Result<Vec<(i64, String, Vec<u8>, i64)>> {
+fn rows(
+    first: u64,
+    count: u64,
+    ticket: &TicketHandle,
+) -> anyhow::Result<Vec<(i64, String, Vec<u8>, i64)>> {
     let input: EventInput = serde_json::from_value(event("message.added"))?;
     let request = input.into_request(ticket.clone())?;
     let mut tip = ChainTip::EMPTY;
@@ -329,7 +338,11 @@ fn rows(first: u64, count: u64, ticket: &TicketHandle) -> anyhow::Result<Vec<(i6
     let now = Timestamp::now();
     let mut out = Vec::with_capacity(count as usize);
     for i in first..first + count {
-        let draft = if i == first { &created.draft } else { &request.draft };
+        let draft = if i == first {
+            &created.draft
+        } else {
+            &request.draft
+        };
         let (h, state) = next_record(ticket, &tip, draft, i, now, &Policy::default())?;
         tip = tip.advance(h.leaf, state);
         out.push((
@@ -370,9 +383,12 @@ macro_rules! raw_insert_into {
                                 .push_bind(*at);
                         });
                         q.build().execute(&mut *tx).await?;
-                        let mut q = sqlx::QueryBuilder::new("INSERT INTO content (idx, salt, body) ");
+                        let mut q =
+                            sqlx::QueryBuilder::new("INSERT INTO content (idx, salt, body) ");
                         q.push_values(rows, |mut b, (idx, _, _, _)| {
-                            b.push_bind(*idx).push_bind([7u8; 32].as_slice()).push_bind(TEXT);
+                            b.push_bind(*idx)
+                                .push_bind([7u8; 32].as_slice())
+                                .push_bind(TEXT);
                         });
                         q.build().execute(&mut *tx).await?;
                     }
@@ -395,12 +411,16 @@ async fn raw_insert(database: String, n: u64, per_tx: u64, writers: u64) -> anyh
     let secs = if database.starts_with("sqlite:") {
         let store = proofdesk::log::sqlite::SqliteStore::connect(&database).await?;
         use proofdesk::log::Store;
-        store.create_ticket("raw", ticket.clone(), Timestamp::now()).await?;
+        store
+            .create_ticket("raw", ticket.clone(), Timestamp::now())
+            .await?;
         raw_insert_into!(store.pool(), rows, per_tx, writers, ticket)
     } else {
         let store = proofdesk::log::postgres::PgStore::connect(&database).await?;
         use proofdesk::log::Store;
-        store.create_ticket("raw", ticket.clone(), Timestamp::now()).await?;
+        store
+            .create_ticket("raw", ticket.clone(), Timestamp::now())
+            .await?;
         raw_insert_into!(store.pool(), rows, per_tx, writers, ticket)
     };
     println!(

@@ -2,6 +2,7 @@
 //! state, behind one `Store` trait with a SQLite and a PostgreSQL backend.
 
 mod error;
+pub(crate) mod group;
 pub mod plan;
 pub mod postgres;
 mod rows;

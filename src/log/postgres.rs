@@ -10,10 +10,19 @@ use super::sql_store::{Backend, impl_sql_store};
 
 pub struct PgStore {
     pool: PgPool,
+    group: super::group::GroupCommit,
+}
+
+/// What a write transaction needs, owned, so a group commit can run in its
+/// own task.
+#[derive(Clone)]
+pub struct WriteHandle {
+    pool: PgPool,
 }
 
 impl Backend for PgStore {
     type Db = Postgres;
+    type WriteHandle = WriteHandle;
 }
 
 impl PgStore {
@@ -24,24 +33,24 @@ impl PgStore {
             .connect(url)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            group: Default::default(),
+        })
     }
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
 
-    /// Every write locks the single log_state row first. Global indices must
-    /// be contiguous, so appends are serialised by nature; a row lock does
-    /// that with no gaps on rollback (a SEQUENCE would leave holes), is
-    /// released at commit or on a dropped connection, and makes every later
-    /// read in the transaction see the latest committed tips.
+    fn write_handle(&self) -> WriteHandle {
+        WriteHandle {
+            pool: self.pool.clone(),
+        }
+    }
+
     async fn begin_write(&self) -> Result<(Transaction<'static, Postgres>, ()), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT size FROM log_state WHERE id = 1 FOR UPDATE")
-            .execute(&mut *tx)
-            .await?;
-        Ok((tx, ()))
+        self.write_handle().begin().await
     }
 
     async fn insert_paths(
@@ -64,6 +73,21 @@ impl PgStore {
             .execute(&mut **tx)
             .await?;
         Ok(())
+    }
+}
+
+impl WriteHandle {
+    /// Every write locks the single log_state row first. Global indices must
+    /// be contiguous, so appends are serialised by nature; a row lock does
+    /// that with no gaps on rollback (a SEQUENCE would leave holes), is
+    /// released at commit or on a dropped connection, and makes every later
+    /// read in the transaction see the latest committed tips.
+    pub(crate) async fn begin(&self) -> Result<(Transaction<'static, Postgres>, ()), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT size FROM log_state WHERE id = 1 FOR UPDATE")
+            .execute(&mut *tx)
+            .await?;
+        Ok((tx, ()))
     }
 }
 

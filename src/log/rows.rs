@@ -152,7 +152,8 @@ pub(crate) mod sql {
     pub const INSERT_EVENTS: &str =
         "INSERT INTO events (idx, ticket, seq, record, leaf, recorded_at_ms) ";
     pub const INSERT_CONTENTS: &str = "INSERT INTO content (idx, salt, body) ";
-    pub const UPDATE_TIPS_HEAD: &str = "UPDATE tickets SET next_seq = v.column2, last_leaf = v.column3, state = v.column4 FROM (";
+    pub const UPDATE_TIPS_HEAD: &str =
+        "UPDATE tickets SET next_seq = v.column2, last_leaf = v.column3, state = v.column4 FROM (";
     pub const UPDATE_TIPS_TAIL: &str = ") AS v WHERE tickets.handle = v.column1";
     pub const GROW_LOG: &str = "UPDATE log_state SET size = size + $1 WHERE id = 1";
     pub const LOG_STATE: &str = "SELECT size, sealed FROM log_state WHERE id = 1";

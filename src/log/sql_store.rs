@@ -55,133 +55,10 @@ macro_rules! impl_sql_store {
                 idem: Option<$crate::log::Idempotency>,
                 policy: &$crate::protocol::state::Policy,
             ) -> Result<$crate::log::Outcome, $crate::log::StoreError> {
-                use $crate::log::rows::{TicketRow, sql};
-                use $crate::log::{Outcome, StoreError, WriteResult};
-                let (mut tx, _guard) = self.begin_write().await?;
-                if let Some(idem) = &idem {
-                    if let Some(previous) = Self::idempotent_result(&mut tx, idem).await? {
-                        return Ok(Outcome::Replayed(previous));
-                    }
-                }
-                let size: i64 = sqlx::query_scalar(sql::LOG_SIZE)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                // One SELECT per chunk of distinct tickets, not one per ticket:
-                // each statement is a round trip to the driver.
-                let mut wanted: Vec<&str> = Vec::new();
-                let mut seen = std::collections::HashSet::new();
-                for req in &requests {
-                    if seen.insert(&req.ticket) {
-                        wanted.push(req.ticket.as_str());
-                    }
-                }
-                let mut tips = std::collections::HashMap::new();
-                for chunk in wanted.chunks($crate::log::sql_store::ROWS_PER_STATEMENT) {
-                    let mut q = sqlx::QueryBuilder::<<Self as $crate::log::sql_store::Backend>::Db>::new(
-                        sql::TICKETS_BY_HANDLES,
-                    );
-                    q.push(" (");
-                    let mut list = q.separated(", ");
-                    for h in chunk {
-                        list.push_bind(*h);
-                    }
-                    q.push(")");
-                    let rows: Vec<TicketRow> = q.build_query_as().fetch_all(&mut *tx).await?;
-                    for row in rows {
-                        let ticket: $crate::log::Ticket = row.try_into()?;
-                        tips.insert(ticket.handle, ticket.tip);
-                    }
-                }
-                if let Some(missing) = wanted.iter().find(|h| !tips.keys().any(|k| k.as_str() == **h)) {
-                    return Err(StoreError::TicketNotFound((*missing).to_owned()));
-                }
-                // The clock is read while holding the write lock, so
-                // recorded_at never decreases along the log.
-                let recorded_at = $crate::protocol::fields::Timestamp::now();
-                let plan = $crate::log::plan::plan_appends(
-                    requests,
-                    size as u64,
-                    tips,
-                    recorded_at,
-                    policy,
-                )?;
-                let count = plan.events.len() as i64;
-                for chunk in plan.events.chunks($crate::log::sql_store::ROWS_PER_STATEMENT) {
-                    let mut q = sqlx::QueryBuilder::<<Self as $crate::log::sql_store::Backend>::Db>::new(
-                        sql::INSERT_EVENTS,
-                    );
-                    let mut bad = None;
-                    q.push_values(chunk, |mut row, ev| {
-                        let r = &ev.hashed.record;
-                        let canonical = std::str::from_utf8(&ev.hashed.canonical).unwrap_or_else(|e| {
-                            bad = Some(e);
-                            ""
-                        });
-                        row.push_bind(r.index as i64)
-                            .push_bind(r.ticket.as_str())
-                            .push_bind(r.seq as i64)
-                            .push_bind(canonical)
-                            .push_bind(ev.hashed.leaf.0.to_vec())
-                            .push_bind(r.recorded_at.millis());
-                    });
-                    if let Some(e) = bad {
-                        return Err(StoreError::corrupt(e));
-                    }
-                    q.build().execute(&mut *tx).await?;
-                    let with_content: Vec<_> = chunk
-                        .iter()
-                        .filter_map(|ev| ev.content.as_ref().map(|c| (ev.hashed.record.index, c)))
-                        .collect();
-                    if !with_content.is_empty() {
-                        let mut q = sqlx::QueryBuilder::<<Self as $crate::log::sql_store::Backend>::Db>::new(
-                            sql::INSERT_CONTENTS,
-                        );
-                        q.push_values(with_content, |mut row, (index, (salt, body))| {
-                            row.push_bind(index as i64)
-                                .push_bind(salt.to_vec())
-                                .push_bind(body.as_str());
-                        });
-                        q.build().execute(&mut *tx).await?;
-                    }
-                }
-                // One UPDATE per chunk of tickets, joined to a VALUES list
-                // (columns are column1… in both SQLite and PostgreSQL).
-                let mut updates = Vec::with_capacity(plan.tips.len());
-                for (handle, tip) in &plan.tips {
-                    let state = tip
-                        .state
-                        .as_ref()
-                        .map(|s| serde_json::to_string(s))
-                        .transpose()
-                        .map_err(StoreError::corrupt)?;
-                    updates.push((handle.as_str(), tip.next_seq as i64, tip.last_leaf.0.to_vec(), state));
-                }
-                for chunk in updates.chunks($crate::log::sql_store::ROWS_PER_STATEMENT) {
-                    let mut q = sqlx::QueryBuilder::<<Self as $crate::log::sql_store::Backend>::Db>::new(
-                        sql::UPDATE_TIPS_HEAD,
-                    );
-                    q.push_values(chunk, |mut row, (handle, next_seq, leaf, state)| {
-                        row.push_bind(*handle)
-                            .push_bind(*next_seq)
-                            .push_bind(leaf.clone())
-                            .push_bind(state.clone());
-                    });
-                    q.push(sql::UPDATE_TIPS_TAIL);
-                    q.build().execute(&mut *tx).await?;
-                }
-                sqlx::query(sql::GROW_LOG)
-                    .bind(count)
-                    .execute(&mut *tx)
-                    .await?;
-                let result = WriteResult::Events {
-                    first_index: size as u64,
-                    count: count as u64,
-                };
-                if let Some(idem) = &idem {
-                    Self::remember(&mut tx, idem, &result).await?;
-                }
-                tx.commit().await?;
-                Ok(Outcome::Applied(result))
+                let handle = self.write_handle();
+                self.group
+                    .submit(requests, idem, policy, move |jobs| Self::commit_group(handle, jobs))
+                    .await
             }
 
             async fn events_by_ticket(
@@ -464,6 +341,191 @@ macro_rules! impl_sql_store {
         }
 
         impl $store {
+            /// Commits a group of appends in one transaction. An append the
+            /// rules reject writes nothing and is answered alone; if the
+            /// database fails mid-group, every append is retried in its own
+            /// transaction, so one bad request never sinks the others.
+            async fn commit_group(
+                handle: <$store as $crate::log::sql_store::Backend>::WriteHandle,
+                jobs: Vec<$crate::log::group::Job>,
+            ) {
+                let mut results = Vec::with_capacity(jobs.len());
+                let together = async {
+                    let (mut tx, _guard) = handle.begin().await.map_err(|e| (e, false))?;
+                    for job in &jobs {
+                        match Self::append_in(&mut tx, job.requests.clone(), job.idem.clone(), &job.policy).await {
+                            Ok(outcome) => results.push(Ok(outcome)),
+                            Err(e) if e.is_rejection() => results.push(Err(e)),
+                            Err(e) => return Err((e, false)),
+                        }
+                    }
+                    tx.commit().await.map_err(|e| ($crate::log::StoreError::from(e), true))
+                };
+                match together.await {
+                    Ok(()) => {
+                        for (job, result) in jobs.into_iter().zip(results) {
+                            let _ = job.done.send(result);
+                        }
+                    }
+                    // The commit itself failed: whether it landed is unknown
+                    // (a lost connection), so nothing may be retried blindly.
+                    Err((e, true)) => {
+                        tracing::error!(error = %e, appends = jobs.len(), "group commit failed");
+                        for job in jobs {
+                            let _ = job.done.send(Err(e.for_group()));
+                        }
+                    }
+                    // Rolled back before commit: safe to retry one by one.
+                    Err((e, false)) => {
+                        tracing::warn!(error = %e, appends = jobs.len(), "group failed; retrying its appends one by one");
+                        for job in jobs {
+                            let alone = async {
+                                let (mut tx, _guard) = handle.begin().await?;
+                                let outcome = Self::append_in(&mut tx, job.requests, job.idem, &job.policy).await?;
+                                tx.commit().await?;
+                                Ok(outcome)
+                            };
+                            let _ = job.done.send(alone.await);
+                        }
+                    }
+                }
+            }
+
+            /// One append inside an open write transaction. Everything that
+            /// can reject it is checked before its first write.
+            async fn append_in(
+                tx: &mut sqlx::Transaction<'static, <$store as $crate::log::sql_store::Backend>::Db>,
+                requests: Vec<$crate::log::AppendRequest>,
+                idem: Option<$crate::log::Idempotency>,
+                policy: &$crate::protocol::state::Policy,
+            ) -> Result<$crate::log::Outcome, $crate::log::StoreError> {
+                use $crate::log::rows::{TicketRow, sql};
+                use $crate::log::{Outcome, StoreError, WriteResult};
+                if let Some(idem) = &idem {
+                    if let Some(previous) = Self::idempotent_result(tx, idem).await? {
+                        return Ok(Outcome::Replayed(previous));
+                    }
+                }
+                let size: i64 = sqlx::query_scalar(sql::LOG_SIZE)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                // One SELECT per chunk of distinct tickets, not one per ticket:
+                // each statement is a round trip to the driver.
+                let mut wanted: Vec<&str> = Vec::new();
+                let mut seen = std::collections::HashSet::new();
+                for req in &requests {
+                    if seen.insert(&req.ticket) {
+                        wanted.push(req.ticket.as_str());
+                    }
+                }
+                let mut tips = std::collections::HashMap::new();
+                for chunk in wanted.chunks($crate::log::sql_store::ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<<Self as $crate::log::sql_store::Backend>::Db>::new(
+                        sql::TICKETS_BY_HANDLES,
+                    );
+                    q.push(" (");
+                    let mut list = q.separated(", ");
+                    for h in chunk {
+                        list.push_bind(*h);
+                    }
+                    q.push(")");
+                    let rows: Vec<TicketRow> = q.build_query_as().fetch_all(&mut **tx).await?;
+                    for row in rows {
+                        let ticket: $crate::log::Ticket = row.try_into()?;
+                        tips.insert(ticket.handle, ticket.tip);
+                    }
+                }
+                if let Some(missing) = wanted.iter().find(|h| !tips.keys().any(|k| k.as_str() == **h)) {
+                    return Err(StoreError::TicketNotFound((*missing).to_owned()));
+                }
+                // The clock is read while holding the write lock, so
+                // recorded_at never decreases along the log.
+                let recorded_at = $crate::protocol::fields::Timestamp::now();
+                let plan = $crate::log::plan::plan_appends(
+                    requests,
+                    size as u64,
+                    tips,
+                    recorded_at,
+                    policy,
+                )?;
+                let count = plan.events.len() as i64;
+                for chunk in plan.events.chunks($crate::log::sql_store::ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<<Self as $crate::log::sql_store::Backend>::Db>::new(
+                        sql::INSERT_EVENTS,
+                    );
+                    let mut bad = None;
+                    q.push_values(chunk, |mut row, ev| {
+                        let r = &ev.hashed.record;
+                        let canonical = std::str::from_utf8(&ev.hashed.canonical).unwrap_or_else(|e| {
+                            bad = Some(e);
+                            ""
+                        });
+                        row.push_bind(r.index as i64)
+                            .push_bind(r.ticket.as_str())
+                            .push_bind(r.seq as i64)
+                            .push_bind(canonical)
+                            .push_bind(ev.hashed.leaf.0.to_vec())
+                            .push_bind(r.recorded_at.millis());
+                    });
+                    if let Some(e) = bad {
+                        return Err(StoreError::corrupt(e));
+                    }
+                    q.build().execute(&mut **tx).await?;
+                    let with_content: Vec<_> = chunk
+                        .iter()
+                        .filter_map(|ev| ev.content.as_ref().map(|c| (ev.hashed.record.index, c)))
+                        .collect();
+                    if !with_content.is_empty() {
+                        let mut q = sqlx::QueryBuilder::<<Self as $crate::log::sql_store::Backend>::Db>::new(
+                            sql::INSERT_CONTENTS,
+                        );
+                        q.push_values(with_content, |mut row, (index, (salt, body))| {
+                            row.push_bind(index as i64)
+                                .push_bind(salt.to_vec())
+                                .push_bind(body.as_str());
+                        });
+                        q.build().execute(&mut **tx).await?;
+                    }
+                }
+                // One UPDATE per chunk of tickets, joined to a VALUES list
+                // (columns are column1… in both SQLite and PostgreSQL).
+                let mut updates = Vec::with_capacity(plan.tips.len());
+                for (handle, tip) in &plan.tips {
+                    let state = tip
+                        .state
+                        .as_ref()
+                        .map(|s| serde_json::to_string(s))
+                        .transpose()
+                        .map_err(StoreError::corrupt)?;
+                    updates.push((handle.as_str(), tip.next_seq as i64, tip.last_leaf.0.to_vec(), state));
+                }
+                for chunk in updates.chunks($crate::log::sql_store::ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<<Self as $crate::log::sql_store::Backend>::Db>::new(
+                        sql::UPDATE_TIPS_HEAD,
+                    );
+                    q.push_values(chunk, |mut row, (handle, next_seq, leaf, state)| {
+                        row.push_bind(*handle)
+                            .push_bind(*next_seq)
+                            .push_bind(leaf.clone())
+                            .push_bind(state.clone());
+                    });
+                    q.push(sql::UPDATE_TIPS_TAIL);
+                    q.build().execute(&mut **tx).await?;
+                }
+                sqlx::query(sql::GROW_LOG)
+                    .bind(count)
+                    .execute(&mut **tx)
+                    .await?;
+                let result = WriteResult::Events {
+                    first_index: size as u64,
+                    count: count as u64,
+                };
+                if let Some(idem) = &idem {
+                    Self::remember(tx, idem, &result).await?;
+                }
+                Ok(Outcome::Applied(result))
+            }
+
             async fn idempotent_result(
                 tx: &mut sqlx::Transaction<
                     'static,
@@ -514,12 +576,14 @@ macro_rules! impl_sql_store {
 
 pub(crate) use impl_sql_store;
 
-/// Names the sqlx database type a store runs on.
 /// Rows per multi-row statement: few enough binds for either backend
 /// (SQLite allows 32,766, PostgreSQL 65,535), many enough that a bulk
 /// append is a handful of round trips to the driver.
 pub(crate) const ROWS_PER_STATEMENT: usize = 500;
 
+/// Names the sqlx database type a store runs on.
 pub trait Backend {
     type Db: sqlx::Database;
+    /// An owned handle that opens write transactions (see `group`).
+    type WriteHandle: Clone + Send + Sync + 'static;
 }

@@ -1,11 +1,12 @@
 //! The embedded SQLite backend: one file, WAL journal, full sync.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::StoreError;
 use super::sql_store::{Backend, impl_sql_store};
@@ -14,11 +15,13 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// SQLite has one writer at a time. Queueing writers here, in order,
     /// beats letting them spin in SQLite's busy handler.
-    writer: Mutex<()>,
+    writer: Arc<Mutex<()>>,
+    group: super::group::GroupCommit,
 }
 
 impl Backend for SqliteStore {
     type Db = Sqlite;
+    type WriteHandle = WriteHandle;
 }
 
 impl SqliteStore {
@@ -39,7 +42,8 @@ impl SqliteStore {
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         Ok(SqliteStore {
             pool,
-            writer: Mutex::new(()),
+            writer: Arc::new(Mutex::new(())),
+            group: Default::default(),
         })
     }
 
@@ -49,14 +53,17 @@ impl SqliteStore {
         &self.pool
     }
 
-    /// BEGIN IMMEDIATE takes SQLite's write lock up front, so a transaction
-    /// never fails half-way trying to upgrade a read lock.
+    fn write_handle(&self) -> WriteHandle {
+        WriteHandle {
+            pool: self.pool.clone(),
+            writer: self.writer.clone(),
+        }
+    }
+
     async fn begin_write(
         &self,
-    ) -> Result<(Transaction<'static, Sqlite>, MutexGuard<'_, ()>), StoreError> {
-        let guard = self.writer.lock().await;
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        Ok((tx, guard))
+    ) -> Result<(Transaction<'static, Sqlite>, OwnedMutexGuard<()>), StoreError> {
+        self.write_handle().begin().await
     }
 
     async fn insert_paths(
@@ -72,6 +79,26 @@ impl SqliteStore {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// What a write transaction needs, owned, so a group commit can run in its
+/// own task.
+#[derive(Clone)]
+pub struct WriteHandle {
+    pool: SqlitePool,
+    writer: Arc<Mutex<()>>,
+}
+
+impl WriteHandle {
+    /// BEGIN IMMEDIATE takes SQLite's write lock up front, so a transaction
+    /// never fails half-way trying to upgrade a read lock.
+    pub(crate) async fn begin(
+        &self,
+    ) -> Result<(Transaction<'static, Sqlite>, OwnedMutexGuard<()>), StoreError> {
+        let guard = self.writer.clone().lock_owned().await;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok((tx, guard))
     }
 }
 
