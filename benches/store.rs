@@ -175,7 +175,7 @@ fn proof_fetch(c: &mut Criterion) {
         let admin = Arc::new(base.clone());
         rt.block_on(async {
             let mut conn = sqlx::PgConnection::connect(&admin).await.expect("pg");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                 .execute(&mut conn)
                 .await
                 .expect("create db");
@@ -189,10 +189,12 @@ fn proof_fetch(c: &mut Criterion) {
         drop(store);
         rt.block_on(async {
             let mut conn = sqlx::PgConnection::connect(&admin).await.expect("pg");
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut conn)
-                .await
-                .ok();
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await
+            .ok();
         });
     }
 }

@@ -51,7 +51,10 @@ record "{\"measure\":\"machine\",\"cpu\":\"$machine\",\"kernel\":\"$(uname -r)\"
 
 if [ "${BENCH_MICRO:-1}" != 0 ]; then
     log "micro-benchmarks (criterion)"
-    cargo bench --locked --bench protocol --bench store -- --noplot 2>&1 | grep -E '^[a-z_/0-9]+ +time:|^[a-z_/0-9]+$|time:' >&2 || true
+    case " $backends " in *" postgres "*) export PROOFDESK_BENCH_PG="$pg_base" ;; esac
+    cargo bench --locked --bench protocol --bench store -- --noplot >"$out/micro.txt" 2>&1 \
+        || { tail -20 "$out/micro.txt"; exit 1; }
+    grep -E 'time:' -B1 "$out/micro.txt" >&2 || true
 fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

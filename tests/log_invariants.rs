@@ -137,3 +137,90 @@ async fn sealing_cut_off_anywhere_resumes_cleanly() {
         db.cleanup().await;
     }
 }
+
+/// Appends that arrive together are committed together (group commit), but
+/// each keeps its own outcome: a rejected one, an unknown ticket or a reused
+/// idempotency key fails alone, and a repeated key is applied exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rejected_append_does_not_sink_its_group() {
+    use proofdesk::log::{Idempotency, Outcome};
+    use proofdesk::protocol::Hash32;
+    for db in TestDb::all().await {
+        let shared: Shared = db.store.clone();
+        let t = new_ticket(shared.as_ref(), "group").await;
+        shared
+            .append(vec![req(&t, created())], None, &Policy::default())
+            .await
+            .unwrap();
+        let before = shared.stats().await.unwrap().size;
+        let key = |hash: u8| Idempotency {
+            key: "same-key".into(),
+            request_hash: Hash32([hash; 32]),
+        };
+        let unknown = proofdesk::ingest::new_handle();
+        let tasks: Vec<_> = (0..48)
+            .map(|i| {
+                let (s, t, unknown) = (shared.clone(), t.clone(), unknown.clone());
+                let idem = match i % 8 {
+                    5 | 6 => Some(key(1)),
+                    7 => Some(key(2)),
+                    _ => None,
+                };
+                tokio::spawn(async move {
+                    let request = match i % 8 {
+                        // A second ticket.created breaks the state machine.
+                        3 => req(&t, created()),
+                        4 => req(&unknown, message()),
+                        _ => req(&t, message()),
+                    };
+                    (
+                        i % 8,
+                        s.append(vec![request], idem, &Policy::default()).await,
+                    )
+                })
+            })
+            .collect();
+        let mut applied = 0u64;
+        let mut same_key = Vec::new();
+        for task in tasks {
+            let (kind, result) = task.await.unwrap();
+            match (kind, result) {
+                (0..=2, Ok(Outcome::Applied(_))) => applied += 1,
+                (3, Err(StoreError::Rejected { .. })) => {}
+                (4, Err(StoreError::TicketNotFound(_))) => {}
+                (5 | 6, Ok(outcome)) => same_key.push(outcome),
+                // Key 2 reuses key 1's name with another body: a conflict,
+                // unless it happened to run first and claimed the key.
+                (7, Err(StoreError::IdempotencyConflict { .. })) => {}
+                (7, Ok(outcome)) => same_key.push(outcome),
+                (kind, other) => {
+                    panic!("{}: append kind {kind} gave {other:?}", db.store.backend())
+                }
+            }
+        }
+        let first = same_key
+            .iter()
+            .filter(|o| matches!(o, Outcome::Applied(_)))
+            .count();
+        assert_eq!(
+            first,
+            1,
+            "{}: one key, applied exactly once",
+            db.store.backend()
+        );
+        assert!(
+            same_key.iter().all(|o| o.result() == same_key[0].result()),
+            "{}: every use of the key sees the same result",
+            db.store.backend()
+        );
+        let size = shared.stats().await.unwrap().size;
+        assert_eq!(
+            size,
+            before + applied + 1,
+            "{}: log size",
+            db.store.backend()
+        );
+        assert_log_invariants(shared.as_ref()).await;
+        db.cleanup().await;
+    }
+}
