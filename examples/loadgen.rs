@@ -124,31 +124,27 @@ impl Api {
     }
 
     async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        let res = self
-            .http
-            .post(format!("{}{path}", self.server.url))
-            .bearer_auth(&self.server.key)
-            .json(body)
-            .send()
-            .await?;
-        let status = res.status();
-        let body: Value = res.json().await?;
-        if !status.is_success() {
-            bail!("POST {path}: {status}: {body}");
-        }
-        Ok(body)
+        let url = format!("{}{path}", self.server.url);
+        let request = self.http.post(url).bearer_auth(&self.server.key).json(body);
+        Self::send("POST", path, request).await
     }
 
     async fn get(&self, path: &str) -> anyhow::Result<Value> {
-        let res = self
-            .http
-            .get(format!("{}{path}", self.server.url))
-            .send()
-            .await?;
+        let request = self.http.get(format!("{}{path}", self.server.url));
+        Self::send("GET", path, request).await
+    }
+
+    /// The JSON answer, or an error naming the request and the problem.
+    async fn send(
+        method: &str,
+        path: &str,
+        request: reqwest::RequestBuilder,
+    ) -> anyhow::Result<Value> {
+        let res = request.send().await?;
         let status = res.status();
         let body: Value = res.json().await?;
         if !status.is_success() {
-            bail!("GET {path}: {status}: {body}");
+            bail!("{method} {path}: {status}: {body}");
         }
         Ok(body)
     }

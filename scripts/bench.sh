@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces every figure in BENCHMARKS.md, in one run:
-#   1. the criterion micro-benchmarks (cargo bench);
+#   1. the criterion micro-benchmarks (cargo bench) and anchor()'s gas;
 #   2. for SQLite, then PostgreSQL: a release server on 127.0.0.1 with a
 #      local anvil (1 s blocks), driven from other processes by wrk and by
 #      examples/loadgen.rs: append to final, single appends at concurrency
@@ -56,6 +56,10 @@ if [ "${BENCH_MICRO:-1}" != 0 ]; then
         || { tail -20 "$out/micro.txt"; exit 1; }
     grep -E 'time:' -B1 "$out/micro.txt" >&2 || true
 fi
+
+log "anchor() gas on anvil (scripts/measure-anchor-gas.sh)"
+gas="$("$root/scripts/measure-anchor-gas.sh" | sed -n 's/.*steady state.*gasUsed = \([0-9]*\).*/\1/p')"
+record "{\"measure\":\"anchor_gas\",\"gas\":$gas}"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 operator_key="0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"

@@ -61,6 +61,11 @@ if m:
         print(f"| `{k}` | {fmt_ns(m[k])} | {note} |")
     print()
 
+for r in rows:
+    if r["measure"] == "anchor_gas":
+        print(f"anchor() in steady state, total gas of the transaction on anvil: {r['gas']:,}\n")
+        goals.append(("anchor() gas per batch", "≤ 55,000", f"{r['gas']:,}", r["gas"] <= 55000))
+
 for backend in ["sqlite", "postgres"]:
     mine = [r for r in rows if r.get("backend") == backend]
     if not mine:

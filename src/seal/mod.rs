@@ -62,7 +62,7 @@ pub async fn seal_once(
     }
     let count = waiting.count.min(policy.max_batch.max(1));
     let leaves = store.leaves(waiting.first_index, count).await?;
-    let tree = BatchTree::build(&leaves)?;
+    let tree = BatchTree::from_leaves(leaves)?;
     let paths = (0..count)
         .map(|p| tree.audit_path(p))
         .collect::<Result<Vec<_>, _>>()?;
