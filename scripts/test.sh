@@ -28,3 +28,8 @@ python3 "$root/scripts/check-vectors.py"
 
 echo "test: cargo test"
 cargo test --locked --tests
+
+# The benchmarks and the load generator are not run here (scripts/bench.sh
+# does that), but they must keep compiling.
+echo "test: benches and examples compile"
+cargo check --locked --benches --examples
