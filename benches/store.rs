@@ -5,8 +5,6 @@
 //! PostgreSQL too when PROOFDESK_BENCH_PG names a server (a scratch database
 //! is created and dropped). Run: `cargo bench --bench store`.
 
-use std::sync::Arc;
-
 use criterion::{Criterion, criterion_group, criterion_main};
 use rand::Rng;
 use serde_json::json;
@@ -172,9 +170,8 @@ fn proof_fetch(c: &mut Criterion) {
 
     if let Ok(base) = std::env::var("PROOFDESK_BENCH_PG") {
         let name = format!("proofdesk_microbench_{}", std::process::id());
-        let admin = Arc::new(base.clone());
         rt.block_on(async {
-            let mut conn = sqlx::PgConnection::connect(&admin).await.expect("pg");
+            let mut conn = sqlx::PgConnection::connect(&base).await.expect("pg");
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                 .execute(&mut conn)
                 .await
@@ -188,7 +185,7 @@ fn proof_fetch(c: &mut Criterion) {
         bench_backend(c, &rt, "postgres", store.clone());
         drop(store);
         rt.block_on(async {
-            let mut conn = sqlx::PgConnection::connect(&admin).await.expect("pg");
+            let mut conn = sqlx::PgConnection::connect(&base).await.expect("pg");
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
             )))

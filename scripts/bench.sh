@@ -94,12 +94,11 @@ for backend in $backends; do
         raw_writers=1
         ;;
     postgres)
-        pg_admin="$pg_base"
         db_name="proofdesk_bench_$$"
-        psql "$pg_admin" -qc "DROP DATABASE IF EXISTS $db_name" -c "CREATE DATABASE $db_name" >/dev/null
+        psql "$pg_base" -qc "DROP DATABASE IF EXISTS $db_name" -c "CREATE DATABASE $db_name" >/dev/null
         db="${pg_base%/*}/$db_name"
         raw_db() {
-            psql "$pg_admin" -qc "DROP DATABASE IF EXISTS ${db_name}_raw_$1" -c "CREATE DATABASE ${db_name}_raw_$1" >/dev/null
+            psql "$pg_base" -qc "DROP DATABASE IF EXISTS ${db_name}_raw_$1" -c "CREATE DATABASE ${db_name}_raw_$1" >/dev/null
             echo "${pg_base%/*}/${db_name}_raw_$1"
         }
         raw_writers=16
@@ -159,7 +158,7 @@ for backend in $backends; do
     wait "$server" 2>/dev/null || true
     if [ "$backend" = postgres ]; then
         for d in "$db_name" "${db_name}_raw_single" "${db_name}_raw_bulk"; do
-            psql "$pg_admin" -qc "DROP DATABASE IF EXISTS $d" >/dev/null || true
+            psql "$pg_base" -qc "DROP DATABASE IF EXISTS $d" >/dev/null || true
         done
     fi
 done

@@ -11,26 +11,27 @@ use crate::protocol::fields::{TicketHandle, Timestamp};
 use crate::protocol::record::HashedRecord;
 use crate::protocol::state::Policy;
 
-pub struct PlannedEvent {
+pub struct PlannedEvent<'a> {
     pub hashed: HashedRecord,
-    pub content: Option<([u8; 32], String)>,
+    /// Salt and text, borrowed from the request.
+    pub content: Option<&'a ([u8; 32], String)>,
 }
 
-pub struct Plan {
-    pub events: Vec<PlannedEvent>,
+pub struct Plan<'a> {
+    pub events: Vec<PlannedEvent<'a>>,
     /// New tip of every ticket the requests touched.
     pub tips: HashMap<TicketHandle, ChainTip>,
 }
 
-pub fn plan_appends(
-    requests: Vec<AppendRequest>,
+pub fn plan_appends<'a>(
+    requests: &'a [AppendRequest],
     first_index: u64,
     mut tips: HashMap<TicketHandle, ChainTip>,
     recorded_at: Timestamp,
     policy: &Policy,
-) -> Result<Plan, StoreError> {
+) -> Result<Plan<'a>, StoreError> {
     let mut events = Vec::with_capacity(requests.len());
-    for (item, req) in requests.into_iter().enumerate() {
+    for (item, req) in requests.iter().enumerate() {
         let tip = tips
             .get(&req.ticket)
             .ok_or_else(|| StoreError::TicketNotFound(req.ticket.to_string()))?;
@@ -41,7 +42,7 @@ pub fn plan_appends(
         tips.insert(req.ticket.clone(), next);
         events.push(PlannedEvent {
             hashed,
-            content: req.content,
+            content: req.content.as_ref(),
         });
     }
     Ok(Plan { events, tips })

@@ -353,7 +353,7 @@ macro_rules! impl_sql_store {
                 let together = async {
                     let (mut tx, _guard) = handle.begin().await.map_err(|e| (e, false))?;
                     for job in &jobs {
-                        match Self::append_in(&mut tx, job.requests.clone(), job.idem.clone(), &job.policy).await {
+                        match Self::append_in(&mut tx, &job.requests, job.idem.as_ref(), &job.policy).await {
                             Ok(outcome) => results.push(Ok(outcome)),
                             Err(e) if e.is_rejection() => results.push(Err(e)),
                             Err(e) => return Err((e, false)),
@@ -381,7 +381,7 @@ macro_rules! impl_sql_store {
                         for job in jobs {
                             let alone = async {
                                 let (mut tx, _guard) = handle.begin().await?;
-                                let outcome = Self::append_in(&mut tx, job.requests, job.idem, &job.policy).await?;
+                                let outcome = Self::append_in(&mut tx, &job.requests, job.idem.as_ref(), &job.policy).await?;
                                 tx.commit().await?;
                                 Ok(outcome)
                             };
@@ -395,13 +395,13 @@ macro_rules! impl_sql_store {
             /// can reject it is checked before its first write.
             async fn append_in(
                 tx: &mut sqlx::Transaction<'static, <$store as $crate::log::sql_store::Backend>::Db>,
-                requests: Vec<$crate::log::AppendRequest>,
-                idem: Option<$crate::log::Idempotency>,
+                requests: &[$crate::log::AppendRequest],
+                idem: Option<&$crate::log::Idempotency>,
                 policy: &$crate::protocol::state::Policy,
             ) -> Result<$crate::log::Outcome, $crate::log::StoreError> {
                 use $crate::log::rows::{TicketRow, sql};
                 use $crate::log::{Outcome, StoreError, WriteResult};
-                if let Some(idem) = &idem {
+                if let Some(idem) = idem {
                     if let Some(previous) = Self::idempotent_result(tx, idem).await? {
                         return Ok(Outcome::Replayed(previous));
                     }
@@ -413,7 +413,7 @@ macro_rules! impl_sql_store {
                 // each statement is a round trip to the driver.
                 let mut wanted: Vec<&str> = Vec::new();
                 let mut seen = std::collections::HashSet::new();
-                for req in &requests {
+                for req in requests {
                     if seen.insert(&req.ticket) {
                         wanted.push(req.ticket.as_str());
                     }
@@ -435,9 +435,8 @@ macro_rules! impl_sql_store {
                         tips.insert(ticket.handle, ticket.tip);
                     }
                 }
-                if let Some(missing) = wanted.iter().find(|h| !tips.keys().any(|k| k.as_str() == **h)) {
-                    return Err(StoreError::TicketNotFound((*missing).to_owned()));
-                }
+                // A ticket that was not found has no tip: planning rejects
+                // the first request naming it.
                 // The clock is read while holding the write lock, so
                 // recorded_at never decreases along the log.
                 let recorded_at = $crate::protocol::fields::Timestamp::now();
@@ -453,13 +452,13 @@ macro_rules! impl_sql_store {
                     let mut q = sqlx::QueryBuilder::<<Self as $crate::log::sql_store::Backend>::Db>::new(
                         sql::INSERT_EVENTS,
                     );
-                    let mut bad = None;
-                    q.push_values(chunk, |mut row, ev| {
+                    let canonical = chunk
+                        .iter()
+                        .map(|ev| std::str::from_utf8(&ev.hashed.canonical))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(StoreError::corrupt)?;
+                    q.push_values(chunk.iter().zip(canonical), |mut row, (ev, canonical)| {
                         let r = &ev.hashed.record;
-                        let canonical = std::str::from_utf8(&ev.hashed.canonical).unwrap_or_else(|e| {
-                            bad = Some(e);
-                            ""
-                        });
                         row.push_bind(r.index as i64)
                             .push_bind(r.ticket.as_str())
                             .push_bind(r.seq as i64)
@@ -467,13 +466,10 @@ macro_rules! impl_sql_store {
                             .push_bind(ev.hashed.leaf.0.to_vec())
                             .push_bind(r.recorded_at.millis());
                     });
-                    if let Some(e) = bad {
-                        return Err(StoreError::corrupt(e));
-                    }
                     q.build().execute(&mut **tx).await?;
                     let with_content: Vec<_> = chunk
                         .iter()
-                        .filter_map(|ev| ev.content.as_ref().map(|c| (ev.hashed.record.index, c)))
+                        .filter_map(|ev| ev.content.map(|c| (ev.hashed.record.index, c)))
                         .collect();
                     if !with_content.is_empty() {
                         let mut q = sqlx::QueryBuilder::<<Self as $crate::log::sql_store::Backend>::Db>::new(
@@ -520,7 +516,7 @@ macro_rules! impl_sql_store {
                     first_index: size as u64,
                     count: count as u64,
                 };
-                if let Some(idem) = &idem {
+                if let Some(idem) = idem {
                     Self::remember(tx, idem, &result).await?;
                 }
                 Ok(Outcome::Applied(result))
