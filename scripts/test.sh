@@ -9,6 +9,9 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 "$root/scripts/install-toolchain.sh"
+# Headless Chromium (Debian) and playwright-core (npm) for the browser tests.
+PROOFDESK_CHROMIUM="$("$root/scripts/install-browser.sh" | tail -n 1)"
+export PROOFDESK_CHROMIUM
 
 if [ -z "${PROOFDESK_TEST_PG:-}" ]; then
     if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
