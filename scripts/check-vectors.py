@@ -72,6 +72,12 @@ for i,c in enumerate(d['records']):
     assert cb.decode()==c['canonical'] and hx(leaf(cb))==c['leaf']
     assert r['index']==i
     s,p=tips.get(r['ticket'],(0,'0x'+'0'*64)); assert (r['seq'],r['prev'])==(s,p); tips[r['ticket']]=(s+1,c['leaf'])
+# rejected_records: each is a records[] entry with only `data` replaced by a non-object (§4)
+valid={c['record']['type']:c['record'] for c in reversed(d['records'])}
+assert len(d['rejected_records'])>=3
+for c in d['rejected_records']:
+    r=c['record']; assert not isinstance(r['data'],dict), 'rejected record must break the object rule'
+    assert {k:v for k,v in r.items() if k!='data'}=={k:v for k,v in valid[r['type']].items() if k!='data'}
 for si,t in enumerate(d['trees']):
     L=[ub(x) for x in t['leaves']]
     exp=[hx(leaf(('leaf %d'%i).encode())) for i in range(si+1)] if si<17 else None

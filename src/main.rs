@@ -6,16 +6,15 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use alloy::primitives::Address;
-use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 use proofdesk::anchor::{AnchorPolicy, OperatorKey};
 use proofdesk::node::{Node, NodeConfig};
 use proofdesk::protocol::state::Policy;
 use proofdesk::seal::SealPolicy;
-use proofdesk::verify::{VerifyOptions, parse_bundle, verify_bundle};
 
 mod dev;
+mod verify_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -126,18 +125,7 @@ enum Command {
         anchorer: Option<Address>,
     },
     /// Verify a ticket's proof bundle against the chain with your own RPC.
-    Verify {
-        /// A bundle file, or the http(s) URL of /v1/tickets/{handle}/proof.
-        bundle: String,
-        #[arg(long)]
-        rpc: String,
-        /// The contract you expect the log to anchor to.
-        #[arg(long)]
-        contract: Option<Address>,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Verify(Box<verify_cmd::VerifyArgs>),
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
@@ -217,44 +205,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify {
-            bundle,
-            rpc,
-            contract,
-            json,
-        } => {
-            let text = if bundle.starts_with("http://") || bundle.starts_with("https://") {
-                let resp = reqwest::Client::builder()
-                    .timeout(Duration::from_secs(30))
-                    .build()?
-                    .get(&bundle)
-                    .send()
-                    .await?;
-                if !resp.status().is_success() {
-                    bail!("fetching {bundle}: HTTP {}", resp.status());
-                }
-                resp.text().await?
-            } else {
-                std::fs::read_to_string(&bundle).with_context(|| format!("reading {bundle}"))?
-            };
-            let parsed = parse_bundle(&text)?;
-            let options = VerifyOptions {
-                rpc_url: rpc,
-                expected_contract: contract,
-                timeout: Duration::from_secs(20),
-            };
-            let report = verify_bundle(&parsed, &options).await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!("{}", report.render());
-            }
-            Ok(if report.valid {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
-        }
+        Command::Verify(args) => verify_cmd::run(*args).await,
         Command::Keys {
             action:
                 KeysAction::Create {

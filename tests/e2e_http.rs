@@ -104,12 +104,8 @@ impl TestApp {
         )
     }
 
-    async fn verify(&self, bundle: &Bundle, expected: Option<Address>) -> VerifyReport {
-        let options = VerifyOptions {
-            rpc_url: self.anvil.url(),
-            expected_contract: expected,
-            timeout: Duration::from_secs(5),
-        };
+    async fn verify(&self, bundle: &Bundle, expected: Address) -> VerifyReport {
+        let options = VerifyOptions::new(self.anvil.url(), expected);
         verify_bundle(bundle, &options).await.unwrap()
     }
 }
@@ -262,7 +258,7 @@ async fn a_complaint_is_recorded_anchored_and_proven() {
     assert!(bundle.batches.len() >= 2, "several batches");
 
     // The honest bundle verifies, through verify_bundle like the CLI.
-    let report = app.verify(&bundle, Some(app.contract)).await;
+    let report = app.verify(&bundle, app.contract).await;
     assert!(report.valid, "{}", report.render());
     assert_eq!(report.status.as_deref(), Some("closed"));
     assert_eq!(report.resolution.as_deref(), Some("upheld"));
@@ -309,7 +305,7 @@ async fn a_complaint_is_recorded_anchored_and_proven() {
     for (what, tamper, reason) in cases {
         let mut forged = bundle.clone();
         tamper(&mut forged);
-        let r = app.verify(&forged, Some(app.contract)).await;
+        let r = app.verify(&forged, app.contract).await;
         assert!(!r.valid, "{what} was not detected");
         assert!(
             problems(&r).contains(reason),
@@ -317,7 +313,7 @@ async fn a_complaint_is_recorded_anchored_and_proven() {
             problems(&r)
         );
     }
-    let r = app.verify(&bundle, Some(Address::repeat_byte(0x42))).await;
+    let r = app.verify(&bundle, Address::repeat_byte(0x42)).await;
     assert!(
         !r.valid && problems(&r).contains("not the expected contract"),
         "wrong contract: {}",

@@ -284,16 +284,9 @@ async fn three_servers_survive_a_killed_leader() {
             .json()
             .await
             .unwrap();
-        let report = verify_bundle(
-            &bundle,
-            &VerifyOptions {
-                rpc_url: anvil.url(),
-                expected_contract: Some(contract),
-                timeout: Duration::from_secs(5),
-            },
-        )
-        .await
-        .unwrap();
+        let report = verify_bundle(&bundle, &VerifyOptions::new(anvil.url(), contract))
+            .await
+            .unwrap();
         assert!(report.valid && report.pending == 0, "{}", report.render());
     }
     drop(servers);

@@ -147,3 +147,18 @@ fn heads_bind_id_range_and_root() {
         assert_eq!(head, h(&case["head"]));
     }
 }
+
+#[test]
+fn rejected_records_are_refused_for_their_data() {
+    let v = load();
+    let rejected = v["rejected_records"].as_array().unwrap();
+    assert!(rejected.len() >= 3);
+    for (i, case) in rejected.iter().enumerate() {
+        let err = HashedRecord::from_value(&case["record"])
+            .expect_err(&format!("rejected_records[{i}] must be refused"));
+        assert!(
+            err.to_string().contains("must be a JSON object"),
+            "rejected_records[{i}] refused for the wrong reason: {err}"
+        );
+    }
+}

@@ -43,6 +43,15 @@ pub struct AnchoredLog {
     pub block_hash: Hash32,
 }
 
+/// A BatchAnchored event as the chain has it: where, and what it anchored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnchoredEvent {
+    pub log: AnchoredLog,
+    pub first_index: u64,
+    pub count: u64,
+    pub root: Hash32,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Fees {
     pub max_fee_per_gas: u128,
@@ -157,6 +166,77 @@ impl Chain {
                 block_hash: h(l.block_hash?),
             })
         }))
+    }
+
+    /// Finds a batch's BatchAnchored event near the block someone claims it
+    /// is in, never scanning from genesis (public RPCs cap eth_getLogs
+    /// ranges): the claimed block first, then `window` blocks before it and
+    /// `window` blocks after it (a reorg moves an anchor later), one query
+    /// each. Only logs of this contract with the event's topic and this
+    /// batch id in topic 1 count; the caller compares the decoded data.
+    pub async fn anchored_event_near(
+        &self,
+        batch_id: u64,
+        claimed_block: u64,
+        window: u64,
+    ) -> Result<Option<AnchoredEvent>, ChainError> {
+        let latest = self.block_number().await?;
+        let window = window.max(1);
+        let ranges = [
+            (claimed_block, claimed_block),
+            (
+                claimed_block.saturating_sub(window),
+                claimed_block.saturating_sub(1),
+            ),
+            (
+                claimed_block.saturating_add(1),
+                claimed_block.saturating_add(window),
+            ),
+        ];
+        for (i, (from, to)) in ranges.into_iter().enumerate() {
+            let to = to.min(latest);
+            // Empty, or (at block 0) the claimed block again.
+            if from > to || (i > 0 && from == claimed_block && to == claimed_block) {
+                continue;
+            }
+            let filter = Filter::new()
+                .address(self.contract)
+                .event_signature(SupportAnchor::BatchAnchored::SIGNATURE_HASH)
+                .topic1(B256::from(U256::from(batch_id)))
+                .from_block(from)
+                .to_block(to);
+            let logs = self
+                .bounded("eth_getLogs", self.provider.get_logs(&filter))
+                .await?;
+            for l in logs.iter().rev().filter(|l| !l.removed) {
+                if l.address() != self.contract {
+                    continue;
+                }
+                let Ok(decoded) = l.log_decode::<SupportAnchor::BatchAnchored>() else {
+                    continue;
+                };
+                let event = decoded.inner.data;
+                let (Some(tx), Some(number), Some(hash)) =
+                    (l.transaction_hash, l.block_number, l.block_hash)
+                else {
+                    continue;
+                };
+                if event.batchId != batch_id {
+                    continue;
+                }
+                return Ok(Some(AnchoredEvent {
+                    log: AnchoredLog {
+                        tx_hash: h(tx),
+                        block_number: number,
+                        block_hash: h(hash),
+                    },
+                    first_index: event.firstIndex,
+                    count: event.count,
+                    root: h(event.root),
+                }));
+            }
+        }
+        Ok(None)
     }
 
     /// Hash and timestamp of the canonical block at a height, if it exists.

@@ -82,7 +82,13 @@ pub struct OfflineReport {
     pub events: Vec<EventCheck>,
     /// Problems with the bundle as a whole.
     pub problems: Vec<String>,
+    /// The state after every event, anchored or pending.
     pub final_state: Option<TicketState>,
+    /// The state after the anchored events only: what the chain vouches
+    /// for. Pending events are not part of it (§13 c).
+    pub anchored_state: Option<TicketState>,
+    /// Seq of the last anchored event (anchored events form a prefix).
+    pub anchored_through: Option<u64>,
     /// Batches the events rely on, after their head was recomputed.
     pub batches_used: Vec<u64>,
 }
@@ -126,6 +132,9 @@ pub fn check_offline(bundle: &Bundle) -> OfflineReport {
     let mut prev_index: Option<u64> = None;
     let mut state: Option<TicketState> = None;
     let mut state_broken = false;
+    let mut anchored_state: Option<TicketState> = None;
+    let mut anchored_through: Option<u64> = None;
+    let mut seen_pending = false;
     let mut events = Vec::with_capacity(bundle.events.len());
     for (pos, ev) in bundle.events.iter().enumerate() {
         let seq = pos as u64;
@@ -201,6 +210,20 @@ pub fn check_offline(bundle: &Bundle) -> OfflineReport {
                 }
             }
         }
+        // Batches are anchored in index order and a ticket's indices
+        // increase with seq, so its anchored events are a prefix.
+        match ev.batch {
+            None => seen_pending = true,
+            Some(_) if seen_pending => check.problems.push(
+                "anchored after an earlier event of the ticket that is shown as pending: \
+                 batches are anchored in index order, so that event is being withheld"
+                    .into(),
+            ),
+            Some(_) => {
+                anchored_through = Some(seq);
+                anchored_state = if state_broken { None } else { state.clone() };
+            }
+        }
         match ev.batch {
             None if !ev.path.is_empty() => {
                 check.problems.push("a pending event carries a path".into())
@@ -241,6 +264,8 @@ pub fn check_offline(bundle: &Bundle) -> OfflineReport {
         events,
         problems,
         final_state: if state_broken { None } else { state },
+        anchored_state,
+        anchored_through,
         batches_used,
     }
 }

@@ -240,6 +240,17 @@ pub struct DataError {
     pub reason: String,
 }
 
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 impl EventData {
     /// Parses and validates `data` for the given type.
     pub fn parse(event_type: EventType, data: &Value) -> Result<EventData, DataError> {
@@ -250,6 +261,14 @@ impl EventData {
             })
         }
         let t = event_type;
+        // serde would also read a struct from a JSON array of its members
+        // in order; §3/§4 say `data` is an object, so nothing else is read.
+        if !data.is_object() {
+            return Err(DataError {
+                event_type: t,
+                reason: format!("must be a JSON object, not {}", json_kind(data)),
+            });
+        }
         let parsed = match t {
             EventType::TicketCreated => EventData::Created(typed(t, data)?),
             EventType::TicketAcknowledged => EventData::Acknowledged(typed(t, data)?),
@@ -365,6 +384,22 @@ mod tests {
         );
         assert!(EventData::parse(EventType::TicketClosed, &json!({})).is_ok());
         assert!(EventData::parse(EventType::TicketClosed, &json!(null)).is_err());
+    }
+
+    #[test]
+    fn data_given_as_an_array_is_refused() {
+        // serde reads a struct from an array of its members: the audit found
+        // `["withdrawal", "high", true, {}]` accepted as ticket.created data.
+        let array = json!(["withdrawal", "high", true, {}]);
+        let err = EventData::parse(EventType::TicketCreated, &array).unwrap_err();
+        assert!(
+            err.reason.contains("must be a JSON object, not an array"),
+            "{err}"
+        );
+        let empty = EventData::parse(EventType::TicketAcknowledged, &json!([])).unwrap_err();
+        assert!(empty.reason.contains("an array"));
+        let msg = json!(["inbound", "public"]);
+        assert!(EventData::parse(EventType::MessageAdded, &msg).is_err());
     }
 
     #[test]

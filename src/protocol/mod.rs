@@ -8,6 +8,7 @@
 pub mod append;
 pub mod bundle;
 pub mod canonical;
+pub mod disclosure;
 pub mod event;
 pub mod fields;
 pub mod hash32;

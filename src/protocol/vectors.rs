@@ -386,14 +386,47 @@ fn heads() -> Value {
     )
 }
 
+/// Records a verifier MUST reject, each a valid record from `records`
+/// with one rule broken. `data` given as an array of its members is the
+/// case serde would otherwise accept (§4: `data` is an object).
+fn rejected_records(records: &Value) -> Value {
+    let first_of = |ty: &str| {
+        records
+            .as_array()
+            .and_then(|all| all.iter().find(|r| r["record"]["type"] == ty))
+            .map(|r| r["record"].clone())
+            .expect("the script has every type")
+    };
+    let cases = [
+        (
+            "ticket.created",
+            json!(["withdrawal_delay", "normal", true, {}]),
+        ),
+        ("ticket.acknowledged", json!([])),
+        ("message.added", json!(["inbound", "public"])),
+    ];
+    Value::Array(
+        cases
+            .into_iter()
+            .map(|(ty, data)| {
+                let mut record = first_of(ty);
+                record["data"] = data;
+                json!({"record": record, "reason": "data is an array, not an object (§4)"})
+            })
+            .collect(),
+    )
+}
+
 /// The whole vectors document.
 pub fn generate() -> Value {
+    let records = records();
     json!({
         "protocol": "proofdesk/v1",
         "description": "Test vectors for docs/PROTOCOL.md. Hashes are 0x + 64 lowercase hex digits.",
         "canonical": canonical_cases(),
         "commitments": commitments(),
-        "records": records(),
+        "rejected_records": rejected_records(&records),
+        "records": records,
         "trees": trees(),
         "heads": heads(),
     })

@@ -1,20 +1,30 @@
-//! Verifying a proof bundle with nothing but the user's own RPC: the
-//! offline checks of `protocol::bundle`, then the chain id, the contract,
-//! each batch head against `batchHead` on chain, and each anchoring block
-//! (found from the contract's own BatchAnchored log, not the bundle's word)
-//! with its time, to flag backdating and broken merge-delay promises.
+//! Verifying a proof bundle with nothing but the user's own RPC and the
+//! user's own expectations (PROTOCOL.md §13): the offline checks of
+//! `protocol::bundle`, then what the chain says (`onchain`), put together
+//! with the receipts and disclosures the user holds (`report`).
+//!
+//! Nothing the operator merely claims is trusted: the contract comes from
+//! the user, the anchorer and every anchoring block from the chain, and the
+//! maximum merge delay from the user or from signed receipts.
 
+pub mod onchain;
 pub mod receipt;
 pub mod report;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use alloy::primitives::Address;
+use serde::Serialize;
 
 use crate::anchor::chain::{Chain, ChainError};
 use crate::protocol::bundle::{Bundle, check_offline};
-pub use report::{EventReport, VerifyReport};
+use crate::protocol::disclosure::Disclosure;
+use crate::protocol::fields::TicketHandle;
+use crate::protocol::receipt::SignedReceipt;
+pub use report::{EventReport, EventStatus, MmdSource, VerifyReport};
+
+/// Default bound on each eth_getLogs range: public RPCs refuse wide ones.
+pub const DEFAULT_LOG_WINDOW: u64 = 1_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
@@ -26,15 +36,62 @@ pub enum VerifyError {
     Chain(#[from] ChainError),
 }
 
+/// Where the contract the bundle is checked against came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContractSource {
+    /// The user named it: the only source that makes a result trustworthy.
+    User,
+    /// Taken from the bundle because the user said so.
+    Bundle,
+    /// Nobody vouched for it: the result cannot be valid.
+    None,
+}
+
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
     pub rpc_url: String,
+    /// The contract the user trusts (the one the platform publishes).
     pub expected_contract: Option<Address>,
+    /// Without an expected contract, accept the bundle's own, knowingly.
+    pub trust_bundle_contract: bool,
+    /// The ticket the user asked about (e.g. the handle in the URL).
+    pub expected_ticket: Option<TicketHandle>,
+    /// Receipts the user holds.
+    pub receipts: Vec<SignedReceipt>,
+    /// Content the platform disclosed to the user.
+    pub disclosures: Vec<Disclosure>,
+    /// The maximum merge delay the user holds the log to, ms.
+    pub max_merge_delay_ms: Option<u64>,
+    /// Bound on each eth_getLogs range, blocks.
+    pub log_window: u64,
     pub timeout: Duration,
+}
+
+impl VerifyOptions {
+    /// Verification against a contract the caller trusts, with defaults.
+    pub fn new(rpc_url: impl Into<String>, contract: Address) -> VerifyOptions {
+        VerifyOptions {
+            rpc_url: rpc_url.into(),
+            expected_contract: Some(contract),
+            trust_bundle_contract: false,
+            expected_ticket: None,
+            receipts: Vec::new(),
+            disclosures: Vec::new(),
+            max_merge_delay_ms: None,
+            log_window: DEFAULT_LOG_WINDOW,
+            timeout: Duration::from_secs(20),
+        }
+    }
 }
 
 /// Parses bundle JSON strictly (unknown members and duplicate keys refused).
 pub fn parse_bundle(text: &str) -> Result<Bundle, VerifyError> {
+    parse_strict(text)
+}
+
+/// Parses any verifier input (bundle, receipt, disclosure) strictly.
+pub fn parse_strict<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, VerifyError> {
     let value = crate::protocol::canonical::parse_strict(text)
         .map_err(|e| VerifyError::Input(e.to_string()))?;
     serde_json::from_value(value).map_err(|e| VerifyError::Input(e.to_string()))
@@ -47,73 +104,64 @@ pub async fn verify_bundle(
 ) -> Result<VerifyReport, VerifyError> {
     let offline = check_offline(bundle);
     let mut problems = offline.problems.clone();
-    let contract: Address = bundle
+    if let Some(expected) = &options.expected_ticket {
+        if *expected != bundle.ticket {
+            problems.push(format!(
+                "this is the bundle of ticket {}, not of the ticket you asked for, {expected}",
+                bundle.ticket
+            ));
+        }
+    }
+    let named: Address = bundle
         .chain
         .contract
         .parse()
         .map_err(|_| VerifyError::BadContract(bundle.chain.contract.clone()))?;
-    if let Some(expected) = options.expected_contract {
-        if expected != contract {
+    let source = match options.expected_contract {
+        Some(expected) => {
+            if expected != named {
+                problems.push(format!(
+                    "the bundle is anchored to contract {named:#x}, not to the contract you trust, {expected:#x}"
+                ));
+            }
+            ContractSource::User
+        }
+        None if options.trust_bundle_contract => ContractSource::Bundle,
+        None => {
             problems.push(format!(
-                "the bundle's contract {contract} is not the expected contract {expected}"
+                "no trusted contract: the bundle names {named:#x}, but anyone can deploy a SupportAnchor and \
+                 anchor anything to it. Give the contract the platform publishes (--contract), or accept the \
+                 bundle's knowingly (--trust-bundle-contract)"
+            ));
+            ContractSource::None
+        }
+    };
+    // The records are checked against the contract the user trusts; the
+    // bundle's only when the user accepted it.
+    let contract = options.expected_contract.unwrap_or(named);
+    let chain = Chain::connect(&options.rpc_url, contract, options.timeout)?;
+    let facts = onchain::read(&chain, bundle, &offline.batches_used, options.log_window).await?;
+    if facts.chain_id != bundle.chain.chain_id {
+        problems.push(format!(
+            "the RPC serves chain {}, but the bundle is anchored on chain {}",
+            facts.chain_id, bundle.chain.chain_id
+        ));
+    }
+    if let Some(anchorer) = facts.anchorer {
+        if bundle.chain.anchorer.parse::<Address>().ok() != Some(anchorer) {
+            problems.push(format!(
+                "the bundle says the anchorer is {}, but the contract's anchorer() is {anchorer:#x}",
+                bundle.chain.anchorer
             ));
         }
     }
-    let chain = Chain::connect(&options.rpc_url, contract, options.timeout)?;
-    let chain_id = chain.chain_id().await?;
-    if chain_id != bundle.chain.chain_id {
-        problems.push(format!(
-            "the RPC serves chain {chain_id}, but the bundle is anchored on chain {}",
-            bundle.chain.chain_id
-        ));
-    }
-    // On-chain facts per batch: head matches, and when/where it was anchored.
-    let mut anchored: HashMap<u64, (u64, u64)> = HashMap::new();
-    let mut batch_problems: HashMap<u64, String> = HashMap::new();
-    if chain_id == bundle.chain.chain_id {
-        for id in &offline.batches_used {
-            let Some(b) = bundle.batches.iter().find(|b| b.id == *id) else {
-                continue;
-            };
-            let on_chain = chain.batch_head(*id).await?;
-            if on_chain.0 == [0u8; 32] {
-                batch_problems.insert(*id, format!("batch {id} is not anchored on chain"));
-                continue;
-            }
-            if on_chain != b.head {
-                batch_problems.insert(
-                    *id,
-                    format!(
-                        "batch {id}: the chain's head {on_chain} differs from the bundle's {}",
-                        b.head
-                    ),
-                );
-                continue;
-            }
-            match chain.anchored_log(*id).await? {
-                Some(log) => {
-                    let time = chain
-                        .block(log.block_number)
-                        .await?
-                        .map(|(_, t)| t)
-                        .unwrap_or(0);
-                    anchored.insert(*id, (log.block_number, time));
-                }
-                None => {
-                    batch_problems.insert(
-                        *id,
-                        format!("batch {id}: no BatchAnchored log found on chain"),
-                    );
-                }
-            }
-        }
-    }
-    Ok(report::build(
+    Ok(report::build(report::Inputs {
         bundle,
         offline,
         problems,
-        &anchored,
-        &batch_problems,
-        chain_id,
-    ))
+        facts: &facts,
+        options,
+        contract: options.expected_contract,
+        contract_source: source,
+    }))
 }

@@ -1,26 +1,82 @@
-//! The verification report: per event ✓/✗ with reasons and flags, and the
-//! human-readable rendering `proofdesk verify` prints.
+//! The verification report: the offline findings and the chain's facts put
+//! together per event (✓ anchored and checked, … pending, ✗ failed), the
+//! receipts and disclosures the user brought, the flags, and what the
+//! bundle cannot prove. Pure: every chain fact arrives in `ChainFacts`.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
+use alloy::primitives::Address;
 use serde::Serialize;
 
+use super::onchain::ChainFacts;
+use super::receipt::signer_of;
+use super::{ContractSource, VerifyOptions};
 use crate::protocol::bundle::{Bundle, EventCheck, OfflineReport};
 use crate::protocol::fields::Timestamp;
+use crate::protocol::receipt::{RECEIPT_VERSION, SignedReceipt};
+use crate::protocol::record::HashedRecord;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventStatus {
+    Anchored,
+    Pending,
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct EventReport {
     /// The offline findings, with on-chain problems added to its list.
     #[serde(flatten)]
     pub check: EventCheck,
-    /// "anchored" or "pending".
-    pub status: &'static str,
+    pub status: EventStatus,
     pub block: Option<u64>,
     pub anchored_at: Option<String>,
+    /// No problem found. A pending event can be ok without being proven.
     pub ok: bool,
+    /// Anchored, and every check passed: the only state shown as ✓.
+    pub verified: bool,
     /// Warnings that do not break the proof: pending, backdated, late.
     pub flags: Vec<String>,
+}
+
+/// Where the maximum merge delay used for the deadlines came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MmdSource {
+    /// Given by the user (`--max-merge-delay`).
+    User,
+    /// Signed: `anchor_deadline − recorded_at` of the receipts.
+    Receipts,
+    /// The bundle's unsigned `max_merge_delay_ms`: the operator's own claim.
+    Bundle,
+}
+
+impl MmdSource {
+    fn describe(self) -> &'static str {
+        match self {
+            MmdSource::User => "given by you",
+            MmdSource::Receipts => "signed in your receipts",
+            MmdSource::Bundle => "from the bundle: unsigned, the operator's own claim",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReceiptReport {
+    pub seq: u64,
+    pub index: u64,
+    pub signer: Option<String>,
+    /// The bundle holds this event with the receipt's index and leaf.
+    pub found: bool,
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DisclosureReport {
+    pub seq: u64,
+    pub index: u64,
+    pub ok: bool,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -28,71 +84,279 @@ pub struct VerifyReport {
     pub ticket: String,
     pub chain_id: u64,
     pub contract: String,
+    pub contract_source: ContractSource,
+    /// `anchorer()` on chain, when it could be read.
+    pub anchorer: Option<String>,
     /// True only if every check passed.
     pub valid: bool,
     pub problems: Vec<String>,
+    /// What the result does not prove; always shown.
+    pub caveats: Vec<String>,
     pub events: Vec<EventReport>,
+    /// From the anchored events only, and only when valid.
     pub status: Option<String>,
     pub resolution: Option<String>,
+    pub final_response: Option<String>,
+    /// Seq of the last anchored event: 0..=this is proven complete.
+    pub complete_through_seq: Option<u64>,
     pub pending: usize,
+    /// Pending events whose index the contract has already anchored past.
+    pub withheld_pending: usize,
     pub broken_promises: usize,
     pub backdated: usize,
+    pub max_merge_delay_ms: u64,
+    pub max_merge_delay_source: MmdSource,
+    pub receipts: Vec<ReceiptReport>,
+    pub disclosures: Vec<DisclosureReport>,
 }
 
-pub(super) fn build(
+/// `recorded_at + mmd` in milliseconds, or None when it does not fit.
+fn deadline_ms(recorded_at_ms: i64, mmd_ms: u64) -> Option<i64> {
+    i64::try_from(mmd_ms)
+        .ok()
+        .and_then(|m| recorded_at_ms.checked_add(m))
+}
+
+/// Block times have one-second resolution: an event is late only when the
+/// block's second starts after the deadline's second ends.
+fn after_deadline(time_s: u64, deadline_ms: i64) -> Option<bool> {
+    let at_ms = i64::try_from(time_s).ok()?.checked_mul(1000)?;
+    Some(at_ms > deadline_ms.checked_add(999)?)
+}
+
+fn seconds_between(from_ms: i64, to_s: u64) -> i64 {
+    (to_s as i128 - (from_ms as i128).div_euclid(1000)).clamp(i64::MIN as i128, i64::MAX as i128)
+        as i64
+}
+
+struct CheckedReceipt<'a> {
+    signed: &'a SignedReceipt,
+    report: ReceiptReport,
+    /// Signed by the anchorer: may set the deadline.
+    authentic: bool,
+}
+
+fn check_receipt<'a>(
+    signed: &'a SignedReceipt,
     bundle: &Bundle,
-    offline: OfflineReport,
-    problems: Vec<String>,
-    anchored: &HashMap<u64, (u64, u64)>,
-    batch_problems: &HashMap<u64, String>,
-    chain_id: u64,
-) -> VerifyReport {
+    facts: &ChainFacts,
+    contract: Option<Address>,
+) -> CheckedReceipt<'a> {
+    let r = &signed.receipt;
+    let mut problems = Vec::new();
+    let signer = signer_of(signed);
+    let signer_text = signer.as_ref().ok().map(|a| format!("{a:#x}"));
+    let mut authentic = false;
+    match (&signer, facts.anchorer) {
+        (Err(e), _) => problems.push(format!("receipt for seq {}: {e}", r.seq)),
+        (Ok(s), Some(anchorer)) if *s == anchorer => authentic = true,
+        (Ok(s), Some(anchorer)) => problems.push(format!(
+            "receipt for seq {} is signed by {s:#x}, not by the contract's anchorer {anchorer:#x}",
+            r.seq
+        )),
+        (Ok(_), None) => problems.push(format!(
+            "receipt for seq {}: the contract's anchorer could not be read to check its signer",
+            r.seq
+        )),
+    }
+    if r.v != RECEIPT_VERSION {
+        problems.push(format!(
+            "receipt for seq {}: version {} is not supported",
+            r.seq, r.v
+        ));
+    }
+    if r.chain_id != facts.chain_id {
+        problems.push(format!(
+            "receipt for seq {} is for chain {}, not chain {}",
+            r.seq, r.chain_id, facts.chain_id
+        ));
+    }
+    if let Some(c) = contract {
+        if r.contract.parse::<Address>().ok() != Some(c) {
+            problems.push(format!(
+                "receipt for seq {} names contract {}, not {c:#x}",
+                r.seq, r.contract
+            ));
+        }
+    }
+    if r.ticket != bundle.ticket {
+        problems.push(format!(
+            "receipt for seq {} is for ticket {}, not {}",
+            r.seq, r.ticket, bundle.ticket
+        ));
+    }
+    let in_bundle = bundle.events.get(r.seq as usize);
+    let found = in_bundle.is_some_and(|e| {
+        e.leaf == r.leaf && e.record.get("index").and_then(|i| i.as_u64()) == Some(r.index)
+    });
+    if authentic && r.ticket == bundle.ticket && !found {
+        problems.push(format!(
+            "the log signed a receipt for seq {} (index {}, leaf {}), and the bundle {}: \
+             the event was withheld or changed after it was recorded — keep this receipt as evidence",
+            r.seq,
+            r.index,
+            r.leaf,
+            if in_bundle.is_some() {
+                "holds a different event at that seq"
+            } else {
+                "does not hold it"
+            }
+        ));
+    }
+    CheckedReceipt {
+        signed,
+        authentic,
+        report: ReceiptReport {
+            seq: r.seq,
+            index: r.index,
+            signer: signer_text,
+            found,
+            problems,
+        },
+    }
+}
+
+fn choose_mmd(
+    options: &VerifyOptions,
+    receipts: &[CheckedReceipt],
+    bundle: &Bundle,
+) -> (u64, MmdSource) {
+    if let Some(user) = options.max_merge_delay_ms {
+        return (user, MmdSource::User);
+    }
+    let signed = receipts
+        .iter()
+        .filter(|c| c.authentic)
+        .filter_map(|c| {
+            let r = &c.signed.receipt;
+            u64::try_from(
+                r.anchor_deadline
+                    .millis()
+                    .checked_sub(r.recorded_at.millis())?,
+            )
+            .ok()
+        })
+        .max();
+    match signed {
+        Some(mmd) => (mmd, MmdSource::Receipts),
+        None => (bundle.max_merge_delay_ms, MmdSource::Bundle),
+    }
+}
+
+pub(super) struct Inputs<'a> {
+    pub bundle: &'a Bundle,
+    pub offline: OfflineReport,
+    pub problems: Vec<String>,
+    pub facts: &'a ChainFacts,
+    pub options: &'a VerifyOptions,
+    pub contract: Option<Address>,
+    pub contract_source: ContractSource,
+}
+
+pub(super) fn build(inputs: Inputs) -> VerifyReport {
+    let Inputs {
+        bundle,
+        offline,
+        mut problems,
+        facts,
+        options,
+        contract,
+        contract_source,
+    } = inputs;
+    let receipts: Vec<CheckedReceipt> = options
+        .receipts
+        .iter()
+        .map(|r| check_receipt(r, bundle, facts, contract))
+        .collect();
+    let (mmd, mmd_source) = choose_mmd(options, &receipts, bundle);
+
     let mut events = Vec::new();
-    let (mut pending, mut broken, mut backdated) = (0, 0, 0);
+    let (mut pending, mut withheld, mut broken, mut backdated) = (0, 0, 0, 0);
     for mut check in offline.events {
         let mut flags = Vec::new();
         let (mut block, mut anchored_at) = (None, None);
+        // A receipt for this very event sets its deadline, signed.
+        let own_receipt = receipts
+            .iter()
+            .find(|c| c.authentic && c.report.found && c.signed.receipt.seq == check.seq);
+        let deadline = match (own_receipt, check.recorded_at_ms) {
+            (Some(c), _) => Some(c.signed.receipt.anchor_deadline.millis()),
+            (None, Some(rec)) => match deadline_ms(rec, mmd) {
+                Some(d) => Some(d),
+                None => {
+                    check.problems.push(format!(
+                        "its anchoring deadline (recorded_at + a maximum merge delay of {mmd} ms) is out of range"
+                    ));
+                    None
+                }
+            },
+            (None, None) => None,
+        };
         match check.batch {
             None => {
                 pending += 1;
-                flags.push("pending: not yet in an anchored batch".to_owned());
-            }
-            Some(id) => {
-                if let Some(p) = batch_problems.get(&id) {
-                    check.problems.push(p.clone());
+                flags.push("pending: not yet in an anchored batch, so not yet proven".to_owned());
+                if let (Some(index), Some(next)) = (check.index, facts.next_index) {
+                    if index < next {
+                        withheld += 1;
+                        check.problems.push(format!(
+                            "shown as pending, but the contract has anchored every index below {next} \
+                             and this event has index {index}: its proof is being withheld, or the record was made up"
+                        ));
+                    }
                 }
-                if let Some((number, time)) = anchored.get(&id) {
-                    block = Some(*number);
-                    let at_ms = *time as i64 * 1000;
-                    anchored_at = Timestamp::from_millis(at_ms).map(|t| t.to_string());
+                if let (Some(d), Some(now)) = (deadline, facts.latest_time) {
+                    if after_deadline(now, d) == Some(true) {
+                        broken += 1;
+                        flags.push(format!(
+                            "broken promise: still not anchored {} s after its anchoring deadline",
+                            seconds_between(d, now)
+                        ));
+                    }
+                }
+            }
+            Some(id) => match facts.batches.get(&id) {
+                Some(Err(p)) => check.problems.push(p.clone()),
+                None if facts.chain_id == bundle.chain.chain_id => check
+                    .problems
+                    .push(format!("batch {id} could not be checked on chain")),
+                None => {}
+                Some(Ok(at)) => {
+                    block = Some(at.block);
+                    anchored_at = i64::try_from(at.time)
+                        .ok()
+                        .and_then(|t| t.checked_mul(1000))
+                        .and_then(Timestamp::from_millis)
+                        .map(|t| t.to_string());
                     if let Some(rec) = check.recorded_at_ms {
-                        // Block times have 1 s resolution: compare at that grain.
-                        if rec / 1000 > *time as i64 {
+                        if rec.div_euclid(1000) > at.time as i64 {
                             backdated += 1;
                             flags.push(
                                 "backdated: recorded_at is later than the anchoring block's time"
                                     .to_owned(),
                             );
                         }
-                        if at_ms > rec + bundle.max_merge_delay_ms as i64 + 999 {
+                    }
+                    if let Some(d) = deadline {
+                        if after_deadline(at.time, d) == Some(true) {
                             broken += 1;
                             flags.push(format!(
-                                "broken promise: anchored {} s after recording, beyond the {} s maximum merge delay",
-                                (at_ms - rec) / 1000,
-                                bundle.max_merge_delay_ms / 1000
+                                "broken promise: anchored {} s after its anchoring deadline",
+                                seconds_between(d, at.time)
                             ));
                         }
                     }
                 }
-            }
+            },
         }
         let status = if check.batch.is_some() {
-            "anchored"
+            EventStatus::Anchored
         } else {
-            "pending"
+            EventStatus::Pending
         };
         let ok = check.problems.is_empty();
         events.push(EventReport {
+            verified: ok && status == EventStatus::Anchored,
             check,
             status,
             block,
@@ -101,22 +365,119 @@ pub(super) fn build(
             flags,
         });
     }
+
+    let disclosures: Vec<DisclosureReport> = options
+        .disclosures
+        .iter()
+        .map(|d| {
+            let record = bundle
+                .events
+                .get(d.seq as usize)
+                .and_then(|e| HashedRecord::from_value(&e.record).ok());
+            let (ok, message) = match record {
+                None => (
+                    false,
+                    format!("the bundle has no readable event at seq {}", d.seq),
+                ),
+                Some(h) => match d.check(&h.record) {
+                    Ok(()) => (
+                        true,
+                        format!(
+                            "the message recorded at seq {} on {} is exactly this text",
+                            d.seq, h.record.occurred_at
+                        ),
+                    ),
+                    Err(e) => (false, e.to_string()),
+                },
+            };
+            DisclosureReport {
+                seq: d.seq,
+                index: d.index,
+                ok,
+                message,
+            }
+        })
+        .collect();
+    for d in disclosures.iter().filter(|d| !d.ok) {
+        problems.push(format!("disclosure for seq {}: {}", d.seq, d.message));
+    }
+    let receipts: Vec<ReceiptReport> = receipts.into_iter().map(|c| c.report).collect();
+    for r in &receipts {
+        problems.extend(r.problems.iter().cloned());
+    }
+
     let valid = problems.is_empty() && events.iter().all(|e| e.ok);
+    let complete_through_seq = offline.anchored_through;
+    let mut caveats = Vec::new();
+    if contract_source == ContractSource::Bundle {
+        caveats.push(format!(
+            "UNTRUSTED CONTRACT: {} was taken from the bundle (--trust-bundle-contract). Anyone can deploy \
+             a SupportAnchor, so this shows only that the records match a contract the log itself chose",
+            bundle.chain.contract
+        ));
+    }
+    match complete_through_seq {
+        Some(k) => caveats.push(format!(
+            "events seq 0 through {k} are anchored and complete: none between them can have been removed \
+             or changed. Later events are not ruled out: a log can withhold events recorded after seq {k}"
+        )),
+        None => caveats.push("no event of this ticket is anchored yet: nothing is proven".into()),
+    }
+    if !receipts.is_empty() {
+        let all_found = receipts.iter().all(|r| r.found);
+        let top = receipts.iter().map(|r| r.seq).max().unwrap_or(0);
+        caveats.push(if all_found {
+            format!(
+                "every receipt you hold ({}, up to seq {top}) matches an event in the bundle",
+                receipts.len()
+            )
+        } else {
+            "a receipt you hold has no matching event in the bundle (see above)".into()
+        });
+    }
+    if pending > 0 {
+        caveats.push(format!(
+            "{pending} pending event(s) are not anchored yet: they are listed, but the status does not include them"
+        ));
+    }
+    caveats.push(format!(
+        "maximum merge delay used for deadlines: {} ms, {}",
+        mmd,
+        mmd_source.describe()
+    ));
+    caveats.push(
+        "one bundle cannot show whether the log gave another reader a different version of an event; \
+         a full audit of the log (proofdesk audit) can"
+            .into(),
+    );
+
+    let state = if valid {
+        offline.anchored_state.as_ref()
+    } else {
+        None
+    };
     VerifyReport {
         ticket: bundle.ticket.to_string(),
-        chain_id,
+        chain_id: facts.chain_id,
         contract: bundle.chain.contract.clone(),
+        contract_source,
+        anchorer: facts.anchorer.map(|a| format!("{a:#x}")),
         valid,
         problems,
-        status: offline.final_state.as_ref().map(|s| s.status.to_string()),
-        resolution: offline
-            .final_state
-            .as_ref()
-            .and_then(|s| s.resolution.clone()),
+        caveats,
+        status: state.map(|s| s.status.to_string()),
+        resolution: state.and_then(|s| s.resolution.clone()),
+        final_response: state.and_then(|s| s.final_response.clone()),
+        complete_through_seq,
         events,
         pending,
+        withheld_pending: withheld,
         broken_promises: broken,
         backdated,
+        max_merge_delay_ms: mmd,
+        max_merge_delay_source: mmd_source,
+        receipts,
+        disclosures,
     }
 }
 
@@ -126,23 +487,34 @@ impl VerifyReport {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "Ticket {}  (chain {}, contract {})",
-            self.ticket, self.chain_id, self.contract
+            "Ticket {}  (chain {}, contract {}{})",
+            self.ticket,
+            self.chain_id,
+            self.contract,
+            match self.contract_source {
+                ContractSource::User => ", as you expect",
+                ContractSource::Bundle => ", UNTRUSTED: taken from the bundle",
+                ContractSource::None => ", UNTRUSTED: no contract given",
+            }
         );
         for p in &self.problems {
             let _ = writeln!(out, "  ✗ {p}");
         }
         for e in &self.events {
-            let mark = if e.ok { "✓" } else { "✗" };
+            let mark = match (e.ok, e.status) {
+                (false, _) => "✗",
+                (true, EventStatus::Anchored) => "✓",
+                (true, EventStatus::Pending) => "…",
+            };
             let when = e.check.occurred_at.as_deref().unwrap_or("?");
             let what = e
                 .check
                 .event_type
                 .as_deref()
                 .unwrap_or("(unreadable record)");
-            let anchor = match (&e.anchored_at, e.block) {
-                (Some(at), Some(b)) => format!("anchored {at} in block {b}"),
-                _ if e.status == "pending" => "pending".to_owned(),
+            let anchor = match (&e.anchored_at, e.block, e.status) {
+                (Some(at), Some(b), _) => format!("anchored {at} in block {b}"),
+                (_, _, EventStatus::Pending) => "pending".to_owned(),
                 _ => "not anchored".to_owned(),
             };
             let _ = writeln!(
@@ -157,17 +529,49 @@ impl VerifyReport {
                 let _ = writeln!(out, "        ! {f}");
             }
         }
-        let _ = writeln!(
-            out,
-            "Status: {}{}",
-            self.status.as_deref().unwrap_or("unknown"),
-            self.resolution
-                .as_deref()
-                .map(|r| format!(", resolution {r}"))
-                .unwrap_or_default()
-        );
+        for r in &self.receipts {
+            let mark = if r.problems.is_empty() { "✓" } else { "✗" };
+            let _ = writeln!(
+                out,
+                "  {mark} receipt for seq {} (index {}){}",
+                r.seq,
+                r.index,
+                if r.found {
+                    ": found in the bundle"
+                } else {
+                    ": NOT in the bundle"
+                }
+            );
+        }
+        for d in &self.disclosures {
+            let mark = if d.ok { "✓" } else { "✗" };
+            let _ = writeln!(out, "  {mark} disclosure: {}", d.message);
+        }
+        if self.valid {
+            let _ = writeln!(
+                out,
+                "Status (from anchored events): {}{}{}",
+                self.status.as_deref().unwrap_or("unknown"),
+                self.resolution
+                    .as_deref()
+                    .map(|r| format!(", resolution {r}"))
+                    .unwrap_or_default(),
+                self.final_response
+                    .as_deref()
+                    .map(|r| format!(", final response {r}"))
+                    .unwrap_or_default()
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "Status: not established (the bundle failed verification; nothing it claims is shown as fact)"
+            );
+        }
+        for c in &self.caveats {
+            let _ = writeln!(out, "  note: {c}");
+        }
         let verdict = if self.valid {
-            "VALID: every event checks out against the chain"
+            "VALID: every anchored event checks out against the chain"
         } else {
             "INVALID: see ✗ above"
         };
@@ -177,75 +581,5 @@ impl VerifyReport {
             self.pending, self.broken_promises, self.backdated
         );
         out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::protocol::bundle::{Bundle, ChainRef};
-    use crate::protocol::fields::TicketHandle;
-    use crate::protocol::state::Policy;
-
-    fn check(seq: u64, batch: Option<u64>, recorded_at_ms: i64) -> EventCheck {
-        EventCheck {
-            seq,
-            index: Some(seq),
-            event_type: Some("message.added".into()),
-            occurred_at: None,
-            recorded_at: None,
-            recorded_at_ms: Some(recorded_at_ms),
-            batch,
-            problems: vec![],
-        }
-    }
-
-    #[test]
-    fn flags_backdating_broken_promises_and_pending() {
-        let bundle = Bundle {
-            version: 1,
-            ticket: TicketHandle::from_random([1; 16]),
-            chain: ChainRef {
-                chain_id: 1,
-                contract: "0x00".into(),
-                anchorer: "0x00".into(),
-            },
-            max_merge_delay_ms: 60_000,
-            policy: Policy::default(),
-            batches: vec![],
-            events: vec![],
-        };
-        let offline = OfflineReport {
-            events: vec![
-                check(0, Some(0), 1_000_000), // anchored at 1,010 s: on time
-                check(1, Some(1), 1_000_000), // anchored at 1,200 s: 200 s late
-                check(2, Some(0), 1_020_000), // recorded after its block (1,010 s)
-                check(3, None, 1_030_000),    // pending
-            ],
-            problems: vec![],
-            final_state: None,
-            batches_used: vec![0, 1],
-        };
-        let anchored = HashMap::from([(0, (10, 1_010)), (1, (20, 1_200))]);
-        let r = build(&bundle, offline, vec![], &anchored, &HashMap::new(), 1);
-        assert_eq!((r.pending, r.broken_promises, r.backdated), (1, 1, 1));
-        assert!(r.events[0].flags.is_empty());
-        assert!(r.events[1].flags[0].starts_with("broken promise"));
-        assert!(r.events[2].flags[0].starts_with("backdated"));
-        assert!(r.valid, "flags are warnings, not failures");
-        let with_problem = build(
-            &bundle,
-            OfflineReport {
-                events: vec![check(0, Some(0), 0)],
-                problems: vec![],
-                final_state: None,
-                batches_used: vec![0],
-            },
-            vec![],
-            &anchored,
-            &HashMap::from([(0, "batch 0 is not anchored on chain".to_owned())]),
-            1,
-        );
-        assert!(!with_problem.valid);
     }
 }
