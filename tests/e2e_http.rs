@@ -3,128 +3,15 @@
 //! bundle verifies through the same code path as `proofdesk verify`; then
 //! every kind of tampering is caught with the right reason.
 
+mod common;
+
 use std::time::Duration;
 
 use alloy::primitives::Address;
-use proofdesk::anchor::{AnchorPolicy, OperatorKey};
-use proofdesk::devnet::{Anvil, DEV_KEYS};
-use proofdesk::node::{Node, NodeConfig};
+use common::app::{TestApp, event, problems};
 use proofdesk::protocol::bundle::Bundle;
 use proofdesk::protocol::receipt::SignedReceipt;
-use proofdesk::protocol::state::Policy;
-use proofdesk::seal::SealPolicy;
-use proofdesk::verify::{VerifyOptions, VerifyReport, verify_bundle};
 use serde_json::{Value, json};
-
-struct TestApp {
-    node: Node,
-    anvil: Anvil,
-    http: reqwest::Client,
-    key: String,
-    contract: Address,
-    _dir: tempfile::TempDir,
-}
-
-impl TestApp {
-    async fn spawn() -> TestApp {
-        let anvil = Anvil::start(0, Some(1))
-            .await
-            .expect("anvil (run scripts/install-toolchain.sh)");
-        let operator = OperatorKey::parse(DEV_KEYS[0]).unwrap();
-        let (contract, block) = proofdesk::anchor::deploy::deploy(
-            &anvil.url(),
-            &operator,
-            None,
-            Duration::from_secs(30),
-        )
-        .await
-        .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let config = NodeConfig {
-            database_url: format!("sqlite://{}", dir.path().join("e2e.db").display()),
-            listen: "127.0.0.1:0".parse().unwrap(),
-            rpc_url: anvil.url(),
-            contract,
-            from_block: block,
-            rpc_timeout: Duration::from_secs(5),
-            max_merge_delay: Duration::from_secs(60),
-            seal: SealPolicy {
-                max_batch: 4,
-                max_age: Duration::from_millis(200),
-            },
-            anchor: AnchorPolicy {
-                confirmations: 1,
-                poll: Duration::from_millis(100),
-                ..AnchorPolicy::default()
-            },
-            policy: Policy::default(),
-            leader: Default::default(),
-        };
-        let node = Node::start(config, operator).await.unwrap();
-        let key = proofdesk::api::auth::create_key(
-            node.store.as_ref(),
-            &["ingest".into(), "audit".into()],
-            "e2e",
-        )
-        .await
-        .unwrap();
-        TestApp {
-            node,
-            anvil,
-            http: reqwest::Client::new(),
-            key,
-            contract,
-            _dir: dir,
-        }
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.node.url()))
-            .bearer_auth(&self.key)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.node.url()))
-            .send()
-            .await
-            .unwrap();
-        (
-            resp.status().as_u16(),
-            resp.json().await.unwrap_or(Value::Null),
-        )
-    }
-
-    async fn verify(&self, bundle: &Bundle, expected: Address) -> VerifyReport {
-        let options = VerifyOptions::new(self.anvil.url(), expected);
-        verify_bundle(bundle, &options).await.unwrap()
-    }
-}
-
-fn event(t: &str, data: Value, role: &str) -> Value {
-    json!({"type": t, "data": data, "actor": {"role": role, "ref": format!("{role}-1")}, "channel": "email",
-           "occurred_at": proofdesk::protocol::fields::Timestamp::now().to_string()})
-}
-
-fn problems(r: &VerifyReport) -> String {
-    let mut all = r.problems.join(" | ");
-    for e in &r.events {
-        for p in &e.check.problems {
-            all.push_str(" | ");
-            all.push_str(p);
-        }
-    }
-    all
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_complaint_is_recorded_anchored_and_proven() {
@@ -315,7 +202,7 @@ async fn a_complaint_is_recorded_anchored_and_proven() {
     }
     let r = app.verify(&bundle, Address::repeat_byte(0x42)).await;
     assert!(
-        !r.valid && problems(&r).contains("not the expected contract"),
+        !r.valid && problems(&r).contains("not to the contract you trust"),
         "wrong contract: {}",
         problems(&r)
     );

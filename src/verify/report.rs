@@ -406,8 +406,15 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
         problems.extend(r.problems.iter().cloned());
     }
 
-    let valid = problems.is_empty() && events.iter().all(|e| e.ok);
     let complete_through_seq = offline.anchored_through;
+    if complete_through_seq.is_none() && !bundle.events.is_empty() {
+        problems.push(
+            "no event of this ticket is anchored yet, so nothing can be verified: \
+             check again after the anchoring deadline"
+                .into(),
+        );
+    }
+    let valid = problems.is_empty() && events.iter().all(|e| e.ok);
     let mut caveats = Vec::new();
     if contract_source == ContractSource::Bundle {
         caveats.push(format!(
@@ -581,5 +588,34 @@ impl VerifyReport {
             self.pending, self.broken_promises, self.backdated
         );
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_use_checked_arithmetic_at_one_second_grain() {
+        assert_eq!(deadline_ms(1_000, 60_000), Some(61_000));
+        assert_eq!(
+            deadline_ms(1_000, i64::MAX as u64),
+            None,
+            "overflow is refused"
+        );
+        assert_eq!(deadline_ms(1_000, u64::MAX), None, "not representable");
+        // Deadline 61.000 s: a block at second 61 is on time (its second
+        // may start before the deadline), second 62 is late.
+        assert_eq!(after_deadline(61, 61_000), Some(false));
+        assert_eq!(after_deadline(62, 61_000), Some(true));
+        assert_eq!(after_deadline(62, 61_001), Some(false));
+        assert_eq!(after_deadline(u64::MAX, 0), None);
+        assert_eq!(after_deadline(1, i64::MAX), None);
+        assert_eq!(seconds_between(61_000, 200), 139);
+        assert_eq!(
+            seconds_between(i64::MIN, u64::MAX),
+            i64::MAX,
+            "clamped, not wrapped"
+        );
     }
 }

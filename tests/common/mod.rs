@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod anvil;
+pub mod app;
+pub mod forge;
 
 use std::sync::Arc;
 
@@ -161,6 +163,17 @@ pub async fn assert_log_invariants(store: &dyn Store) {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     };
     assert_eq!(events.len() as u64, stats.size, "no gaps");
+    // Two records with the same (ticket, seq) would let the log show one
+    // version to one reader and another to the next (equivocation).
+    let mut seen: HashMap<(String, u64), u64> = HashMap::new();
+    for e in &events {
+        if let Some(first) = seen.insert((e.ticket.to_string(), e.seq), e.index) {
+            panic!(
+                "ticket {} has two records with seq {}: indices {first} and {}",
+                e.ticket, e.seq, e.index
+            );
+        }
+    }
     let mut tips: HashMap<String, (u64, Hash32)> = HashMap::new();
     for (i, e) in events.iter().enumerate() {
         assert_eq!(e.index, i as u64);

@@ -1,0 +1,677 @@
+//! Five ways a dishonest log once made `proofdesk verify` print VALID for a
+//! rewritten history, each replayed against a real anvil (and, where the
+//! log's own pipeline matters, a real node over HTTP). Every attack must now
+//! fail verification, or be reported with the caveat the protocol states
+//! where it cannot decide (PROTOCOL.md §13).
+
+mod common;
+
+use std::process::Output;
+use std::time::Duration;
+
+use alloy::primitives::Address;
+use common::app::{TestApp, event, problems};
+use common::forge::{ForgedTicket, Forger, ago};
+use proofdesk::anchor::OperatorKey;
+use proofdesk::devnet::{Anvil, DEV_KEYS};
+use proofdesk::protocol::Hash32;
+use proofdesk::protocol::bundle::Bundle;
+use proofdesk::protocol::disclosure::Disclosure;
+use proofdesk::protocol::fields::Timestamp;
+use proofdesk::protocol::receipt::{Receipt, SignedReceipt};
+use proofdesk::verify::{ContractSource, MmdSource, VerifyOptions, VerifyReport, verify_bundle};
+use serde_json::{Value, json};
+
+fn key(i: usize) -> OperatorKey {
+    OperatorKey::parse(DEV_KEYS[i]).unwrap()
+}
+
+async fn verify(bundle: &Bundle, options: &VerifyOptions) -> VerifyReport {
+    verify_bundle(bundle, options).await.unwrap()
+}
+
+/// A forged complaint: created, acknowledged, final response, resolved
+/// with `outcome`, all recorded at `at`.
+fn complaint(f: &mut Forger, t: &mut ForgedTicket, outcome: &str, at: Timestamp) {
+    f.record(
+        t,
+        "ticket.created",
+        json!({"category": "withdrawal", "priority": "high", "complaint": true, "labels": {}}),
+        at,
+    );
+    f.record(t, "ticket.acknowledged", json!({}), at);
+    f.record(
+        t,
+        "final_response.issued",
+        json!({"outcome": outcome, "referral_rights": true}),
+        at,
+    );
+    f.record(t, "ticket.resolved", json!({"resolution": outcome}), at);
+}
+
+/// Runs the real `proofdesk verify` binary.
+async fn cli(args: &[&str]) -> Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_proofdesk"))
+        .arg("verify")
+        .args(args)
+        .output()
+        .await
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn write_json(dir: &tempfile::TempDir, name: &str, v: &impl serde::Serialize) -> String {
+    let path = dir.path().join(name);
+    std::fs::write(&path, serde_json::to_vec_pretty(v).unwrap()).unwrap();
+    path.display().to_string()
+}
+
+// ---------------------------------------------------------------- attack 1
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_1_pending_records_cannot_replace_anchored_history() {
+    let app = TestApp::spawn().await;
+    let handle = app.create_ticket("zd-1").await;
+    for e in [
+        event(
+            "ticket.created",
+            json!({"category": "withdrawal", "priority": "high", "complaint": true, "labels": {}}),
+            "customer",
+        ),
+        event("ticket.acknowledged", json!({}), "system"),
+        event(
+            "final_response.issued",
+            json!({"outcome": "upheld", "referral_rights": true}),
+            "agent",
+        ),
+        event("ticket.resolved", json!({"resolution": "upheld"}), "agent"),
+    ] {
+        app.append(&handle, e).await;
+    }
+    let honest = app.anchored_bundle(&handle).await;
+    assert!(app.verify_with(&honest, &app.options()).await.valid);
+
+    // The operator rewrites the outcome of seq 2 and 3 and serves the new
+    // records as "pending", at the indices the chain has already anchored.
+    let mut forged = honest.clone();
+    let mut prev: Hash32 = honest.events[1].leaf;
+    for (seq, ty, data) in [
+        (
+            2,
+            "final_response.issued",
+            json!({"outcome": "rejected", "referral_rights": false}),
+        ),
+        (3, "ticket.resolved", json!({"resolution": "rejected"})),
+    ] {
+        let mut record = honest.events[seq].record.clone();
+        record["type"] = json!(ty);
+        record["data"] = data;
+        record["prev"] = json!(prev);
+        let hashed = proofdesk::protocol::record::HashedRecord::from_value(&record).unwrap();
+        prev = hashed.leaf;
+        forged.events[seq].record = record;
+        forged.events[seq].leaf = hashed.leaf;
+        forged.events[seq].batch = None;
+        forged.events[seq].path.clear();
+    }
+    forged
+        .batches
+        .retain(|b| honest.events[..2].iter().any(|e| e.batch == Some(b.id)));
+    let r = app.verify_with(&forged, &app.options()).await;
+    assert!(!r.valid, "forged pending records passed:\n{}", r.render());
+    assert_eq!(r.withheld_pending, 2, "{}", r.render());
+    assert!(problems(&r).contains("the contract has anchored every index below"));
+    assert!(
+        r.events[2..].iter().all(|e| !e.verified),
+        "pending is never ✓"
+    );
+    assert_eq!(r.status, None, "an invalid report states no status");
+    let text = r.render();
+    assert!(text.contains("Status: not established"), "{text}");
+    assert!(!text.contains("resolution rejected"), "{text}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_1_an_honest_pending_tail_is_shown_apart_from_the_status() {
+    // Batches of 3, never sealed by age: the 4th event stays pending.
+    let app = TestApp::builder()
+        .seal(3, Duration::from_secs(3600))
+        .spawn()
+        .await;
+    let handle = app.create_ticket("zd-2").await;
+    for e in [
+        event(
+            "ticket.created",
+            json!({"category": "kyc", "priority": "normal", "complaint": true, "labels": {}}),
+            "customer",
+        ),
+        event("ticket.acknowledged", json!({}), "system"),
+        event(
+            "status.changed",
+            json!({"from": "new", "to": "open"}),
+            "agent",
+        ),
+        event(
+            "ticket.resolved",
+            json!({"resolution": "answered"}),
+            "agent",
+        ),
+    ] {
+        app.append(&handle, e).await;
+    }
+    let bundle = app.bundle_anchored_through(&handle, 3).await;
+    assert!(bundle.events[3].batch.is_none());
+    let r = app.verify_with(&bundle, &app.options()).await;
+    assert!(r.valid, "{}", r.render());
+    assert_eq!(r.complete_through_seq, Some(2));
+    assert_eq!(r.pending, 1);
+    assert!(!r.events[3].verified && r.events[3].ok);
+    assert_eq!(
+        r.status.as_deref(),
+        Some("open"),
+        "the pending resolution does not count"
+    );
+    assert_eq!(r.resolution, None);
+    let text = r.render();
+    assert!(
+        text.contains("  … #3"),
+        "pending is shown as …, not ✓:\n{text}"
+    );
+    assert!(text.contains("pending event(s) are not anchored yet"));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_1_a_ticket_made_only_of_pending_records_proves_nothing() {
+    let anvil = Anvil::start(0, None).await.unwrap();
+    let mut f = Forger::deploy(&anvil.url(), key(0)).await;
+    // Past the contract's next index, so "pending" cannot be disproved,
+    // but recorded an hour ago: the promise to anchor within 60 s is broken.
+    f.skip(1_000);
+    let mut t = f.ticket();
+    complaint(&mut f, &mut t, "upheld", ago(3600));
+    let bundle = f.bundle(&t.handle, &t.records);
+    let r = verify(&bundle, &VerifyOptions::new(anvil.url(), f.contract)).await;
+    assert!(!r.valid, "{}", r.render());
+    assert!(problems(&r).contains("no event of this ticket is anchored yet"));
+    assert_eq!(r.broken_promises, 4, "{}", r.render());
+    assert!(r.events.iter().all(|e| !e.verified));
+    assert!(
+        r.events[0]
+            .flags
+            .iter()
+            .any(|f| f.contains("still not anchored"))
+    );
+    assert_eq!(r.status, None);
+    anvil.stop().await;
+}
+
+// ---------------------------------------------------------------- attack 2
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_2_the_operators_own_contract_is_not_trusted() {
+    let anvil = Anvil::start(0, None).await.unwrap();
+    // The contract the platform publishes …
+    let (published, _) =
+        proofdesk::anchor::deploy::deploy(&anvil.url(), &key(0), None, Duration::from_secs(30))
+            .await
+            .unwrap();
+    // … and one the operator deployed on the side, where it anchors a
+    // history that never happened.
+    let mut own = Forger::deploy(&anvil.url(), key(0)).await;
+    let mut t = own.ticket();
+    complaint(&mut own, &mut t, "upheld", ago(5));
+    let records: Vec<_> = t.records.iter().collect();
+    own.anchor(&records).await;
+    let bundle = own.bundle(&t.handle, &t.records);
+
+    let mut no_trust = VerifyOptions::new(anvil.url(), published);
+    no_trust.expected_contract = None;
+    let r = verify(&bundle, &no_trust).await;
+    assert!(!r.valid, "{}", r.render());
+    assert_eq!(r.contract_source, ContractSource::None);
+    assert!(problems(&r).contains("no trusted contract"));
+
+    let mut knowingly = no_trust.clone();
+    knowingly.trust_bundle_contract = true;
+    let r = verify(&bundle, &knowingly).await;
+    assert!(r.valid, "{}", r.render());
+    assert_eq!(r.contract_source, ContractSource::Bundle);
+    assert!(r.render().contains("UNTRUSTED CONTRACT"));
+
+    let r = verify(&bundle, &VerifyOptions::new(anvil.url(), published)).await;
+    assert!(!r.valid);
+    assert!(problems(&r).contains("not to the contract you trust"));
+
+    // The bundle's claimed anchorer is checked against anchorer().
+    let mut wrong_anchorer = bundle.clone();
+    wrong_anchorer.chain.anchorer = format!("{:#x}", key(1).address());
+    let r = verify(
+        &wrong_anchorer,
+        &VerifyOptions::new(anvil.url(), own.contract),
+    )
+    .await;
+    assert!(!r.valid);
+    assert!(problems(&r).contains("the contract's anchorer() is"));
+
+    // The CLI: no --contract means a non-zero exit, and says why.
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_json(&dir, "bundle.json", &bundle);
+    let out = cli(&[&file, "--rpc", &anvil.url()]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("no trusted contract"));
+    let out = cli(&[&file, "--rpc", &anvil.url(), "--trust-bundle-contract"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("UNTRUSTED"));
+    let published = format!("{published:#x}");
+    let out = cli(&[&file, "--rpc", &anvil.url(), "--contract", &published]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    anvil.stop().await;
+}
+
+// ---------------------------------------------------------------- attack 3
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_3_withheld_events_are_caught_by_receipts_or_stated_as_a_limit() {
+    let app = TestApp::spawn().await;
+    let handle = app.create_ticket("zd-3").await;
+    let mut receipts = Vec::new();
+    for e in [
+        event(
+            "ticket.created",
+            json!({"category": "withdrawal", "priority": "high", "complaint": true, "labels": {}}),
+            "customer",
+        ),
+        event("ticket.acknowledged", json!({}), "system"),
+        event(
+            "ticket.escalated",
+            json!({"level": 1, "reason": "regulatory_complaint"}),
+            "agent",
+        ),
+        event(
+            "final_response.issued",
+            json!({"outcome": "upheld", "referral_rights": true}),
+            "agent",
+        ),
+        event("ticket.resolved", json!({"resolution": "upheld"}), "agent"),
+    ] {
+        receipts.push(app.append(&handle, e).await);
+    }
+    let honest = app.anchored_bundle(&handle).await;
+    let mut truncated = honest.clone();
+    truncated.events.truncate(3);
+    truncated
+        .batches
+        .retain(|b| truncated.events.iter().any(|e| e.batch == Some(b.id)));
+
+    // Without receipts the protocol cannot tell: valid, with the limit said.
+    let r = app.verify_with(&truncated, &app.options()).await;
+    assert!(r.valid, "{}", r.render());
+    assert_eq!(r.complete_through_seq, Some(2));
+    assert!(
+        r.render()
+            .contains("events seq 0 through 2 are anchored and complete"),
+        "{}",
+        r.render()
+    );
+    assert!(r.render().contains("Later events are not ruled out"));
+
+    // Receipts for seq 0–2 are all found.
+    let mut held = app.options();
+    held.receipts = receipts[..3].to_vec();
+    let r = app.verify_with(&truncated, &held).await;
+    assert!(r.valid, "{}", r.render());
+    assert_eq!(r.max_merge_delay_source, MmdSource::Receipts);
+    assert!(
+        r.render()
+            .contains("every receipt you hold (3, up to seq 2)")
+    );
+
+    // The complainant's receipt for seq 4 is evidence of withholding.
+    held.receipts = receipts.clone();
+    let r = app.verify_with(&truncated, &held).await;
+    assert!(!r.valid);
+    assert!(
+        problems(&r).contains("the event was withheld or changed after it was recorded"),
+        "{}",
+        problems(&r)
+    );
+    assert!(r.receipts.iter().filter(|x| !x.found).count() == 2);
+    // The honest bundle satisfies every receipt.
+    let r = app.verify_with(&honest, &held).await;
+    assert!(r.valid, "{}", r.render());
+
+    // A receipt not signed by the anchorer proves nothing and is refused.
+    let mut fake = receipts[4].clone();
+    fake = proofdesk::verify::receipt::sign(&key(1), fake.receipt).unwrap();
+    held.receipts = vec![fake];
+    let r = app.verify_with(&honest, &held).await;
+    assert!(!r.valid);
+    assert!(problems(&r).contains("not by the contract's anchorer"));
+
+    // The CLI takes receipts from files and exits 1 on the withheld event.
+    let dir = tempfile::tempdir().unwrap();
+    let bundle_file = write_json(&dir, "bundle.json", &truncated);
+    let receipt_file = write_json(&dir, "receipt-4.json", &receipts[4]);
+    let contract = format!("{:#x}", app.contract);
+    let out = cli(&[
+        &bundle_file,
+        "--rpc",
+        &app.anvil.url(),
+        "--contract",
+        &contract,
+        "--receipt",
+        &receipt_file,
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("receipt for seq 4 (index"));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_3_equivocation_is_beyond_one_bundle_and_the_report_says_so() {
+    let anvil = Anvil::start(0, None).await.unwrap();
+    let mut f = Forger::deploy(&anvil.url(), key(0)).await;
+    let mut t = f.ticket();
+    let at = ago(5);
+    f.record(
+        &mut t,
+        "ticket.created",
+        json!({"category": "withdrawal", "priority": "high", "complaint": true, "labels": {}}),
+        at,
+    );
+    f.record(&mut t, "ticket.acknowledged", json!({}), at);
+    let prefix: Vec<_> = t.records.iter().collect();
+    f.anchor(&prefix).await;
+    // Two different seq-2 records, same prev, both anchored in the trusted
+    // contract: one reader is told "upheld", another "rejected".
+    let mut other = t.fork_before_last(0);
+    let a = f.record(
+        &mut t,
+        "ticket.resolved",
+        json!({"resolution": "upheld"}),
+        at,
+    );
+    f.anchor(&[&a]).await;
+    let b = f.record(
+        &mut other,
+        "ticket.resolved",
+        json!({"resolution": "rejected"}),
+        at,
+    );
+    f.anchor(&[&b]).await;
+    assert_eq!((a.record.seq, b.record.seq), (2, 2));
+    assert_eq!(a.record.prev, b.record.prev);
+
+    let options = VerifyOptions::new(anvil.url(), f.contract);
+    let ra = verify(&f.bundle(&t.handle, &t.records), &options).await;
+    let rb = verify(&f.bundle(&other.handle, &other.records), &options).await;
+    assert!(ra.valid && rb.valid, "{}\n{}", ra.render(), rb.render());
+    assert_eq!(ra.resolution.as_deref(), Some("upheld"));
+    assert_eq!(rb.resolution.as_deref(), Some("rejected"));
+    for r in [&ra, &rb] {
+        assert!(
+            r.render()
+                .contains("a full audit of the log (proofdesk audit) can"),
+            "the report states the limit"
+        );
+    }
+    anvil.stop().await;
+}
+
+// ---------------------------------------------------------------- attack 4
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_4_a_bundle_is_bound_to_the_handle_asked_for() {
+    let app = TestApp::spawn().await;
+    let mine = app.create_ticket("zd-mine").await;
+    let theirs = app.create_ticket("zd-theirs").await;
+    for h in [&mine, &theirs] {
+        app.append(
+            h,
+            event(
+                "ticket.created",
+                json!({"category": "kyc", "priority": "low", "complaint": false, "labels": {}}),
+                "customer",
+            ),
+        )
+        .await;
+    }
+    let other = app.anchored_bundle(&theirs).await;
+    app.anchored_bundle(&mine).await;
+
+    // A log that serves another ticket's (valid) bundle under my handle.
+    let body = serde_json::to_string(&other).unwrap();
+    let router = axum::Router::new().route(
+        "/v1/tickets/{handle}/proof",
+        axum::routing::get(move || {
+            let body = body.clone();
+            async move { ([("content-type", "application/json")], body) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let url = format!("http://{addr}/v1/tickets/{mine}/proof");
+    let contract = format!("{:#x}", app.contract);
+    let out = cli(&[&url, "--rpc", &app.anvil.url(), "--contract", &contract]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("not of the ticket you asked for"),
+        "{}",
+        stdout(&out)
+    );
+    // The honest log's URL verifies.
+    let honest = format!("{}/v1/tickets/{mine}/proof", app.node.url());
+    let out = cli(&[&honest, "--rpc", &app.anvil.url(), "--contract", &contract]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    // In file mode, --ticket binds it.
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_json(&dir, "b.json", &other);
+    let out = cli(&[
+        &file,
+        "--rpc",
+        &app.anvil.url(),
+        "--contract",
+        &contract,
+        "--ticket",
+        &mine,
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    server.abort();
+    app.stop().await;
+}
+
+// ---------------------------------------------------------------- attack 5
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_5_an_inflated_merge_delay_does_not_hide_a_broken_promise() {
+    let anvil = Anvil::start(0, None).await.unwrap();
+    let mut f = Forger::deploy(&anvil.url(), key(0)).await;
+    let mut t = f.ticket();
+    // Recorded an hour ago, anchored only now: a promise of 60 s broken.
+    complaint(&mut f, &mut t, "upheld", ago(3600));
+    let records: Vec<_> = t.records.iter().collect();
+    f.anchor(&records).await;
+    f.max_merge_delay_ms = 1_000_000_000_000; // the operator's "promise"
+    let bundle = f.bundle(&t.handle, &t.records);
+    let options = VerifyOptions::new(anvil.url(), f.contract);
+
+    // Only the bundle's word: no flag, but the source is said plainly.
+    let r = verify(&bundle, &options).await;
+    assert!(r.valid);
+    assert_eq!(
+        (r.broken_promises, r.max_merge_delay_source),
+        (0, MmdSource::Bundle)
+    );
+    assert!(r.render().contains("unsigned, the operator's own claim"));
+
+    // The user's own bound exposes it …
+    let mut user = options.clone();
+    user.max_merge_delay_ms = Some(60_000);
+    let r = verify(&bundle, &user).await;
+    assert_eq!(
+        (r.broken_promises, r.max_merge_delay_source),
+        (4, MmdSource::User)
+    );
+
+    // … and so does a receipt, whose deadline is signed.
+    let first = &t.records[0].record;
+    let receipt = Receipt {
+        v: 1,
+        ticket: t.handle.clone(),
+        index: first.index,
+        seq: 0,
+        leaf: t.records[0].leaf,
+        recorded_at: first.recorded_at,
+        anchor_deadline: Timestamp::from_millis(first.recorded_at.millis() + 60_000).unwrap(),
+        chain_id: f.chain_id,
+        contract: format!("{:#x}", f.contract),
+    };
+    let signed: SignedReceipt = proofdesk::verify::receipt::sign(&f.key, receipt).unwrap();
+    let mut with_receipt = options.clone();
+    with_receipt.receipts = vec![signed];
+    let r = verify(&bundle, &with_receipt).await;
+    assert!(r.valid, "{}", r.render());
+    assert_eq!(
+        (r.broken_promises, r.max_merge_delay_source),
+        (4, MmdSource::Receipts)
+    );
+
+    // Absurd delays are refused with a reason, never a panic or a wrap.
+    for mmd in [i64::MAX as u64, u64::MAX] {
+        let mut huge = bundle.clone();
+        huge.max_merge_delay_ms = mmd;
+        let r = verify(&huge, &options).await;
+        assert!(!r.valid, "mmd {mmd}");
+        assert!(problems(&r).contains("out of range"), "{}", problems(&r));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_json(&dir, "b.json", &bundle);
+    let contract = format!("{:#x}", f.contract);
+    let out = cli(&[
+        &file,
+        "--rpc",
+        &anvil.url(),
+        "--contract",
+        &contract,
+        "--max-merge-delay",
+        "18446744073709551615",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2), "a clear error, not a panic");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("too large"));
+    anvil.stop().await;
+}
+
+// ------------------------------------------------------------ and the rest
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anchoring_blocks_are_searched_near_the_claimed_block_only() {
+    let anvil = Anvil::start(0, None).await.unwrap();
+    let mut f = Forger::deploy(&anvil.url(), key(0)).await;
+    let mut t = f.ticket();
+    complaint(&mut f, &mut t, "upheld", ago(5));
+    let records: Vec<_> = t.records.iter().collect();
+    let batch = f.anchor(&records).await;
+    // Thousands of blocks later, as on a real chain.
+    let control =
+        proofdesk::anchor::Chain::connect(&anvil.url(), Address::ZERO, Duration::from_secs(5))
+            .unwrap();
+    let _: Value = alloy::providers::Provider::raw_request(
+        control.provider(),
+        "anvil_mine".into(),
+        (alloy::primitives::U256::from(3000),),
+    )
+    .await
+    .unwrap();
+    let bundle = f.bundle(&t.handle, &t.records);
+    let options = VerifyOptions::new(anvil.url(), f.contract);
+    let claimed = batch.block.unwrap();
+    for (claim, ok) in [
+        (Some(claimed), true),
+        (Some(claimed + 3), true),      // within the window
+        (Some(claimed + 2_000), false), // beyond it: not searched
+        (None, false),                  // no claim: nothing to search near
+    ] {
+        let mut b = bundle.clone();
+        b.batches[0].block = claim;
+        let r = verify(&b, &options).await;
+        assert_eq!(r.valid, ok, "claim {claim:?}: {}", r.render());
+        if ok {
+            assert_eq!(
+                r.events[0].block,
+                Some(claimed),
+                "the chain's block, not the claim"
+            );
+        }
+    }
+    anvil.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disclosed_content_is_checked_against_its_commitment() {
+    let anvil = Anvil::start(0, None).await.unwrap();
+    let mut f = Forger::deploy(&anvil.url(), key(0)).await;
+    let mut t = f.ticket();
+    let at = ago(5);
+    f.record(
+        &mut t,
+        "ticket.created",
+        json!({"category": "withdrawal", "priority": "high", "complaint": true, "labels": {}}),
+        at,
+    );
+    let text = "My withdrawal of 2 BTC has been pending for 9 days.";
+    let (message, salt) = f.record_with_text(
+        &mut t,
+        "message.added",
+        json!({"direction": "inbound", "visibility": "public"}),
+        at,
+        Some(text),
+    );
+    let records: Vec<_> = t.records.iter().collect();
+    f.anchor(&records).await;
+    let bundle = f.bundle(&t.handle, &t.records);
+    let disclosure = Disclosure {
+        ticket: t.handle.clone(),
+        index: message.record.index,
+        seq: 1,
+        salt: salt.unwrap(),
+        content: text.into(),
+    };
+    let mut options = VerifyOptions::new(anvil.url(), f.contract);
+    options.disclosures = vec![disclosure.clone()];
+    let r = verify(&bundle, &options).await;
+    assert!(r.valid, "{}", r.render());
+    assert!(r.render().contains("is exactly this text"));
+
+    let mut altered = disclosure;
+    altered.content = text.replace('2', "20");
+    options.disclosures = vec![altered.clone()];
+    let r = verify(&bundle, &options).await;
+    assert!(!r.valid);
+    assert!(problems(&r).contains("not what was recorded"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let b = write_json(&dir, "b.json", &bundle);
+    let d = write_json(&dir, "d.json", &altered);
+    let contract = format!("{:#x}", f.contract);
+    let out = cli(&[
+        &b,
+        "--rpc",
+        &anvil.url(),
+        "--contract",
+        &contract,
+        "--disclose",
+        &d,
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    anvil.stop().await;
+}
