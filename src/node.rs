@@ -91,6 +91,7 @@ impl Node {
         let state = AppState {
             store: store.clone(),
             key: key.clone(),
+            receipts: crate::ingest::receipts::ReceiptSigner::start(key.clone()),
             identity,
             policy: config.policy,
             chain: Some(chain.clone()),

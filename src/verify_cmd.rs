@@ -34,7 +34,8 @@ pub struct VerifyArgs {
     /// The ticket you expect (default: the handle in the bundle URL).
     #[arg(long)]
     ticket: Option<String>,
-    /// A receipt you hold ({"receipt", "signature"}, or an array of them).
+    /// A receipt you hold, as the API returned it (v1 {"receipt",
+    /// "signature"}, v2 also "group", "position", "path"), or an array.
     /// Repeatable.
     #[arg(long = "receipt", value_name = "FILE")]
     receipts: Vec<PathBuf>,

@@ -60,10 +60,7 @@ async fn a_complaint_is_recorded_anchored_and_proven() {
             .post(&format!("/v1/tickets/{handle}/events"), e.clone())
             .await;
         assert_eq!(status, 201, "{body}");
-        let signed: SignedReceipt = serde_json::from_value(
-            json!({"receipt": body["receipt"], "signature": body["signature"]}),
-        )
-        .unwrap();
+        let signed: SignedReceipt = common::app::receipt_in(&body);
         assert_eq!(signed.receipt.seq, seq as u64);
         assert_eq!(
             proofdesk::verify::receipt::signer_of(&signed).unwrap(),

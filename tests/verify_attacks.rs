@@ -346,9 +346,9 @@ async fn attack_3_withheld_events_are_caught_by_receipts_or_stated_as_a_limit() 
     assert!(r.valid, "{}", r.render());
 
     // A receipt not signed by the anchorer proves nothing and is refused.
-    let mut fake = receipts[4].clone();
-    fake = proofdesk::verify::receipt::sign(&key(1), fake.receipt).unwrap();
-    held.receipts = vec![fake];
+    let fake =
+        proofdesk::verify::receipt::sign_group(&key(1), vec![receipts[4].receipt.clone()]).unwrap();
+    held.receipts = fake;
     let r = app.verify_with(&honest, &held).await;
     assert!(!r.valid);
     assert!(problems(&r).contains("not by the contract's anchorer"));

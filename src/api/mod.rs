@@ -33,6 +33,8 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 pub struct AppState {
     pub store: DynStore,
     pub key: OperatorKey,
+    /// Signs receipts, one signature per group (receipt v2).
+    pub receipts: crate::ingest::receipts::ReceiptSigner,
     pub identity: LogIdentity,
     pub policy: Policy,
     pub chain: Option<Chain>,

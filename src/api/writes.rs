@@ -14,7 +14,7 @@ use crate::ingest::{EventInput, idempotency, new_handle};
 use crate::log::{Outcome, StoredEvent, WriteResult};
 use crate::metrics::Metrics;
 use crate::protocol::fields::{TicketHandle, Timestamp};
-use crate::protocol::receipt::{RECEIPT_VERSION, Receipt, SignedReceipt};
+use crate::protocol::receipt::{RECEIPT_V2, Receipt, SignedReceipt};
 
 /// Most events one bulk request may carry.
 pub const MAX_BULK: usize = 10_000;
@@ -124,9 +124,13 @@ pub async fn append_event(
         .ok_or_else(|| ApiError::Internal("append returned no event".into()))?;
     Ok((
         status,
-        Json(
-            json!({"receipt": one.0.receipt, "signature": one.0.signature, "record": one.1, "replayed": outcome.replayed()}),
-        ),
+        Json({
+            let mut body =
+                serde_json::to_value(&one.0).map_err(|e| ApiError::Internal(e.to_string()))?;
+            body["record"] = one.1;
+            body["replayed"] = json!(outcome.replayed());
+            body
+        }),
     ))
 }
 
@@ -169,8 +173,9 @@ pub async fn append_bulk(
     let receipts: Vec<Value> = receipts_for(&app, &outcome)
         .await?
         .into_iter()
-        .map(|(r, _)| json!({"receipt": r.receipt, "signature": r.signature}))
-        .collect();
+        .map(|(r, _)| serde_json::to_value(r))
+        .collect::<Result<_, _>>()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     let status = if outcome.replayed() {
         StatusCode::OK
     } else {
@@ -193,17 +198,34 @@ async fn receipts_for(
         Metrics::add(&app.metrics.events_ingested, *count);
     }
     let events = app.store.events_by_range(*first_index, *count).await?;
-    events.iter().map(|e| sign_receipt(app, e)).collect()
+    let mut receipts = Vec::with_capacity(events.len());
+    let mut records = Vec::with_capacity(events.len());
+    for e in &events {
+        receipts.push(receipt_of(app, e)?);
+        records.push(
+            serde_json::from_str::<Value>(&e.record)
+                .map_err(|err| ApiError::Internal(err.to_string()))?,
+        );
+    }
+    // One signature for the whole request, shared with concurrent ones.
+    let signed = app
+        .receipts
+        .sign(receipts)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(signed.into_iter().zip(records).collect())
 }
 
-fn sign_receipt(app: &AppState, e: &StoredEvent) -> Result<(SignedReceipt, Value), ApiError> {
+fn receipt_of(app: &AppState, e: &StoredEvent) -> Result<Receipt, ApiError> {
     let recorded_at = Timestamp::from_millis(e.recorded_at_ms)
         .ok_or_else(|| ApiError::Internal("bad recorded_at".into()))?;
-    let deadline =
-        Timestamp::from_millis(e.recorded_at_ms + app.identity.max_merge_delay_ms as i64)
-            .ok_or_else(|| ApiError::Internal("bad deadline".into()))?;
-    let receipt = Receipt {
-        v: RECEIPT_VERSION,
+    let deadline = i64::try_from(app.identity.max_merge_delay_ms)
+        .ok()
+        .and_then(|mmd| e.recorded_at_ms.checked_add(mmd))
+        .and_then(Timestamp::from_millis)
+        .ok_or_else(|| ApiError::Internal("bad deadline".into()))?;
+    Ok(Receipt {
+        v: RECEIPT_V2,
         ticket: e.ticket.clone(),
         index: e.index,
         seq: e.seq,
@@ -212,12 +234,7 @@ fn sign_receipt(app: &AppState, e: &StoredEvent) -> Result<(SignedReceipt, Value
         anchor_deadline: deadline,
         chain_id: app.identity.chain.chain_id,
         contract: app.identity.chain.contract.clone(),
-    };
-    let signed = crate::verify::receipt::sign(&app.key, receipt)
-        .map_err(|err| ApiError::Internal(err.to_string()))?;
-    let record: Value =
-        serde_json::from_str(&e.record).map_err(|err| ApiError::Internal(err.to_string()))?;
-    Ok((signed, record))
+    })
 }
 
 pub async fn get_ticket(

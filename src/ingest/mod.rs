@@ -2,6 +2,8 @@
 //! Content text is committed here with a fresh salt; only the commitment
 //! enters the record.
 
+pub mod receipts;
+
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -9,6 +9,7 @@ use super::Hash32;
 pub const LEAF_PREFIX: u8 = 0x00;
 pub const NODE_PREFIX: u8 = 0x01;
 pub const HEAD_PREFIX: u8 = 0x02;
+pub const RECEIPT_LEAF_PREFIX: u8 = 0x03;
 
 pub fn sha256(data: &[u8]) -> Hash32 {
     Hash32(Sha256::digest(data).into())
@@ -18,6 +19,15 @@ pub fn sha256(data: &[u8]) -> Hash32 {
 pub fn leaf_hash(canonical: &[u8]) -> Hash32 {
     let mut h = Sha256::new();
     h.update([LEAF_PREFIX]);
+    h.update(canonical);
+    Hash32(h.finalize().into())
+}
+
+/// Receipt leaf (receipt v2) = SHA-256(0x03 ‖ canonical receipt bytes): its
+/// own prefix, so a receipt can never be taken for a record leaf.
+pub fn receipt_leaf_hash(canonical: &[u8]) -> Hash32 {
+    let mut h = Sha256::new();
+    h.update([RECEIPT_LEAF_PREFIX]);
     h.update(canonical);
     Hash32(h.finalize().into())
 }

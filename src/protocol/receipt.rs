@@ -1,15 +1,23 @@
 //! Signed receipts: the log's promise that an accepted event will be
-//! anchored before a deadline (like a Certificate Transparency SCT). The
-//! signed message is the receipt's canonical JSON; the signature is EIP-191
-//! by the operator key the contract names as anchorer.
+//! anchored before a deadline (like a Certificate Transparency SCT).
+//!
+//! - v1: each receipt's canonical JSON is signed on its own (EIP-191).
+//! - v2: receipts accepted together form a group; their receipt leaves
+//!   (`H(0x03 ‖ canonical receipt)`) are the leaves of an RFC 6962 tree, and
+//!   one signature covers the group object that holds its root. Each
+//!   receipt carries its position and audit path. One signature per group
+//!   instead of one per event.
 
 use serde::{Deserialize, Serialize};
 
 use super::Hash32;
 use super::canonical::{CanonicalError, canonicalize};
 use super::fields::{TicketHandle, Timestamp};
+use super::hashing::receipt_leaf_hash;
+use super::tree::{BatchTree, ProofError, verify_inclusion};
 
 pub const RECEIPT_VERSION: u64 = 1;
+pub const RECEIPT_V2: u64 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -27,16 +35,122 @@ pub struct Receipt {
 }
 
 impl Receipt {
-    /// The exact bytes that are signed.
+    /// The receipt's canonical bytes: what v1 signs, what v2 hashes.
+    pub fn signing_bytes(&self) -> Result<Vec<u8>, CanonicalError> {
+        canonicalize(&serde_json::to_value(self).unwrap_or_default())
+    }
+
+    /// The v2 receipt leaf.
+    pub fn leaf_hash(&self) -> Result<Hash32, CanonicalError> {
+        Ok(receipt_leaf_hash(&self.signing_bytes()?))
+    }
+}
+
+/// What a v2 signature covers: the root of a group of receipts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptGroup {
+    pub v: u64,
+    /// RFC 6962 root over the group's receipt leaves, in order.
+    pub root: Hash32,
+    /// Number of receipts in the group.
+    pub size: u64,
+    pub chain_id: u64,
+    pub contract: String,
+}
+
+impl ReceiptGroup {
     pub fn signing_bytes(&self) -> Result<Vec<u8>, CanonicalError> {
         canonicalize(&serde_json::to_value(self).unwrap_or_default())
     }
 }
 
-/// A receipt with its 65-byte signature (r ‖ s ‖ v, v = 27 or 28).
+/// A receipt with its signature: v1 `{"receipt", "signature"}`, or v2
+/// `{"receipt", "group", "position", "path", "signature"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignedReceipt {
     pub receipt: Receipt,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<ReceiptGroup>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<Vec<Hash32>>,
+    /// 65 bytes r ‖ s ‖ v (v = 27 or 28), `0x` + 130 hex digits.
     pub signature: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReceiptShapeError {
+    #[error("receipt version {0} is not supported (this verifier knows 1 and 2)")]
+    Version(u64),
+    #[error("a v1 receipt carries no group, position or path")]
+    V1WithGroup,
+    #[error("a v2 receipt needs its group, position and path")]
+    V2WithoutGroup,
+    #[error("the receipt's chain or contract differs from its group's")]
+    GroupMismatch,
+    #[error("the receipt is not in its group: {0}")]
+    NotInGroup(#[from] ProofError),
+    #[error("receipt is not canonicalisable: {0}")]
+    Canonical(#[from] CanonicalError),
+}
+
+impl SignedReceipt {
+    /// The exact bytes the signature must cover, after checking the
+    /// receipt's shape and, for v2, its path to the group root.
+    pub fn signed_message(&self) -> Result<Vec<u8>, ReceiptShapeError> {
+        let r = &self.receipt;
+        match (r.v, &self.group, self.position, &self.path) {
+            (RECEIPT_VERSION, None, None, None) => Ok(r.signing_bytes()?),
+            (RECEIPT_VERSION, ..) => Err(ReceiptShapeError::V1WithGroup),
+            (RECEIPT_V2, Some(g), Some(position), Some(path)) => {
+                if g.v != RECEIPT_V2 {
+                    return Err(ReceiptShapeError::Version(g.v));
+                }
+                if g.chain_id != r.chain_id || g.contract != r.contract {
+                    return Err(ReceiptShapeError::GroupMismatch);
+                }
+                verify_inclusion(&r.leaf_hash()?, position, g.size, path, &g.root)?;
+                Ok(g.signing_bytes()?)
+            }
+            (RECEIPT_V2, ..) => Err(ReceiptShapeError::V2WithoutGroup),
+            (v, ..) => Err(ReceiptShapeError::Version(v)),
+        }
+    }
+}
+
+/// A v2 group built from receipts (all `v = 2`, one chain and contract):
+/// the group object to sign, and each receipt's (position, path).
+pub fn build_group(
+    receipts: &[Receipt],
+) -> Result<(ReceiptGroup, Vec<(u64, Vec<Hash32>)>), ReceiptShapeError> {
+    let first = receipts.first().ok_or(ReceiptShapeError::V2WithoutGroup)?;
+    let leaves = receipts
+        .iter()
+        .map(|r| {
+            if r.chain_id != first.chain_id || r.contract != first.contract {
+                return Err(ReceiptShapeError::GroupMismatch);
+            }
+            if r.v != RECEIPT_V2 {
+                return Err(ReceiptShapeError::Version(r.v));
+            }
+            Ok(r.leaf_hash()?)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let tree = BatchTree::build(&leaves)?;
+    let paths = (0..tree.size())
+        .map(|i| Ok((i, tree.audit_path(i)?)))
+        .collect::<Result<Vec<_>, ProofError>>()?;
+    Ok((
+        ReceiptGroup {
+            v: RECEIPT_V2,
+            root: tree.root(),
+            size: tree.size(),
+            chain_id: first.chain_id,
+            contract: first.contract.clone(),
+        },
+        paths,
+    ))
 }

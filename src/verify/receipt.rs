@@ -4,37 +4,145 @@ use alloy::primitives::{Address, Signature};
 use alloy::signers::SignerSync;
 
 use crate::anchor::OperatorKey;
-use crate::protocol::receipt::{Receipt, SignedReceipt};
+use crate::protocol::receipt::{Receipt, ReceiptShapeError, SignedReceipt, build_group};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReceiptError {
     #[error("receipt is not canonicalisable: {0}")]
     Canonical(#[from] crate::protocol::canonical::CanonicalError),
+    #[error("{0}")]
+    Shape(#[from] ReceiptShapeError),
     #[error("signature is malformed: {0}")]
     Signature(String),
     #[error("signing failed: {0}")]
     Sign(String),
 }
 
-pub fn sign(key: &OperatorKey, receipt: Receipt) -> Result<SignedReceipt, ReceiptError> {
-    let message = receipt.signing_bytes()?;
+fn sign_message(key: &OperatorKey, message: &[u8]) -> Result<String, ReceiptError> {
     let sig = key
         .signer()
-        .sign_message_sync(&message)
+        .sign_message_sync(message)
         .map_err(|e| ReceiptError::Sign(e.to_string()))?;
+    Ok(format!("0x{}", hex::encode(sig.as_bytes())))
+}
+
+/// A v1 receipt: its own signature.
+pub fn sign(key: &OperatorKey, receipt: Receipt) -> Result<SignedReceipt, ReceiptError> {
+    let signature = sign_message(key, &receipt.signing_bytes()?)?;
     Ok(SignedReceipt {
         receipt,
-        signature: format!("0x{}", hex::encode(sig.as_bytes())),
+        group: None,
+        position: None,
+        path: None,
+        signature,
     })
 }
 
+/// v2: one signature over the group of `receipts` (each `v = 2`), every
+/// receipt with its path to the group's root. Returned in input order.
+pub fn sign_group(
+    key: &OperatorKey,
+    receipts: Vec<Receipt>,
+) -> Result<Vec<SignedReceipt>, ReceiptError> {
+    let (group, paths) = build_group(&receipts)?;
+    let signature = sign_message(key, &group.signing_bytes()?)?;
+    Ok(receipts
+        .into_iter()
+        .zip(paths)
+        .map(|(receipt, (position, path))| SignedReceipt {
+            receipt,
+            group: Some(group.clone()),
+            position: Some(position),
+            path: Some(path),
+            signature: signature.clone(),
+        })
+        .collect())
+}
+
 /// The address that signed the receipt (compare it with `anchorer()`).
+/// For v2, only after the receipt's path to its group root checks out.
 pub fn signer_of(signed: &SignedReceipt) -> Result<Address, ReceiptError> {
-    let message = signed.receipt.signing_bytes()?;
-    let bytes = hex::decode(signed.signature.trim_start_matches("0x"))
-        .map_err(|e| ReceiptError::Signature(e.to_string()))?;
+    let message = signed.signed_message()?;
+    let hex_sig = signed
+        .signature
+        .strip_prefix("0x")
+        .ok_or_else(|| ReceiptError::Signature("missing 0x prefix".into()))?;
+    let bytes = hex::decode(hex_sig).map_err(|e| ReceiptError::Signature(e.to_string()))?;
     let sig = Signature::try_from(bytes.as_slice())
         .map_err(|e| ReceiptError::Signature(e.to_string()))?;
     sig.recover_address_from_msg(&message)
         .map_err(|e| ReceiptError::Signature(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Hash32;
+    use crate::protocol::fields::{TicketHandle, Timestamp};
+    use crate::protocol::receipt::RECEIPT_V2;
+
+    fn key() -> OperatorKey {
+        OperatorKey::parse(crate::devnet::DEV_KEYS[0]).unwrap()
+    }
+
+    fn receipt(v: u64, index: u64) -> Receipt {
+        Receipt {
+            v,
+            ticket: TicketHandle::from_random([7; 16]),
+            index,
+            seq: index,
+            leaf: Hash32([index as u8; 32]),
+            recorded_at: Timestamp::from_millis(1_000).unwrap(),
+            anchor_deadline: Timestamp::from_millis(61_000).unwrap(),
+            chain_id: 31337,
+            contract: format!("0x{}", "ab".repeat(20)),
+        }
+    }
+
+    #[test]
+    fn v1_and_v2_receipts_recover_the_signer() {
+        let k = key();
+        let v1 = sign(&k, receipt(1, 0)).unwrap();
+        assert_eq!(signer_of(&v1).unwrap(), k.address());
+        let group = sign_group(&k, (0..5).map(|i| receipt(RECEIPT_V2, i)).collect()).unwrap();
+        assert!(
+            group.iter().all(|r| r.signature == group[0].signature),
+            "one signature"
+        );
+        for r in &group {
+            assert_eq!(signer_of(r).unwrap(), k.address());
+        }
+    }
+
+    #[test]
+    fn a_v2_receipt_out_of_its_group_is_refused() {
+        let k = key();
+        let group = sign_group(&k, (0..5).map(|i| receipt(RECEIPT_V2, i)).collect()).unwrap();
+        // Another receipt under the group's signature: not in the tree.
+        let mut forged = group[1].clone();
+        forged.receipt.index = 99;
+        assert!(matches!(
+            signer_of(&forged),
+            Err(ReceiptError::Shape(ReceiptShapeError::NotInGroup(_)))
+        ));
+        let mut moved = group[1].clone();
+        moved.position = Some(2);
+        assert!(signer_of(&moved).is_err());
+        let mut bare = group[1].clone();
+        bare.path = None;
+        assert!(matches!(
+            signer_of(&bare),
+            Err(ReceiptError::Shape(ReceiptShapeError::V2WithoutGroup))
+        ));
+        let mut other_chain = group[1].clone();
+        other_chain.receipt.chain_id = 1;
+        assert!(signer_of(&other_chain).is_err());
+        // A v1 receipt may not borrow a group.
+        let mut v1 = sign(&k, receipt(1, 0)).unwrap();
+        v1.group = group[0].group.clone();
+        assert!(matches!(
+            signer_of(&v1),
+            Err(ReceiptError::Shape(ReceiptShapeError::V1WithGroup))
+        ));
+    }
 }

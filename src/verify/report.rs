@@ -13,7 +13,7 @@ use super::receipt::signer_of;
 use super::{ContractSource, VerifyOptions};
 use crate::protocol::bundle::{Bundle, EventCheck, OfflineReport};
 use crate::protocol::fields::Timestamp;
-use crate::protocol::receipt::{RECEIPT_VERSION, SignedReceipt};
+use crate::protocol::receipt::SignedReceipt;
 use crate::protocol::record::HashedRecord;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -158,12 +158,6 @@ fn check_receipt<'a>(
             "receipt for seq {}: the contract's anchorer could not be read to check its signer",
             r.seq
         )),
-    }
-    if r.v != RECEIPT_VERSION {
-        problems.push(format!(
-            "receipt for seq {}: version {} is not supported",
-            r.seq, r.v
-        ));
     }
     if r.chain_id != facts.chain_id {
         problems.push(format!(
