@@ -122,4 +122,79 @@ for i,c in enumerate(d['records']):
     r=c['record']
     if i in contents: assert r['content']==hx(H(bytes([i])*32+contents[i].encode())),i
     else: assert r['content'] is None
-print('check-vectors: every protocol v1 vector reproduces from PROTOCOL.md')
+# ---- receipts (PROTOCOL.md §12): keccak-256 and secp256k1 recovery written out here too
+RC=[0x0000000000000001,0x0000000000008082,0x800000000000808A,0x8000000080008000,0x000000000000808B,0x0000000080000001,
+    0x8000000080008081,0x8000000000008009,0x000000000000008A,0x0000000000000088,0x0000000080008009,0x000000008000000A,
+    0x000000008000808B,0x800000000000008B,0x8000000000008089,0x8000000000008003,0x8000000000008002,0x8000000000000080,
+    0x000000000000800A,0x800000008000000A,0x8000000080008081,0x8000000000008080,0x0000000080000001,0x8000000080008008]
+ROT=[[0,36,3,41,18],[1,44,10,45,2],[62,6,43,15,61],[28,55,25,21,56],[27,20,39,8,14]]
+M64=(1<<64)-1
+def rol(v,n): return ((v<<n)|(v>>(64-n)))&M64 if n else v
+def keccak_f(A):
+    for rc in RC:
+        C=[A[x][0]^A[x][1]^A[x][2]^A[x][3]^A[x][4] for x in range(5)]
+        D=[C[(x-1)%5]^rol(C[(x+1)%5],1) for x in range(5)]
+        A=[[A[x][y]^D[x] for y in range(5)] for x in range(5)]
+        B=[[0]*5 for _ in range(5)]
+        for x in range(5):
+            for y in range(5): B[y][(2*x+3*y)%5]=rol(A[x][y],ROT[x][y])
+        A=[[B[x][y]^((~B[(x+1)%5][y])&B[(x+2)%5][y]) for y in range(5)] for x in range(5)]
+        A[0][0]^=rc
+    return A
+def keccak256(data):
+    rate=136; p=bytearray(data)+b'\x01'
+    while len(p)%rate: p+=b'\x00'
+    p[-1]|=0x80
+    A=[[0]*5 for _ in range(5)]
+    for off in range(0,len(p),rate):
+        for i in range(rate//8): A[i%5][i//5]^=int.from_bytes(p[off+8*i:off+8*i+8],'little')
+        A=keccak_f(A)
+    return b''.join(A[i%5][i//5].to_bytes(8,'little') for i in range(4))
+assert keccak256(b'').hex()=='c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470'
+FP=2**256-2**32-977; N=0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+G=(0x79BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798,0x483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8)
+def padd(a,b):
+    if a is None: return b
+    if b is None: return a
+    if a[0]==b[0] and (a[1]+b[1])%FP==0: return None
+    l=(3*a[0]*a[0]*pow(2*a[1],-1,FP)) if a==b else ((b[1]-a[1])*pow(b[0]-a[0],-1,FP))
+    x=(l*l-a[0]-b[0])%FP; return (x,(l*(a[0]-x)-a[1])%FP)
+def pmul(k,pt):
+    r=None
+    while k:
+        if k&1: r=padd(r,pt)
+        pt=padd(pt,pt); k>>=1
+    return r
+def eip191_signer(message,sig_hex):
+    sig=bytes.fromhex(sig_hex[2:]); assert len(sig)==65
+    r,s,v=int.from_bytes(sig[:32],'big'),int.from_bytes(sig[32:64],'big'),sig[64]
+    h=keccak256(b'\x19Ethereum Signed Message:\n'+str(len(message)).encode()+message)
+    y=pow((r**3+7)%FP,(FP+1)//4,FP)
+    if y%2!=(v-27)%2: y=FP-y
+    e=int.from_bytes(h,'big'); Q=pmul(pow(r,-1,N),padd(pmul(s,(r,y)),pmul((-e)%N,G)))
+    return '0x'+keccak256(Q[0].to_bytes(32,'big')+Q[1].to_bytes(32,'big'))[-20:].hex()
+rraw=open(__import__('os').path.join(__import__('os').path.dirname(__import__('os').path.abspath(__file__)),'..','tests','vectors','receipts.json'),'rb').read()
+rv=json.loads(rraw)
+for c in rv['v1']:
+    m=canon(c['signed']['receipt']); assert m==c['message'] and c['signed']['receipt']['v']==1
+    assert eip191_signer(m.encode(),c['signed']['signature'])==rv['signer']
+def receipt_signer(sr):
+    r=sr['receipt']
+    if r['v']==1:
+        assert not ({'group','position','path'} & set(sr)), 'a v1 receipt carries no group'
+        return eip191_signer(canon(r).encode(),sr['signature'])
+    g=sr['group']; assert r['v']==2 and g['v']==2 and (g['chain_id'],g['contract'])==(r['chain_id'],r['contract'])
+    lf=H(b'\x03'+canon(r).encode())
+    if hx(rfp(lf,sr['position'],g['size'],[ub(x) for x in sr['path']]))!=g['root']: raise ValueError('not in its group')
+    return eip191_signer(canon(g).encode(),sr['signature'])
+v2=rv['v2']; L=[H(b'\x03'+canon(sr['receipt']).encode()) for sr in v2['signed']]
+assert [hx(x) for x in L]==v2['leaves'] and hx(mth(L))==v2['signed'][0]['group']['root']
+assert canon(v2['signed'][0]['group'])==v2['group_canonical'] and len({sr['signature'] for sr in v2['signed']})==1
+for i,sr in enumerate(v2['signed']):
+    assert sr['position']==i and [hx(x) for x in path(i,L)]==sr['path'] and receipt_signer(sr)==rv['signer']
+for c in rv['rejected']:
+    try: bad=receipt_signer(c['signed'])!=rv['signer']
+    except (ValueError,AssertionError): bad=True
+    assert bad, c['reason']
+assert (pretty(rv)+'\n').encode()==rraw, 'receipts.json pretty mismatch'
+print('check-vectors: every protocol v1 vector and receipt (v1, v2) reproduces from PROTOCOL.md')

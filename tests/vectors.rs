@@ -162,3 +162,48 @@ fn rejected_records_are_refused_for_their_data() {
         );
     }
 }
+
+const RECEIPTS_PATH: &str = "tests/vectors/receipts.json";
+
+#[test]
+fn checked_in_receipt_vectors_are_what_the_generator_produces() {
+    let fresh = proofdesk::verify::vectors::render();
+    if std::env::var_os("PROOFDESK_UPDATE_VECTORS").is_some() {
+        std::fs::write(RECEIPTS_PATH, &fresh).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(RECEIPTS_PATH).expect("receipt vectors file");
+    assert!(
+        on_disk == fresh,
+        "{RECEIPTS_PATH} differs from the generator"
+    );
+}
+
+#[test]
+fn receipt_vectors_recover_their_signer_and_rejected_ones_do_not() {
+    use proofdesk::protocol::receipt::SignedReceipt;
+    use proofdesk::verify::receipt::signer_of;
+    let v: Value =
+        parse_strict(&std::fs::read_to_string(RECEIPTS_PATH).unwrap()).expect("strict JSON");
+    let signer = v["signer"].as_str().unwrap();
+    let mut signed: Vec<SignedReceipt> = v["v1"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| serde_json::from_value(c["signed"].clone()).unwrap())
+        .collect();
+    signed.extend(
+        v["v2"]["signed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| serde_json::from_value::<SignedReceipt>(s.clone()).unwrap()),
+    );
+    assert_eq!(signed.len(), 7);
+    for s in &signed {
+        assert_eq!(format!("{:#x}", signer_of(s).unwrap()), signer);
+    }
+    for c in v["rejected"].as_array().unwrap() {
+        let s: SignedReceipt = serde_json::from_value(c["signed"].clone()).unwrap();
+        assert!(signer_of(&s).is_err(), "{}", c["reason"]);
+    }
+}

@@ -10,6 +10,7 @@
 pub mod onchain;
 pub mod receipt;
 pub mod report;
+pub mod vectors;
 
 use std::time::Duration;
 
