@@ -317,7 +317,7 @@ pub(crate) fn path_to_bytes(path: &[Hash32]) -> Vec<u8> {
 }
 
 pub(crate) fn path_from_bytes(bytes: &[u8]) -> Result<Vec<Hash32>, StoreError> {
-    if bytes.len() % 32 != 0 {
+    if !bytes.len().is_multiple_of(32) {
         return Err(StoreError::corrupt(
             "audit path length is not a multiple of 32",
         ));

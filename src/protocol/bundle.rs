@@ -186,12 +186,12 @@ pub fn check_offline(bundle: &Bundle) -> OfflineReport {
         if r.prev != prev_leaf {
             check.problems.push(format!("prev {} does not match the previous event's leaf {prev_leaf}: the hash chain is broken", r.prev));
         }
-        if let Some(p) = prev_index {
-            if r.index <= p {
-                check
-                    .problems
-                    .push(format!("index {} does not follow index {p}", r.index));
-            }
+        if let Some(p) = prev_index
+            && r.index <= p
+        {
+            check
+                .problems
+                .push(format!("index {} does not follow index {p}", r.index));
         }
         prev_index = Some(r.index);
         prev_leaf = hashed.leaf;

@@ -121,11 +121,12 @@ impl SignedReceipt {
     }
 }
 
+/// Each receipt's place in its group: (position, audit path).
+pub type GroupPaths = Vec<(u64, Vec<Hash32>)>;
+
 /// A v2 group built from receipts (all `v = 2`, one chain and contract):
 /// the group object to sign, and each receipt's (position, path).
-pub fn build_group(
-    receipts: &[Receipt],
-) -> Result<(ReceiptGroup, Vec<(u64, Vec<Hash32>)>), ReceiptShapeError> {
+pub fn build_group(receipts: &[Receipt]) -> Result<(ReceiptGroup, GroupPaths), ReceiptShapeError> {
     let first = receipts.first().ok_or(ReceiptShapeError::V2WithoutGroup)?;
     let leaves = receipts
         .iter()

@@ -33,10 +33,10 @@ pub async fn bundle(
     for e in stored {
         let anchored = match &e.sealed {
             Some((batch_id, path)) => {
-                if !batches.contains_key(batch_id) {
-                    if let Some(b) = store.batch(*batch_id).await? {
-                        batches.insert(*batch_id, b);
-                    }
+                if !batches.contains_key(batch_id)
+                    && let Some(b) = store.batch(*batch_id).await?
+                {
+                    batches.insert(*batch_id, b);
                 }
                 match batches.get(batch_id) {
                     Some(b) if matches!(b.status, BatchStatus::Included | BatchStatus::Final) => {

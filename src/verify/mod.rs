@@ -105,13 +105,13 @@ pub async fn verify_bundle(
 ) -> Result<VerifyReport, VerifyError> {
     let offline = check_offline(bundle);
     let mut problems = offline.problems.clone();
-    if let Some(expected) = &options.expected_ticket {
-        if *expected != bundle.ticket {
-            problems.push(format!(
-                "this is the bundle of ticket {}, not of the ticket you asked for, {expected}",
-                bundle.ticket
-            ));
-        }
+    if let Some(expected) = &options.expected_ticket
+        && *expected != bundle.ticket
+    {
+        problems.push(format!(
+            "this is the bundle of ticket {}, not of the ticket you asked for, {expected}",
+            bundle.ticket
+        ));
     }
     let named: Address = bundle
         .chain
@@ -148,13 +148,13 @@ pub async fn verify_bundle(
             facts.chain_id, bundle.chain.chain_id
         ));
     }
-    if let Some(anchorer) = facts.anchorer {
-        if bundle.chain.anchorer.parse::<Address>().ok() != Some(anchorer) {
-            problems.push(format!(
-                "the bundle says the anchorer is {}, but the contract's anchorer() is {anchorer:#x}",
-                bundle.chain.anchorer
-            ));
-        }
+    if let Some(anchorer) = facts.anchorer
+        && bundle.chain.anchorer.parse::<Address>().ok() != Some(anchorer)
+    {
+        problems.push(format!(
+            "the bundle says the anchorer is {}, but the contract's anchorer() is {anchorer:#x}",
+            bundle.chain.anchorer
+        ));
     }
     Ok(report::build(report::Inputs {
         bundle,

@@ -165,13 +165,13 @@ fn check_receipt<'a>(
             r.seq, r.chain_id, facts.chain_id
         ));
     }
-    if let Some(c) = contract {
-        if r.contract.parse::<Address>().ok() != Some(c) {
-            problems.push(format!(
-                "receipt for seq {} names contract {}, not {c:#x}",
-                r.seq, r.contract
-            ));
-        }
+    if let Some(c) = contract
+        && r.contract.parse::<Address>().ok() != Some(c)
+    {
+        problems.push(format!(
+            "receipt for seq {} names contract {}, not {c:#x}",
+            r.seq, r.contract
+        ));
     }
     if r.ticket != bundle.ticket {
         problems.push(format!(
@@ -290,23 +290,23 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
             None => {
                 pending += 1;
                 flags.push("pending: not yet in an anchored batch, so not yet proven".to_owned());
-                if let (Some(index), Some(next)) = (check.index, facts.next_index) {
-                    if index < next {
-                        withheld += 1;
-                        check.problems.push(format!(
+                if let (Some(index), Some(next)) = (check.index, facts.next_index)
+                    && index < next
+                {
+                    withheld += 1;
+                    check.problems.push(format!(
                             "shown as pending, but the contract has anchored every index below {next} \
                              and this event has index {index}: its proof is being withheld, or the record was made up"
                         ));
-                    }
                 }
-                if let (Some(d), Some(now)) = (deadline, facts.latest_time) {
-                    if after_deadline(now, d) == Some(true) {
-                        broken += 1;
-                        flags.push(format!(
-                            "broken promise: still not anchored {} s after its anchoring deadline",
-                            seconds_between(d, now)
-                        ));
-                    }
+                if let (Some(d), Some(now)) = (deadline, facts.latest_time)
+                    && after_deadline(now, d) == Some(true)
+                {
+                    broken += 1;
+                    flags.push(format!(
+                        "broken promise: still not anchored {} s after its anchoring deadline",
+                        seconds_between(d, now)
+                    ));
                 }
             }
             Some(id) => match facts.batches.get(&id) {
@@ -322,23 +322,23 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
                         .and_then(|t| t.checked_mul(1000))
                         .and_then(Timestamp::from_millis)
                         .map(|t| t.to_string());
-                    if let Some(rec) = check.recorded_at_ms {
-                        if rec.div_euclid(1000) > at.time as i64 {
-                            backdated += 1;
-                            flags.push(
-                                "backdated: recorded_at is later than the anchoring block's time"
-                                    .to_owned(),
-                            );
-                        }
+                    if let Some(rec) = check.recorded_at_ms
+                        && rec.div_euclid(1000) > at.time as i64
+                    {
+                        backdated += 1;
+                        flags.push(
+                            "backdated: recorded_at is later than the anchoring block's time"
+                                .to_owned(),
+                        );
                     }
-                    if let Some(d) = deadline {
-                        if after_deadline(at.time, d) == Some(true) {
-                            broken += 1;
-                            flags.push(format!(
-                                "broken promise: anchored {} s after its anchoring deadline",
-                                seconds_between(d, at.time)
-                            ));
-                        }
+                    if let Some(d) = deadline
+                        && after_deadline(at.time, d) == Some(true)
+                    {
+                        broken += 1;
+                        flags.push(format!(
+                            "broken promise: anchored {} s after its anchoring deadline",
+                            seconds_between(d, at.time)
+                        ));
                     }
                 }
             },
