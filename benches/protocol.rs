@@ -222,6 +222,40 @@ fn receipt(c: &mut Criterion) {
     g.bench_function("recover_signer", |b| {
         b.iter(|| signer_of(black_box(&signed)).expect("recovers"))
     });
+    // The same EIP-191 signature and recovery through libsecp256k1 (C),
+    // against k256 (pure Rust, alloy's signer) above.
+    let digest =
+        alloy::primitives::eip191_hash_message(receipt.signing_bytes().expect("canonical"));
+    let message = secp256k1::Message::from_digest(digest.0);
+    let secret = secp256k1::SecretKey::from_byte_array(key.signer().to_bytes().0).expect("key");
+    let recoverable = secp256k1::SECP256K1.sign_ecdsa_recoverable(message, &secret);
+    g.bench_function("sign_libsecp256k1", |b| {
+        b.iter(|| secp256k1::SECP256K1.sign_ecdsa_recoverable(black_box(message), &secret))
+    });
+    g.bench_function("recover_libsecp256k1", |b| {
+        b.iter(|| {
+            secp256k1::SECP256K1
+                .recover_ecdsa(black_box(message), &recoverable)
+                .expect("recovers")
+        })
+    });
+    g.finish();
+
+    // Receipt v2: a group of 1,000 receipts (a bulk request) signed once.
+    let group: Vec<Receipt> = (0..1000)
+        .map(|i| Receipt {
+            v: proofdesk::protocol::receipt::RECEIPT_V2,
+            index: 1_000_000 + i,
+            ..receipt.clone()
+        })
+        .collect();
+    let mut g = c.benchmark_group("receipt_v2");
+    g.throughput(Throughput::Elements(group.len() as u64));
+    g.bench_function("sign_group_1000", |b| {
+        b.iter(|| {
+            proofdesk::verify::receipt::sign_group(&key, black_box(group.clone())).expect("signs")
+        })
+    });
     g.finish();
 }
 
