@@ -78,6 +78,10 @@ pub struct ServeArgs {
     /// Per-call chain timeout, seconds.
     #[arg(long, default_value_t = 10)]
     rpc_timeout: u64,
+    /// A public RPC URL to suggest to verifiers (shown in GET /v1/log and
+    /// prefilled by the /verify page). Not the operator's private endpoint.
+    #[arg(long, env = "PROOFDESK_PUBLIC_RPC")]
+    public_rpc: Option<String>,
 }
 
 impl ServeArgs {
@@ -105,6 +109,7 @@ impl ServeArgs {
                 reopen_closed: self.reopen_closed,
             },
             leader: Default::default(),
+            public_rpc: self.public_rpc.clone(),
         }
     }
 }

@@ -59,6 +59,7 @@ impl TestApp {
             },
             policy: Policy::default(),
             leader: Default::default(),
+            public_rpc: None,
         };
         let node = Node::start(config, operator).await.unwrap();
         let key = proofdesk::api::auth::create_key(

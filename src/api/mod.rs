@@ -6,6 +6,8 @@ mod error;
 mod extract;
 mod openapi;
 mod ops;
+mod page;
+pub mod receipts;
 mod public;
 mod writes;
 
@@ -37,6 +39,8 @@ pub struct AppState {
     pub policy: Policy,
     pub chain: Option<Chain>,
     pub metrics: Arc<Metrics>,
+    /// The public RPC the log suggests to verifiers (None: not published).
+    pub public_rpc: Option<String>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -47,6 +51,16 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/tickets/{handle}", get(writes::get_ticket))
         .route("/v1/tickets/{handle}/proof", get(public::proof))
         .route("/v1/log", get(public::log_info))
+        .route("/verify", get(page::verify_page))
+        .route("/verify/{handle}", get(page::verify_ticket_page))
+        .route(
+            "/v1/tickets/{handle}/events/{seq}/receipt",
+            get(receipts::receipt),
+        )
+        .route(
+            "/v1/tickets/{handle}/events/{seq}/content",
+            get(receipts::content).delete(receipts::erase_content),
+        )
         .route("/v1/batches", get(public::batches))
         .route("/v1/batches/{id}", get(public::batch))
         .route("/healthz", get(ops::healthz))

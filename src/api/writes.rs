@@ -196,7 +196,7 @@ async fn receipts_for(
     events.iter().map(|e| sign_receipt(app, e)).collect()
 }
 
-fn sign_receipt(app: &AppState, e: &StoredEvent) -> Result<(SignedReceipt, Value), ApiError> {
+pub(super) fn sign_receipt(app: &AppState, e: &StoredEvent) -> Result<(SignedReceipt, Value), ApiError> {
     let recorded_at = Timestamp::from_millis(e.recorded_at_ms)
         .ok_or_else(|| ApiError::Internal("bad recorded_at".into()))?;
     let deadline =
@@ -238,18 +238,27 @@ pub async fn get_ticket(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("ticket {ticket} not found")))?;
     let events = app.store.events_by_ticket(&ticket).await?;
-    let records: Vec<Value> = events
-        .iter()
-        .map(|e| {
-            let record: Value = serde_json::from_str(&e.record).unwrap_or(Value::Null);
-            json!({"index": e.index, "seq": e.seq, "leaf": e.leaf, "batch": e.sealed.as_ref().map(|(b, _)| b), "record": record})
-        })
-        .collect();
+    let mut compacts = Vec::with_capacity(events.len());
+    let mut records: Vec<Value> = Vec::with_capacity(events.len());
+    for e in &events {
+        let record: Value = serde_json::from_str(&e.record).unwrap_or(Value::Null);
+        let mut item = json!({"index": e.index, "seq": e.seq, "leaf": e.leaf, "batch": e.sealed.as_ref().map(|(b, _)| b), "record": record});
+        // Receipt download, compact receipt and content links (src/api/receipts.rs).
+        let links = super::receipts::event_links(&app, e)?;
+        if let Some(c) = links["receipt_compact"].as_str() {
+            compacts.push(c.to_owned());
+        }
+        if let (Some(item), Some(links)) = (item.as_object_mut(), links.as_object()) {
+            item.extend(links.clone());
+        }
+        records.push(item);
+    }
     Ok(Json(json!({
         "ticket": t.handle,
         "external_id": t.external_id,
         "created_at": t.created_at,
         "state": t.tip.state,
         "events": records,
+        "verify_url": super::receipts::verify_link(&t.handle, &compacts),
     })))
 }
