@@ -279,6 +279,28 @@ async fn a_complainant_checks_the_record_in_a_browser() {
         .await;
     assert_eq!(after, bundle, "erasure leaves the bundle unchanged");
 
+    // The page is served with its own Content-Security-Policy, exactly the
+    // one built with it; a bad handle is a problem, not a page.
+    for path in ["/verify".to_owned(), format!("/verify/{h}")] {
+        let resp = app.http.get(format!("{}{path}", app.node.url())).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{path}");
+        let headers = resp.headers().clone();
+        assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        let built = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("web/dist/verify.csp")).unwrap();
+        assert_eq!(csp, built.trim_end());
+        assert!(csp.starts_with("default-src 'none'; script-src 'sha256-"), "{csp}");
+        assert!(csp.contains("connect-src 'self' http: https:"), "{csp}");
+        let body = resp.text().await.unwrap();
+        assert!(!body.contains("<script src") && !body.contains("<link"), "no external resource");
+    }
+    let resp = app.http.get(format!("{}/verify/tk_nope", app.node.url())).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    let (_, log) = app.call(reqwest::Method::GET, "/v1/log", None).await;
+    assert_eq!(log["public_rpc"], json!(app.anvil.url()));
+    assert_eq!(log["chain"]["contract"], json!(app.contract));
+
     // Bundles and files the complainant might hold.
     let write = |name: &str, v: &Value| -> String {
         let p = work.path().join(name);
