@@ -33,10 +33,17 @@ async fn content_is_disclosed_then_erased_and_proofs_stay() {
             .append(
                 vec![
                     req(&t, created()),
-                    req(&t, with_content("message.added", msg.clone(), json!({"text": text}))),
                     req(
                         &t,
-                        with_content("message.added", msg.clone(), json!({"commitment": format!("0x{}", "ab".repeat(32))})),
+                        with_content("message.added", msg.clone(), json!({"text": text})),
+                    ),
+                    req(
+                        &t,
+                        with_content(
+                            "message.added",
+                            msg.clone(),
+                            json!({"commitment": format!("0x{}", "ab".repeat(32))}),
+                        ),
                     ),
                 ],
                 None,
@@ -62,16 +69,26 @@ async fn content_is_disclosed_then_erased_and_proofs_stay() {
         assert_eq!(store.content(&t, 2).await.unwrap(), None);
         assert_eq!(store.content(&t, 9).await.unwrap(), None);
         assert_eq!(
-            store.erase_content(&t, 0, "k1", Timestamp::now()).await.unwrap(),
+            store
+                .erase_content(&t, 0, "k1", Timestamp::now())
+                .await
+                .unwrap(),
             None
         );
 
         // Erasure removes salt and text and records when and by whom; a
         // second erasure keeps the first one's time and key.
         let first = Timestamp::from_millis(1_800_000_000_000).unwrap();
-        let erased = store.erase_content(&t, 1, "k1", first).await.unwrap().unwrap();
+        let erased = store
+            .erase_content(&t, 1, "k1", first)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!((erased.salt, erased.body.as_deref()), (None, None));
-        assert_eq!(erased.erased_at.as_deref(), Some(first.to_string().as_str()));
+        assert_eq!(
+            erased.erased_at.as_deref(),
+            Some(first.to_string().as_str())
+        );
         assert_eq!(erased.erased_by.as_deref(), Some("k1"));
         let again = store
             .erase_content(&t, 1, "k2", Timestamp::now())
@@ -85,8 +102,12 @@ async fn content_is_disclosed_then_erased_and_proofs_stay() {
         // The records, leaves and paths are untouched.
         let after = store.events_by_ticket(&t).await.unwrap();
         for (b, a) in before.iter().zip(&after) {
-            assert_eq!((&b.record, b.leaf, &b.sealed), (&a.record, a.leaf, &a.sealed));
-            let parsed = HashedRecord::from_value(&serde_json::from_str(&a.record).unwrap()).unwrap();
+            assert_eq!(
+                (&b.record, b.leaf, &b.sealed),
+                (&a.record, a.leaf, &a.sealed)
+            );
+            let parsed =
+                HashedRecord::from_value(&serde_json::from_str(&a.record).unwrap()).unwrap();
             assert_eq!(parsed.leaf, a.leaf);
         }
         assert_log_invariants(store).await;

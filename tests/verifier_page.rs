@@ -32,12 +32,18 @@ struct App {
 
 impl App {
     async fn spawn() -> App {
-        let anvil = Anvil::start(0, Some(1)).await.expect("anvil (run scripts/install-toolchain.sh)");
+        let anvil = Anvil::start(0, Some(1))
+            .await
+            .expect("anvil (run scripts/install-toolchain.sh)");
         let operator = OperatorKey::parse(DEV_KEYS[0]).unwrap();
-        let (contract, block) =
-            proofdesk::anchor::deploy::deploy(&anvil.url(), &operator, None, Duration::from_secs(30))
-                .await
-                .unwrap();
+        let (contract, block) = proofdesk::anchor::deploy::deploy(
+            &anvil.url(),
+            &operator,
+            None,
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let config = NodeConfig {
             database_url: format!("sqlite://{}", dir.path().join("page.db").display()),
@@ -125,7 +131,10 @@ fn run_browser(cases: &Value, dir: &Path) -> Vec<Value> {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice::<Vec<Value>>(&out.stdout).unwrap_or_else(|e| {
-        panic!("driver output is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+        panic!(
+            "driver output is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
     })
 }
 
@@ -166,7 +175,11 @@ fn find<'a>(results: &'a [Value], name: &str) -> &'a Value {
         .iter()
         .find(|r| r["name"] == name)
         .unwrap_or_else(|| panic!("no result for {name}"));
-    assert!(r["failure"].is_null(), "{name}: the driver failed: {}", r["failure"]);
+    assert!(
+        r["failure"].is_null(),
+        "{name}: the driver failed: {}",
+        r["failure"]
+    );
     assert_eq!(r["errors"], json!([]), "{name}: page errors");
     r
 }
@@ -194,24 +207,67 @@ async fn a_complainant_checks_the_record_in_a_browser() {
 
     // The platform records a complaint's lifecycle.
     let (status, created) = app
-        .call(reqwest::Method::POST, "/v1/tickets", Some(json!({"external_id": "zd-page-1"})))
+        .call(
+            reqwest::Method::POST,
+            "/v1/tickets",
+            Some(json!({"external_id": "zd-page-1"})),
+        )
         .await;
     assert_eq!(status, 201, "{created}");
     let h = created["ticket"].as_str().unwrap().to_owned();
     let lifecycle = [
-        event("ticket.created", json!({"category": "withdrawal_delay", "priority": "high", "complaint": true, "labels": {}}), "customer", None),
-        event("message.added", json!({"direction": "inbound", "visibility": "public"}), "customer", Some("My withdrawal has been pending for 9 days. 我的提现已经九天了。")),
+        event(
+            "ticket.created",
+            json!({"category": "withdrawal_delay", "priority": "high", "complaint": true, "labels": {}}),
+            "customer",
+            None,
+        ),
+        event(
+            "message.added",
+            json!({"direction": "inbound", "visibility": "public"}),
+            "customer",
+            Some("My withdrawal has been pending for 9 days. 我的提现已经九天了。"),
+        ),
         event("ticket.acknowledged", json!({}), "system", None),
-        event("ticket.assigned", json!({"assignee": "agent-9", "group": "payments"}), "agent", None),
-        event("ticket.escalated", json!({"level": 1, "reason": "sla_risk"}), "agent", None),
-        event("final_response.issued", json!({"outcome": "upheld", "referral_rights": true}), "agent", None),
-        event("ticket.resolved", json!({"resolution": "upheld"}), "agent", None),
-        event("message.added", json!({"direction": "outbound", "visibility": "public"}), "agent", Some("We have returned your funds.")),
+        event(
+            "ticket.assigned",
+            json!({"assignee": "agent-9", "group": "payments"}),
+            "agent",
+            None,
+        ),
+        event(
+            "ticket.escalated",
+            json!({"level": 1, "reason": "sla_risk"}),
+            "agent",
+            None,
+        ),
+        event(
+            "final_response.issued",
+            json!({"outcome": "upheld", "referral_rights": true}),
+            "agent",
+            None,
+        ),
+        event(
+            "ticket.resolved",
+            json!({"resolution": "upheld"}),
+            "agent",
+            None,
+        ),
+        event(
+            "message.added",
+            json!({"direction": "outbound", "visibility": "public"}),
+            "agent",
+            Some("We have returned your funds."),
+        ),
     ];
     let mut appended = Vec::new();
     for e in &lifecycle {
         let (status, body) = app
-            .call(reqwest::Method::POST, &format!("/v1/tickets/{h}/events"), Some(e.clone()))
+            .call(
+                reqwest::Method::POST,
+                &format!("/v1/tickets/{h}/events"),
+                Some(e.clone()),
+            )
             .await;
         assert_eq!(status, 201, "{body}");
         appended.push(json!({"receipt": body["receipt"], "signature": body["signature"]}));
@@ -219,7 +275,9 @@ async fn a_complainant_checks_the_record_in_a_browser() {
 
     // The ticket API hands out each receipt, exactly as the append returned it,
     // a compact form, and a verifier link carrying them all.
-    let (status, ticket) = app.call(reqwest::Method::GET, &format!("/v1/tickets/{h}"), None).await;
+    let (status, ticket) = app
+        .call(reqwest::Method::GET, &format!("/v1/tickets/{h}"), None)
+        .await;
     assert_eq!(status, 200, "{ticket}");
     let events = ticket["events"].as_array().unwrap();
     let compacts: Vec<String> = events
@@ -228,34 +286,61 @@ async fn a_complainant_checks_the_record_in_a_browser() {
         .collect();
     for (seq, e) in events.iter().enumerate() {
         let (status, receipt) = app
-            .call(reqwest::Method::GET, e["receipt_url"].as_str().unwrap(), None)
+            .call(
+                reqwest::Method::GET,
+                e["receipt_url"].as_str().unwrap(),
+                None,
+            )
             .await;
         assert_eq!(status, 200, "{receipt}");
-        assert_eq!(receipt, appended[seq], "receipt {seq} is the one the append returned");
+        assert_eq!(
+            receipt, appended[seq],
+            "receipt {seq} is the one the append returned"
+        );
     }
     let verify_url = ticket["verify_url"].as_str().unwrap();
     assert_eq!(verify_url, format!("/verify/{h}#r={}", compacts.join(",")));
 
     // Disclosure: the text and salt of the complainant's message.
     let (status, disclosure) = app
-        .call(reqwest::Method::GET, &format!("/v1/tickets/{h}/events/1/content"), None)
+        .call(
+            reqwest::Method::GET,
+            &format!("/v1/tickets/{h}/events/1/content"),
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{disclosure}");
     assert_eq!(disclosure["seq"], 1);
     assert!(disclosure["content"].as_str().unwrap().contains("九天"));
     let (status, _) = app
-        .call(reqwest::Method::GET, &format!("/v1/tickets/{h}/events/0/content"), None)
+        .call(
+            reqwest::Method::GET,
+            &format!("/v1/tickets/{h}/events/0/content"),
+            None,
+        )
         .await;
-    assert_eq!(status, 404, "an event without content has nothing to disclose");
+    assert_eq!(
+        status, 404,
+        "an event without content has nothing to disclose"
+    );
 
     // Wait (bounded) until every event is anchored.
     let mut bundle = Value::Null;
     for _ in 0..150 {
         let (status, b) = app
-            .call(reqwest::Method::GET, &format!("/v1/tickets/{h}/proof"), None)
+            .call(
+                reqwest::Method::GET,
+                &format!("/v1/tickets/{h}/proof"),
+                None,
+            )
             .await;
         assert_eq!(status, 200);
-        if b["events"].as_array().unwrap().iter().all(|e| !e["batch"].is_null()) {
+        if b["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| !e["batch"].is_null())
+        {
             bundle = b;
             break;
         }
@@ -266,35 +351,66 @@ async fn a_complainant_checks_the_record_in_a_browser() {
     // Erasure (GDPR Art. 17) of the agent's reply: 410 afterwards with the
     // time, and the bundle is unchanged (it still verifies below).
     let (status, erased) = app
-        .call(reqwest::Method::DELETE, &format!("/v1/tickets/{h}/events/7/content"), None)
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/v1/tickets/{h}/events/7/content"),
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{erased}");
     let (status, gone) = app
-        .call(reqwest::Method::GET, &format!("/v1/tickets/{h}/events/7/content"), None)
+        .call(
+            reqwest::Method::GET,
+            &format!("/v1/tickets/{h}/events/7/content"),
+            None,
+        )
         .await;
     assert_eq!(status, 410, "{gone}");
     assert_eq!(gone["erased_at"], erased["erased_at"]);
     let (_, after) = app
-        .call(reqwest::Method::GET, &format!("/v1/tickets/{h}/proof"), None)
+        .call(
+            reqwest::Method::GET,
+            &format!("/v1/tickets/{h}/proof"),
+            None,
+        )
         .await;
     assert_eq!(after, bundle, "erasure leaves the bundle unchanged");
 
     // The page is served with its own Content-Security-Policy, exactly the
     // one built with it; a bad handle is a problem, not a page.
     for path in ["/verify".to_owned(), format!("/verify/{h}")] {
-        let resp = app.http.get(format!("{}{path}", app.node.url())).send().await.unwrap();
+        let resp = app
+            .http
+            .get(format!("{}{path}", app.node.url()))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status().as_u16(), 200, "{path}");
         let headers = resp.headers().clone();
         assert_eq!(headers["content-type"], "text/html; charset=utf-8");
         let csp = headers["content-security-policy"].to_str().unwrap();
-        let built = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("web/dist/verify.csp")).unwrap();
+        let built = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("web/dist/verify.csp"),
+        )
+        .unwrap();
         assert_eq!(csp, built.trim_end());
-        assert!(csp.starts_with("default-src 'none'; script-src 'sha256-"), "{csp}");
+        assert!(
+            csp.starts_with("default-src 'none'; script-src 'sha256-"),
+            "{csp}"
+        );
         assert!(csp.contains("connect-src 'self' http: https:"), "{csp}");
         let body = resp.text().await.unwrap();
-        assert!(!body.contains("<script src") && !body.contains("<link"), "no external resource");
+        assert!(
+            !body.contains("<script src") && !body.contains("<link"),
+            "no external resource"
+        );
     }
-    let resp = app.http.get(format!("{}/verify/tk_nope", app.node.url())).send().await.unwrap();
+    let resp = app
+        .http
+        .get(format!("{}/verify/tk_nope", app.node.url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 400);
     assert_eq!(resp.headers()["content-type"], "application/problem+json");
     let (_, log) = app.call(reqwest::Method::GET, "/v1/log", None).await;
@@ -334,7 +450,9 @@ async fn a_complainant_checks_the_record_in_a_browser() {
     let wrong_contract = "0x4242424242424242424242424242424242424242";
     let file_page = format!(
         "file://{}",
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("web/dist/verify.html").display()
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("web/dist/verify.html")
+            .display()
     );
     let cases = json!([
         {"name": "good", "url": format!("{base}{verify_url}"), "screenshot": shots.join("verify-good.png")},
@@ -358,19 +476,43 @@ async fn a_complainant_checks_the_record_in_a_browser() {
     assert_eq!(marks(r), vec!["ok"; n], "{r:#}");
     assert_eq!(r["resolution"], "Resolution: upheld.", "{r:#}");
     let texts = r["marks"].to_string();
-    assert!(texts.contains("Final response: upheld; you were told of your right to refer"), "{texts}");
+    assert!(
+        texts.contains("Final response: upheld; you were told of your right to refer"),
+        "{texts}"
+    );
     assert!(texts.contains("Escalated to level 1: sla_risk"), "{texts}");
-    assert!(texts.contains("acknowledged") && texts.contains("after you wrote"), "{texts}");
-    assert!(r["completeness"].as_str().unwrap().contains(&format!("Events 0 through {} are anchored and complete", n - 1)));
-    assert!(r["completeness"].as_str().unwrap().contains(&format!("up to event {}", n - 1)), "{r:#}");
+    assert!(
+        texts.contains("acknowledged") && texts.contains("after you wrote"),
+        "{texts}"
+    );
+    assert!(r["completeness"].as_str().unwrap().contains(&format!(
+        "Events 0 through {} are anchored and complete",
+        n - 1
+    )));
+    assert!(
+        r["completeness"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("up to event {}", n - 1)),
+        "{r:#}"
+    );
     assert_eq!(r["receipts"].as_array().unwrap().len(), n);
     let clock = r["clock"].as_str().unwrap();
-    assert!(clock.contains("Acknowledgement") && clock.contains("met"), "{clock}");
-    assert!(clock.contains("Final response") && clock.contains("met"), "{clock}");
+    assert!(
+        clock.contains("Acknowledgement") && clock.contains("met"),
+        "{clock}"
+    );
+    assert!(
+        clock.contains("Final response") && clock.contains("met"),
+        "{clock}"
+    );
 
     let r = find(&results, "good-zh");
     assert_eq!(r["verdict"], "valid", "{r:#}");
-    assert!(r["verdictText"].as_str().unwrap().contains("已核验"), "{r:#}");
+    assert!(
+        r["verdictText"].as_str().unwrap().contains("已核验"),
+        "{r:#}"
+    );
     assert_eq!(r["resolution"], "解决方式：upheld。");
 
     // Each tampering: ✗, naming the event or the reason.
@@ -378,13 +520,22 @@ async fn a_complainant_checks_the_record_in_a_browser() {
     assert_eq!(r["verdict"], "invalid");
     assert_eq!(marks(r)[3], "bad", "{r:#}");
     assert!(has_key(r, "leaf_mismatch"), "{r:#}");
-    assert!(r["problems"].to_string().contains("Event 3 was changed"), "{r:#}");
-    assert_eq!(r["status"], "Status not established: the record did not verify.");
+    assert!(
+        r["problems"].to_string().contains("Event 3 was changed"),
+        "{r:#}"
+    );
+    assert_eq!(
+        r["status"],
+        "Status not established: the record did not verify."
+    );
 
     let r = find(&results, "dropped");
     assert_eq!(r["verdict"], "invalid");
     assert!(has_key(r, "seq_gap") && has_key(r, "prev_broken"), "{r:#}");
-    assert!(r["problems"].to_string().contains("events are missing"), "{r:#}");
+    assert!(
+        r["problems"].to_string().contains("events are missing"),
+        "{r:#}"
+    );
 
     let r = find(&results, "wrong-contract");
     assert_eq!(r["verdict"], "invalid");
@@ -393,25 +544,51 @@ async fn a_complainant_checks_the_record_in_a_browser() {
     let r = find(&results, "wrong-chain");
     assert_eq!(r["verdict"], "invalid");
     assert!(has_key(r, "chain_mismatch"), "{r:#}");
-    assert!(r["problems"].to_string().contains("bundle is anchored on chain 1"), "{r:#}");
+    assert!(
+        r["problems"]
+            .to_string()
+            .contains("bundle is anchored on chain 1"),
+        "{r:#}"
+    );
 
     let r = find(&results, "withheld");
     assert_eq!(r["verdict"], "invalid");
     assert!(has_key(r, "receipt_withheld"), "{r:#}");
-    assert!(r["problems"].to_string().contains("withheld or never recorded"), "{r:#}");
-    assert_eq!(marks(r), vec!["ok"; n - 1], "the events shown are fine; the receipt exposes the gap");
+    assert!(
+        r["problems"]
+            .to_string()
+            .contains("withheld or never recorded"),
+        "{r:#}"
+    );
+    assert_eq!(
+        marks(r),
+        vec!["ok"; n - 1],
+        "the events shown are fine; the receipt exposes the gap"
+    );
 
     let r = find(&results, "disclosure");
     assert_eq!(r["verdict"], "valid", "{r:#}");
-    assert!(r["disclosures"][0].as_str().unwrap().contains("is exactly this text"), "{r:#}");
-    assert!(r["disclosures"][0].as_str().unwrap().contains("九天"), "{r:#}");
+    assert!(
+        r["disclosures"][0]
+            .as_str()
+            .unwrap()
+            .contains("is exactly this text"),
+        "{r:#}"
+    );
+    assert!(
+        r["disclosures"][0].as_str().unwrap().contains("九天"),
+        "{r:#}"
+    );
 
     let r = find(&results, "wrong-disclosure");
     assert_eq!(r["verdict"], "invalid");
     assert!(has_key(r, "disclosure_mismatch"), "{r:#}");
 
     let r = find(&results, "from-disk");
-    assert_eq!(r["verdict"], "valid", "the saved page works from disk: {r:#}");
+    assert_eq!(
+        r["verdict"], "valid",
+        "the saved page works from disk: {r:#}"
+    );
 
     let r = find(&results, "conformance");
     assert_eq!(r["conformance"]["state"], "pass", "{r:#}");
@@ -422,21 +599,47 @@ async fn a_complainant_checks_the_record_in_a_browser() {
         ("good", good.clone(), app.contract.clone(), tk(&[])),
         ("changed", changed.clone(), app.contract.clone(), tk(&[])),
         ("dropped", dropped.clone(), app.contract.clone(), tk(&[])),
-        ("wrong-contract", good.clone(), wrong_contract.to_owned(), tk(&[])),
+        (
+            "wrong-contract",
+            good.clone(),
+            wrong_contract.to_owned(),
+            tk(&[]),
+        ),
         ("wrong-chain", chain.clone(), app.contract.clone(), tk(&[])),
     ];
     // Receipts and disclosures need the issue-10 flags of `proofdesk verify`.
     if cli_has_flag("--receipt") && cli_has_flag("--disclose") {
-        agreement.push(("withheld", short.clone(), app.contract.clone(), tk(&["--receipt", &last_receipt])));
-        agreement.push(("disclosure", good.clone(), app.contract.clone(), tk(&["--disclose", &disclosure_file])));
-        agreement.push(("wrong-disclosure", good.clone(), app.contract.clone(), tk(&["--disclose", &wrong_disclosure])));
+        agreement.push((
+            "withheld",
+            short.clone(),
+            app.contract.clone(),
+            tk(&["--receipt", &last_receipt]),
+        ));
+        agreement.push((
+            "disclosure",
+            good.clone(),
+            app.contract.clone(),
+            tk(&["--disclose", &disclosure_file]),
+        ));
+        agreement.push((
+            "wrong-disclosure",
+            good.clone(),
+            app.contract.clone(),
+            tk(&["--disclose", &wrong_disclosure]),
+        ));
     } else {
-        eprintln!("SKIPPED: receipt/disclosure agreement with the CLI (this build's `proofdesk verify` has no --receipt/--disclose yet)");
+        eprintln!(
+            "SKIPPED: receipt/disclosure agreement with the CLI (this build's `proofdesk verify` has no --receipt/--disclose yet)"
+        );
     }
     for (name, file, contract, extra) in agreement {
         let page_valid = find(&results, name)["verdict"] == "valid";
         let cli = cli_valid(Path::new(&file), &rpc, &contract, &extra);
-        assert_eq!(cli, Some(page_valid), "{name}: the page says valid={page_valid}, the CLI {cli:?}");
+        assert_eq!(
+            cli,
+            Some(page_valid),
+            "{name}: the page says valid={page_valid}, the CLI {cli:?}"
+        );
     }
 
     app.node.shutdown().await;

@@ -7,8 +7,8 @@ mod extract;
 mod openapi;
 mod ops;
 mod page;
-pub mod receipts;
 mod public;
+pub mod receipts;
 mod writes;
 
 use std::sync::Arc;

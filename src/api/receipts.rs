@@ -50,11 +50,7 @@ fn parse_seq(seq: &str) -> Result<u64, ApiError> {
         .map_err(|_| ApiError::BadRequest(format!("seq {seq:?} is not a non-negative integer")))
 }
 
-async fn event(
-    app: &AppState,
-    ticket: &TicketHandle,
-    seq: u64,
-) -> Result<StoredEvent, ApiError> {
+async fn event(app: &AppState, ticket: &TicketHandle, seq: u64) -> Result<StoredEvent, ApiError> {
     if app.store.ticket(ticket).await?.is_none() {
         return Err(ApiError::NotFound(format!("ticket {ticket} not found")));
     }
@@ -90,8 +86,8 @@ pub async fn receipt(
     let seq = parse_seq(&seq)?;
     let e = event(&app, &ticket, seq).await?;
     let (signed, _) = sign_receipt(&app, &e)?;
-    let mut resp = Json(json!({"receipt": signed.receipt, "signature": signed.signature}))
-        .into_response();
+    let mut resp =
+        Json(json!({"receipt": signed.receipt, "signature": signed.signature})).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!(
         "attachment; filename=\"receipt-{ticket}-{seq}.json\""
     )) {

@@ -196,7 +196,10 @@ async fn receipts_for(
     events.iter().map(|e| sign_receipt(app, e)).collect()
 }
 
-pub(super) fn sign_receipt(app: &AppState, e: &StoredEvent) -> Result<(SignedReceipt, Value), ApiError> {
+pub(super) fn sign_receipt(
+    app: &AppState,
+    e: &StoredEvent,
+) -> Result<(SignedReceipt, Value), ApiError> {
     let recorded_at = Timestamp::from_millis(e.recorded_at_ms)
         .ok_or_else(|| ApiError::Internal("bad recorded_at".into()))?;
     let deadline =

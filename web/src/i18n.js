@@ -3,6 +3,9 @@
 
 export const LANGS = { en: "English", zh: "简体中文" };
 
+const ZH_PRIORITY = { low: "低", normal: "普通", high: "高", urgent: "紧急" };
+const ZH_STATUS = { new: "新建", open: "处理中", pending: "等待中", on_hold: "暂停", solved: "已解决", closed: "已关闭" };
+
 const T = {
   en: {
     title: "Check your complaint record",
@@ -24,6 +27,7 @@ const T = {
     rule_custom: "Custom, days:",
     verify_btn: "Check",
     conformance_btn: "Check this page against the protocol's test vectors",
+    footer: "Proofdesk · protocol v1 · this page runs entirely in your browser; it sends nothing but requests for the bundle and to your RPC",
     checking: "Checking…",
     fetching: "Fetching the bundle from {url}…",
     verdict_valid: "Verified: every step shown below is recorded and anchored, unchanged.",
@@ -171,6 +175,7 @@ const T = {
     rule_custom: "自定义（天）：",
     verify_btn: "核验",
     conformance_btn: "用协议测试向量检查本页面",
+    footer: "Proofdesk · 协议 v1 · 本页面完全在您的浏览器中运行；除获取证明包和访问您的 RPC 外，不发送任何数据",
     checking: "正在核验…",
     fetching: "正在从 {url} 获取证明包…",
     verdict_valid: "已核验：下面显示的每一步都已记录并锚定，且未被更改。",
@@ -230,12 +235,12 @@ const T = {
     status: { new: "新建", open: "处理中", pending: "等待中", on_hold: "暂停", solved: "已解决", closed: "已关闭" },
     priority: { low: "低", normal: "普通", high: "高", urgent: "紧急" },
     ev: {
-      "ticket.created": (d) => `${d.complaint ? "投诉已提交" : "支持请求已提交"}（类别 ${d.category}，优先级 ${d.priority}）`,
+      "ticket.created": (d) => `${d.complaint ? "投诉已提交" : "支持请求已提交"}（类别 ${d.category}，优先级 ${ZH_PRIORITY[d.priority] || d.priority}）`,
       "ticket.acknowledged": () => "平台已确认受理您的投诉",
       "message.added": (d) => d.visibility === "internal" ? "平台内部备注" : d.direction === "inbound" ? "您发送的消息" : "发给您的消息",
       "ticket.assigned": (d) => `已分配给 ${d.assignee}${d.group ? `（团队 ${d.group}）` : ""}`,
-      "priority.changed": (d) => `优先级由 ${d.from} 改为 ${d.to}`,
-      "status.changed": (d) => `状态由 ${d.from} 改为 ${d.to}`,
+      "priority.changed": (d) => `优先级由 ${ZH_PRIORITY[d.from] || d.from} 改为 ${ZH_PRIORITY[d.to] || d.to}`,
+      "status.changed": (d) => `状态由 ${ZH_STATUS[d.from] || d.from} 改为 ${ZH_STATUS[d.to] || d.to}`,
       "ticket.escalated": (d) => `已升级至第 ${d.level} 级：${d.reason}`,
       "ticket.resolved": (d) => `已解决：${d.resolution}`,
       "ticket.reopened": (d) => `已重新打开${d.reason ? `：${d.reason}` : ""}`,

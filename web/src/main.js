@@ -168,15 +168,13 @@ function showFiles() {
 
 function compactReceipts() {
   const out = [];
-  const errors = [];
   for (const line of $("receipts").value.split(/[\s,]+/)) {
     if (!line) continue;
     try {
       out.push(fromCompact(line));
     } catch (e) {
-      errors.push(e.message);
       // Keep it, unreadable: the report names it.
-      out.push({ unreadable: line });
+      out.push({ unreadable: `${line.slice(0, 24)}…: ${e.message}` });
     }
   }
   return out;

@@ -212,6 +212,7 @@ export async function verify(opts) {
   const receipts = (opts.receipts || []).map((raw, n) => {
     const out = { n: n + 1, ok: true, problems: [], flags: [], receipt: null, signer: null };
     try {
+      if (raw && typeof raw.unreadable === "string") throw new Error(raw.unreadable);
       const s = readSignedReceipt(raw);
       out.receipt = s.receipt;
       out.signature = s.signature;
@@ -235,6 +236,11 @@ export async function verify(opts) {
     report.warnings.push(f("contract_from_bundle", { contract: report.contract }));
   } else {
     P.push(f("no_trusted_contract"));
+  }
+  if (!opts.rpcUrl) {
+    report.ran = false;
+    report.error = f("rpc_failed", { detail: "no RPC URL was given" });
+    return finish(report);
   }
   const rpc = new Rpc(opts.rpcUrl, { fetchImpl: opts.fetchImpl, timeoutMs: opts.timeoutMs || 20000 });
   const anchoredAt = new Map(); // batch id → {block, time}
