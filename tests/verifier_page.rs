@@ -148,12 +148,18 @@ fn cli_has_flag(flag: &str) -> bool {
     String::from_utf8_lossy(&out.stdout).contains(flag)
 }
 
-/// `proofdesk verify --json`: Some(valid) when it ran (exit 0 or 1).
+/// `proofdesk verify --json` (with `--contract` unless empty): Some(valid)
+/// when it ran (exit 0 or 1).
 fn cli_valid(bundle: &Path, rpc: &str, contract: &str, extra: &[String]) -> Option<bool> {
     let out = Command::new(env!("CARGO_BIN_EXE_proofdesk"))
         .arg("verify")
         .arg(bundle)
-        .args(["--rpc", rpc, "--contract", contract, "--json"])
+        .args(["--rpc", rpc, "--json"])
+        .args(if contract.is_empty() {
+            vec![]
+        } else {
+            vec!["--contract", contract]
+        })
         .args(extra)
         .output()
         .unwrap();
@@ -439,6 +445,13 @@ async fn a_complainant_checks_the_record_in_a_browser() {
     short["events"].as_array_mut().unwrap().pop();
     let short = write("short.json", &short);
     let last_receipt = write("receipt-7.json", &appended[7]);
+    // The log shows the last event as pending although the contract has
+    // anchored its position: it withholds the proof.
+    let mut unproven = bundle.clone();
+    let last = unproven["events"].as_array().unwrap().len() - 1;
+    unproven["events"][last]["batch"] = Value::Null;
+    unproven["events"][last]["path"] = json!([]);
+    let unproven = write("unproven.json", &unproven);
     let disclosure_file = write("disclosure.json", &disclosure);
     let mut wrong = disclosure.clone();
     wrong["content"] = json!("My withdrawal has been pending for 2 days.");
@@ -462,6 +475,8 @@ async fn a_complainant_checks_the_record_in_a_browser() {
         {"name": "wrong-contract", "url": page, "rpc": rpc, "contract": wrong_contract, "ticket": "", "files": [good]},
         {"name": "wrong-chain", "url": page, "rpc": rpc, "contract": app.contract, "ticket": "", "files": [chain]},
         {"name": "withheld", "url": page, "rpc": rpc, "contract": app.contract, "ticket": "", "files": [short, last_receipt], "screenshot": shots.join("verify-withheld.png")},
+        {"name": "unproven", "url": page, "rpc": rpc, "contract": app.contract, "ticket": "", "files": [unproven]},
+        {"name": "untrusted", "url": page, "rpc": rpc, "contract": "", "ticket": "", "files": [good]},
         {"name": "disclosure", "url": page, "rpc": rpc, "contract": app.contract, "ticket": "", "files": [good, disclosure_file]},
         {"name": "wrong-disclosure", "url": page, "rpc": rpc, "contract": app.contract, "ticket": "", "files": [good, wrong_disclosure]},
         {"name": "from-disk", "url": file_page, "rpc": rpc, "contract": app.contract, "files": [good]},
@@ -566,6 +581,22 @@ async fn a_complainant_checks_the_record_in_a_browser() {
         "the events shown are fine; the receipt exposes the gap"
     );
 
+    let r = find(&results, "unproven");
+    assert_eq!(r["verdict"], "invalid");
+    assert!(has_key(r, "pending_but_anchored"), "{r:#}");
+    assert_eq!(
+        marks(r)[n - 1],
+        "bad",
+        "a withheld proof is never shown as pending or ✓"
+    );
+
+    let r = find(&results, "untrusted");
+    assert_eq!(
+        r["verdict"], "invalid",
+        "no trusted contract, no verdict: {r:#}"
+    );
+    assert!(has_key(r, "no_trusted_contract"), "{r:#}");
+
     let r = find(&results, "disclosure");
     assert_eq!(r["verdict"], "valid", "{r:#}");
     assert!(
@@ -608,7 +639,13 @@ async fn a_complainant_checks_the_record_in_a_browser() {
         ("wrong-chain", chain.clone(), app.contract.clone(), tk(&[])),
     ];
     // Receipts and disclosures need the issue-10 flags of `proofdesk verify`.
-    if cli_has_flag("--receipt") && cli_has_flag("--disclose") {
+    if cli_has_flag("--receipt")
+        && cli_has_flag("--disclose")
+        && cli_has_flag("--trust-bundle-contract")
+    {
+        agreement.push(("unproven", unproven.clone(), app.contract.clone(), tk(&[])));
+        // No trusted contract: not valid (the CLI's default, like the page's).
+        agreement.push(("untrusted", good.clone(), String::new(), tk(&[])));
         agreement.push((
             "withheld",
             short.clone(),
@@ -629,7 +666,7 @@ async fn a_complainant_checks_the_record_in_a_browser() {
         ));
     } else {
         eprintln!(
-            "SKIPPED: receipt/disclosure agreement with the CLI (this build's `proofdesk verify` has no --receipt/--disclose yet)"
+            "SKIPPED: receipt, disclosure and withheld-proof agreement with the CLI (this build's `proofdesk verify` lacks the issue-10 flags)"
         );
     }
     for (name, file, contract, extra) in agreement {

@@ -186,3 +186,35 @@ pub async fn erase_content(
         "erased_at": erased.erased_at,
     })))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64url_follows_rfc4648_without_padding() {
+        // RFC 4648 §10 test vectors, in the URL-safe alphabet, unpadded.
+        for (input, want) in [
+            ("", ""),
+            ("f", "Zg"),
+            ("fo", "Zm8"),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg"),
+            ("fooba", "Zm9vYmE"),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64url(input.as_bytes()), want);
+        }
+        assert_eq!(base64url(&[0xfb, 0xff, 0xbf]), "-_-_");
+    }
+
+    #[test]
+    fn verify_links_carry_receipts_in_the_fragment() {
+        let h = TicketHandle::from_random([7; 16]);
+        assert_eq!(verify_link(&h, &[]), format!("/verify/{h}"));
+        assert_eq!(
+            verify_link(&h, &["a.b".into(), "c.d".into()]),
+            format!("/verify/{h}#r=a.b,c.d")
+        );
+    }
+}
