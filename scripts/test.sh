@@ -31,6 +31,7 @@ python3 "$root/scripts/check-vectors.py"
 # (pinned esbuild and libraries); tests/verifier_page.rs drives it in Chromium.
 echo "test: verifier page is a fresh build"
 "$root/scripts/build-page.sh" --check
+node --test "$root/web/test/"
 
 "$root/scripts/test-contracts.sh"
 

@@ -206,7 +206,16 @@ async fn seed(node: &Node) -> anyhow::Result<(String, String)> {
             )?,
         ),
     ];
-    for (handle, input) in script {
+    // When each step happened, in minutes before now, so the verifier page
+    // shows a plausible complaint: acknowledged 2 h 14 min after it was
+    // written, a final response two days later. (occurred_at may be any
+    // earlier instant; only a future one is refused.)
+    let minutes_ago = [4320, 4186, 1440, 4140, 3600, 3000, 1500, 1495, 1200];
+    let now = Timestamp::now().millis();
+    for ((handle, mut input), ago) in script.into_iter().zip(minutes_ago) {
+        if let Some(t) = Timestamp::from_millis(now - ago * 60_000) {
+            input.occurred_at = t.to_string();
+        }
         store
             .append(
                 vec![input.into_request(handle.clone())?],
