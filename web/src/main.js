@@ -313,6 +313,19 @@ function render(r) {
       ),
     );
   }
+  // An event a receipt proves but the record lacks gets its own ✗ line.
+  for (const rc of r.receipts) {
+    if (!rc.receipt || rc.event || !rc.problems.some((x) => x.key === "receipt_withheld")) continue;
+    list.append(
+      h("li", { class: "event bad withheld", "data-seq": rc.receipt.seq, "data-mark": "withheld" },
+        mark("bad"),
+        h("div", { class: "body" },
+          h("div", { class: "line1" }, h("time", {}, fmtTime(rc.recordedMs)), " ", h("strong", {}, t(L, "withheld_line", { seq: rc.receipt.seq }))),
+          h("ul", { class: "problems" }, rc.problems.map((x) => h("li", { "data-key": x.key }, say(L, x)))),
+        ),
+      ),
+    );
+  }
   out.append(h("h2", {}, t(L, "timeline_h")), list);
 
   // Completeness, always.
