@@ -55,7 +55,9 @@ impl App {
             max_merge_delay: Duration::from_secs(60),
             seal: SealPolicy {
                 max_batch: 4,
-                max_age: Duration::from_millis(200),
+                // Batches of 4 seal at once; a lone later event waits ten
+                // minutes, so the test can show a pending event for sure.
+                max_age: Duration::from_secs(600),
             },
             anchor: AnchorPolicy {
                 confirmations: 1,
@@ -381,6 +383,37 @@ async fn a_complainant_checks_the_record_in_a_browser() {
         )
         .await;
     assert_eq!(after, bundle, "erasure leaves the bundle unchanged");
+    let ingest_only =
+        proofdesk::api::auth::create_key(app.node.store.as_ref(), &["ingest".into()], "helpdesk")
+            .await
+            .unwrap();
+    let resp = app
+        .http
+        .delete(format!(
+            "{}/v1/tickets/{h}/events/1/content",
+            app.node.url()
+        ))
+        .bearer_auth(&ingest_only)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 403, "erasure needs the admin scope");
+
+    // The complainant rates the outcome: the log holds it, not yet anchored
+    // (the batch waits for more events), so the page shows it as pending.
+    let (status, rated) = app
+        .call(
+            reqwest::Method::POST,
+            &format!("/v1/tickets/{h}/events"),
+            Some(event(
+                "satisfaction.rated",
+                json!({"score": 4, "scale": 5}),
+                "customer",
+                None,
+            )),
+        )
+        .await;
+    assert_eq!(status, 201, "{rated}");
 
     // The page is served with its own Content-Security-Policy, exactly the
     // one built with it; a bad handle is a problem, not a page.
@@ -488,7 +521,16 @@ async fn a_complainant_checks_the_record_in_a_browser() {
     // The good ticket, from the link with every receipt in its fragment.
     let r = find(&results, "good");
     assert_eq!(r["verdict"], "valid", "{r:#}");
-    assert_eq!(marks(r), vec!["ok"; n], "{r:#}");
+    let mut want = vec!["ok"; n];
+    want.push("pending");
+    assert_eq!(marks(r), want, "the last event is pending, never ✓: {r:#}");
+    assert!(
+        r["verdictText"]
+            .as_str()
+            .unwrap()
+            .contains("1 recent step(s) are not anchored yet"),
+        "{r:#}"
+    );
     assert_eq!(r["resolution"], "Resolution: upheld.", "{r:#}");
     let texts = r["marks"].to_string();
     assert!(
