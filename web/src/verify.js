@@ -315,6 +315,7 @@ export async function verify(opts) {
         try {
           rc.signer = receiptSigner(r, rc.signature);
           if (rc.signer !== anchorer) rc.problems.push(f("receipt_signer", { n: rc.n, signer: rc.signer, anchorer }));
+          rc.checked = true;
         } catch (err) {
           rc.problems.push(f("receipt_unreadable", { n: rc.n, detail: err.message }));
         }
@@ -332,6 +333,8 @@ export async function verify(opts) {
   // Receipts against the bundle's events (needs no chain).
   for (const rc of receipts) {
     if (!rc.receipt) continue;
+    // A signer that was never compared with anchorer() proves nothing.
+    if (!rc.checked && !rc.problems.length) rc.problems.push(f("receipt_unchecked", { n: rc.n }));
     const r = rc.receipt;
     const e = report.events[r.seq];
     rc.event = e && e.record && e.index === r.index && b.events[r.seq].leaf === r.leaf ? e : null;
@@ -442,7 +445,8 @@ function batchProblem(report, id, finding) {
 
 function finish(report) {
   for (const e of report.events) e.ok = e.problems.length === 0;
-  for (const r of report.receipts) r.ok = r.problems.length === 0;
+  // A receipt is good only once its signer was compared with anchorer().
+  for (const r of report.receipts) r.ok = r.problems.length === 0 && r.checked === true;
   const eventsOk = report.events.every((e) => e.ok);
   report.valid =
     report.ran &&
