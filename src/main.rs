@@ -197,10 +197,10 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => {
-            if let Some(url) = &args.public_rpc {
-                if !(url.starts_with("https://") || url.starts_with("http://")) {
-                    bail!("--public-rpc must be an http(s) URL, got {url:?}");
-                }
+            if let Some(url) = &args.public_rpc
+                && !(url.starts_with("https://") || url.starts_with("http://"))
+            {
+                bail!("--public-rpc must be an http(s) URL, got {url:?}");
             }
             let key = OperatorKey::load(args.key_file.as_deref())?;
             let node = Node::start(args.config(), key).await?;
