@@ -513,6 +513,7 @@ async fn a_complainant_checks_the_record_in_a_browser() {
         {"name": "disclosure", "url": page, "rpc": rpc, "contract": app.contract, "ticket": "", "files": [good, disclosure_file]},
         {"name": "wrong-disclosure", "url": page, "rpc": rpc, "contract": app.contract, "ticket": "", "files": [good, wrong_disclosure]},
         {"name": "from-disk", "url": file_page, "rpc": rpc, "contract": app.contract, "files": [good]},
+        {"name": "from-disk-link", "url": file_page, "rpc": rpc, "contract": app.contract, "ticket": format!("{base}/verify/{h}")},
         {"name": "conformance", "url": format!("{file_page}#conformance"), "conformance": true},
     ]);
     let results = run_browser(&cases, work.path());
@@ -664,6 +665,13 @@ async fn a_complainant_checks_the_record_in_a_browser() {
         r["verdict"], "valid",
         "the saved page works from disk: {r:#}"
     );
+
+    let r = find(&results, "from-disk-link");
+    assert_eq!(
+        r["verdict"], "valid",
+        "the saved page fetches a typed link: {r:#}"
+    );
+    assert_eq!(marks(r).len(), n + 1, "{r:#}");
 
     let r = find(&results, "conformance");
     assert_eq!(r["conformance"]["state"], "pass", "{r:#}");

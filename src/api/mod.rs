@@ -49,8 +49,14 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/tickets/{handle}/events", post(writes::append_event))
         .route("/v1/events/bulk", post(writes::append_bulk))
         .route("/v1/tickets/{handle}", get(writes::get_ticket))
-        .route("/v1/tickets/{handle}/proof", get(public::proof))
-        .route("/v1/log", get(public::log_info))
+        .route(
+            "/v1/tickets/{handle}/proof",
+            get(public::proof).layer(axum::middleware::map_response(page::any_origin)),
+        )
+        .route(
+            "/v1/log",
+            get(public::log_info).layer(axum::middleware::map_response(page::any_origin)),
+        )
         .route("/verify", get(page::verify_page))
         .route("/verify/{handle}", get(page::verify_ticket_page))
         .route(

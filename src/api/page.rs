@@ -40,6 +40,18 @@ fn page() -> Response {
     resp
 }
 
+/// The public, read-only, credential-free answers (the bundle and /v1/log)
+/// may be read from any origin: a saved copy of the page runs from a file
+/// (origin `null`) or another host and still fetches them. Simple GETs, no
+/// credentials: nothing a wildcard could leak.
+pub async fn any_origin(mut resp: Response) -> Response {
+    resp.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    resp
+}
+
 /// GET /verify: the page, for a dropped bundle or a typed link.
 pub async fn verify_page() -> Response {
     page()
