@@ -280,7 +280,7 @@ function render(r) {
     if (s.escalation_level) outcome.append(h("p", {}, t(L, "escalation_line", { level: s.escalation_level })));
     const pend = r.events.filter((e) => e.status === "pending");
     if (pend.length) {
-      outcome.append(h("p", {}, t(L, "pending_apart", { list: pend.map((e) => `#${e.seq} ${e.type || "?"}`).join(", ") })));
+      outcome.append(h("p", {}, t(L, "pending_apart", { list: pend.map((e) => `#${e.seq} ${e.record ? describeEvent(L, e.record) : "?"}`).join("; ") })));
     }
   }
   out.append(outcome);
