@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the browser tests need, idempotently:
-#   - headless Chromium from Debian's package (never a browser build of a tool's own);
+#   - headless Chromium from Debian's package (never a browser build of a tool's own),
+#     and a CJK font for the page's Chinese;
 #   - playwright-core from the npm registry into .tools/ (it drives the system Chromium;
 #     PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD keeps it from fetching a browser).
 # Prints the Chromium path on its last line.
@@ -21,6 +22,16 @@ if [ -z "$chromium_bin" ]; then
     apt-get update -qq >/dev/null || die "apt-get update failed"
     apt-get install -y -qq chromium >/dev/null || die "apt-get install chromium failed"
     chromium_bin="$(command -v chromium)" || die "chromium not on PATH after install"
+fi
+
+# A CJK font, so the page's Simplified Chinese renders in headless screenshots.
+if ! ls /usr/share/fonts/truetype/wqy/wqy-microhei.ttc >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+        echo "install-browser: installing fonts-wqy-microhei"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null \
+            || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null; } \
+            || echo "install-browser: fonts-wqy-microhei not installed (Chinese text renders as boxes in screenshots)" >&2
+    fi
 fi
 
 have="$(node -e 'try{process.stdout.write(require(process.argv[1]).version)}catch(e){}' \

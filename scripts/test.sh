@@ -27,6 +27,12 @@ fi
 echo "test: protocol vectors, independent implementation"
 python3 "$root/scripts/check-vectors.py"
 
+# The committed verifier page must be exactly a fresh build of web/src
+# (pinned esbuild and libraries); tests/verifier_page.rs drives it in Chromium.
+echo "test: verifier page is a fresh build"
+"$root/scripts/build-page.sh" --check
+node --test "$root/web/test/"
+
 "$root/scripts/test-contracts.sh"
 
 echo "test: cargo test"

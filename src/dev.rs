@@ -63,6 +63,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         },
         policy: Policy::default(),
         leader: Default::default(),
+        // The verifier page prefills this: a local chain is its own public RPC.
+        public_rpc: Some(anvil.url()),
     };
     let node = Node::start(config, key).await?;
     let api_key =
@@ -86,7 +88,12 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     println!(
         "  curl -s -X POST {url}/v1/tickets -H \"Authorization: Bearer $KEY\" -H 'content-type: application/json' -d '{{\"external_id\":\"my-1\"}}'"
     );
-    if let Some(handle) = &demo {
+    if let Some((handle, open)) = &demo {
+        println!();
+        println!("Check the demo tickets in your browser (the complainant's verifier page):");
+        println!("  {url}/verify/{handle}     # a resolved complaint");
+        println!("  {url}/verify/{open}     # an open support request");
+        println!();
         println!(
             "  curl -s {url}/v1/tickets/{handle}/proof > bundle.json     # a demo ticket, anchored within seconds"
         );
@@ -104,8 +111,9 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Two demo tickets: one resolved complaint, one still open.
-async fn seed(node: &Node) -> anyhow::Result<String> {
+/// Two demo tickets: one resolved complaint, one still open. Returns both
+/// handles (resolved, open).
+async fn seed(node: &Node) -> anyhow::Result<(String, String)> {
     let store = node.store.as_ref();
     let ev =
         |t: &str, data: serde_json::Value, role: &str, who: &str| -> anyhow::Result<EventInput> {
@@ -198,7 +206,16 @@ async fn seed(node: &Node) -> anyhow::Result<String> {
             )?,
         ),
     ];
-    for (handle, input) in script {
+    // When each step happened, in minutes before now, so the verifier page
+    // shows a plausible complaint: acknowledged 2 h 14 min after it was
+    // written, a final response two days later. (occurred_at may be any
+    // earlier instant; only a future one is refused.)
+    let minutes_ago = [4320, 4186, 1440, 4140, 3600, 3000, 1500, 1495, 1200];
+    let now = Timestamp::now().millis();
+    for ((handle, mut input), ago) in script.into_iter().zip(minutes_ago) {
+        if let Some(t) = Timestamp::from_millis(now - ago * 60_000) {
+            input.occurred_at = t.to_string();
+        }
         store
             .append(
                 vec![input.into_request(handle.clone())?],
@@ -207,5 +224,5 @@ async fn seed(node: &Node) -> anyhow::Result<String> {
             )
             .await?;
     }
-    Ok(resolved.handle.to_string())
+    Ok((resolved.handle.to_string(), open.handle.to_string()))
 }

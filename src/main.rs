@@ -77,6 +77,10 @@ pub struct ServeArgs {
     /// Per-call chain timeout, seconds.
     #[arg(long, default_value_t = 10)]
     rpc_timeout: u64,
+    /// A public RPC URL to suggest to verifiers (shown in GET /v1/log and
+    /// prefilled by the /verify page). Not the operator's private endpoint.
+    #[arg(long, env = "PROOFDESK_PUBLIC_RPC")]
+    public_rpc: Option<String>,
 }
 
 impl ServeArgs {
@@ -104,6 +108,7 @@ impl ServeArgs {
                 reopen_closed: self.reopen_closed,
             },
             leader: Default::default(),
+            public_rpc: self.public_rpc.clone(),
         }
     }
 }
@@ -180,6 +185,11 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => {
+            if let Some(url) = &args.public_rpc
+                && !(url.starts_with("https://") || url.starts_with("http://"))
+            {
+                anyhow::bail!("--public-rpc must be an http(s) URL, got {url:?}");
+            }
             let key = OperatorKey::load(args.key_file.as_deref())?;
             let node = Node::start(args.config(), key).await?;
             eprintln!("proofdesk listening on {}", node.url());

@@ -33,6 +33,10 @@ pub struct NodeConfig {
     pub anchor: AnchorPolicy,
     pub policy: Policy,
     pub leader: crate::leader::LeaderTiming,
+    /// A public RPC URL the log suggests to verifiers (GET /v1/log
+    /// `public_rpc`; the verifier page prefills it). Never the operator's own
+    /// private endpoint.
+    pub public_rpc: Option<String>,
 }
 
 pub struct Node {
@@ -96,6 +100,7 @@ impl Node {
             policy: config.policy,
             chain: Some(chain.clone()),
             metrics: metrics.clone(),
+            public_rpc: config.public_rpc.clone(),
         };
         let listener = TcpListener::bind(config.listen)
             .await

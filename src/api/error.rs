@@ -27,6 +27,9 @@ pub enum ApiError {
     Internal(String),
     #[error("not ready: {0}")]
     Unavailable(String),
+    /// Gone for good (erased content); `erased_at` goes into the problem.
+    #[error("{detail}")]
+    Gone { detail: String, erased_at: String },
 }
 
 impl ApiError {
@@ -41,6 +44,7 @@ impl ApiError {
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Gone { .. } => StatusCode::GONE,
         }
     }
 
@@ -55,6 +59,7 @@ impl ApiError {
             ApiError::TooLarge => "too-large",
             ApiError::Internal(_) => "internal",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::Gone { .. } => "gone",
         }
     }
 }
@@ -73,6 +78,9 @@ impl IntoResponse for ApiError {
         });
         if let ApiError::Unprocessable { item: Some(i), .. } = &self {
             body["item"] = json!(i);
+        }
+        if let ApiError::Gone { erased_at, .. } = &self {
+            body["erased_at"] = json!(erased_at);
         }
         let mut resp = (status, body.to_string()).into_response();
         resp.headers_mut().insert(

@@ -6,7 +6,9 @@ mod error;
 mod extract;
 mod openapi;
 mod ops;
+mod page;
 mod public;
+pub mod receipts;
 mod writes;
 
 use std::sync::Arc;
@@ -39,6 +41,8 @@ pub struct AppState {
     pub policy: Policy,
     pub chain: Option<Chain>,
     pub metrics: Arc<Metrics>,
+    /// The public RPC the log suggests to verifiers (None: not published).
+    pub public_rpc: Option<String>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -47,8 +51,24 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/tickets/{handle}/events", post(writes::append_event))
         .route("/v1/events/bulk", post(writes::append_bulk))
         .route("/v1/tickets/{handle}", get(writes::get_ticket))
-        .route("/v1/tickets/{handle}/proof", get(public::proof))
-        .route("/v1/log", get(public::log_info))
+        .route(
+            "/v1/tickets/{handle}/proof",
+            get(public::proof).layer(axum::middleware::map_response(page::any_origin)),
+        )
+        .route(
+            "/v1/log",
+            get(public::log_info).layer(axum::middleware::map_response(page::any_origin)),
+        )
+        .route("/verify", get(page::verify_page))
+        .route("/verify/{handle}", get(page::verify_ticket_page))
+        .route(
+            "/v1/tickets/{handle}/events/{seq}/receipt",
+            get(receipts::receipt),
+        )
+        .route(
+            "/v1/tickets/{handle}/events/{seq}/content",
+            get(receipts::content).delete(receipts::erase_content),
+        )
         .route("/v1/batches", get(public::batches))
         .route("/v1/batches/{id}", get(public::batch))
         .route("/healthz", get(ops::healthz))

@@ -46,6 +46,7 @@ pub async fn log_info(State(app): State<AppState>) -> Result<Json<Value>, ApiErr
         "latest_anchored_batch": latest,
         "max_merge_delay_ms": app.identity.max_merge_delay_ms,
         "policy": app.identity.policy,
+        "public_rpc": app.public_rpc,
     })))
 }
 

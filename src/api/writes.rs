@@ -14,7 +14,7 @@ use crate::ingest::{EventInput, idempotency, new_handle};
 use crate::log::{Outcome, StoredEvent, WriteResult};
 use crate::metrics::Metrics;
 use crate::protocol::fields::{TicketHandle, Timestamp};
-use crate::protocol::receipt::{RECEIPT_V2, Receipt, SignedReceipt};
+use crate::protocol::receipt::{RECEIPT_V2, RECEIPT_VERSION, Receipt, SignedReceipt};
 
 /// Most events one bulk request may carry.
 pub const MAX_BULK: usize = 10_000;
@@ -201,7 +201,7 @@ async fn receipts_for(
     let mut receipts = Vec::with_capacity(events.len());
     let mut records = Vec::with_capacity(events.len());
     for e in &events {
-        receipts.push(receipt_of(app, e)?);
+        receipts.push(receipt_of(app, e, RECEIPT_V2)?);
         records.push(
             serde_json::from_str::<Value>(&e.record)
                 .map_err(|err| ApiError::Internal(err.to_string()))?,
@@ -216,7 +216,21 @@ async fn receipts_for(
     Ok(signed.into_iter().zip(records).collect())
 }
 
-fn receipt_of(app: &AppState, e: &StoredEvent) -> Result<Receipt, ApiError> {
+/// A v1 receipt re-issued for one stored event (receipt downloads and
+/// compact links): its own signature, deterministic (RFC 6979), so every
+/// re-issue is the same. Accepted events get v2 receipts (`receipts_for`).
+pub(super) fn sign_receipt(
+    app: &AppState,
+    e: &StoredEvent,
+) -> Result<(SignedReceipt, Value), ApiError> {
+    let signed = crate::verify::receipt::sign(&app.key, receipt_of(app, e, RECEIPT_VERSION)?)
+        .map_err(|err| ApiError::Internal(err.to_string()))?;
+    let record: Value =
+        serde_json::from_str(&e.record).map_err(|err| ApiError::Internal(err.to_string()))?;
+    Ok((signed, record))
+}
+
+fn receipt_of(app: &AppState, e: &StoredEvent, version: u64) -> Result<Receipt, ApiError> {
     let recorded_at = Timestamp::from_millis(e.recorded_at_ms)
         .ok_or_else(|| ApiError::Internal("bad recorded_at".into()))?;
     let deadline = i64::try_from(app.identity.max_merge_delay_ms)
@@ -225,7 +239,7 @@ fn receipt_of(app: &AppState, e: &StoredEvent) -> Result<Receipt, ApiError> {
         .and_then(Timestamp::from_millis)
         .ok_or_else(|| ApiError::Internal("bad deadline".into()))?;
     Ok(Receipt {
-        v: RECEIPT_V2,
+        v: version,
         ticket: e.ticket.clone(),
         index: e.index,
         seq: e.seq,
@@ -255,18 +269,27 @@ pub async fn get_ticket(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("ticket {ticket} not found")))?;
     let events = app.store.events_by_ticket(&ticket).await?;
-    let records: Vec<Value> = events
-        .iter()
-        .map(|e| {
-            let record: Value = serde_json::from_str(&e.record).unwrap_or(Value::Null);
-            json!({"index": e.index, "seq": e.seq, "leaf": e.leaf, "batch": e.sealed.as_ref().map(|(b, _)| b), "record": record})
-        })
-        .collect();
+    let mut compacts = Vec::with_capacity(events.len());
+    let mut records: Vec<Value> = Vec::with_capacity(events.len());
+    for e in &events {
+        let record: Value = serde_json::from_str(&e.record).unwrap_or(Value::Null);
+        let mut item = json!({"index": e.index, "seq": e.seq, "leaf": e.leaf, "batch": e.sealed.as_ref().map(|(b, _)| b), "record": record});
+        // Receipt download, compact receipt and content links (src/api/receipts.rs).
+        let links = super::receipts::event_links(&app, e)?;
+        if let Some(c) = links["receipt_compact"].as_str() {
+            compacts.push(c.to_owned());
+        }
+        if let (Some(item), Some(links)) = (item.as_object_mut(), links.as_object()) {
+            item.extend(links.clone());
+        }
+        records.push(item);
+    }
     Ok(Json(json!({
         "ticket": t.handle,
         "external_id": t.external_id,
         "created_at": t.created_at,
         "state": t.tip.state,
         "events": records,
+        "verify_url": super::receipts::verify_link(&t.handle, &compacts),
     })))
 }

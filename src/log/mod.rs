@@ -1,6 +1,7 @@
 //! The log: durable, append-only storage of records, batches and anchoring
 //! state, behind one `Store` trait with a SQLite and a PostgreSQL backend.
 
+pub mod content;
 mod error;
 pub(crate) mod group;
 pub mod plan;
@@ -238,6 +239,25 @@ pub trait Store: Send + Sync + 'static {
         first_index: u64,
         count: u64,
     ) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// The stored content of a ticket's event `seq`, or None when the event
+    /// has none stored (no such event, no content, or only the platform's
+    /// own commitment was sent).
+    async fn content(
+        &self,
+        ticket: &TicketHandle,
+        seq: u64,
+    ) -> Result<Option<content::StoredContent>, StoreError>;
+    /// Erases an event's content (salt and text) and records when and by
+    /// which key; a second erasure keeps the first one's time. Returns the
+    /// content row afterwards, or None when the event has none stored.
+    async fn erase_content(
+        &self,
+        ticket: &TicketHandle,
+        seq: u64,
+        erased_by: &str,
+        now: Timestamp,
+    ) -> Result<Option<content::StoredContent>, StoreError>;
 
     async fn stats(&self) -> Result<LogStats, StoreError>;
     async fn unsealed(&self) -> Result<Unsealed, StoreError>;

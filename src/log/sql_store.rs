@@ -87,6 +87,44 @@ macro_rules! impl_sql_store {
                 rows.into_iter().map(TryInto::try_into).collect()
             }
 
+            async fn content(
+                &self,
+                ticket: &$crate::protocol::fields::TicketHandle,
+                seq: u64,
+            ) -> Result<Option<$crate::log::content::StoredContent>, $crate::log::StoreError> {
+                use $crate::log::content::{ContentRow, from_row, sql};
+                let row: Option<ContentRow> = sqlx::query_as(sql::CONTENT_BY_TICKET_SEQ)
+                    .bind(ticket.as_str())
+                    .bind(seq as i64)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(from_row).transpose()
+            }
+
+            async fn erase_content(
+                &self,
+                ticket: &$crate::protocol::fields::TicketHandle,
+                seq: u64,
+                erased_by: &str,
+                now: $crate::protocol::fields::Timestamp,
+            ) -> Result<Option<$crate::log::content::StoredContent>, $crate::log::StoreError> {
+                use $crate::log::content::sql;
+                let Some(found) = self.content(ticket, seq).await? else {
+                    return Ok(None);
+                };
+                if found.erased_at.is_none() {
+                    // Conditional on erased_at IS NULL: of two racing
+                    // erasures, the first one's time stays.
+                    sqlx::query(sql::ERASE)
+                        .bind(now.to_string())
+                        .bind(erased_by)
+                        .bind(found.index as i64)
+                        .execute(&self.pool)
+                        .await?;
+                }
+                self.content(ticket, seq).await
+            }
+
             async fn stats(&self) -> Result<$crate::log::LogStats, $crate::log::StoreError> {
                 use $crate::log::rows::sql;
                 let (size, sealed): (i64, i64) =

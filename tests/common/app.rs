@@ -66,6 +66,7 @@ impl AppBuilder {
             },
             policy: Policy::default(),
             leader: Default::default(),
+            public_rpc: None,
         };
         let node = Node::start(config, operator).await.unwrap();
         let key = proofdesk::api::auth::create_key(
