@@ -15,6 +15,7 @@ use proofdesk::protocol::state::Policy;
 use proofdesk::seal::SealPolicy;
 use proofdesk::verify::{VerifyOptions, parse_bundle, verify_bundle};
 
+mod cli;
 mod dev;
 
 #[derive(Parser)]
@@ -138,6 +139,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Connect help desks (Zendesk, Zammad) and read their delivery ledger.
+    Integrations {
+        #[command(subcommand)]
+        action: cli::integrations::IntegrationsAction,
+    },
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
@@ -201,6 +207,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Dev(args) => dev::run(args).await,
+        Command::Integrations { action } => cli::integrations::run(action).await,
         Command::Deploy {
             rpc,
             key_file,
