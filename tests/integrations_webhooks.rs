@@ -27,9 +27,20 @@ const ZENDESK_SECRET: &str = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==";
 
 /// Everything that must never reach a record, a bundle or the ledger.
 const PERSONAL: [&str; 14] = [
-    "Jane", "Doe", "jane.doe@example.com", "+44 20 7946 0958", "Mark Agent", "mark.agent",
-    "John Smith", "Erika", "Mustermann", "erika@example.org", "Nicole", "Braun",
-    "nicole.braun@zammad.org", "+49 30 1234567",
+    "Jane",
+    "Doe",
+    "jane.doe@example.com",
+    "+44 20 7946 0958",
+    "Mark Agent",
+    "mark.agent",
+    "John Smith",
+    "Erika",
+    "Mustermann",
+    "erika@example.org",
+    "Nicole",
+    "Braun",
+    "nicole.braun@zammad.org",
+    "+49 30 1234567",
 ];
 
 struct App {
@@ -52,12 +63,18 @@ fn verify_options(rpc: String, contract: Address) -> VerifyOptions {
 
 impl App {
     async fn spawn(db: TestDb) -> App {
-        let anvil = Anvil::start(0, Some(1)).await.expect("anvil (scripts/install-toolchain.sh)");
+        let anvil = Anvil::start(0, Some(1))
+            .await
+            .expect("anvil (scripts/install-toolchain.sh)");
         let operator = OperatorKey::parse(DEV_KEYS[0]).unwrap();
-        let (contract, block) =
-            proofdesk::anchor::deploy::deploy(&anvil.url(), &operator, None, Duration::from_secs(30))
-                .await
-                .unwrap();
+        let (contract, block) = proofdesk::anchor::deploy::deploy(
+            &anvil.url(),
+            &operator,
+            None,
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
         let config = NodeConfig {
             database_url: db.url.clone(),
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -122,16 +139,29 @@ impl App {
     }
 
     /// Posts a body the way Zendesk does: signature over timestamp ‖ body.
-    async fn zendesk(&self, name: &str, body: &[u8], invocation: &str, signed_at: chrono::DateTime<chrono::Utc>, secret: &str) -> (u16, Value) {
+    async fn zendesk(
+        &self,
+        name: &str,
+        body: &[u8],
+        invocation: &str,
+        signed_at: chrono::DateTime<chrono::Utc>,
+        secret: &str,
+    ) -> (u16, Value) {
         let ts = signed_at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
         let r = self
             .http
-            .post(format!("{}/v1/integrations/zendesk/{name}", self.node.url()))
+            .post(format!(
+                "{}/v1/integrations/zendesk/{name}",
+                self.node.url()
+            ))
             .header("content-type", "application/json")
             .header("x-zendesk-webhook-id", "01GK8E6BKWMJZD2T8Y5AXJQMG5")
             .header("x-zendesk-webhook-invocation-id", invocation)
             .header("x-zendesk-webhook-signature-timestamp", &ts)
-            .header("x-zendesk-webhook-signature", zendesk_sign(secret, &ts, body))
+            .header(
+                "x-zendesk-webhook-signature",
+                zendesk_sign(secret, &ts, body),
+            )
             .body(body.to_vec())
             .send()
             .await
@@ -190,7 +220,12 @@ impl App {
         assert!(!records.is_empty());
         let mut stored = records.join("\n");
         for i in store.integration_store().integrations().await.unwrap() {
-            for d in store.integration_store().deliveries(&i.name, None, 1000).await.unwrap() {
+            for d in store
+                .integration_store()
+                .deliveries(&i.name, None, 1000)
+                .await
+                .unwrap()
+            {
                 stored.push_str(&serde_json::to_string(&d).unwrap());
             }
         }
@@ -204,7 +239,10 @@ impl App {
             stored.push_str(&r.text().await.unwrap());
         }
         for p in PERSONAL {
-            assert!(!stored.contains(p), "{p:?} reached a record, a bundle or the ledger");
+            assert!(
+                !stored.contains(p),
+                "{p:?} reached a record, a bundle or the ledger"
+            );
         }
         // Vendor user ids never appear as refs either: only keyed hashes.
         for r in &records {
@@ -228,8 +266,12 @@ impl App {
 }
 
 fn fixture(path: &str) -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(path))
-        .unwrap_or_else(|e| panic!("fixture {path}: {e}"))
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(path),
+    )
+    .unwrap_or_else(|e| panic!("fixture {path}: {e}"))
 }
 
 fn now() -> chrono::DateTime<chrono::Utc> {
@@ -279,25 +321,40 @@ async fn a_zendesk_ticket_life_is_recorded_anchored_and_verifies() {
         let mut handle = String::new();
         for (i, name) in ZENDESK_LIFE.iter().enumerate() {
             let body = fixture(&format!("zendesk/{name}.json"));
-            let (s, r) = app.zendesk("support", &body, &format!("inv-{i}"), now(), ZENDESK_SECRET).await;
-            assert_eq!((s, r["outcome"].as_str()), (200, Some("recorded")), "{backend} {name}: {r}");
+            let (s, r) = app
+                .zendesk("support", &body, &format!("inv-{i}"), now(), ZENDESK_SECRET)
+                .await;
+            assert_eq!(
+                (s, r["outcome"].as_str()),
+                (200, Some("recorded")),
+                "{backend} {name}: {r}"
+            );
             handle = r["ticket"].as_str().unwrap().to_owned();
         }
         // Zendesk retries a delivery (same invocation id): nothing new.
         let again = fixture("zendesk/life-03-private-note-high.json");
-        let (s, r) = app.zendesk("support", &again, "inv-2", now(), ZENDESK_SECRET).await;
+        let (s, r) = app
+            .zendesk("support", &again, "inv-2", now(), ZENDESK_SECRET)
+            .await;
         assert_eq!((s, r["outcome"].as_str()), (200, Some("duplicate")), "{r}");
 
         let t = ticket_state(&app, &handle).await;
         assert_eq!(
             types(&t),
             [
-                "ticket.created", "message.added",
-                "message.added", "ticket.assigned", "status.changed",
-                "message.added", "priority.changed",
-                "message.added", "status.changed",
-                "message.added", "status.changed",
-                "message.added", "ticket.resolved",
+                "ticket.created",
+                "message.added",
+                "message.added",
+                "ticket.assigned",
+                "status.changed",
+                "message.added",
+                "priority.changed",
+                "message.added",
+                "status.changed",
+                "message.added",
+                "status.changed",
+                "message.added",
+                "ticket.resolved",
                 "satisfaction.rated",
                 "ticket.closed",
             ],
@@ -309,14 +366,25 @@ async fn a_zendesk_ticket_life_is_recorded_anchored_and_verifies() {
         assert_eq!(t["state"]["priority"], "high");
         assert_eq!(t["state"]["complaint"], true);
         let ev = t["events"].as_array().unwrap();
-        assert_eq!(ev[1]["record"]["data"], json!({"direction": "inbound", "visibility": "public"}));
-        assert_eq!(ev[5]["record"]["data"], json!({"direction": "outbound", "visibility": "internal"}));
+        assert_eq!(
+            ev[1]["record"]["data"],
+            json!({"direction": "inbound", "visibility": "public"})
+        );
+        assert_eq!(
+            ev[5]["record"]["data"],
+            json!({"direction": "outbound", "visibility": "internal"})
+        );
         assert_eq!(ev[3]["record"]["data"]["group"], "group-360001");
         assert_eq!(ev[13]["record"]["data"], json!({"score": 1, "scale": 1}));
         // The requester's ref is the same pseudonym on every event of theirs.
         assert_eq!(ev[0]["record"]["actor"], ev[1]["record"]["actor"]);
         assert_eq!(ev[0]["record"]["actor"]["role"], "customer");
-        assert!(ev[1]["record"]["content"].as_str().unwrap().starts_with("0x"));
+        assert!(
+            ev[1]["record"]["content"]
+                .as_str()
+                .unwrap()
+                .starts_with("0x")
+        );
 
         let bundle = app.anchored_bundle(&handle).await;
         assert_eq!(bundle.events.len(), 15);
@@ -330,7 +398,12 @@ async fn a_zendesk_ticket_life_is_recorded_anchored_and_verifies() {
         let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_proofdesk"))
             .arg("verify")
             .arg(&file)
-            .args(["--rpc", &app.anvil.url(), "--contract", &format!("{:#x}", app.contract)])
+            .args([
+                "--rpc",
+                &app.anvil.url(),
+                "--contract",
+                &format!("{:#x}", app.contract),
+            ])
             .output()
             .await
             .unwrap();
@@ -351,13 +424,19 @@ async fn a_zammad_ticket_life_is_recorded_anchored_and_verifies() {
         let app = App::spawn(db).await;
         // No secret given: the server generates the token to paste into Zammad.
         let (s, created) = app
-            .admin_post("/v1/integrations", json!({"name": "helpdesk", "vendor": "zammad"}))
+            .admin_post(
+                "/v1/integrations",
+                json!({"name": "helpdesk", "vendor": "zammad"}),
+            )
             .await;
         assert_eq!(s, 201, "{created}");
         let secret = created["secret"].as_str().unwrap().to_owned();
         assert_eq!(secret.len(), 64);
         let (_, listed) = app.admin_get("/v1/integrations").await;
-        assert!(!listed.to_string().contains(&secret), "secrets are shown once");
+        assert!(
+            !listed.to_string().contains(&secret),
+            "secrets are shown once"
+        );
 
         let life = [
             "life-01-created",
@@ -369,33 +448,63 @@ async fn a_zammad_ticket_life_is_recorded_anchored_and_verifies() {
         let mut handle = String::new();
         for name in life {
             let body = fixture(&format!("zammad/{name}.json"));
-            let (s, r) = app.zammad("helpdesk", &body, &format!("d-{name}"), &secret).await;
-            assert_eq!((s, r["outcome"].as_str()), (200, Some("recorded")), "{backend} {name}: {r}");
+            let (s, r) = app
+                .zammad("helpdesk", &body, &format!("d-{name}"), &secret)
+                .await;
+            assert_eq!(
+                (s, r["outcome"].as_str()),
+                (200, Some("recorded")),
+                "{backend} {name}: {r}"
+            );
             handle = r["ticket"].as_str().unwrap().to_owned();
             if name == "life-05-closed" {
                 // Zammad closes without a "solved" step: translated, and said so.
-                assert!(r["notes"].to_string().contains("ticket.resolved then ticket.closed"), "{r}");
+                assert!(
+                    r["notes"]
+                        .to_string()
+                        .contains("ticket.resolved then ticket.closed"),
+                    "{r}"
+                );
             }
         }
         let t = ticket_state(&app, &handle).await;
         assert_eq!(
             types(&t),
             [
-                "ticket.created", "message.added", "ticket.assigned",
-                "message.added", "ticket.assigned", "status.changed",
-                "message.added", "priority.changed",
+                "ticket.created",
+                "message.added",
+                "ticket.assigned",
+                "message.added",
+                "ticket.assigned",
                 "status.changed",
-                "message.added", "ticket.resolved", "ticket.closed",
+                "message.added",
+                "priority.changed",
+                "status.changed",
+                "message.added",
+                "ticket.resolved",
+                "ticket.closed",
             ],
             "{backend}"
         );
         assert_eq!(t["state"]["status"], "closed");
         assert_eq!(t["state"]["priority"], "high");
         let ev = t["events"].as_array().unwrap();
-        assert_eq!(ev[2]["record"]["data"], json!({"assignee": "unassigned", "group": "group-1"}));
-        assert_eq!(ev[6]["record"]["data"], json!({"direction": "outbound", "visibility": "internal"}));
-        assert_eq!(ev[6]["record"]["channel"], "email", "a note takes the ticket's channel");
-        assert_eq!(ev[8]["record"]["data"], json!({"from": "open", "to": "pending"}));
+        assert_eq!(
+            ev[2]["record"]["data"],
+            json!({"assignee": "unassigned", "group": "group-1"})
+        );
+        assert_eq!(
+            ev[6]["record"]["data"],
+            json!({"direction": "outbound", "visibility": "internal"})
+        );
+        assert_eq!(
+            ev[6]["record"]["channel"], "email",
+            "a note takes the ticket's channel"
+        );
+        assert_eq!(
+            ev[8]["record"]["data"],
+            json!({"from": "open", "to": "pending"})
+        );
 
         let bundle = app.anchored_bundle(&handle).await;
         assert_eq!(bundle.events.len(), 12);
@@ -415,19 +524,42 @@ async fn refused_unmapped_duplicate_and_out_of_order_deliveries_are_all_in_the_l
             .admin_post("/v1/integrations", json!({"name": "zd", "vendor": "zendesk", "secret": ZENDESK_SECRET, "options": {"timestamp_window_secs": 120}}))
             .await;
         assert_eq!(s, 201);
-        let (_, zm) = app.admin_post("/v1/integrations", json!({"name": "zm", "vendor": "zammad"})).await;
+        let (_, zm) = app
+            .admin_post(
+                "/v1/integrations",
+                json!({"name": "zm", "vendor": "zammad"}),
+            )
+            .await;
         let zm_secret = zm["secret"].as_str().unwrap().to_owned();
-        let (s, dup) = app.admin_post("/v1/integrations", json!({"name": "zd", "vendor": "zammad"})).await;
+        let (s, dup) = app
+            .admin_post(
+                "/v1/integrations",
+                json!({"name": "zd", "vendor": "zammad"}),
+            )
+            .await;
         assert_eq!(s, 409, "{dup}");
         let body = fixture("zendesk/life-01-created.json");
 
         // A captured delivery replayed ten minutes later: stale.
-        let (s, r) = app.zendesk("zd", &body, "inv-old", now() - chrono::Duration::minutes(10), ZENDESK_SECRET).await;
+        let (s, r) = app
+            .zendesk(
+                "zd",
+                &body,
+                "inv-old",
+                now() - chrono::Duration::minutes(10),
+                ZENDESK_SECRET,
+            )
+            .await;
         assert_eq!(s, 401, "{r}");
         assert_eq!(r["outcome"], "rejected");
-        assert!(r["detail"].as_str().unwrap().contains("more than 120 s"), "{r}");
+        assert!(
+            r["detail"].as_str().unwrap().contains("more than 120 s"),
+            "{r}"
+        );
         // Signed with another secret.
-        let (s, r) = app.zendesk("zd", &body, "inv-forged", now(), "not-the-secret-at-all!").await;
+        let (s, r) = app
+            .zendesk("zd", &body, "inv-forged", now(), "not-the-secret-at-all!")
+            .await;
         assert_eq!(s, 401, "{r}");
         assert_eq!(r["status"], 401);
         // Not signed at all, to the Zammad route.
@@ -442,16 +574,32 @@ async fn refused_unmapped_duplicate_and_out_of_order_deliveries_are_all_in_the_l
         assert_eq!(resp.status().as_u16(), 401);
         assert_eq!(resp.headers()["content-type"], "application/problem+json");
         // An integration that does not exist, or of the other vendor.
-        let (s, _) = app.zendesk("nope", &body, "inv-x", now(), ZENDESK_SECRET).await;
+        let (s, _) = app
+            .zendesk("nope", &body, "inv-x", now(), ZENDESK_SECRET)
+            .await;
         assert_eq!(s, 404);
         let (s, _) = app.zammad("zd", &body, "d-x", ZENDESK_SECRET).await;
         assert_eq!(s, 404);
         // A webhook wired to an event subscription: authentic but unmapped.
         let unknown = fixture("zendesk/unknown-event-type.json");
-        let (s, r) = app.zendesk("zd", &unknown, "inv-tags", now(), ZENDESK_SECRET).await;
+        let (s, r) = app
+            .zendesk("zd", &unknown, "inv-tags", now(), ZENDESK_SECRET)
+            .await;
         assert_eq!((s, r["outcome"].as_str()), (200, Some("unmapped")), "{r}");
-        assert!(r["reason"].as_str().unwrap().contains("zen:event-type:ticket.tags_changed"));
-        let (s, r) = app.zammad("zm", &fixture("zammad/not-a-ticket.json"), "d-user", &zm_secret).await;
+        assert!(
+            r["reason"]
+                .as_str()
+                .unwrap()
+                .contains("zen:event-type:ticket.tags_changed")
+        );
+        let (s, r) = app
+            .zammad(
+                "zm",
+                &fixture("zammad/not-a-ticket.json"),
+                "d-user",
+                &zm_secret,
+            )
+            .await;
         assert_eq!((s, r["outcome"].as_str()), (200, Some("unmapped")), "{r}");
         // Not JSON at all, correctly signed: rejected with the parser's reason.
         let (s, r) = app.zammad("zm", b"ticket=1", "d-form", &zm_secret).await;
@@ -459,32 +607,84 @@ async fn refused_unmapped_duplicate_and_out_of_order_deliveries_are_all_in_the_l
         assert!(r["detail"].as_str().unwrap().contains("not JSON"));
 
         // Created and solved in one update: new → solved is ticket.resolved.
-        let (s, r) = app.zendesk("zd", &fixture("zendesk/skip-created-solved.json"), "inv-skip", now(), ZENDESK_SECRET).await;
+        let (s, r) = app
+            .zendesk(
+                "zd",
+                &fixture("zendesk/skip-created-solved.json"),
+                "inv-skip",
+                now(),
+                ZENDESK_SECRET,
+            )
+            .await;
         assert_eq!((s, r["outcome"].as_str()), (200, Some("recorded")), "{r}");
         let t = ticket_state(&app, r["ticket"].as_str().unwrap()).await;
         assert_eq!(
             types(&t),
-            ["ticket.created", "message.added", "ticket.assigned", "ticket.resolved"]
+            [
+                "ticket.created",
+                "message.added",
+                "ticket.assigned",
+                "ticket.resolved"
+            ]
         );
         assert_eq!(t["state"]["status"], "solved");
 
         // Out of order: the close arrives first, the older "open" later.
-        let (s, first) = app.zammad("zm", &fixture("zammad/ooo-1-closed-first.json"), "d-close", &zm_secret).await;
-        assert_eq!((s, first["outcome"].as_str()), (200, Some("recorded")), "{first}");
+        let (s, first) = app
+            .zammad(
+                "zm",
+                &fixture("zammad/ooo-1-closed-first.json"),
+                "d-close",
+                &zm_secret,
+            )
+            .await;
+        assert_eq!(
+            (s, first["outcome"].as_str()),
+            (200, Some("recorded")),
+            "{first}"
+        );
         let handle = first["ticket"].as_str().unwrap().to_owned();
-        let (s, late) = app.zammad("zm", &fixture("zammad/ooo-2-older-open-late.json"), "d-open", &zm_secret).await;
-        assert_eq!((s, late["outcome"].as_str()), (200, Some("unmapped")), "{late}");
+        let (s, late) = app
+            .zammad(
+                "zm",
+                &fixture("zammad/ooo-2-older-open-late.json"),
+                "d-open",
+                &zm_secret,
+            )
+            .await;
+        assert_eq!(
+            (s, late["outcome"].as_str()),
+            (200, Some("unmapped")),
+            "{late}"
+        );
         let notes = late["notes"].to_string();
         assert!(notes.contains("older than one already applied"), "{notes}");
         assert!(notes.contains("the ticket is closed in the log"), "{notes}");
         // And Zammad retries the close: a duplicate, nothing appended.
-        let (s, again) = app.zammad("zm", &fixture("zammad/ooo-1-closed-first.json"), "d-close", &zm_secret).await;
-        assert_eq!((s, again["outcome"].as_str()), (200, Some("duplicate")), "{again}");
+        let (s, again) = app
+            .zammad(
+                "zm",
+                &fixture("zammad/ooo-1-closed-first.json"),
+                "d-close",
+                &zm_secret,
+            )
+            .await;
+        assert_eq!(
+            (s, again["outcome"].as_str()),
+            (200, Some("duplicate")),
+            "{again}"
+        );
         assert_eq!(again["first_index"], first["first_index"]);
         let t = ticket_state(&app, &handle).await;
         assert_eq!(
             types(&t),
-            ["ticket.created", "message.added", "ticket.assigned", "ticket.resolved", "ticket.closed"],
+            [
+                "ticket.created",
+                "message.added",
+                "ticket.assigned",
+                "ticket.resolved",
+                "ticket.closed"
+            ],
             "{backend}"
         );
         assert_eq!(t["state"]["status"], "closed");
@@ -499,26 +699,64 @@ async fn refused_unmapped_duplicate_and_out_of_order_deliveries_are_all_in_the_l
             .await
             .unwrap();
         assert_eq!(unauth.status().as_u16(), 401);
-        let (s, l) = app.admin_get("/v1/integrations/zd/deliveries?outcome=rejected").await;
+        let (s, l) = app
+            .admin_get("/v1/integrations/zd/deliveries?outcome=rejected")
+            .await;
         assert_eq!(s, 200, "{l}");
         let rows = l["deliveries"].as_array().unwrap();
         assert_eq!(rows.len(), 2, "{l}");
-        let sigs: Vec<&str> = rows.iter().map(|d| d["signature"].as_str().unwrap()).collect();
+        let sigs: Vec<&str> = rows
+            .iter()
+            .map(|d| d["signature"].as_str().unwrap())
+            .collect();
         assert_eq!(sigs, ["invalid", "stale"]);
-        assert!(rows.iter().all(|d| d["reason"].is_string() && d["body_sha256"].as_str().unwrap().len() == 66));
+        assert!(
+            rows.iter()
+                .all(|d| d["reason"].is_string() && d["body_sha256"].as_str().unwrap().len() == 66)
+        );
         let (_, all) = app.admin_get("/v1/integrations/zm/deliveries").await;
-        let outcomes: Vec<&str> = all["deliveries"].as_array().unwrap().iter().map(|d| d["outcome"].as_str().unwrap()).collect();
-        assert_eq!(outcomes, ["duplicate", "unmapped", "recorded", "rejected", "unmapped", "rejected"], "{all}");
-        let (s, _) = app.admin_get("/v1/integrations/zm/deliveries?outcome=lost").await;
+        let outcomes: Vec<&str> = all["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["outcome"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                "duplicate",
+                "unmapped",
+                "recorded",
+                "rejected",
+                "unmapped",
+                "rejected"
+            ],
+            "{all}"
+        );
+        let (s, _) = app
+            .admin_get("/v1/integrations/zm/deliveries?outcome=lost")
+            .await;
         assert_eq!(s, 400);
 
         // … and so does the CLI, from the database directly.
         let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_proofdesk"))
-            .args(["integrations", "deliveries", "zm", "--database", &url, "--outcome", "unmapped"])
+            .args([
+                "integrations",
+                "deliveries",
+                "zm",
+                "--database",
+                &url,
+                "--outcome",
+                "unmapped",
+            ])
             .output()
             .await
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("no \"ticket\" object"), "{text}");
         assert!(text.contains("older than one already applied"), "{text}");
@@ -526,4 +764,70 @@ async fn refused_unmapped_duplicate_and_out_of_order_deliveries_are_all_in_the_l
         app.assert_no_personal_data(&[&handle]).await;
         app.stop().await;
     }
+}
+
+/// The database goes away mid-operation (PostgreSQL refuses connections):
+/// the vendor is told 503 with Retry-After, so it retries; once the
+/// database is back the same delivery is recorded, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_answers_503_and_the_vendors_retry_is_recorded() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let name = db
+        .url
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let admin_url = std::env::var(common::PG_ENV).unwrap();
+    let app = App::spawn(db).await;
+    let (_, zm) = app
+        .admin_post(
+            "/v1/integrations",
+            json!({"name": "zm", "vendor": "zammad"}),
+        )
+        .await;
+    let secret = zm["secret"].as_str().unwrap().to_owned();
+    let body = fixture("zammad/life-01-created.json");
+
+    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
+    let set = |allow: bool| {
+        sqlx::AssertSqlSafe(format!(
+            "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS {allow}"
+        ))
+    };
+    sqlx::query(set(false)).execute(&admin).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    )))
+    .execute(&admin)
+    .await
+    .unwrap();
+    let resp = app
+        .http
+        .post(format!("{}/v1/integrations/zammad/zm", app.node.url()))
+        .header("x-zammad-delivery", "d-outage")
+        .header("x-hub-signature", zammad_sign(&secret, &body))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 503);
+    assert_eq!(resp.headers()["retry-after"], "10");
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+
+    sqlx::query(set(true)).execute(&admin).await.unwrap();
+    admin.close().await;
+    let (s, r) = app.zammad("zm", &body, "d-outage", &secret).await;
+    assert_eq!((s, r["outcome"].as_str()), (200, Some("recorded")), "{r}");
+    let t = ticket_state(&app, r["ticket"].as_str().unwrap()).await;
+    assert_eq!(
+        types(&t),
+        ["ticket.created", "message.added", "ticket.assigned"]
+    );
+    app.stop().await;
 }

@@ -38,7 +38,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (step, e) in &events {
         // The key names the event in the platform's own system, so a retry
         // (automatic after a timeout) never records it twice.
-        let a = client.append(&ticket, e, &format!("{external}-{step}")).await?;
+        let a = client
+            .append(&ticket, e, &format!("{external}-{step}"))
+            .await?;
         println!(
             "{step}: index {} seq {} signed by {}{}",
             a.receipt.receipt.index,

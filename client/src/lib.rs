@@ -212,8 +212,13 @@ impl Client {
 
     /// A ticket's records and state (needs an `ingest` or `audit` key).
     pub async fn ticket(&self, ticket: &TicketHandle) -> Result<Value, Error> {
-        self.send(reqwest::Method::GET, &format!("/v1/tickets/{ticket}"), None, None)
-            .await
+        self.send(
+            reqwest::Method::GET,
+            &format!("/v1/tickets/{ticket}"),
+            None,
+            None,
+        )
+        .await
     }
 
     /// The address that signed a receipt (0x…, lowercase). Compare it with
@@ -227,7 +232,12 @@ impl Client {
     /// The ticket's public proof bundle, parsed strictly.
     pub async fn bundle(&self, ticket: &TicketHandle) -> Result<Bundle, Error> {
         let text = self
-            .send_raw(reqwest::Method::GET, &format!("/v1/tickets/{ticket}/proof"), None, None)
+            .send_raw(
+                reqwest::Method::GET,
+                &format!("/v1/tickets/{ticket}/proof"),
+                None,
+                None,
+            )
             .await?;
         proofdesk::verify::parse_bundle(&text).map_err(|e| Error::Decode(e.to_string()))
     }

@@ -115,7 +115,10 @@ async fn a_platform_records_and_verifies_a_complaint_with_the_client() {
     let t = client.create_ticket("crm-5521").await.unwrap();
     assert!(t.created);
     let again = client.create_ticket("crm-5521").await.unwrap();
-    assert_eq!((again.ticket.clone(), again.created), (t.ticket.clone(), false));
+    assert_eq!(
+        (again.ticket.clone(), again.created),
+        (t.ticket.clone(), false)
+    );
 
     let created = event(
         "ticket.created",
@@ -123,7 +126,10 @@ async fn a_platform_records_and_verifies_a_complaint_with_the_client() {
         "customer",
         Some("My withdrawal is late."),
     );
-    let first = client.append(&t.ticket, &created, "crm-5521-created").await.unwrap();
+    let first = client
+        .append(&t.ticket, &created, "crm-5521-created")
+        .await
+        .unwrap();
     assert!(!first.replayed);
     assert_eq!(first.receipt.receipt.seq, 0);
     let anchorer = format!("{:#x}", server.node.chain.anchorer().await.unwrap());
@@ -131,16 +137,26 @@ async fn a_platform_records_and_verifies_a_complaint_with_the_client() {
     assert!(!first.record.to_string().contains("withdrawal is late"));
 
     // The same key again: the original receipt, not a second record.
-    let replay = client.append(&t.ticket, &created, "crm-5521-created").await.unwrap();
+    let replay = client
+        .append(&t.ticket, &created, "crm-5521-created")
+        .await
+        .unwrap();
     assert!(replay.replayed);
     assert_eq!(replay.receipt, first.receipt);
 
     // A refusal is a typed problem with the server's reason.
     let closed = event("ticket.closed", json!({}), "agent", None);
-    match client.append(&t.ticket, &closed, "crm-5521-close-early").await {
+    match client
+        .append(&t.ticket, &closed, "crm-5521-close-early")
+        .await
+    {
         Err(Error::Api(p)) => {
             assert_eq!(p.status, 409);
-            assert!(p.detail.contains("ticket.closed needs a solved ticket"), "{}", p.detail);
+            assert!(
+                p.detail.contains("ticket.closed needs a solved ticket"),
+                "{}",
+                p.detail
+            );
         }
         other => panic!("expected a 409 problem, got {other:?}"),
     }
@@ -149,12 +165,28 @@ async fn a_platform_records_and_verifies_a_complaint_with_the_client() {
     let bulk = client
         .bulk(
             &[
-                (t.ticket.clone(), event("ticket.acknowledged", json!({}), "system", None)),
                 (
                     t.ticket.clone(),
-                    event("message.added", json!({"direction": "outbound", "visibility": "public"}), "agent", Some("On it.")),
+                    event("ticket.acknowledged", json!({}), "system", None),
                 ),
-                (t.ticket.clone(), event("ticket.resolved", json!({"resolution": "paid_out"}), "agent", None)),
+                (
+                    t.ticket.clone(),
+                    event(
+                        "message.added",
+                        json!({"direction": "outbound", "visibility": "public"}),
+                        "agent",
+                        Some("On it."),
+                    ),
+                ),
+                (
+                    t.ticket.clone(),
+                    event(
+                        "ticket.resolved",
+                        json!({"resolution": "paid_out"}),
+                        "agent",
+                        None,
+                    ),
+                ),
             ],
             "crm-5521-bulk-1",
         )
@@ -162,7 +194,10 @@ async fn a_platform_records_and_verifies_a_complaint_with_the_client() {
         .unwrap();
     assert_eq!(bulk.receipts.len(), 3);
     assert_eq!(
-        bulk.receipts.iter().map(|r| r.receipt.seq).collect::<Vec<_>>(),
+        bulk.receipts
+            .iter()
+            .map(|r| r.receipt.seq)
+            .collect::<Vec<_>>(),
         [1, 2, 3]
     );
 
@@ -173,9 +208,20 @@ async fn a_platform_records_and_verifies_a_complaint_with_the_client() {
         .unwrap()
         .attempts(3)
         .backoff(Duration::from_millis(50));
-    let rated = event("satisfaction.rated", json!({"score": 5, "scale": 5}), "customer", None);
-    let after_timeout = flaky.append(&t.ticket, &rated, "crm-5521-rated").await.unwrap();
-    assert!(after_timeout.replayed, "the first attempt landed; the retry replays it");
+    let rated = event(
+        "satisfaction.rated",
+        json!({"score": 5, "scale": 5}),
+        "customer",
+        None,
+    );
+    let after_timeout = flaky
+        .append(&t.ticket, &rated, "crm-5521-rated")
+        .await
+        .unwrap();
+    assert!(
+        after_timeout.replayed,
+        "the first attempt landed; the retry replays it"
+    );
     assert_eq!(after_timeout.receipt.receipt.seq, 4);
     let state = client.ticket(&t.ticket).await.unwrap();
     let types: Vec<&str> = state["events"]
@@ -186,7 +232,13 @@ async fn a_platform_records_and_verifies_a_complaint_with_the_client() {
         .collect();
     assert_eq!(
         types,
-        ["ticket.created", "ticket.acknowledged", "message.added", "ticket.resolved", "satisfaction.rated"],
+        [
+            "ticket.created",
+            "ticket.acknowledged",
+            "message.added",
+            "ticket.resolved",
+            "satisfaction.rated"
+        ],
         "recorded once"
     );
 
@@ -209,7 +261,11 @@ async fn a_platform_records_and_verifies_a_complaint_with_the_client() {
     assert!(report.valid, "{:?}", report.problems);
     // Pinned to another contract: not valid.
     let wrong = client
-        .verify(&t.ticket, &server.anvil.url(), Some("0x4242424242424242424242424242424242424242"))
+        .verify(
+            &t.ticket,
+            &server.anvil.url(),
+            Some("0x4242424242424242424242424242424242424242"),
+        )
         .await
         .unwrap();
     assert!(!wrong.valid);
@@ -221,14 +277,26 @@ async fn a_platform_records_and_verifies_a_complaint_with_the_client() {
 #[tokio::test]
 async fn nobody_listening_is_unavailable_after_the_retries() {
     // A port that was just free: connection refused on every attempt.
-    let port = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
-    let client = Client::with_timeout(&format!("http://127.0.0.1:{port}"), None, Duration::from_secs(2))
+    let port = TcpListener::bind("127.0.0.1:0")
+        .await
         .unwrap()
-        .attempts(2)
-        .backoff(Duration::from_millis(10));
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = Client::with_timeout(
+        &format!("http://127.0.0.1:{port}"),
+        None,
+        Duration::from_secs(2),
+    )
+    .unwrap()
+    .attempts(2)
+    .backoff(Duration::from_millis(10));
     match client.create_ticket("x").await {
         Err(Error::Unavailable { attempts, .. }) => assert_eq!(attempts, 2),
         other => panic!("expected Unavailable, got {other:?}"),
     }
-    assert!(matches!(Client::new("ftp://x", None), Err(Error::Config(_))));
+    assert!(matches!(
+        Client::new("ftp://x", None),
+        Err(Error::Config(_))
+    ));
 }

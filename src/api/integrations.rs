@@ -31,7 +31,13 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-async fn webhook(app: AppState, vendor: Vendor, name: String, headers: HeaderMap, body: Bytes) -> Response {
+async fn webhook(
+    app: AppState,
+    vendor: Vendor,
+    name: String,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let incoming = match vendor {
         Vendor::Zendesk => Incoming {
             body: body.to_vec(),
@@ -77,10 +83,9 @@ async fn webhook(app: AppState, vendor: Vendor, name: String, headers: HeaderMap
         }
         Err(DeliverError::Unavailable(e)) => {
             tracing::error!(error = %e, "webhook delivery failed on the database");
-            let mut resp = ApiError::Unavailable(
-                "the database is unavailable; retry the delivery".into(),
-            )
-            .into_response();
+            let mut resp =
+                ApiError::Unavailable("the database is unavailable; retry the delivery".into())
+                    .into_response();
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("10"));
             resp
@@ -121,8 +126,8 @@ pub struct CreateIntegration {
 
 /// Options given over the API or CLI, on top of the vendor's defaults.
 pub fn options_for(vendor: Vendor, given: Option<&Value>) -> Result<MappingOptions, String> {
-    let mut base = serde_json::to_value(MappingOptions::defaults_for(vendor))
-        .map_err(|e| e.to_string())?;
+    let mut base =
+        serde_json::to_value(MappingOptions::defaults_for(vendor)).map_err(|e| e.to_string())?;
     if let Some(given) = given {
         let Some(obj) = given.as_object() else {
             return Err("options must be a JSON object".into());
@@ -181,7 +186,9 @@ pub async fn list(
 ) -> Result<Json<Value>, ApiError> {
     auth::require(app.store.as_ref(), &headers, "admin").await?;
     let all = app.store.integration_store().integrations().await?;
-    Ok(Json(json!({"integrations": all.iter().map(describe).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"integrations": all.iter().map(describe).collect::<Vec<_>>()}),
+    ))
 }
 
 #[derive(Debug, Deserialize)]

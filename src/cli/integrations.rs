@@ -14,7 +14,11 @@ use proofdesk::integrations::{Integration, Outcome, Vendor};
 pub enum IntegrationsAction {
     /// Create an integration and print its webhook path and secret once.
     Create {
-        #[arg(long, env = "PROOFDESK_DATABASE_URL", default_value = "sqlite://proofdesk.db")]
+        #[arg(
+            long,
+            env = "PROOFDESK_DATABASE_URL",
+            default_value = "sqlite://proofdesk.db"
+        )]
         database: String,
         /// zendesk or zammad.
         #[arg(long)]
@@ -35,12 +39,20 @@ pub enum IntegrationsAction {
     },
     /// List integrations (never their secrets).
     List {
-        #[arg(long, env = "PROOFDESK_DATABASE_URL", default_value = "sqlite://proofdesk.db")]
+        #[arg(
+            long,
+            env = "PROOFDESK_DATABASE_URL",
+            default_value = "sqlite://proofdesk.db"
+        )]
         database: String,
     },
     /// The delivery ledger of an integration, newest first.
     Deliveries {
-        #[arg(long, env = "PROOFDESK_DATABASE_URL", default_value = "sqlite://proofdesk.db")]
+        #[arg(
+            long,
+            env = "PROOFDESK_DATABASE_URL",
+            default_value = "sqlite://proofdesk.db"
+        )]
         database: String,
         /// The integration's name.
         integration: String,
@@ -86,13 +98,19 @@ pub async fn run(action: IntegrationsAction) -> anyhow::Result<ExitCode> {
             let options = options_for(vendor, options.as_ref()).map_err(anyhow::Error::msg)?;
             let integration = Integration::new(&name, vendor, secret, options)?;
             let store = proofdesk::log::connect(&database).await?;
-            if !store.integration_store().insert_integration(&integration).await? {
+            if !store
+                .integration_store()
+                .insert_integration(&integration)
+                .await?
+            {
                 bail!("an integration named {name:?} exists already");
             }
             println!("webhook path: {}", integration.webhook_path());
             if vendor == Vendor::Zammad {
                 println!("secret:       {}", integration.secret);
-                eprintln!("paste the secret into Zammad's webhook as the HMAC SHA1 Signature Token; it is shown only once");
+                eprintln!(
+                    "paste the secret into Zammad's webhook as the HMAC SHA1 Signature Token; it is shown only once"
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -121,7 +139,9 @@ pub async fn run(action: IntegrationsAction) -> anyhow::Result<ExitCode> {
             if ledger.integration(&integration).await?.is_none() {
                 bail!("no integration named {integration:?}");
             }
-            let rows = ledger.deliveries(&integration, outcome, limit.clamp(1, 100_000)).await?;
+            let rows = ledger
+                .deliveries(&integration, outcome, limit.clamp(1, 100_000))
+                .await?;
             for d in rows {
                 if json {
                     println!("{}", serde_json::to_string(&d)?);

@@ -118,9 +118,11 @@ pub async fn deliver(
             now.datetime(),
             integration.options.timestamp_window_secs,
         ),
-        Vendor::Zammad => {
-            signature::zammad(&integration.secret, incoming.signature.as_deref(), &incoming.body)
-        }
+        Vendor::Zammad => signature::zammad(
+            &integration.secret,
+            incoming.signature.as_deref(),
+            &incoming.body,
+        ),
     };
     if d.signature != SignatureCheck::Valid {
         let why = match d.signature {
@@ -139,32 +141,52 @@ pub async fn deliver(
             Vendor::Zendesk => "X-Zendesk-Webhook-Invocation-Id",
             Vendor::Zammad => "X-Zammad-Delivery",
         };
-        return finish(store, d, Outcome::Rejected, Some(format!("the {header} header is missing")), 400).await;
+        return finish(
+            store,
+            d,
+            Outcome::Rejected,
+            Some(format!("the {header} header is missing")),
+            400,
+        )
+        .await;
     };
 
     let _one_at_a_time = APPLY.lock().await;
-    if let Some(first) = ledger.handled_delivery(&integration.name, &delivery_id).await? {
+    if let Some(first) = ledger
+        .handled_delivery(&integration.name, &delivery_id)
+        .await?
+    {
         d.vendor_ticket = first.vendor_ticket;
         d.ticket = first.ticket;
         d.first_index = first.first_index;
         d.count = first.count;
-        let why = format!("delivery {delivery_id} was already handled (ledger row {})", first.id);
+        let why = format!(
+            "delivery {delivery_id} was already handled (ledger row {})",
+            first.id
+        );
         return finish(store, d, Outcome::Duplicate, Some(why), 200).await;
     }
     let body: Value = match serde_json::from_slice(&incoming.body) {
         Ok(v) => v,
         Err(e) => {
-            return finish(store, d, Outcome::Rejected, Some(format!("the body is not JSON: {e}")), 400).await;
+            return finish(
+                store,
+                d,
+                Outcome::Rejected,
+                Some(format!("the body is not JSON: {e}")),
+                400,
+            )
+            .await;
         }
     };
     let snapshot = match vendor {
         Vendor::Zendesk => match zendesk::parse(&body) {
-            Ok(zendesk::Parsed::Snapshot(s)) => Ok(s),
+            Ok(zendesk::Parsed::Snapshot(s)) => Ok(*s),
             Ok(zendesk::Parsed::Unmapped(r)) => Err(Ok(r)),
             Err(r) => Err(Err(r)),
         },
         Vendor::Zammad => match zammad::parse(&body) {
-            Ok(zammad::Parsed::Snapshot(s)) => Ok(s),
+            Ok(zammad::Parsed::Snapshot(s)) => Ok(*s),
             Ok(zammad::Parsed::Unmapped(r)) => Err(Ok(r)),
             Err(r) => Err(Err(r)),
         },
@@ -172,10 +194,21 @@ pub async fn deliver(
     let snapshot = match snapshot {
         Ok(s) => s,
         Err(Ok(unmapped)) => return finish(store, d, Outcome::Unmapped, Some(unmapped), 200).await,
-        Err(Err(rejected)) => return finish(store, d, Outcome::Rejected, Some(rejected), 422).await,
+        Err(Err(rejected)) => {
+            return finish(store, d, Outcome::Rejected, Some(rejected), 422).await;
+        }
     };
     d.vendor_ticket = Some(snapshot.ticket_id.clone());
-    apply(store, policy, &integration, &delivery_id, &incoming.body, snapshot, d).await
+    apply(
+        store,
+        policy,
+        &integration,
+        &delivery_id,
+        &incoming.body,
+        snapshot,
+        d,
+    )
+    .await
 }
 
 /// Plans and appends, re-planning if another writer moved the ticket.
@@ -190,7 +223,11 @@ async fn apply(
 ) -> Result<Reply, DeliverError> {
     let ledger = store.integration_store();
     let (ticket, _) = store
-        .create_ticket(&integration.external_id(&snap.ticket_id), new_handle(), Timestamp::now())
+        .create_ticket(
+            &integration.external_id(&snap.ticket_id),
+            new_handle(),
+            Timestamp::now(),
+        )
         .await?;
     d.ticket = Some(ticket.handle.to_string());
     let mirror: Mirror = match ledger.mirror(&integration.name, &snap.ticket_id).await? {
@@ -209,12 +246,24 @@ async fn apply(
             .ticket(&ticket.handle)
             .await?
             .and_then(|t| t.tip.state);
-        let p = plan(integration, state.as_ref(), &mirror, &snap, policy, Timestamp::now());
+        let p = plan(
+            integration,
+            state.as_ref(),
+            &mirror,
+            &snap,
+            policy,
+            Timestamp::now(),
+        );
         d.notes = p.notes.clone();
         let mirror_json = serde_json::to_string(&p.mirror).map_err(StoreError::corrupt)?;
         if p.events.is_empty() {
             ledger
-                .put_mirror(&integration.name, &snap.ticket_id, ticket.handle.as_str(), &mirror_json)
+                .put_mirror(
+                    &integration.name,
+                    &snap.ticket_id,
+                    ticket.handle.as_str(),
+                    &mirror_json,
+                )
                 .await?;
             let why = if d.notes.is_empty() {
                 "nothing in this delivery changes the ticket in the log (status, priority, assignment, comment and rating as already recorded)".to_owned()
@@ -248,7 +297,12 @@ async fn apply(
         match store.append(requests, Some(idem.clone()), policy).await {
             Ok(outcome) => {
                 ledger
-                    .put_mirror(&integration.name, &snap.ticket_id, ticket.handle.as_str(), &mirror_json)
+                    .put_mirror(
+                        &integration.name,
+                        &snap.ticket_id,
+                        ticket.handle.as_str(),
+                        &mirror_json,
+                    )
                     .await?;
                 if let WriteResult::Events { first_index, count } = outcome.result() {
                     d.first_index = Some(*first_index);
@@ -266,7 +320,8 @@ async fn apply(
             // Another writer moved the ticket between plan and append.
             Err(e @ StoreError::Rejected { .. }) => last_error = e.to_string(),
             Err(StoreError::IdempotencyConflict { .. }) => {
-                let why = format!("delivery id {delivery_id} was already used with a different body");
+                let why =
+                    format!("delivery id {delivery_id} was already used with a different body");
                 return finish(store, d, Outcome::Rejected, Some(why), 422).await;
             }
             Err(e) => {

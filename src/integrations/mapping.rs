@@ -35,10 +35,12 @@ pub struct Target {
 /// THE mapping of vendor states onto Proofdesk's (README "Vendor states").
 pub fn map_state(vendor: Vendor, state: &str) -> Option<Target> {
     let s = state.trim().to_ascii_lowercase();
-    let t = |status| Some(Target {
-        status,
-        resolution: None,
-    });
+    let t = |status| {
+        Some(Target {
+            status,
+            resolution: None,
+        })
+    };
     match (vendor, s.as_str()) {
         (_, "new") => t(Status::New),
         (_, "open") => t(Status::Open),
@@ -212,8 +214,10 @@ pub fn plan(
             });
         }
     }
-    let mut push = |out: &mut Plan, sim: &mut TicketState, data: EventData, actor: &Actor, text| {
-        match sim.apply(&data, policy) {
+    let mut push =
+        |out: &mut Plan, sim: &mut TicketState, data: EventData, actor: &Actor, text| match sim
+            .apply(&data, policy)
+        {
             Ok(next) => {
                 *sim = next;
                 out.events.push(Planned {
@@ -226,11 +230,11 @@ pub fn plan(
                 true
             }
             Err(e) => {
-                out.notes.push(format!("skipped {}: {e}", data.event_type()));
+                out.notes
+                    .push(format!("skipped {}: {e}", data.event_type()));
                 false
             }
-        }
-    };
+        };
 
     // A snapshot older than one already applied must not move the ticket
     // back in time; only its new comment and rating still count.
@@ -296,7 +300,9 @@ pub fn plan(
                 push(&mut out, &mut sim, data, &actor, None);
             }
             (None, Some(raw)) if !raw.is_empty() && raw != "-" => {
-                out.notes.push(format!("priority {raw:?} has no Proofdesk equivalent: ignored"));
+                out.notes.push(format!(
+                    "priority {raw:?} has no Proofdesk equivalent: ignored"
+                ));
             }
             _ => {}
         }
@@ -319,9 +325,16 @@ pub fn plan(
                 None => out.notes.push(format!(
                     "state {raw:?} has no Proofdesk equivalent: ignored"
                 )),
-                Some(target) => {
-                    move_status(integration, &mut out, &mut sim, &target, raw, &actor, policy, &mut push)
-                }
+                Some(target) => move_status(
+                    integration,
+                    &mut out,
+                    &mut sim,
+                    &target,
+                    raw,
+                    &actor,
+                    policy,
+                    &mut push,
+                ),
             }
         }
         if let Some(t) = snap.updated_at {
@@ -330,25 +343,26 @@ pub fn plan(
     }
 
     // Satisfaction, last: it needs a solved or closed ticket.
-    if let Some((score, scale)) = snap.rating {
-        if out.mirror.rating != Some((score, scale)) {
-            let data = EventData::Rated(Rated { score, scale });
-            let rater = match &snap.requester {
-                Some(id) => Actor {
-                    role: Role::Customer,
-                    reference: integration.pseudonym(id),
-                },
-                None => system.clone(),
-            };
-            if push(&mut out, &mut sim, data, &rater, None) {
-                out.mirror.rating = Some((score, scale));
-            }
+    if let Some((score, scale)) = snap.rating
+        && out.mirror.rating != Some((score, scale))
+    {
+        let data = EventData::Rated(Rated { score, scale });
+        let rater = match &snap.requester {
+            Some(id) => Actor {
+                role: Role::Customer,
+                reference: integration.pseudonym(id),
+            },
+            None => system.clone(),
+        };
+        if push(&mut out, &mut sim, data, &rater, None) {
+            out.mirror.rating = Some((score, scale));
         }
     }
     out
 }
 
-type PushFn<'a> = dyn FnMut(&mut Plan, &mut TicketState, EventData, &Actor, Option<String>) -> bool + 'a;
+type PushFn<'a> =
+    dyn FnMut(&mut Plan, &mut TicketState, EventData, &Actor, Option<String>) -> bool + 'a;
 
 #[allow(clippy::too_many_arguments)]
 fn move_status(
@@ -378,7 +392,13 @@ fn move_status(
             ));
             return false;
         }
-        push(out, sim, EventData::Reopened(Reopened { reason: None }), actor, None)
+        push(
+            out,
+            sim,
+            EventData::Reopened(Reopened { reason: None }),
+            actor,
+            None,
+        )
     };
     match to {
         New => out.notes.push(format!(
@@ -431,7 +451,13 @@ mod tests {
     use super::*;
 
     fn zd() -> Integration {
-        Integration::new("support", Vendor::Zendesk, None, super::super::MappingOptions::defaults_for(Vendor::Zendesk)).unwrap()
+        Integration::new(
+            "support",
+            Vendor::Zendesk,
+            None,
+            super::super::MappingOptions::defaults_for(Vendor::Zendesk),
+        )
+        .unwrap()
     }
 
     fn snap(state: &str) -> Snapshot {
@@ -453,7 +479,10 @@ mod tests {
     }
 
     fn types(p: &Plan) -> Vec<&'static str> {
-        p.events.iter().map(|e| e.data.event_type().as_str()).collect()
+        p.events
+            .iter()
+            .map(|e| e.data.event_type().as_str())
+            .collect()
     }
 
     /// Replays the plan through the real state machine: every plan must be
@@ -484,8 +513,17 @@ mod tests {
     #[test]
     fn every_vendor_state_sequence_is_accepted_by_the_state_machine() {
         let i = zd();
-        let states = ["new", "open", "pending", "hold", "solved", "closed", "bogus"];
-        for policy in [Policy { reopen_closed: false }, Policy { reopen_closed: true }] {
+        let states = [
+            "new", "open", "pending", "hold", "solved", "closed", "bogus",
+        ];
+        for policy in [
+            Policy {
+                reopen_closed: false,
+            },
+            Policy {
+                reopen_closed: true,
+            },
+        ] {
             // Every sequence of three vendor states, starting from nothing.
             for a in states {
                 for b in states {
@@ -499,9 +537,17 @@ mod tests {
                             if let Some(t) = map_state(Vendor::Zendesk, s) {
                                 let cur = state.as_ref().map_or(Status::New, |st| st.status);
                                 if reachable(cur, t.status, &policy) {
-                                    assert_eq!(next.status, t.status, "{a}->{b}->{c} at {s}: {:?}", p.notes);
+                                    assert_eq!(
+                                        next.status, t.status,
+                                        "{a}->{b}->{c} at {s}: {:?}",
+                                        p.notes
+                                    );
                                 } else {
-                                    assert_eq!(next.status, cur, "{a}->{b}->{c} at {s}: {:?}", p.notes);
+                                    assert_eq!(
+                                        next.status, cur,
+                                        "{a}->{b}->{c} at {s}: {:?}",
+                                        p.notes
+                                    );
                                     assert!(!p.notes.is_empty(), "a skipped change is noted");
                                 }
                             }
@@ -518,17 +564,46 @@ mod tests {
     fn closed_on_an_open_ticket_is_resolved_then_closed() {
         let i = zd();
         let now = Timestamp::now();
-        let p0 = plan(&i, None, &Mirror::default(), &snap("open"), &Policy::default(), now);
+        let p0 = plan(
+            &i,
+            None,
+            &Mirror::default(),
+            &snap("open"),
+            &Policy::default(),
+            now,
+        );
         assert_eq!(types(&p0), ["ticket.created", "status.changed"]);
         let s = replay(None, &p0, &Policy::default());
-        let p = plan(&i, Some(&s), &p0.mirror, &snap("closed"), &Policy::default(), now);
+        let p = plan(
+            &i,
+            Some(&s),
+            &p0.mirror,
+            &snap("closed"),
+            &Policy::default(),
+            now,
+        );
         assert_eq!(types(&p), ["ticket.resolved", "ticket.closed"]);
-        assert!(p.notes[0].contains("ticket.resolved then ticket.closed"), "{:?}", p.notes);
+        assert!(
+            p.notes[0].contains("ticket.resolved then ticket.closed"),
+            "{:?}",
+            p.notes
+        );
         // Then a late "open": the policy forbids reopening, so it is noted.
         let s = replay(Some(&s), &p, &Policy::default());
-        let late = plan(&i, Some(&s), &p.mirror, &snap("open"), &Policy::default(), now);
+        let late = plan(
+            &i,
+            Some(&s),
+            &p.mirror,
+            &snap("open"),
+            &Policy::default(),
+            now,
+        );
         assert!(late.events.is_empty());
-        assert!(late.notes[0].contains("does not allow reopening"), "{:?}", late.notes);
+        assert!(
+            late.notes[0].contains("does not allow reopening"),
+            "{:?}",
+            late.notes
+        );
     }
 
     #[test]
@@ -537,7 +612,14 @@ mod tests {
         let now = Timestamp::now();
         let mut newer = snap("solved");
         newer.updated_at = Some(Timestamp::parse_input("t", "2026-01-01T10:00:00Z").unwrap());
-        let p = plan(&i, None, &Mirror::default(), &newer, &Policy::default(), now);
+        let p = plan(
+            &i,
+            None,
+            &Mirror::default(),
+            &newer,
+            &Policy::default(),
+            now,
+        );
         let s = replay(None, &p, &Policy::default());
         let mut older = snap("open");
         older.updated_at = Some(Timestamp::parse_input("t", "2026-01-01T09:00:00Z").unwrap());

@@ -104,7 +104,9 @@ mod tests {
         let secret = "HRkRd4BeOAoUkfZr-mhauJT64rvBASlJRoIyPsd3zeA=";
         let body = br#"{"say": "hello"}"#;
         let ts = "2021-07-25T10:00:00Z";
-        let now = DateTime::parse_from_rfc3339(ts).unwrap().with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339(ts)
+            .unwrap()
+            .with_timezone(&Utc);
         let sig = zendesk_sign(secret, ts, body);
         assert_eq!(
             zendesk(secret, Some(&sig), Some(ts), body, now, 300),
@@ -112,7 +114,14 @@ mod tests {
         );
         // One byte of the body changed, or another secret: invalid.
         assert_eq!(
-            zendesk(secret, Some(&sig), Some(ts), br#"{"say": "hellO"}"#, now, 300),
+            zendesk(
+                secret,
+                Some(&sig),
+                Some(ts),
+                br#"{"say": "hellO"}"#,
+                now,
+                300
+            ),
             SignatureCheck::Invalid
         );
         assert_eq!(
@@ -121,7 +130,14 @@ mod tests {
         );
         // The timestamp is signed: changing it breaks the signature.
         assert_eq!(
-            zendesk(secret, Some(&sig), Some("2021-07-25T10:00:01Z"), body, now, 300),
+            zendesk(
+                secret,
+                Some(&sig),
+                Some("2021-07-25T10:00:01Z"),
+                body,
+                now,
+                300
+            ),
             SignatureCheck::Invalid
         );
         // Authentic but old: stale.
@@ -154,7 +170,11 @@ mod tests {
             SignatureCheck::Invalid
         );
         assert_eq!(
-            zammad("Jefe", Some("effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"), b"x"),
+            zammad(
+                "Jefe",
+                Some("effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"),
+                b"x"
+            ),
             SignatureCheck::Invalid
         );
         assert_eq!(zammad("Jefe", None, b"x"), SignatureCheck::Missing);

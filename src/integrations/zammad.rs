@@ -15,7 +15,7 @@ use crate::protocol::record::{Channel, Role};
 
 #[derive(Debug)]
 pub enum Parsed {
-    Snapshot(Snapshot),
+    Snapshot(Box<Snapshot>),
     Unmapped(String),
 }
 
@@ -46,7 +46,12 @@ fn time(v: Option<&Value>) -> Option<Timestamp> {
 
 /// Default Zammad priorities are "1 low", "2 normal", "3 high".
 fn priority(name: &str) -> Option<Priority> {
-    let word = name.trim().rsplit(' ').next().unwrap_or("").to_ascii_lowercase();
+    let word = name
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
     match word.as_str() {
         "low" => Some(Priority::Low),
         "normal" => Some(Priority::Normal),
@@ -131,7 +136,7 @@ pub fn parse(body: &Value) -> Result<Parsed, String> {
         }
         _ => None,
     };
-    Ok(Parsed::Snapshot(Snapshot {
+    Ok(Parsed::Snapshot(Box::new(Snapshot {
         ticket_id,
         updated_at,
         created_at: time(ticket.get("created_at")),
@@ -146,7 +151,7 @@ pub fn parse(body: &Value) -> Result<Parsed, String> {
         comment,
         // Zammad has no satisfaction survey of its own.
         rating: None,
-    }))
+    })))
 }
 
 fn name_of_some(v: &Value) -> Option<String> {
@@ -168,7 +173,9 @@ mod tests {
             "article": {"id": 11, "internal": true, "sender": "Agent", "type": "note",
                         "created_by_id": 3, "from": "Nicole <nicole@example.com>", "body": "checked"}
         });
-        let Parsed::Snapshot(s) = parse(&v).unwrap() else { panic!() };
+        let Parsed::Snapshot(s) = parse(&v).unwrap() else {
+            panic!()
+        };
         assert_eq!(s.assignee.as_deref(), Some("3"));
         assert_eq!(s.priority, Some(Priority::High));
         assert_eq!(s.channel, Channel::Email);
@@ -177,9 +184,14 @@ mod tests {
         assert_eq!(c.channel, None);
         assert!(!format!("{:?}", s.state).contains("Nicole"));
         let nobody = json!({"ticket": {"id": 7, "owner_id": 1, "state": {"name": "new"}}});
-        let Parsed::Snapshot(s) = parse(&nobody).unwrap() else { panic!() };
+        let Parsed::Snapshot(s) = parse(&nobody).unwrap() else {
+            panic!()
+        };
         assert_eq!(s.assignee, None);
         assert_eq!(s.state.as_deref(), Some("new"));
-        assert!(matches!(parse(&json!({"user": {}})).unwrap(), Parsed::Unmapped(_)));
+        assert!(matches!(
+            parse(&json!({"user": {}})).unwrap(),
+            Parsed::Unmapped(_)
+        ));
     }
 }

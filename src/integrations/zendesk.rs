@@ -79,7 +79,7 @@ struct CommentFields {
 /// What a delivery body is.
 #[derive(Debug)]
 pub enum Parsed {
-    Snapshot(Snapshot),
+    Snapshot(Box<Snapshot>),
     /// Authentic but not something the adapter maps (an event-subscription
     /// payload, another template): acknowledged and listed in the ledger.
     Unmapped(String),
@@ -169,7 +169,9 @@ pub fn parse(body: &Value) -> Result<Parsed, String> {
     let t = b.ticket;
     let ticket_id = opt(&t.id).ok_or("ticket.id is empty")?;
     if ticket_id.len() > 64 || !ticket_id.bytes().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(format!("ticket.id {ticket_id:?} is not a Zendesk ticket id"));
+        return Err(format!(
+            "ticket.id {ticket_id:?} is not a Zendesk ticket id"
+        ));
     }
     let updated_at = match opt(&t.updated_at) {
         None => None,
@@ -196,7 +198,7 @@ pub fn parse(body: &Value) -> Result<Parsed, String> {
             })
         }
     };
-    Ok(Parsed::Snapshot(Snapshot {
+    Ok(Parsed::Snapshot(Box::new(Snapshot {
         ticket_id,
         updated_at,
         created_at: parse_time(&t.created_at),
@@ -210,7 +212,7 @@ pub fn parse(body: &Value) -> Result<Parsed, String> {
         channel: ch,
         comment,
         rating: rating(&t.satisfaction),
-    }))
+    })))
 }
 
 #[cfg(test)]
@@ -225,7 +227,10 @@ mod tests {
             .replace("{{ticket.priority}}", "High")
             .replace("{{ticket.via}}", "Mail")
             .replace("{{ticket.created_at_with_timestamp}}", "2026-03-01T09:30Z")
-            .replace("{{ticket.updated_at_with_timestamp}}", "2026-03-01T09:35:10Z")
+            .replace(
+                "{{ticket.updated_at_with_timestamp}}",
+                "2026-03-01T09:35:10Z",
+            )
             .replace("{{ticket.requester.id}}", "100")
             .replace("{{ticket.assignee.id}}", "")
             .replace("{{ticket.group.id}}", "")
@@ -244,7 +249,10 @@ mod tests {
         assert_eq!(s.channel, Channel::Email);
         assert_eq!(s.assignee, None);
         assert_eq!(s.comment.unwrap().role, Role::Customer);
-        assert_eq!(s.created_at.unwrap().to_string(), "2026-03-01T09:30:00.000Z");
+        assert_eq!(
+            s.created_at.unwrap().to_string(),
+            "2026-03-01T09:30:00.000Z"
+        );
         assert_eq!(s.rating, None);
     }
 }

@@ -142,7 +142,8 @@ macro_rules! impl_integration_store {
                 &self,
                 i: &$crate::integrations::Integration,
             ) -> Result<bool, $crate::log::StoreError> {
-                let options = serde_json::to_string(&i.options).map_err($crate::log::StoreError::corrupt)?;
+                let options =
+                    serde_json::to_string(&i.options).map_err($crate::log::StoreError::corrupt)?;
                 let done = sqlx::query(sql::INSERT)
                     .bind(i.name.as_str())
                     .bind(i.vendor.as_str())
@@ -222,7 +223,8 @@ macro_rules! impl_integration_store {
             ) -> Result<i64, $crate::log::StoreError> {
                 let body = hex::decode(d.body_sha256.trim_start_matches("0x"))
                     .map_err($crate::log::StoreError::corrupt)?;
-                let notes = serde_json::to_string(&d.notes).map_err($crate::log::StoreError::corrupt)?;
+                let notes =
+                    serde_json::to_string(&d.notes).map_err($crate::log::StoreError::corrupt)?;
                 let id: i64 = sqlx::query_scalar(sql::INSERT_DELIVERY)
                     .bind(d.integration.as_str())
                     .bind(d.received_at.as_str())
