@@ -421,6 +421,7 @@ async fn a_zendesk_ticket_life_is_recorded_anchored_and_verifies() {
 async fn a_zammad_ticket_life_is_recorded_anchored_and_verifies() {
     for db in TestDb::all().await {
         let backend = db.store.backend();
+        let url = db.url.clone();
         let app = App::spawn(db).await;
         // No secret given: the server generates the token to paste into Zammad.
         let (s, created) = app
@@ -510,6 +511,113 @@ async fn a_zammad_ticket_life_is_recorded_anchored_and_verifies() {
         assert_eq!(bundle.events.len(), 12);
         app.assert_verifies(&bundle).await;
         app.assert_no_personal_data(&[&handle]).await;
+
+        // The CLI creates integrations too: Zendesk's secret on stdin,
+        // Zammad's generated and printed once.
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_proofdesk"))
+            .args([
+                "integrations",
+                "create",
+                "--vendor",
+                "zendesk",
+                "--name",
+                "cli-zd",
+                "--secret-stdin",
+                "--database",
+                &url,
+            ])
+            .args(["--options", r#"{"complaint": true}"#])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        {
+            use tokio::io::AsyncWriteExt;
+            let mut stdin = child.stdin.take().unwrap();
+            stdin
+                .write_all(format!("{ZENDESK_SECRET}\n").as_bytes())
+                .await
+                .unwrap();
+        }
+        let out = child.wait_with_output().await.unwrap();
+        assert!(out.status.success());
+        assert!(String::from_utf8_lossy(&out.stdout).contains("/v1/integrations/zendesk/cli-zd"));
+        let (s, r) = app
+            .zendesk(
+                "cli-zd",
+                &fixture("zendesk/life-01-created.json"),
+                "inv-cli",
+                now(),
+                ZENDESK_SECRET,
+            )
+            .await;
+        assert_eq!((s, r["outcome"].as_str()), (200, Some("recorded")), "{r}");
+        let t = ticket_state(&app, r["ticket"].as_str().unwrap()).await;
+        assert_eq!(t["state"]["complaint"], true, "options from the CLI apply");
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_proofdesk"))
+            .args([
+                "integrations",
+                "create",
+                "--vendor",
+                "zammad",
+                "--name",
+                "cli-zm",
+                "--database",
+                &url,
+            ])
+            .output()
+            .await
+            .unwrap();
+        assert!(out.status.success());
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let secret = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("secret:"))
+            .unwrap()
+            .trim()
+            .to_owned();
+        let (s, r) = app
+            .zammad(
+                "cli-zm",
+                &fixture("zammad/life-01-created.json"),
+                "d-cli",
+                &secret,
+            )
+            .await;
+        assert_eq!((s, r["outcome"].as_str()), (200, Some("recorded")), "{r}");
+        // A second integration with a taken name, and a bad option, fail.
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_proofdesk"))
+            .args([
+                "integrations",
+                "create",
+                "--vendor",
+                "zammad",
+                "--name",
+                "cli-zm",
+                "--database",
+                &url,
+            ])
+            .output()
+            .await
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("exists already"));
+        let (s, r) = app
+            .admin_post(
+                "/v1/integrations",
+                json!({"name": "x", "vendor": "zammad", "options": {"colour": "red"}}),
+            )
+            .await;
+        assert_eq!(s, 422, "{r}");
+        assert!(r["detail"].as_str().unwrap().contains("unknown option"));
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_proofdesk"))
+            .args(["integrations", "list", "--database", &url])
+            .output()
+            .await
+            .unwrap();
+        let listed = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(listed.lines().count(), 3, "{listed}");
+        assert!(!listed.contains(&secret) && !listed.contains(ZENDESK_SECRET));
         app.stop().await;
     }
 }
