@@ -512,47 +512,72 @@ mod tests {
 
     #[test]
     fn every_vendor_state_sequence_is_accepted_by_the_state_machine() {
-        let i = zd();
-        let states = [
-            "new", "open", "pending", "hold", "solved", "closed", "bogus",
+        let zm = Integration::new(
+            "helpdesk",
+            Vendor::Zammad,
+            None,
+            super::super::MappingOptions::defaults_for(Vendor::Zammad),
+        )
+        .unwrap();
+        let cases = [
+            (
+                zd(),
+                vec![
+                    "new", "open", "pending", "hold", "solved", "closed", "bogus",
+                ],
+            ),
+            (
+                zm,
+                vec![
+                    "new",
+                    "open",
+                    "pending reminder",
+                    "pending close",
+                    "closed",
+                    "merged",
+                    "removed",
+                ],
+            ),
         ];
-        for policy in [
-            Policy {
-                reopen_closed: false,
-            },
-            Policy {
-                reopen_closed: true,
-            },
-        ] {
-            // Every sequence of three vendor states, starting from nothing.
-            for a in states {
-                for b in states {
-                    for c in states {
-                        let now = Timestamp::now();
-                        let mut state: Option<TicketState> = None;
-                        let mut mirror = Mirror::default();
-                        for s in [a, b, c] {
-                            let p = plan(&i, state.as_ref(), &mirror, &snap(s), &policy, now);
-                            let next = replay(state.as_ref(), &p, &policy);
-                            if let Some(t) = map_state(Vendor::Zendesk, s) {
-                                let cur = state.as_ref().map_or(Status::New, |st| st.status);
-                                if reachable(cur, t.status, &policy) {
-                                    assert_eq!(
-                                        next.status, t.status,
-                                        "{a}->{b}->{c} at {s}: {:?}",
-                                        p.notes
-                                    );
-                                } else {
-                                    assert_eq!(
-                                        next.status, cur,
-                                        "{a}->{b}->{c} at {s}: {:?}",
-                                        p.notes
-                                    );
-                                    assert!(!p.notes.is_empty(), "a skipped change is noted");
+        for (i, states) in &cases {
+            for policy in [
+                Policy {
+                    reopen_closed: false,
+                },
+                Policy {
+                    reopen_closed: true,
+                },
+            ] {
+                // Every sequence of three vendor states, starting from nothing.
+                for &a in states {
+                    for &b in states {
+                        for &c in states {
+                            let now = Timestamp::now();
+                            let mut state: Option<TicketState> = None;
+                            let mut mirror = Mirror::default();
+                            for s in [a, b, c] {
+                                let p = plan(i, state.as_ref(), &mirror, &snap(s), &policy, now);
+                                let next = replay(state.as_ref(), &p, &policy);
+                                if let Some(t) = map_state(i.vendor, s) {
+                                    let cur = state.as_ref().map_or(Status::New, |st| st.status);
+                                    if reachable(cur, t.status, &policy) {
+                                        assert_eq!(
+                                            next.status, t.status,
+                                            "{a}->{b}->{c} at {s}: {:?}",
+                                            p.notes
+                                        );
+                                    } else {
+                                        assert_eq!(
+                                            next.status, cur,
+                                            "{a}->{b}->{c} at {s}: {:?}",
+                                            p.notes
+                                        );
+                                        assert!(!p.notes.is_empty(), "a skipped change is noted");
+                                    }
                                 }
+                                state = Some(next);
+                                mirror = p.mirror;
                             }
-                            state = Some(next);
-                            mirror = p.mirror;
                         }
                     }
                 }
