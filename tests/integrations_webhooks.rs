@@ -639,6 +639,20 @@ async fn refused_unmapped_duplicate_and_out_of_order_deliveries_are_all_in_the_l
             )
             .await;
         let zm_secret = zm["secret"].as_str().unwrap().to_owned();
+        // Integrations are an admin matter: an ingest key may not create one.
+        let ingest =
+            proofdesk::api::auth::create_key(app.node.store.as_ref(), &["ingest".into()], "it")
+                .await
+                .unwrap();
+        let r = app
+            .http
+            .post(format!("{}/v1/integrations", app.node.url()))
+            .bearer_auth(&ingest)
+            .json(&json!({"name": "mine", "vendor": "zammad"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 403);
         let (s, dup) = app
             .admin_post(
                 "/v1/integrations",
