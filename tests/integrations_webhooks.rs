@@ -222,7 +222,7 @@ impl App {
         for i in store.integration_store().integrations().await.unwrap() {
             for d in store
                 .integration_store()
-                .deliveries(&i.name, None, 1000)
+                .deliveries(&i.name, None, None, 1000)
                 .await
                 .unwrap()
             {
@@ -855,6 +855,19 @@ async fn refused_unmapped_duplicate_and_out_of_order_deliveries_are_all_in_the_l
             ],
             "{all}"
         );
+        // Paging back: two rows at a time, by ledger id.
+        let rows_all = all["deliveries"].as_array().unwrap();
+        let (_, page1) = app
+            .admin_get("/v1/integrations/zm/deliveries?limit=2")
+            .await;
+        let last = page1["deliveries"][1]["id"].as_i64().unwrap();
+        let (_, page2) = app
+            .admin_get(&format!(
+                "/v1/integrations/zm/deliveries?limit=2&before={last}"
+            ))
+            .await;
+        assert_eq!(page2["deliveries"][0], rows_all[2]);
+        assert_eq!(page2["deliveries"][1], rows_all[3]);
         let (s, _) = app
             .admin_get("/v1/integrations/zm/deliveries?outcome=lost")
             .await;

@@ -7,7 +7,7 @@
 //! - `POST /v1/integrations` (admin): create one; the response shows the
 //!   secret once.
 //! - `GET /v1/integrations` (admin): list them, without secrets.
-//! - `GET /v1/integrations/{integration}/deliveries?outcome=&limit=` (audit
+//! - `GET /v1/integrations/{integration}/deliveries?outcome=&limit=&before=` (audit
 //!   or admin): the ledger, newest first.
 
 use axum::Json;
@@ -198,6 +198,9 @@ pub struct DeliveriesQuery {
     pub outcome: Option<String>,
     #[serde(default)]
     pub limit: Option<u64>,
+    /// Only rows older than this ledger id (the last `id` of a page).
+    #[serde(default)]
+    pub before: Option<i64>,
 }
 
 pub async fn deliveries(
@@ -220,7 +223,12 @@ pub async fn deliveries(
         return Err(ApiError::NotFound(format!("no integration named {name:?}")));
     }
     let rows = ledger
-        .deliveries(&name, outcome, q.limit.unwrap_or(100).clamp(1, 1000))
+        .deliveries(
+            &name,
+            outcome,
+            q.before,
+            q.limit.unwrap_or(100).clamp(1, 1000),
+        )
         .await?;
     Ok(Json(json!({"integration": name, "deliveries": rows})))
 }

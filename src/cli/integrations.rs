@@ -61,6 +61,9 @@ pub enum IntegrationsAction {
         outcome: Option<String>,
         #[arg(long, default_value_t = 100)]
         limit: u64,
+        /// Only rows older than this ledger id (to page back).
+        #[arg(long)]
+        before: Option<i64>,
         /// One JSON object per line instead of a table.
         #[arg(long)]
         json: bool,
@@ -126,6 +129,7 @@ pub async fn run(action: IntegrationsAction) -> anyhow::Result<ExitCode> {
             integration,
             outcome,
             limit,
+            before,
             json,
         } => {
             let outcome = match outcome {
@@ -140,7 +144,7 @@ pub async fn run(action: IntegrationsAction) -> anyhow::Result<ExitCode> {
                 bail!("no integration named {integration:?}");
             }
             let rows = ledger
-                .deliveries(&integration, outcome, limit.clamp(1, 100_000))
+                .deliveries(&integration, outcome, before, limit.clamp(1, 100_000))
                 .await?;
             for d in rows {
                 if json {

@@ -37,11 +37,13 @@ pub trait IntegrationStore: Send + Sync {
     ) -> Result<Option<Delivery>, StoreError>;
     /// Appends a ledger row and returns its id.
     async fn record_delivery(&self, d: &Delivery) -> Result<i64, StoreError>;
-    /// Ledger rows, newest first, optionally of one outcome.
+    /// Ledger rows, newest first, optionally of one outcome, and only
+    /// those older than ledger row `before` (to page back).
     async fn deliveries(
         &self,
         integration: &str,
         outcome: Option<Outcome>,
+        before: Option<i64>,
         limit: u64,
     ) -> Result<Vec<Delivery>, StoreError>;
 }
@@ -66,7 +68,7 @@ pub(crate) mod sql {
     pub fn list() -> String {
         format!(
             "SELECT {COLS} FROM integration_deliveries WHERE integration = $1 AND ($2 IS NULL OR outcome = $2) \
-             ORDER BY id DESC LIMIT $3"
+             AND ($3 IS NULL OR id < $3) ORDER BY id DESC LIMIT $4"
         )
     }
 }
@@ -247,11 +249,13 @@ macro_rules! impl_integration_store {
                 &self,
                 integration: &str,
                 outcome: Option<$crate::integrations::Outcome>,
+                before: Option<i64>,
                 limit: u64,
             ) -> Result<Vec<$crate::integrations::Delivery>, $crate::log::StoreError> {
                 let rows: Vec<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql::list()))
                     .bind(integration)
                     .bind(outcome.map(|o| o.as_str()))
+                    .bind(before)
                     .bind(limit.min(i64::MAX as u64) as i64)
                     .fetch_all(self.pool())
                     .await?;
