@@ -250,43 +250,12 @@ pub fn plan(
     }
 
     // Comments first: a reply usually comes with the status change it
-    // caused, and the message belongs before the status moves.
-    if let Some(c) = &snap.comment {
-        if out.mirror.comments.contains(&c.id) {
-            // Already recorded from an earlier delivery.
-        } else if sim.status == Status::Closed {
-            out.notes.push(format!(
-                "skipped comment {}: the ticket is closed in the log",
-                c.id
-            ));
-        } else {
-            let author = match &c.author {
-                Some(id) => Actor {
-                    role: c.role,
-                    reference: integration.pseudonym(id),
-                },
-                None => system.clone(),
-            };
-            let direction = match c.role {
-                Role::Customer => Direction::Inbound,
-                _ => Direction::Outbound,
-            };
-            let data = EventData::Message(Message {
-                direction,
-                visibility: if c.public {
-                    Visibility::Public
-                } else {
-                    Visibility::Internal
-                },
-            });
-            if push(&mut out, &mut sim, data, &author, Some(c.text.clone())) {
-                // The article's own channel (a phone note on a web ticket).
-                if let (Some(ch), Some(last)) = (c.channel, out.events.last_mut()) {
-                    last.channel = ch;
-                }
-                out.mirror.comments.insert(c.id.clone());
-            }
-        }
+    // caused, and the message belongs before the status moves. On a ticket
+    // closed in the log the status goes first: a reply that reopens it (when
+    // the policy allows) is recorded after the reopening.
+    let comment_first = sim.status != Status::Closed;
+    if comment_first {
+        comment(integration, snap, &system, &mut out, &mut sim, &mut push);
     }
 
     if !stale {
@@ -342,6 +311,10 @@ pub fn plan(
         }
     }
 
+    if !comment_first {
+        comment(integration, snap, &system, &mut out, &mut sim, &mut push);
+    }
+
     // Satisfaction, last: it needs a solved or closed ticket.
     if let Some((score, scale)) = snap.rating
         && out.mirror.rating != Some((score, scale))
@@ -359,6 +332,57 @@ pub fn plan(
         }
     }
     out
+}
+
+/// A comment or article becomes message.added, once per vendor comment id.
+fn comment(
+    integration: &Integration,
+    snap: &Snapshot,
+    system: &Actor,
+    out: &mut Plan,
+    sim: &mut TicketState,
+    push: &mut PushFn<'_>,
+) {
+    let Some(c) = &snap.comment else {
+        return;
+    };
+    if out.mirror.comments.contains(&c.id) {
+        // Already recorded from an earlier delivery.
+        return;
+    }
+    if sim.status == Status::Closed {
+        out.notes.push(format!(
+            "skipped comment {}: the ticket is closed in the log",
+            c.id
+        ));
+        return;
+    }
+    let author = match &c.author {
+        Some(id) => Actor {
+            role: c.role,
+            reference: integration.pseudonym(id),
+        },
+        None => system.clone(),
+    };
+    let direction = match c.role {
+        Role::Customer => Direction::Inbound,
+        _ => Direction::Outbound,
+    };
+    let data = EventData::Message(Message {
+        direction,
+        visibility: if c.public {
+            Visibility::Public
+        } else {
+            Visibility::Internal
+        },
+    });
+    if push(out, sim, data, &author, Some(c.text.clone())) {
+        // The article's own channel (a phone note on a web ticket).
+        if let (Some(ch), Some(last)) = (c.channel, out.events.last_mut()) {
+            last.channel = ch;
+        }
+        out.mirror.comments.insert(c.id.clone());
+    }
 }
 
 type PushFn<'a> =
@@ -629,6 +653,32 @@ mod tests {
             "{:?}",
             late.notes
         );
+    }
+
+    #[test]
+    fn a_reply_that_reopens_a_closed_ticket_follows_the_reopening() {
+        let i = zd();
+        let now = Timestamp::now();
+        let policy = Policy {
+            reopen_closed: true,
+        };
+        let p = plan(&i, None, &Mirror::default(), &snap("closed"), &policy, now);
+        let s = replay(None, &p, &policy);
+        let mut reply = snap("open");
+        reply.comment = Some(Comment {
+            id: "c9".into(),
+            text: "it happened again".into(),
+            public: true,
+            author: Some("100".into()),
+            role: Role::Customer,
+            channel: None,
+        });
+        let p2 = plan(&i, Some(&s), &p.mirror, &reply, &policy, now);
+        assert_eq!(types(&p2), ["ticket.reopened", "message.added"]);
+        // Without the policy the reply is skipped, and both are noted.
+        let p3 = plan(&i, Some(&s), &p.mirror, &reply, &Policy::default(), now);
+        assert!(p3.events.is_empty());
+        assert_eq!(p3.notes.len(), 2, "{:?}", p3.notes);
     }
 
     #[test]
