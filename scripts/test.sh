@@ -37,8 +37,11 @@ node --test "$root/web/test/"
 
 echo "test: cargo test"
 cargo test --locked --tests
+# The typed client crate (workspace member client/): its end-to-end tests.
+cargo test --locked -p proofdesk-client
 
 # The benchmarks and the load generator are not run here (scripts/bench.sh
 # does that), but they must keep compiling.
 echo "test: benches and examples compile"
 cargo check --locked --benches --examples
+cargo check --locked -p proofdesk-client --examples

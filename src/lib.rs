@@ -7,6 +7,7 @@ pub mod anchor;
 pub mod api;
 pub mod devnet;
 pub mod ingest;
+pub mod integrations;
 pub mod leader;
 pub mod log;
 pub mod metrics;

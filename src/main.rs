@@ -13,6 +13,7 @@ use proofdesk::node::{Node, NodeConfig};
 use proofdesk::protocol::state::Policy;
 use proofdesk::seal::SealPolicy;
 
+mod cli;
 mod dev;
 mod verify_cmd;
 
@@ -131,6 +132,11 @@ enum Command {
     },
     /// Verify a ticket's proof bundle against the chain with your own RPC.
     Verify(Box<verify_cmd::VerifyArgs>),
+    /// Connect help desks (Zendesk, Zammad) and read their delivery ledger.
+    Integrations {
+        #[command(subcommand)]
+        action: cli::integrations::IntegrationsAction,
+    },
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
@@ -199,6 +205,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Dev(args) => dev::run(args).await,
+        Command::Integrations { action } => cli::integrations::run(action).await,
         Command::Deploy {
             rpc,
             key_file,

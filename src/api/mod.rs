@@ -4,6 +4,7 @@
 pub mod auth;
 mod error;
 mod extract;
+pub mod integrations;
 mod openapi;
 mod ops;
 mod page;
@@ -71,6 +72,22 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/batches", get(public::batches))
         .route("/v1/batches/{id}", get(public::batch))
+        .route(
+            "/v1/integrations",
+            post(integrations::create).get(integrations::list),
+        )
+        .route(
+            "/v1/integrations/zendesk/{integration}",
+            post(integrations::zendesk),
+        )
+        .route(
+            "/v1/integrations/zammad/{integration}",
+            post(integrations::zammad),
+        )
+        .route(
+            "/v1/integrations/{integration}/deliveries",
+            get(integrations::deliveries),
+        )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

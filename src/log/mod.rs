@@ -4,6 +4,7 @@
 pub mod content;
 mod error;
 pub(crate) mod group;
+pub mod integrations;
 pub mod plan;
 pub mod postgres;
 mod rows;
@@ -290,6 +291,9 @@ pub trait Store: Send + Sync + 'static {
     async fn api_key_by_hash(&self, key_hash: Hash32) -> Result<Option<ApiKey>, StoreError>;
 
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Help-desk integrations and their delivery ledger (src/log/integrations.rs).
+    fn integration_store(&self) -> &dyn integrations::IntegrationStore;
 }
 
 pub type DynStore = Arc<dyn Store>;

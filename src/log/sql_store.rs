@@ -14,6 +14,10 @@ macro_rules! impl_sql_store {
                 $name
             }
 
+            fn integration_store(&self) -> &dyn $crate::log::integrations::IntegrationStore {
+                self
+            }
+
             async fn create_ticket(
                 &self,
                 external_id: &str,

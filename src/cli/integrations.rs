@@ -1,0 +1,179 @@
+//! `proofdesk integrations create | list | deliveries`: connect a help desk
+//! and read its delivery ledger, straight against the database.
+
+use std::io::BufRead;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+
+use proofdesk::api::integrations::{describe, options_for};
+use proofdesk::integrations::{Integration, Outcome, Vendor};
+
+#[derive(Subcommand)]
+pub enum IntegrationsAction {
+    /// Create an integration and print its webhook path and secret once.
+    Create {
+        #[arg(
+            long,
+            env = "PROOFDESK_DATABASE_URL",
+            default_value = "sqlite://proofdesk.db"
+        )]
+        database: String,
+        /// zendesk or zammad.
+        #[arg(long)]
+        vendor: String,
+        /// A code (a-z 0-9 _ . : -): the last segment of the webhook URL.
+        #[arg(long)]
+        name: String,
+        /// Zendesk: the webhook's signing secret (else read from stdin with
+        /// --secret-stdin). Zammad: leave out to have one generated.
+        #[arg(long, env = "PROOFDESK_INTEGRATION_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+        /// Read the secret from the first line of standard input.
+        #[arg(long)]
+        secret_stdin: bool,
+        /// Mapping options as JSON, e.g. '{"complaint": true, "category": "crypto"}'.
+        #[arg(long)]
+        options: Option<String>,
+    },
+    /// List integrations (never their secrets).
+    List {
+        #[arg(
+            long,
+            env = "PROOFDESK_DATABASE_URL",
+            default_value = "sqlite://proofdesk.db"
+        )]
+        database: String,
+    },
+    /// The delivery ledger of an integration, newest first.
+    Deliveries {
+        #[arg(
+            long,
+            env = "PROOFDESK_DATABASE_URL",
+            default_value = "sqlite://proofdesk.db"
+        )]
+        database: String,
+        /// The integration's name.
+        integration: String,
+        /// Only this outcome: recorded, duplicate, rejected, unmapped, failed.
+        #[arg(long)]
+        outcome: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u64,
+        /// Only rows older than this ledger id (to page back).
+        #[arg(long)]
+        before: Option<i64>,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(action: IntegrationsAction) -> anyhow::Result<ExitCode> {
+    match action {
+        IntegrationsAction::Create {
+            database,
+            vendor,
+            name,
+            secret,
+            secret_stdin,
+            options,
+        } => {
+            let vendor = Vendor::parse(&vendor)
+                .with_context(|| format!("unknown vendor {vendor:?}: use zendesk or zammad"))?;
+            let secret = if secret_stdin {
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line)?;
+                Some(line.trim().to_owned())
+            } else {
+                secret
+            };
+            if vendor == Vendor::Zendesk && secret.is_none() {
+                bail!(
+                    "Zendesk generates the signing secret: create the webhook in Zendesk first, reveal its secret, and pass it with --secret-stdin"
+                );
+            }
+            let options = match options {
+                Some(text) => Some(serde_json::from_str(&text).context("--options is not JSON")?),
+                None => None,
+            };
+            let options = options_for(vendor, options.as_ref()).map_err(anyhow::Error::msg)?;
+            let integration = Integration::new(&name, vendor, secret, options)?;
+            let store = proofdesk::log::connect(&database).await?;
+            if !store
+                .integration_store()
+                .insert_integration(&integration)
+                .await?
+            {
+                bail!("an integration named {name:?} exists already");
+            }
+            println!("webhook path: {}", integration.webhook_path());
+            if vendor == Vendor::Zammad {
+                println!("secret:       {}", integration.secret);
+                eprintln!(
+                    "paste the secret into Zammad's webhook as the HMAC SHA1 Signature Token; it is shown only once"
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        IntegrationsAction::List { database } => {
+            let store = proofdesk::log::connect(&database).await?;
+            for i in store.integration_store().integrations().await? {
+                println!("{}", describe(&i));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        IntegrationsAction::Deliveries {
+            database,
+            integration,
+            outcome,
+            limit,
+            before,
+            json,
+        } => {
+            let outcome = match outcome {
+                Some(o) => Some(Outcome::parse(&o).with_context(|| {
+                    format!("unknown outcome {o:?}: use recorded, duplicate, rejected, unmapped or failed")
+                })?),
+                None => None,
+            };
+            let store = proofdesk::log::connect(&database).await?;
+            let ledger = store.integration_store();
+            if ledger.integration(&integration).await?.is_none() {
+                bail!("no integration named {integration:?}");
+            }
+            let rows = ledger
+                .deliveries(&integration, outcome, before, limit.clamp(1, 100_000))
+                .await?;
+            for d in rows {
+                if json {
+                    println!("{}", serde_json::to_string(&d)?);
+                    continue;
+                }
+                let where_ = match (&d.ticket, d.first_index, d.count) {
+                    (Some(t), Some(i), Some(c)) => format!("{t} indices {i}..{}", i + c),
+                    (Some(t), _, _) => t.clone(),
+                    _ => "-".into(),
+                };
+                println!(
+                    "#{} {} {} delivery={} signature={} vendor_ticket={} {}",
+                    d.id,
+                    d.received_at,
+                    d.outcome.as_str(),
+                    d.delivery_id.as_deref().unwrap_or("-"),
+                    d.signature.as_str(),
+                    d.vendor_ticket.as_deref().unwrap_or("-"),
+                    where_,
+                );
+                if let Some(r) = &d.reason {
+                    println!("    reason: {r}");
+                }
+                for n in &d.notes {
+                    println!("    note: {n}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Subcommands of the `proofdesk` binary that live in their own modules.
+
+pub mod integrations;
