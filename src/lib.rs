@@ -4,6 +4,7 @@
 //! `anchor` → `prove` → `verify`, all sharing the pure `protocol` module.
 
 pub mod anchor;
+pub mod audit;
 pub mod api;
 pub mod devnet;
 pub mod ingest;

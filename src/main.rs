@@ -15,6 +15,7 @@ use proofdesk::protocol::state::Policy;
 use proofdesk::seal::SealPolicy;
 use proofdesk::verify::{VerifyOptions, parse_bundle, verify_bundle};
 
+mod cli;
 mod dev;
 
 #[derive(Parser)]
@@ -138,6 +139,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Re-check every batch anchored on chain against the leaves the log serves.
+    Monitor(cli::audit::MonitorArgs),
+    /// Export the log (audit scope) and re-verify every record against the chain.
+    Audit(Box<cli::audit::AuditArgs>),
+    /// Handling KPIs over verified records: JSON, CSV and an HTML page.
+    Report(cli::audit::ReportArgs),
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
@@ -201,6 +208,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Dev(args) => dev::run(args).await,
+        Command::Monitor(args) => cli::audit::monitor(args).await,
+        Command::Audit(args) => cli::audit::audit(*args).await,
+        Command::Report(args) => cli::audit::report(args),
         Command::Deploy {
             rpc,
             key_file,

@@ -1,6 +1,7 @@
 //! The HTTP server: the anchoring API for platforms, the public verifier
 //! endpoints, and operations endpoints.
 
+mod audit_api;
 pub mod auth;
 mod error;
 mod extract;
@@ -49,6 +50,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/log", get(public::log_info))
         .route("/v1/batches", get(public::batches))
         .route("/v1/batches/{id}", get(public::batch))
+        .route("/v1/batches/{id}/leaves", get(audit_api::batch_leaves))
+        .route("/v1/export", get(audit_api::export))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -1,0 +1,2 @@
+//! Subcommands that live in their own files.
+pub mod audit;
