@@ -4,8 +4,8 @@
 //! `anchor` → `prove` → `verify`, all sharing the pure `protocol` module.
 
 pub mod anchor;
-pub mod audit;
 pub mod api;
+pub mod audit;
 pub mod devnet;
 pub mod ingest;
 pub mod leader;

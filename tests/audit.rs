@@ -64,8 +64,8 @@ impl App {
         .await
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let db_url = db_url
-            .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("audit.db").display()));
+        let db_url =
+            db_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("audit.db").display()));
         let config = NodeConfig {
             database_url: db_url.clone(),
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -143,16 +143,15 @@ impl App {
         let handle = created["ticket"].as_str().unwrap().to_owned();
         let mut first = None;
         for e in events {
-            let r = self
-                .post(&format!("/v1/tickets/{handle}/events"), e)
-                .await;
+            let r = self.post(&format!("/v1/tickets/{handle}/events"), e).await;
             first.get_or_insert(r["record"]["index"].as_u64().unwrap());
         }
         (handle, first.unwrap())
     }
 
     fn chain(&self) -> Chain {
-        let mut c = Chain::connect(&self.anvil.url(), self.contract, Duration::from_secs(5)).unwrap();
+        let mut c =
+            Chain::connect(&self.anvil.url(), self.contract, Duration::from_secs(5)).unwrap();
         c.from_block = self.from_block;
         c
     }
@@ -327,8 +326,18 @@ async fn record_scenario(app: &App) -> Scenario {
                     json!({"outcome": "upheld", "referral_rights": true}),
                     t0 + 10 * D,
                 ),
-                simple("ticket.resolved", json!({"resolution": "refunded"}), t0 + 10 * D + H),
-                ev("satisfaction.rated", json!({"score": 5, "scale": 5}), "customer", "email", t0 + 11 * D),
+                simple(
+                    "ticket.resolved",
+                    json!({"resolution": "refunded"}),
+                    t0 + 10 * D + H,
+                ),
+                ev(
+                    "satisfaction.rated",
+                    json!({"score": 5, "scale": 5}),
+                    "customer",
+                    "email",
+                    t0 + 11 * D,
+                ),
                 simple("ticket.closed", json!({}), t0 + 11 * D + H),
             ],
         )
@@ -348,16 +357,38 @@ async fn record_scenario(app: &App) -> Scenario {
                 msg("agent", "outbound", "internal", b0 + D),
                 msg("agent", "outbound", "public", b0 + 2 * D),
                 simple("ticket.acknowledged", json!({}), b0 + 3 * D),
-                simple("ticket.escalated", json!({"level": 1, "reason": "ombudsman_threat"}), b0 + 5 * D),
+                simple(
+                    "ticket.escalated",
+                    json!({"level": 1, "reason": "ombudsman_threat"}),
+                    b0 + 5 * D,
+                ),
                 simple(
                     "final_response.issued",
                     json!({"outcome": "rejected", "referral_rights": true}),
                     b0 + 60 * D,
                 ),
-                simple("ticket.resolved", json!({"resolution": "rejected"}), b0 + 61 * D),
-                simple("ticket.reopened", json!({"reason": "customer_disputes"}), b0 + 61 * D + 2 * H),
-                simple("ticket.resolved", json!({"resolution": "rejected"}), b0 + 62 * D),
-                ev("satisfaction.rated", json!({"score": 3, "scale": 5}), "customer", "web", b0 + 62 * D + H),
+                simple(
+                    "ticket.resolved",
+                    json!({"resolution": "rejected"}),
+                    b0 + 61 * D,
+                ),
+                simple(
+                    "ticket.reopened",
+                    json!({"reason": "customer_disputes"}),
+                    b0 + 61 * D + 2 * H,
+                ),
+                simple(
+                    "ticket.resolved",
+                    json!({"resolution": "rejected"}),
+                    b0 + 62 * D,
+                ),
+                ev(
+                    "satisfaction.rated",
+                    json!({"score": 3, "scale": 5}),
+                    "customer",
+                    "web",
+                    b0 + 62 * D + H,
+                ),
             ],
         )
         .await;
@@ -372,8 +403,18 @@ async fn record_scenario(app: &App) -> Scenario {
                 created("account", "low", false, "chat", c0),
                 msg("bot", "outbound", "public", c0 + 60_000),
                 msg("agent", "outbound", "public", c0 + 30 * 60_000),
-                simple("ticket.resolved", json!({"resolution": "answered"}), c0 + 2 * H),
-                ev("satisfaction.rated", json!({"score": 4, "scale": 5}), "customer", "chat", c0 + 3 * H),
+                simple(
+                    "ticket.resolved",
+                    json!({"resolution": "answered"}),
+                    c0 + 2 * H,
+                ),
+                ev(
+                    "satisfaction.rated",
+                    json!({"score": 4, "scale": 5}),
+                    "customer",
+                    "chat",
+                    c0 + 3 * H,
+                ),
             ],
         )
         .await;
@@ -387,7 +428,11 @@ async fn record_scenario(app: &App) -> Scenario {
                 created("account", "urgent", true, "email", d0),
                 simple("ticket.acknowledged", json!({}), d0 + 7 * D),
                 msg("agent", "outbound", "public", d0 + 8 * D),
-                simple("status.changed", json!({"from": "new", "to": "pending"}), d0 + 9 * D),
+                simple(
+                    "status.changed",
+                    json!({"from": "new", "to": "pending"}),
+                    d0 + 9 * D,
+                ),
             ],
         )
         .await;
@@ -438,26 +483,50 @@ fn assert_hand_computed(r: &Report, s: &Scenario) {
     assert_eq!((o.tickets, o.complaints, o.support_requests), (5, 4, 1));
     // Acknowledgement: A 1 h, B 3 d, D 7 d → p50 = 2nd of 3, p90 = 3rd.
     let ack = &o.time_to_acknowledgement;
-    assert_eq!((ack.count, ack.p50_ms, ack.p90_ms, ack.max_ms), (3, Some(3 * D), Some(7 * D), Some(7 * D)));
+    assert_eq!(
+        (ack.count, ack.p50_ms, ack.p90_ms, ack.max_ms),
+        (3, Some(3 * D), Some(7 * D), Some(7 * D))
+    );
     // First response: C 30 min, A 2 h, B 4 h, D 8 d (bot and internal excluded).
     let fr = &o.first_response_time;
-    assert_eq!((fr.count, fr.p50_ms, fr.p90_ms, fr.max_ms), (4, Some(2 * H), Some(8 * D), Some(8 * D)));
+    assert_eq!(
+        (fr.count, fr.p50_ms, fr.p90_ms, fr.max_ms),
+        (4, Some(2 * H), Some(8 * D), Some(8 * D))
+    );
     // Final response: A 10 d, B 60 d.
     let f = &o.time_to_final_response;
-    assert_eq!((f.count, f.p50_ms, f.p90_ms), (2, Some(10 * D), Some(60 * D)));
+    assert_eq!(
+        (f.count, f.p50_ms, f.p90_ms),
+        (2, Some(10 * D), Some(60 * D))
+    );
     // Resolution in effect: C 2 h, A 10 d 1 h, B 62 d (after its reopen).
     let res = &o.time_to_resolution;
-    assert_eq!((res.count, res.p50_ms, res.p90_ms, res.max_ms), (3, Some(10 * D + H), Some(62 * D), Some(62 * D)));
+    assert_eq!(
+        (res.count, res.p50_ms, res.p90_ms, res.max_ms),
+        (3, Some(10 * D + H), Some(62 * D), Some(62 * D))
+    );
     // Reopened: B of A, B, C. Escalated: B of all five.
     assert_eq!((o.reopen_rate.numerator, o.reopen_rate.denominator), (1, 3));
-    assert_eq!((o.escalation_rate.numerator, o.escalation_rate.denominator), (1, 5));
+    assert_eq!(
+        (o.escalation_rate.numerator, o.escalation_rate.denominator),
+        (1, 5)
+    );
     // FCR: A (one reply) and C (one agent reply; the bot's does not count);
     // not B (reopened, escalated, two replies).
-    assert_eq!((o.first_contact_resolution.numerator, o.first_contact_resolution.denominator), (2, 3));
+    assert_eq!(
+        (
+            o.first_contact_resolution.numerator,
+            o.first_contact_resolution.denominator
+        ),
+        (2, 3)
+    );
     // CSAT: 5/5 and 4/5 are good (≥ 0.8), 3/5 is not.
     assert_eq!((o.csat.numerator, o.csat.denominator), (2, 3));
     assert_eq!(
-        o.score_distribution.iter().map(|(k, v)| (k.as_str(), *v)).collect::<Vec<_>>(),
+        o.score_distribution
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect::<Vec<_>>(),
         vec![("3/5", 1), ("4/5", 1), ("5/5", 1)]
     );
     // What the overall figures rest on: five tickets from A's first record.
@@ -469,21 +538,50 @@ fn assert_hand_computed(r: &Report, s: &Scenario) {
     let g = &r.kpis.groups;
     let w = &g["category"]["withdrawal"];
     assert_eq!((w.tickets, w.complaints), (2, 2));
-    assert_eq!((w.first_response_time.p50_ms, w.first_response_time.p90_ms), (Some(2 * H), Some(4 * H)));
+    assert_eq!(
+        (w.first_response_time.p50_ms, w.first_response_time.p90_ms),
+        (Some(2 * H), Some(4 * H))
+    );
     let acc = &g["category"]["account"];
-    assert_eq!((acc.tickets, acc.time_to_resolution.count, acc.time_to_resolution.p50_ms), (2, 1, Some(2 * H)));
+    assert_eq!(
+        (
+            acc.tickets,
+            acc.time_to_resolution.count,
+            acc.time_to_resolution.p50_ms
+        ),
+        (2, 1, Some(2 * H))
+    );
     let count = |dim: &str, key: &str| g[dim].get(key).map_or(0, |f| f.tickets);
     assert_eq!(
-        (count("priority", "high"), count("priority", "normal"), count("priority", "low"), count("priority", "urgent")),
+        (
+            count("priority", "high"),
+            count("priority", "normal"),
+            count("priority", "low"),
+            count("priority", "urgent")
+        ),
         (1, 2, 1, 1)
     );
     assert_eq!(
-        (count("channel", "email"), count("channel", "web"), count("channel", "chat"), count("channel", "api")),
+        (
+            count("channel", "email"),
+            count("channel", "web"),
+            count("channel", "chat"),
+            count("channel", "api")
+        ),
         (2, 1, 1, 1)
     );
-    assert_eq!((count("kind", "complaint"), count("kind", "support_request")), (4, 1));
+    assert_eq!(
+        (count("kind", "complaint"), count("kind", "support_request")),
+        (4, 1)
+    );
     let mut by_month = std::collections::BTreeMap::new();
-    for at in [s.t0, s.t0 + D, s.t0 + 30 * D, s.t0 + 5 * D, Timestamp::now().millis() - H] {
+    for at in [
+        s.t0,
+        s.t0 + D,
+        s.t0 + 30 * D,
+        s.t0 + 5 * D,
+        Timestamp::now().millis() - H,
+    ] {
         *by_month.entry(month(at)).or_insert(0u64) += 1;
     }
     for (m, n) in &by_month {
@@ -499,7 +597,10 @@ fn assert_hand_computed(r: &Report, s: &Scenario) {
     assert_eq!(tickets_of(&a.late), vec![s.d.as_str()]);
     assert!(a.open_past_limit.is_empty());
     // Both were recorded (today) after their 5-day deadline had passed.
-    assert_eq!(tickets_of(&a.recorded_after_limit), sorted(vec![&s.a, &s.b]));
+    assert_eq!(
+        tickets_of(&a.recorded_after_limit),
+        sorted(vec![&s.a, &s.b])
+    );
     // DISP 56 days: A met (10 d), B late (60 d), D open past its limit.
     let disp = &reg.final_response_disp;
     assert_eq!((disp.due, disp.met, disp.pending), (3, 1, 1));
@@ -535,7 +636,10 @@ async fn story(app: App) {
     let (status, page) = app.get("/v1/batches/0/leaves?from=0&limit=1").await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["leaves"].as_array().unwrap().len(), 1);
-    assert_eq!(page["next"], if count0 > 1 { json!(1) } else { Value::Null });
+    assert_eq!(
+        page["next"],
+        if count0 > 1 { json!(1) } else { Value::Null }
+    );
     assert!(!page.to_string().contains("tk_"), "no handles in leaves");
     let past_end = format!("/v1/batches/0/leaves?from={count0}");
     for bad in [
@@ -547,7 +651,10 @@ async fn story(app: App) {
     ] {
         let (status, problem) = app.get(bad).await;
         assert_eq!(status, 400, "{bad}: {problem}");
-        assert!(problem["detail"].as_str().is_some_and(|d| !d.is_empty()), "{bad}");
+        assert!(
+            problem["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{bad}"
+        );
     }
     assert_eq!(app.get("/v1/batches/999/leaves").await.0, 404);
     // The export needs the audit scope.
@@ -563,7 +670,10 @@ async fn story(app: App) {
     assert_eq!(forbidden.status().as_u16(), 403);
     let bad_range = app
         .http
-        .get(format!("{}/v1/export?from=1&since=2026-01-01T00:00:00Z", app.node.url()))
+        .get(format!(
+            "{}/v1/export?from=1&since=2026-01-01T00:00:00Z",
+            app.node.url()
+        ))
         .bearer_auth(&app.audit_key)
         .send()
         .await
@@ -574,9 +684,15 @@ async fn story(app: App) {
     let saved = dir.path().join("clean.jsonl");
     let clean = app.audit(&saved).await;
     assert!(clean.ok, "{:#?}", clean.failures);
-    assert_eq!((clean.first_index, clean.end_index, clean.records), (0, size, size));
+    assert_eq!(
+        (clean.first_index, clean.end_index, clean.records),
+        (0, size, size)
+    );
     assert_eq!(clean.tickets, 5);
-    assert!(clean.batches.iter().all(|b| b.tx.is_some()), "every batch has its anchoring tx");
+    assert!(
+        clean.batches.iter().all(|b| b.tx.is_some()),
+        "every batch has its anchoring tx"
+    );
     let report = render::report_from_saved(&saved, Period::default(), Limits::default()).unwrap();
     assert_hand_computed(&report, &scenario);
     assert!(report.unverified.failures.is_empty());
@@ -598,9 +714,18 @@ async fn story(app: App) {
     .await;
     let r = app.audit(&dir.path().join("edited.jsonl")).await;
     assert!(!r.ok);
-    assert!(failure(&r, "leaf", k).detail.contains("changed after it was anchored"));
+    assert!(
+        failure(&r, "leaf", k)
+            .detail
+            .contains("changed after it was anchored")
+    );
     // The report over that audit leaves ticket A out and lists it.
-    let tampered = render::report_from_saved(&dir.path().join("edited.jsonl"), Period::default(), Limits::default()).unwrap();
+    let tampered = render::report_from_saved(
+        &dir.path().join("edited.jsonl"),
+        Period::default(),
+        Limits::default(),
+    )
+    .unwrap();
     assert_eq!(tampered.kpis.overall.tickets, 4);
     assert!(tampered.unverified.excluded_tickets.contains(&scenario.a));
     app.sql(&format!(
@@ -610,18 +735,29 @@ async fn story(app: App) {
     assert!(app.audit(&dir.path().join("restored.jsonl")).await.ok);
 
     // 2. Equivocation: another record rewritten to claim A's (ticket, seq 1).
-    let original = app.sql_text(&format!("SELECT record FROM events WHERE idx = {k}")).await;
+    let original = app
+        .sql_text(&format!("SELECT record FROM events WHERE idx = {k}"))
+        .await;
     let victim = size - 1; // E's ticket.created
-    let victim_text = app.sql_text(&format!("SELECT record FROM events WHERE idx = {victim}")).await;
+    let victim_text = app
+        .sql_text(&format!("SELECT record FROM events WHERE idx = {victim}"))
+        .await;
     let mut forged: Value = serde_json::from_str(&original).unwrap();
     forged["index"] = json!(victim);
-    let forged = String::from_utf8(proofdesk::protocol::canonical::canonicalize(&forged).unwrap()).unwrap();
-    app.sql(&format!("UPDATE events SET record = '{forged}' WHERE idx = {victim}")).await;
+    let forged =
+        String::from_utf8(proofdesk::protocol::canonical::canonicalize(&forged).unwrap()).unwrap();
+    app.sql(&format!(
+        "UPDATE events SET record = '{forged}' WHERE idx = {victim}"
+    ))
+    .await;
     let r = app.audit(&dir.path().join("dup.jsonl")).await;
     let dup = failure(&r, "duplicate", victim);
     assert_eq!(dup.ticket.as_deref(), Some(scenario.a.as_str()));
     assert!(dup.detail.contains(&format!("index {k}")), "{}", dup.detail);
-    app.sql(&format!("UPDATE events SET record = '{victim_text}' WHERE idx = {victim}")).await;
+    app.sql(&format!(
+        "UPDATE events SET record = '{victim_text}' WHERE idx = {victim}"
+    ))
+    .await;
 
     // 3. An audit path altered: named by index.
     let p: u64 = app
@@ -631,17 +767,29 @@ async fn story(app: App) {
         .unwrap();
     let path_hex = app.blob_hex("event_paths", "path", "idx", p).await;
     let zeros = "0".repeat(path_hex.len());
-    app.sql(&format!("UPDATE event_paths SET path = {} WHERE idx = {p}", app.blob_literal(&zeros))).await;
+    app.sql(&format!(
+        "UPDATE event_paths SET path = {} WHERE idx = {p}",
+        app.blob_literal(&zeros)
+    ))
+    .await;
     let r = app.audit(&dir.path().join("path.jsonl")).await;
     failure(&r, "path", p);
-    app.sql(&format!("UPDATE event_paths SET path = {} WHERE idx = {p}", app.blob_literal(&path_hex))).await;
+    app.sql(&format!(
+        "UPDATE event_paths SET path = {} WHERE idx = {p}",
+        app.blob_literal(&path_hex)
+    ))
+    .await;
 
     // 4. A batch root altered: named by the batch's first index; the
     // monitor names the batch too.
     let (_, b1) = app.get("/v1/batches/1").await;
     let first1 = b1["first_index"].as_u64().unwrap();
     let root_hex = app.blob_hex("batches", "root", "id", 1).await;
-    app.sql(&format!("UPDATE batches SET root = {} WHERE id = 1", app.blob_literal(&"0".repeat(64)))).await;
+    app.sql(&format!(
+        "UPDATE batches SET root = {} WHERE id = 1",
+        app.blob_literal(&"0".repeat(64))
+    ))
+    .await;
     let r = app.audit(&dir.path().join("root.jsonl")).await;
     assert_eq!(failure(&r, "batch_root", first1).batch, Some(1));
     let fresh_state = dir.path().join("monitor2.json");
@@ -649,14 +797,23 @@ async fn story(app: App) {
         Stop::Inconsistent { batch, detail } => assert_eq!(batch, 1, "{detail}"),
         other => panic!("monitor missed the altered root: {other:?}"),
     }
-    app.sql(&format!("UPDATE batches SET root = {} WHERE id = 1", app.blob_literal(&root_hex))).await;
+    app.sql(&format!(
+        "UPDATE batches SET root = {} WHERE id = 1",
+        app.blob_literal(&root_hex)
+    ))
+    .await;
 
     // The monitor: a second contract anchored with a wrong root for the
     // log's batch 0 is a fake chain state, and the monitor names batch 0.
     let operator = OperatorKey::parse(DEV_KEYS[0]).unwrap();
-    let (fake, _) = proofdesk::anchor::deploy::deploy(&app.anvil.url(), &operator, None, Duration::from_secs(30))
-        .await
-        .unwrap();
+    let (fake, _) = proofdesk::anchor::deploy::deploy(
+        &app.anvil.url(),
+        &operator,
+        None,
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
     let (_, b0) = app.get("/v1/batches/0").await;
     let provider = ProviderBuilder::new()
         .wallet(EthereumWallet::from(operator.signer().clone()))
@@ -683,17 +840,27 @@ async fn story(app: App) {
     let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/audit-report");
     render::write_all(&report, &out).unwrap();
     let csv = std::fs::read_to_string(out.join("report.csv")).unwrap();
-    assert!(csv.lines().any(|l| l.starts_with("all,all,csat,,,,,2,3,")), "{csv}");
+    assert!(
+        csv.lines().any(|l| l.starts_with("all,all,csat,,,,,2,3,")),
+        "{csv}"
+    );
     check_html_in_chromium(&out);
 
     // 5. An event row deleted: the gap is named by its index.
     let j = scenario.first_index + 3;
-    app.sql(&format!("DELETE FROM content WHERE idx = {j}")).await;
-    app.sql(&format!("DELETE FROM event_paths WHERE idx = {j}")).await;
-    app.sql(&format!("DELETE FROM events WHERE idx = {j}")).await;
+    app.sql(&format!("DELETE FROM content WHERE idx = {j}"))
+        .await;
+    app.sql(&format!("DELETE FROM event_paths WHERE idx = {j}"))
+        .await;
+    app.sql(&format!("DELETE FROM events WHERE idx = {j}"))
+        .await;
     let r = app.audit(&dir.path().join("deleted.jsonl")).await;
     assert!(!r.ok);
-    assert!(failure(&r, "index_gap", j).detail.contains(&format!("records {j}..={j}")));
+    assert!(
+        failure(&r, "index_gap", j)
+            .detail
+            .contains(&format!("records {j}..={j}"))
+    );
 
     app.node.shutdown().await;
 }
@@ -735,18 +902,28 @@ fn check_html_in_chromium(dir: &Path) {
             .arg(&url)
             .output()
             .expect("chromium runs");
-        assert!(out.status.success(), "chromium: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "chromium: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let dom = run("--dump-dom");
-    assert!(dom.contains("data-charts=\"rendered\""), "the chart script did not finish");
+    assert!(
+        dom.contains("data-charts=\"rendered\""),
+        "the chart script did not finish"
+    );
     let painted: Vec<u64> = dom
         .split("data-painted-pixels=\"")
         .skip(1)
         .map(|s| s.split('"').next().unwrap().parse().unwrap())
         .collect();
     assert_eq!(painted.len(), 4, "four charts");
-    assert!(painted.iter().all(|&n| n > 1000), "every chart painted pixels: {painted:?}");
+    assert!(
+        painted.iter().all(|&n| n > 1000),
+        "every chart painted pixels: {painted:?}"
+    );
     let png = dir.join("report.png");
     run(&format!("--screenshot={}", png.display()));
     assert!(std::fs::metadata(&png).unwrap().len() > 10_000);

@@ -44,22 +44,22 @@ pub async fn anchor_events(
             .event_signature(SupportAnchor::BatchAnchored::SIGNATURE_HASH)
             .from_block(BlockNumberOrTag::Number(start))
             .to_block(BlockNumberOrTag::Number(end));
-        let logs = match tokio::time::timeout(chain.timeout, chain.provider().get_logs(&filter)).await
-        {
-            Err(_) => {
-                return Err(ChainError::Timeout {
-                    call: "eth_getLogs",
-                    after: chain.timeout,
-                });
-            }
-            Ok(Err(e)) => {
-                return Err(ChainError::Rpc {
-                    call: "eth_getLogs",
-                    message: e.to_string(),
-                });
-            }
-            Ok(Ok(l)) => l,
-        };
+        let logs =
+            match tokio::time::timeout(chain.timeout, chain.provider().get_logs(&filter)).await {
+                Err(_) => {
+                    return Err(ChainError::Timeout {
+                        call: "eth_getLogs",
+                        after: chain.timeout,
+                    });
+                }
+                Ok(Err(e)) => {
+                    return Err(ChainError::Rpc {
+                        call: "eth_getLogs",
+                        message: e.to_string(),
+                    });
+                }
+                Ok(Ok(l)) => l,
+            };
         for log in logs.iter().filter(|l| !l.removed) {
             let Ok(decoded) = SupportAnchor::BatchAnchored::decode_log(&log.inner) else {
                 continue;

@@ -223,7 +223,11 @@ impl Checker {
         let root = tree.root();
         // The path the log serves for each record (what a complainant's
         // bundle carries) must be the one the records' tree gives.
-        let paths = if self.check_paths { &open.paths[..] } else { &[] };
+        let paths = if self.check_paths {
+            &open.paths[..]
+        } else {
+            &[]
+        };
         for (pos, path) in paths.iter().enumerate() {
             let want = tree.audit_path(pos as u64).unwrap_or_default();
             let index = open.first_index + pos as u64;
@@ -290,14 +294,24 @@ impl Checker {
     /// zero leaf so its batch cannot match the chain either.
     pub fn feed_unparsable(&mut self, batch: Option<u64>, detail: String) {
         let index = self.next_index;
-        self.fail("record", Some(index), None, batch, format!("export line does not parse: {detail}"));
+        self.fail(
+            "record",
+            Some(index),
+            None,
+            batch,
+            format!("export line does not parse: {detail}"),
+        );
         self.feed(Line {
             batch,
             path: None,
             record: Value::Null,
         });
         // feed() logged the null record as a second failure; keep one.
-        if self.failures.last().is_some_and(|f| f.index == Some(index) && f.kind == "record") {
+        if self
+            .failures
+            .last()
+            .is_some_and(|f| f.index == Some(index) && f.kind == "record")
+        {
             self.failures.pop();
         }
     }
@@ -368,7 +382,10 @@ impl Checker {
                                 Some(record_index),
                                 None,
                                 Some(b),
-                                format!("batch {b} follows batch {prev}; expected batch {}", prev + 1),
+                                format!(
+                                    "batch {b} follows batch {prev}; expected batch {}",
+                                    prev + 1
+                                ),
                             );
                         }
                     }
@@ -495,7 +512,6 @@ impl Checker {
         f.sort_by_key(|x| x.index.unwrap_or(u64::MAX));
         f
     }
-
 }
 
 /// Indices whose records cannot be counted: every failing record, and
@@ -538,7 +554,12 @@ mod tests {
     }
 
     fn run(records: &[Value], batch_of: impl Fn(u64) -> u64) -> (Checker, Vec<ClosedBatch>) {
-        let mut c = Checker::new(0, Policy { reopen_closed: true });
+        let mut c = Checker::new(
+            0,
+            Policy {
+                reopen_closed: true,
+            },
+        );
         c.check_paths = false;
         let mut closed = Vec::new();
         for (i, r) in records.iter().enumerate() {
@@ -585,7 +606,11 @@ mod tests {
             .find(|f| f.kind == "duplicate")
             .expect("duplicate found");
         assert_eq!(d.index, Some(5));
-        assert!(d.detail.contains(&format!("index {earlier}")), "{}", d.detail);
+        assert!(
+            d.detail.contains(&format!("index {earlier}")),
+            "{}",
+            d.detail
+        );
     }
 
     #[test]
@@ -593,7 +618,11 @@ mod tests {
         let mut recs = vector_lines();
         recs.remove(7);
         let (mut c, closed) = run(&recs, |_| 0);
-        assert!(c.failures.iter().any(|f| f.kind == "index_gap" && f.index == Some(7)));
+        assert!(
+            c.failures
+                .iter()
+                .any(|f| f.kind == "index_gap" && f.index == Some(7))
+        );
         // The log's real head covered 24 leaves; these 23 cannot match it.
         let real = {
             let full = vector_lines();

@@ -56,7 +56,9 @@ impl LogClient {
             let body = resp.text().await.unwrap_or_default();
             bail!("GET {url}: HTTP {status}: {}", body.trim());
         }
-        resp.json().await.with_context(|| format!("GET {url}: bad JSON"))
+        resp.json()
+            .await
+            .with_context(|| format!("GET {url}: bad JSON"))
     }
 
     pub async fn batch(&self, id: u64) -> anyhow::Result<BatchClaim> {
@@ -85,7 +87,10 @@ impl LogClient {
 
     /// Starts an export; returns the response (streamed) and the range the
     /// log says it serves.
-    pub async fn export(&self, query: &str) -> anyhow::Result<(reqwest::Response, Option<(u64, u64)>)> {
+    pub async fn export(
+        &self,
+        query: &str,
+    ) -> anyhow::Result<(reqwest::Response, Option<(u64, u64)>)> {
         let url = format!("{}/v1/export?{query}", self.base);
         let mut req = self.http.get(&url);
         if let Some(k) = &self.key {

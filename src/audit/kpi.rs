@@ -189,12 +189,20 @@ impl KpiBuilder {
         let overall = Figures::of(&selected);
         let mut groups = BTreeMap::new();
         for (dim, key) in [
-            ("category", (|t: &TicketFacts| t.category.clone()) as fn(&TicketFacts) -> String),
+            (
+                "category",
+                (|t: &TicketFacts| t.category.clone()) as fn(&TicketFacts) -> String,
+            ),
             ("priority", |t| t.priority.clone()),
             ("channel", |t| t.channel.clone()),
             ("month", |t| month_of(t.created_ms)),
             ("kind", |t| {
-                if t.complaint { "complaint" } else { "support_request" }.to_owned()
+                if t.complaint {
+                    "complaint"
+                } else {
+                    "support_request"
+                }
+                .to_owned()
             }),
         ] {
             let mut by: BTreeMap<String, Vec<&TicketFacts>> = BTreeMap::new();
@@ -244,9 +252,15 @@ impl Basis {
         let mut b = Basis::default();
         for t in tickets {
             b.tickets += 1;
-            b.first_index = Some(b.first_index.map_or(t.first_index, |x| x.min(t.first_index)));
+            b.first_index = Some(
+                b.first_index
+                    .map_or(t.first_index, |x| x.min(t.first_index)),
+            );
             b.last_index = Some(b.last_index.map_or(t.last_index, |x| x.max(t.last_index)));
-            b.first_batch = Some(b.first_batch.map_or(t.first_batch, |x| x.min(t.first_batch)));
+            b.first_batch = Some(
+                b.first_batch
+                    .map_or(t.first_batch, |x| x.min(t.first_batch)),
+            );
             b.last_batch = Some(b.last_batch.map_or(t.last_batch, |x| x.max(t.last_batch)));
         }
         b
@@ -276,7 +290,11 @@ pub fn nearest_rank(sorted: &[i64], q_percent: u64) -> Option<i64> {
 
 impl Durations {
     fn of(tickets: &[&TicketFacts], end: fn(&TicketFacts) -> Option<i64>) -> Durations {
-        let with: Vec<&TicketFacts> = tickets.iter().copied().filter(|t| end(t).is_some()).collect();
+        let with: Vec<&TicketFacts> = tickets
+            .iter()
+            .copied()
+            .filter(|t| end(t).is_some())
+            .collect();
         let mut v: Vec<i64> = with
             .iter()
             .filter_map(|t| end(t).map(|e| (e - t.created_ms).max(0)))
@@ -308,7 +326,11 @@ impl Rate {
         in_denominator: impl Fn(&TicketFacts) -> bool,
         in_numerator: impl Fn(&TicketFacts) -> bool,
     ) -> Rate {
-        let den: Vec<&TicketFacts> = tickets.iter().copied().filter(|t| in_denominator(t)).collect();
+        let den: Vec<&TicketFacts> = tickets
+            .iter()
+            .copied()
+            .filter(|t| in_denominator(t))
+            .collect();
         let num = den.iter().filter(|t| in_numerator(t)).count() as u64;
         let d = den.len() as u64;
         Rate {
@@ -604,9 +626,13 @@ mod tests {
         backfilled.final_response_ms = Some(d);
         backfilled.final_response_recorded_ms = Some(70 * d);
         let all = [&met, &late, &open, &pending, &backfilled];
-        let c = LimitCheck::of("x".into(), &all, |c| c + 56 * d, |t| {
-            t.final_response_ms.zip(t.final_response_recorded_ms)
-        }, 100 * d);
+        let c = LimitCheck::of(
+            "x".into(),
+            &all,
+            |c| c + 56 * d,
+            |t| t.final_response_ms.zip(t.final_response_recorded_ms),
+            100 * d,
+        );
         assert_eq!((c.due, c.met, c.pending), (4, 2, 1));
         assert_eq!(c.late[0].ticket, "late");
         assert_eq!(c.open_past_limit[0].ticket, "open");

@@ -143,7 +143,13 @@ impl MonitorMetrics {
                 .last_failure
                 .chars()
                 .take(200)
-                .map(|c| if c == '"' || c == '\\' || c == '\n' { ' ' } else { c })
+                .map(|c| {
+                    if c == '"' || c == '\\' || c == '\n' {
+                        ' '
+                    } else {
+                        c
+                    }
+                })
                 .collect();
             s.push_str(&format!(
                 "# HELP proofdesk_monitor_last_failure_info The last failure\n# TYPE proofdesk_monitor_last_failure_info gauge\nproofdesk_monitor_last_failure_info{{reason=\"{reason}\"}} 1\n"
@@ -164,9 +170,11 @@ fn load_state(opts: &MonitorOptions) -> anyhow::Result<Option<MonitorState>> {
         return Ok(None);
     };
     match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).map_err(|e| {
-            anyhow::anyhow!("state file {}: {e}", path.display())
-        })?)),
+        Ok(bytes) => {
+            Ok(Some(serde_json::from_slice(&bytes).map_err(|e| {
+                anyhow::anyhow!("state file {}: {e}", path.display())
+            })?))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(anyhow::anyhow!("state file {}: {e}", path.display())),
     }
@@ -206,11 +214,17 @@ async fn check_batch(
     if claim.id != id {
         return Err(StepError::Inconsistent(
             id,
-            format!("asked the log for batch {id}, it answered batch {}", claim.id),
+            format!(
+                "asked the log for batch {id}, it answered batch {}",
+                claim.id
+            ),
         ));
     }
     if claim.count == 0 {
-        return Err(StepError::Inconsistent(id, format!("batch {id} has count 0")));
+        return Err(StepError::Inconsistent(
+            id,
+            format!("batch {id} has count 0"),
+        ));
     }
     if claim.first_index != state.next_index {
         return Err(StepError::Inconsistent(
@@ -348,7 +362,10 @@ async fn catch_up(
 }
 
 /// Serves `/metrics` on `addr` until the process ends.
-async fn serve_metrics(addr: SocketAddr, metrics: Arc<Mutex<MonitorMetrics>>) -> anyhow::Result<()> {
+async fn serve_metrics(
+    addr: SocketAddr,
+    metrics: Arc<Mutex<MonitorMetrics>>,
+) -> anyhow::Result<()> {
     use axum::routing::get;
     let app = axum::Router::new().route(
         "/metrics",
@@ -356,14 +373,20 @@ async fn serve_metrics(addr: SocketAddr, metrics: Arc<Mutex<MonitorMetrics>>) ->
             let m = metrics.clone();
             async move {
                 (
-                    [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4",
+                    )],
                     m.lock().unwrap().render(),
                 )
             }
         }),
     );
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    eprintln!("monitor: metrics on http://{}/metrics", listener.local_addr()?);
+    eprintln!(
+        "monitor: metrics on http://{}/metrics",
+        listener.local_addr()?
+    );
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });

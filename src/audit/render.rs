@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 
 use super::check::{Failure, Line, failed_ranges};
-use super::kpi::{Durations, Figures, KpiBuilder, Kpis, Limits, LimitCheck, Period, Rate};
+use super::kpi::{Durations, Figures, KpiBuilder, Kpis, LimitCheck, Limits, Period, Rate};
 use super::run::{AuditResult, VerifiedBatch};
 use crate::protocol::record::HashedRecord;
 
@@ -54,18 +54,54 @@ pub struct Report {
 }
 
 pub const DEFINITIONS: [(&str, &str); 12] = [
-    ("times", "All durations run from the ticket.created event's occurred_at to the occurred_at of the event named; the log fixed both at recorded_at and anchored them since."),
-    ("percentiles", "p50 and p90 are nearest-rank: the ⌈q·n⌉-th smallest value."),
-    ("time_to_acknowledgement", "created → the first ticket.acknowledged."),
-    ("first_response_time", "created → the first message.added with direction outbound, visibility public, actor role agent."),
-    ("time_to_final_response", "created → the first final_response.issued."),
-    ("time_to_resolution", "created → the ticket.resolved in effect at the end (none if a ticket.reopened followed it)."),
-    ("reopen_rate", "tickets with at least one ticket.reopened / tickets resolved at least once."),
-    ("escalation_rate", "tickets with at least one ticket.escalated / all tickets."),
-    ("first_contact_resolution", "tickets resolved at the end, never reopened, never escalated, with at most one public outbound agent message before their first resolution / tickets resolved at the end."),
-    ("csat", "tickets whose latest satisfaction.rated has score/scale ≥ 0.8 / tickets with a rating; tickets without a rating are left out."),
-    ("regulatory", "Complaints (ticket.created complaint: true). A limit is judged on complaints answered, or unanswered past their deadline as of the latest recorded_at in the audit; share met = met / judged. 'Recorded after limit': met by occurred_at but recorded in the log only after the deadline, so the log cannot vouch for the timing."),
-    ("verification", "Only records of batches whose recomputed head equals batchHead on chain count; a ticket with any failed record is left out entirely and listed."),
+    (
+        "times",
+        "All durations run from the ticket.created event's occurred_at to the occurred_at of the event named; the log fixed both at recorded_at and anchored them since.",
+    ),
+    (
+        "percentiles",
+        "p50 and p90 are nearest-rank: the ⌈q·n⌉-th smallest value.",
+    ),
+    (
+        "time_to_acknowledgement",
+        "created → the first ticket.acknowledged.",
+    ),
+    (
+        "first_response_time",
+        "created → the first message.added with direction outbound, visibility public, actor role agent.",
+    ),
+    (
+        "time_to_final_response",
+        "created → the first final_response.issued.",
+    ),
+    (
+        "time_to_resolution",
+        "created → the ticket.resolved in effect at the end (none if a ticket.reopened followed it).",
+    ),
+    (
+        "reopen_rate",
+        "tickets with at least one ticket.reopened / tickets resolved at least once.",
+    ),
+    (
+        "escalation_rate",
+        "tickets with at least one ticket.escalated / all tickets.",
+    ),
+    (
+        "first_contact_resolution",
+        "tickets resolved at the end, never reopened, never escalated, with at most one public outbound agent message before their first resolution / tickets resolved at the end.",
+    ),
+    (
+        "csat",
+        "tickets whose latest satisfaction.rated has score/scale ≥ 0.8 / tickets with a rating; tickets without a rating are left out.",
+    ),
+    (
+        "regulatory",
+        "Complaints (ticket.created complaint: true). A limit is judged on complaints answered, or unanswered past their deadline as of the latest recorded_at in the audit; share met = met / judged. 'Recorded after limit': met by occurred_at but recorded in the log only after the deadline, so the log cannot vouch for the timing.",
+    ),
+    (
+        "verification",
+        "Only records of batches whose recomputed head equals batchHead on chain count; a ticket with any failed record is left out entirely and listed.",
+    ),
 ];
 
 /// Reads a saved audit (`proofdesk audit --out FILE`) and builds the report.
@@ -92,7 +128,12 @@ pub fn report_from_saved(path: &Path, period: Period, limits: Limits) -> anyhow:
             path.display()
         );
     };
-    Ok(build(&result, lines.iter().map(String::as_str), period, limits))
+    Ok(build(
+        &result,
+        lines.iter().map(String::as_str),
+        period,
+        limits,
+    ))
 }
 
 /// Builds the report from an audit result and its exported lines.
@@ -104,10 +145,7 @@ pub fn build<'a>(
 ) -> Report {
     let failed = failed_ranges(&result.failures);
     let is_failed = |i: u64| failed.iter().any(|(a, b)| *a <= i && i <= *b);
-    let verified_end = result
-        .batches
-        .last()
-        .map_or(0, |b| b.first_index + b.count);
+    let verified_end = result.batches.last().map_or(0, |b| b.first_index + b.count);
     let in_verified_batch = |i: u64| {
         result
             .batches
@@ -122,12 +160,18 @@ pub fn build<'a>(
             })
             .is_ok()
     };
-    let mut excluded: BTreeSet<String> = result.failures.iter().filter_map(|f| f.ticket.clone()).collect();
+    let mut excluded: BTreeSet<String> = result
+        .failures
+        .iter()
+        .filter_map(|f| f.ticket.clone())
+        .collect();
     excluded.extend(result.partial_tickets.iter().cloned());
     let mut builder = KpiBuilder::new();
     let mut counted = 0u64;
     for text in lines {
-        let Ok(line) = Line::parse(text) else { continue };
+        let Ok(line) = Line::parse(text) else {
+            continue;
+        };
         let Ok(h) = HashedRecord::from_value(&line.record) else {
             continue;
         };
@@ -238,13 +282,25 @@ pub fn to_csv(r: &Report) -> String {
             csv_field(group),
             f.complaints
         ));
-        dur(&mut out, "time_to_acknowledgement", &f.time_to_acknowledgement);
+        dur(
+            &mut out,
+            "time_to_acknowledgement",
+            &f.time_to_acknowledgement,
+        );
         dur(&mut out, "first_response_time", &f.first_response_time);
-        dur(&mut out, "time_to_final_response", &f.time_to_final_response);
+        dur(
+            &mut out,
+            "time_to_final_response",
+            &f.time_to_final_response,
+        );
         dur(&mut out, "time_to_resolution", &f.time_to_resolution);
         rate(&mut out, "reopen_rate", &f.reopen_rate);
         rate(&mut out, "escalation_rate", &f.escalation_rate);
-        rate(&mut out, "first_contact_resolution", &f.first_contact_resolution);
+        rate(
+            &mut out,
+            "first_contact_resolution",
+            &f.first_contact_resolution,
+        );
         rate(&mut out, "csat", &f.csat);
     };
     figures("all", "all", &r.kpis.overall);
@@ -282,7 +338,8 @@ fn regulatory(r: &Report) -> [&LimitCheck; 3] {
 
 /// Breaches and open complaints past their limit, one row each.
 pub fn breaches_csv(r: &Report) -> String {
-    let mut out = String::from("limit,kind,ticket,created_ms,deadline_ms,done_ms,first_index,last_index\n");
+    let mut out =
+        String::from("limit,kind,ticket,created_ms,deadline_ms,done_ms,first_index,last_index\n");
     for c in regulatory(r) {
         for (kind, list) in [
             ("late", &c.late),

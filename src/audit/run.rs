@@ -368,7 +368,9 @@ pub async fn run(opts: AuditOptions) -> anyhow::Result<AuditResult> {
     let anchors = match anchor_events(&opts.chain, opts.chain.from_block).await {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("audit: cannot list BatchAnchored events ({e}); transactions will be missing from the report");
+            eprintln!(
+                "audit: cannot list BatchAnchored events ({e}); transactions will be missing from the report"
+            );
             BTreeMap::new()
         }
     };
@@ -421,8 +423,8 @@ pub async fn run(opts: AuditOptions) -> anyhow::Result<AuditResult> {
                     for (name, b) in [("since", &opts.from), ("until", &opts.to)] {
                         match b {
                             Some(Bound::Time(ms)) => {
-                                let t = Timestamp::from_millis(*ms)
-                                    .context("instant out of range")?;
+                                let t =
+                                    Timestamp::from_millis(*ms).context("instant out of range")?;
                                 q.push_str(&format!("&{name}={t}"));
                             }
                             Some(Bound::Index(_)) => {

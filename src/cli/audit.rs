@@ -159,7 +159,11 @@ pub async fn audit(a: AuditArgs) -> anyhow::Result<ExitCode> {
         print!("{}", result.render());
     }
     if let (Some(dir), Some(saved)) = (&a.report, &out) {
-        let r = proofdesk::audit::render::report_from_saved(saved, Period::default(), Limits::default())?;
+        let r = proofdesk::audit::render::report_from_saved(
+            saved,
+            Period::default(),
+            Limits::default(),
+        )?;
         proofdesk::audit::render::write_all(&r, dir)?;
         eprintln!("report written to {}", dir.join("report.html").display());
     }
@@ -229,6 +233,9 @@ pub fn report(a: ReportArgs) -> anyhow::Result<ExitCode> {
         r.source.records_counted,
         r.unverified.failures.len()
     );
-    println!("wrote {}/report.{{json,csv,html}} and breaches.csv", a.out_dir.display());
+    println!(
+        "wrote {}/report.{{json,csv,html}} and breaches.csv",
+        a.out_dir.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
