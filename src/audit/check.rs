@@ -416,9 +416,10 @@ impl Checker {
     fn chain_and_state(&mut self, h: HashedRecord, batch: Option<u64>) {
         let index = h.record.index;
         let seq = h.record.seq;
-        let handle = h.record.ticket.as_str().to_owned();
+        // Borrowed: the handle is only copied when a ticket is first seen.
+        let handle: &str = h.record.ticket.as_str();
         let policy = self.policy;
-        let Some(tip) = self.tickets.get_mut(&handle) else {
+        let Some(tip) = self.tickets.get_mut(handle) else {
             // First sight of the ticket: it must start at seq 0.
             let mut tip = Tip {
                 next_seq: seq + 1,
@@ -430,17 +431,17 @@ impl Checker {
                 tip.indices = Vec::new();
                 tip.indices.resize(seq as usize, u64::MAX);
                 tip.indices.push(index);
-                self.tickets.insert(handle.clone(), tip);
-                self.partial_tickets.push(handle);
+                self.tickets.insert(handle.to_owned(), tip);
+                self.partial_tickets.push(handle.to_owned());
                 return;
             }
             if seq != 0 {
                 tip.indices = Vec::new();
-                self.tickets.insert(handle.clone(), tip);
+                self.tickets.insert(handle.to_owned(), tip);
                 self.fail(
                     "chain_gap",
                     Some(index),
-                    Some(&handle),
+                    Some(handle),
                     batch,
                     format!("the ticket's first record in the log has seq {seq}; seq 0..{seq} are missing"),
                 );
@@ -449,12 +450,12 @@ impl Checker {
             match TicketState::start(&h.data) {
                 Ok(s) => tip.state = Some(s),
                 Err(e) => {
-                    self.tickets.insert(handle.clone(), tip);
-                    self.fail("state", Some(index), Some(&handle), batch, e.to_string());
+                    self.tickets.insert(handle.to_owned(), tip);
+                    self.fail("state", Some(index), Some(handle), batch, e.to_string());
                     return;
                 }
             }
-            self.tickets.insert(handle, tip);
+            self.tickets.insert(handle.to_owned(), tip);
             return;
         };
         if seq < tip.next_seq {
@@ -465,7 +466,7 @@ impl Checker {
                 ),
                 None => format!("(ticket, seq {seq}) appears twice; this copy is at index {index}"),
             };
-            self.fail("duplicate", Some(index), Some(&handle), batch, detail);
+            self.fail("duplicate", Some(index), Some(handle), batch, detail);
             return;
         }
         let mut broken = false;
@@ -475,7 +476,7 @@ impl Checker {
                 tip.next_seq,
                 seq - 1
             );
-            self.fail("chain_gap", Some(index), Some(&handle), batch, detail);
+            self.fail("chain_gap", Some(index), Some(handle), batch, detail);
             broken = true;
         } else if h.record.prev != tip.last_leaf {
             let detail = format!(
@@ -484,10 +485,10 @@ impl Checker {
                 tip.last_leaf,
                 seq.saturating_sub(1)
             );
-            self.fail("chain_prev", Some(index), Some(&handle), batch, detail);
+            self.fail("chain_prev", Some(index), Some(handle), batch, detail);
             broken = true;
         }
-        let tip = self.tickets.get_mut(&handle).expect("present");
+        let tip = self.tickets.get_mut(handle).expect("present");
         if broken {
             tip.state = None;
         }
@@ -500,7 +501,7 @@ impl Checker {
             Some(Ok(next)) => tip.state = Some(next),
             Some(Err(e)) => {
                 tip.state = None;
-                self.fail("state", Some(index), Some(&handle), batch, e.to_string());
+                self.fail("state", Some(index), Some(handle), batch, e.to_string());
             }
             None => {}
         }
@@ -644,5 +645,29 @@ mod tests {
         let f = &c.failures[0];
         assert_eq!(f.kind, "chain_prev");
         assert!(f.index.unwrap() > 3);
+    }
+}
+
+#[cfg(test)]
+mod line_tests {
+    use super::*;
+
+    #[test]
+    fn export_lines_parse_strictly_with_their_path() {
+        let l = Line::parse(&format!(
+            r#"{{"batch":7,"path":"{}{}","record":{{"a":1}}}}"#,
+            "11".repeat(32),
+            "22".repeat(32)
+        ))
+        .unwrap();
+        assert_eq!(l.batch, Some(7));
+        assert_eq!(l.path.unwrap(), vec![Hash32([0x11; 32]), Hash32([0x22; 32])]);
+        let l = Line::parse(r#"{"batch":null,"path":null,"record":{}}"#).unwrap();
+        assert_eq!((l.batch, l.path), (None, None));
+        // Duplicate member names are refused (PROTOCOL §5.3), as are bad paths.
+        assert!(Line::parse(r#"{"batch":1,"batch":2,"record":{}}"#).is_err());
+        assert!(Line::parse(r#"{"batch":1,"path":"abc","record":{}}"#).is_err());
+        assert!(Line::parse(r#"{"batch":1,"path":"00","record":{}}"#).is_err());
+        assert_eq!(Line::batch_hint(r#"{"batch":42,"path":garbage"#), Some(42));
     }
 }

@@ -104,22 +104,25 @@ pub const DEFINITIONS: [(&str, &str); 12] = [
     ),
 ];
 
-/// Reads a saved audit (`proofdesk audit --out FILE`) and builds the report.
+/// Reads a saved audit (`proofdesk audit --out FILE`) and builds the report,
+/// streaming the file twice (the result line is last; records are never all
+/// in memory).
 pub fn report_from_saved(path: &Path, period: Period, limits: Limits) -> anyhow::Result<Report> {
-    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut lines = Vec::new();
+    let open = || -> anyhow::Result<std::io::Lines<std::io::BufReader<std::fs::File>>> {
+        let file =
+            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        Ok(std::io::BufReader::with_capacity(1 << 20, file).lines())
+    };
+    #[derive(serde::Deserialize)]
+    struct Wrap {
+        audit_result: AuditResult,
+    }
     let mut result: Option<AuditResult> = None;
-    for line in std::io::BufReader::with_capacity(1 << 20, file).lines() {
+    for line in open()? {
         let line = line?;
         if line.starts_with("{\"audit_result\"") {
-            #[derive(serde::Deserialize)]
-            struct Wrap {
-                audit_result: AuditResult,
-            }
             let w: Wrap = serde_json::from_str(&line).context("the audit result line")?;
             result = Some(w.audit_result);
-        } else {
-            lines.push(line);
         }
     }
     let Some(result) = result else {
@@ -128,18 +131,16 @@ pub fn report_from_saved(path: &Path, period: Period, limits: Limits) -> anyhow:
             path.display()
         );
     };
-    Ok(build(
-        &result,
-        lines.iter().map(String::as_str),
-        period,
-        limits,
-    ))
+    let lines = open()?
+        .map_while(Result::ok)
+        .filter(|l| !l.starts_with("{\"audit_result\""));
+    Ok(build(&result, lines, period, limits))
 }
 
 /// Builds the report from an audit result and its exported lines.
-pub fn build<'a>(
+pub fn build<S: AsRef<str>>(
     result: &AuditResult,
-    lines: impl Iterator<Item = &'a str>,
+    lines: impl IntoIterator<Item = S>,
     mut period: Period,
     limits: Limits,
 ) -> Report {
@@ -169,7 +170,7 @@ pub fn build<'a>(
     let mut builder = KpiBuilder::new();
     let mut counted = 0u64;
     for text in lines {
-        let Ok(line) = Line::parse(text) else {
+        let Ok(line) = Line::parse(text.as_ref()) else {
             continue;
         };
         let Ok(h) = HashedRecord::from_value(&line.record) else {
