@@ -10,9 +10,7 @@ use std::time::Instant;
 use sha2::{Digest, Sha256};
 
 fn main() -> std::io::Result<()> {
-    let path = std::env::args()
-        .nth(1)
-        .expect("usage: sha256_bytes FILE");
+    let path = std::env::args().nth(1).expect("usage: sha256_bytes FILE");
     let mut file = std::fs::File::open(&path)?;
     let mut buf = vec![0u8; 1 << 20];
     let mut hasher = Sha256::new();

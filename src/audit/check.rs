@@ -375,19 +375,19 @@ impl Checker {
             None => self.unbatched += 1,
             Some(b) => {
                 if self.open.is_none() {
-                    if let Some(prev) = self.last_batch {
-                        if b != prev + 1 {
-                            self.fail(
-                                "batch_order",
-                                Some(record_index),
-                                None,
-                                Some(b),
-                                format!(
-                                    "batch {b} follows batch {prev}; expected batch {}",
-                                    prev + 1
-                                ),
-                            );
-                        }
+                    if let Some(prev) = self.last_batch
+                        && b != prev + 1
+                    {
+                        self.fail(
+                            "batch_order",
+                            Some(record_index),
+                            None,
+                            Some(b),
+                            format!(
+                                "batch {b} follows batch {prev}; expected batch {}",
+                                prev + 1
+                            ),
+                        );
                     }
                     self.last_batch = Some(b);
                 }
@@ -661,7 +661,10 @@ mod line_tests {
         ))
         .unwrap();
         assert_eq!(l.batch, Some(7));
-        assert_eq!(l.path.unwrap(), vec![Hash32([0x11; 32]), Hash32([0x22; 32])]);
+        assert_eq!(
+            l.path.unwrap(),
+            vec![Hash32([0x11; 32]), Hash32([0x22; 32])]
+        );
         let l = Line::parse(r#"{"batch":null,"path":null,"record":{}}"#).unwrap();
         assert_eq!((l.batch, l.path), (None, None));
         // Duplicate member names are refused (PROTOCOL §5.3), as are bad paths.

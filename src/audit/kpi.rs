@@ -517,24 +517,21 @@ impl Regulatory {
         Regulatory {
             complaints: complaints.len() as u64,
             acknowledgement: LimitCheck::of(
-                format!("acknowledged within {} days", l.ack_days),
+                format!("acknowledged ≤ {} days", l.ack_days),
                 complaints,
                 |c| c + l.ack_days as i64 * DAY_MS,
                 |t| t.ack_ms.zip(t.ack_recorded_ms),
                 as_of_ms,
             ),
             final_response_disp: LimitCheck::of(
-                format!("FCA DISP: final response within {} days", l.disp_final_days),
+                format!("DISP: final response ≤ {} days", l.disp_final_days),
                 complaints,
                 |c| c + l.disp_final_days as i64 * DAY_MS,
                 |t| t.final_response_ms.zip(t.final_response_recorded_ms),
                 as_of_ms,
             ),
             final_response_mica: LimitCheck::of(
-                format!(
-                    "MiCA RTS 2025/294: final response within {} months",
-                    l.mica_final_months
-                ),
+                format!("MiCA: final response ≤ {} months", l.mica_final_months),
                 complaints,
                 |c| add_months(c, l.mica_final_months),
                 |t| t.final_response_ms.zip(t.final_response_recorded_ms),

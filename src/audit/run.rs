@@ -186,7 +186,7 @@ impl Progress {
             let b = indicatif::ProgressBar::new(total);
             b.set_style(
                 indicatif::ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} records · {per_sec} · ETA {eta}",
+                    "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} records · {per_sec:0} · ETA {eta}",
                 )
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
@@ -259,19 +259,19 @@ impl Run {
         let on_chain = self.opts.chain.batch_head(b.id).await?;
         let on_chain = (on_chain != Hash32::ZERO).then_some(on_chain);
         let claim = self.opts.log.batch(b.id).await.ok();
-        if let Some(c) = &claim {
-            if c.root != b.root || c.first_index != b.first_index || c.count != b.count {
-                self.checker.failures.push(Failure {
-                    kind: "batch_root".into(),
-                    index: Some(b.first_index),
-                    ticket: None,
-                    batch: Some(b.id),
-                    detail: format!(
-                        "the log states batch {} = indices {}+{} with root {}, but its exported records give {}+{} with root {}",
-                        b.id, c.first_index, c.count, c.root, b.first_index, b.count, b.root
-                    ),
-                });
-            }
+        if let Some(c) = &claim
+            && (c.root != b.root || c.first_index != b.first_index || c.count != b.count)
+        {
+            self.checker.failures.push(Failure {
+                kind: "batch_root".into(),
+                index: Some(b.first_index),
+                ticket: None,
+                batch: Some(b.id),
+                detail: format!(
+                    "the log states batch {} = indices {}+{} with root {}, but its exported records give {}+{} with root {}",
+                    b.id, c.first_index, c.count, c.root, b.first_index, b.count, b.root
+                ),
+            });
         }
         if on_chain != Some(b.head) {
             self.localise(&b, on_chain).await;
@@ -553,7 +553,7 @@ pub async fn run(opts: AuditOptions) -> anyhow::Result<AuditResult> {
                 Ok(l) => run.checker.feed(l),
                 Err(e) => run.checker.feed_unparsable(batch, e),
             }
-            if run.checker.records % 1024 == 0 {
+            if run.checker.records.is_multiple_of(1024) {
                 progress.set(run.checker.next_index().saturating_sub(meta.first_index));
             }
         }
