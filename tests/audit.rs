@@ -697,6 +697,60 @@ async fn story(app: App) {
     assert_hand_computed(&report, &scenario);
     assert!(report.unverified.failures.is_empty());
 
+    // Time and index ranges: the served range is in the header, widened to
+    // whole batches on request; a range audit from mid-log lists the
+    // tickets created before it instead of failing them.
+    let range_of = |query: &'static str| {
+        let (http, url, key) = (app.http.clone(), app.node.url(), app.audit_key.clone());
+        async move {
+            let resp = http
+                .get(format!("{url}/v1/export?{query}"))
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), 200, "{query}");
+            let range = resp.headers()["proofdesk-range"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            let lines = resp.text().await.unwrap().lines().count();
+            (range, lines)
+        }
+    };
+    assert_eq!(
+        range_of("since=2000-01-01T00:00:00Z&until=2100-01-01T00:00:00Z").await,
+        (format!("0-{size}"), size as usize)
+    );
+    assert_eq!(
+        range_of("since=2099-01-01T00:00:00Z").await,
+        ("0-0".to_owned(), 0)
+    );
+    let (widened, _) = range_of("from=5&to=6&whole_batches=true").await;
+    let (a, z) = widened.split_once('-').unwrap();
+    let (a, z): (u64, u64) = (a.parse().unwrap(), z.parse().unwrap());
+    assert!(a <= 5 && z >= 6 && z - a >= 1, "{widened}");
+    let mid = proofdesk::audit::run::run(AuditOptions {
+        log: LogClient::new(&app.node.url(), Some(app.audit_key.clone())).unwrap(),
+        log_url: app.node.url(),
+        chain: app.chain(),
+        from: Some(proofdesk::audit::run::Bound::Index(
+            scenario.first_index + 8,
+        )),
+        to: None,
+        resume: None,
+        out: None,
+        progress: ProgressStyle::Lines,
+    })
+    .await
+    .unwrap();
+    assert!(mid.ok, "{:#?}", mid.failures);
+    assert!(mid.first_index <= scenario.first_index + 8 && mid.first_index > 0);
+    assert!(
+        mid.partial_tickets.contains(&scenario.b),
+        "B started before the range"
+    );
+
     // The monitor agrees with the real contract and keeps its place.
     let state = dir.path().join("monitor.json");
     match app.monitor(app.contract, Some(state.clone())).await {

@@ -449,3 +449,28 @@ pub async fn run(opts: MonitorOptions) -> anyhow::Result<Stop> {
         tokio::time::sleep(opts.interval).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_render_lag_and_the_last_failure() {
+        let m = MonitorMetrics {
+            checked_total: 3,
+            verified: 7,
+            chain_batches: 10,
+            last_failure: "RPC \"down\"\nagain".into(),
+            last_failure_unix: 5.0,
+            ..MonitorMetrics::default()
+        };
+        let text = m.render();
+        assert!(text.contains("proofdesk_monitor_lag_batches 3\n"), "{text}");
+        assert!(text.contains("proofdesk_monitor_batches_checked_total 3\n"));
+        assert!(text.contains("proofdesk_monitor_inconsistent 0\n"));
+        assert!(
+            text.contains("proofdesk_monitor_last_failure_info{reason=\"RPC  down  again\"} 1"),
+            "{text}"
+        );
+    }
+}
