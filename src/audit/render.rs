@@ -545,7 +545,7 @@ batches {fb}–{lb}. Audit: <b class="{okc}">{okt}</b>. Each figure names the re
     {{label:'first response p50 (h)', data:ck.map(function(k){{return h(cats[k].first_response_time.p50_ms);}}), backgroundColor:'#8250df'}},
     {{label:'resolution p50 (h)', data:ck.map(function(k){{return h(cats[k].time_to_resolution.p50_ms);}}), backgroundColor:'#1a7f37'}},
     {{label:'resolution p90 (h)', data:ck.map(function(k){{return h(cats[k].time_to_resolution.p90_ms);}}), backgroundColor:'#9a6700'}}]}},
-    options:{{plugins:{{title:{{display:true,text:'Durations by category (hours)'}}}}, scales:{{y:{{beginAtZero:true}}}}}}}});
+    options:{{plugins:{{title:{{display:true,text:'Durations by category (hours, log scale)'}}}}, scales:{{y:{{type:'logarithmic'}}}}}}}});
   var dist = r.kpis.overall.score_distribution, dk = Object.keys(dist);
   draw('chart-csat', {{type:'bar', data:{{labels:dk, datasets:[{{label:'tickets (latest rating)', data:dk.map(function(k){{return dist[k];}}), backgroundColor:'#bf8700'}}]}},
     options:{{plugins:{{title:{{display:true,text:'Satisfaction scores'}}}}, scales:{{y:{{beginAtZero:true}}}}}}}});
