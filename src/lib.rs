@@ -5,6 +5,7 @@
 
 pub mod anchor;
 pub mod api;
+pub mod audit;
 pub mod devnet;
 pub mod ingest;
 pub mod integrations;

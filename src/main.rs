@@ -137,6 +137,12 @@ enum Command {
         #[command(subcommand)]
         action: cli::integrations::IntegrationsAction,
     },
+    /// Re-check every batch anchored on chain against the leaves the log serves.
+    Monitor(cli::audit::MonitorArgs),
+    /// Export the log (audit scope) and re-verify every record against the chain.
+    Audit(Box<cli::audit::AuditArgs>),
+    /// Handling KPIs over verified records: JSON, CSV and an HTML page.
+    Report(cli::audit::ReportArgs),
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
@@ -206,6 +212,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Dev(args) => dev::run(args).await,
         Command::Integrations { action } => cli::integrations::run(action).await,
+        Command::Monitor(args) => cli::audit::monitor(args).await,
+        Command::Audit(args) => cli::audit::audit(*args).await,
+        Command::Report(args) => cli::audit::report(args),
         Command::Deploy {
             rpc,
             key_file,

@@ -1,6 +1,7 @@
 //! The HTTP server: the anchoring API for platforms, the public verifier
 //! endpoints, and operations endpoints.
 
+mod audit_api;
 pub mod auth;
 mod error;
 mod extract;
@@ -88,6 +89,8 @@ pub fn router(state: AppState) -> Router {
             "/v1/integrations/{integration}/deliveries",
             get(integrations::deliveries),
         )
+        .route("/v1/batches/{id}/leaves", get(audit_api::batch_leaves))
+        .route("/v1/export", get(audit_api::export))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

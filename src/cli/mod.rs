@@ -1,3 +1,4 @@
 //! Subcommands of the `proofdesk` binary that live in their own modules.
 
+pub mod audit;
 pub mod integrations;

@@ -263,6 +263,13 @@ pub trait Store: Send + Sync + 'static {
     async fn stats(&self) -> Result<LogStats, StoreError>;
     async fn unsealed(&self) -> Result<Unsealed, StoreError>;
     async fn leaves(&self, first_index: u64, count: u64) -> Result<Vec<Hash32>, StoreError>;
+    /// Lowest and highest index of the records with `recorded_at` in
+    /// [from_ms, to_ms), if any (for time-range exports).
+    async fn index_range_by_time(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Option<(u64, u64)>, StoreError>;
     /// Commits a sealed batch with all its paths, atomically, only if it
     /// starts exactly where the sealed part of the log ends.
     async fn commit_batch(&self, batch: NewBatch) -> Result<(), StoreError>;

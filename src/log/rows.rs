@@ -164,6 +164,8 @@ pub(crate) mod sql {
     /// index lookup, unlike counting every batch).
     pub const NEXT_BATCH_ID: &str = "SELECT COALESCE(MAX(id) + 1, 0) FROM batches";
     pub const RECORDED_AT: &str = "SELECT recorded_at_ms FROM events WHERE idx = $1";
+    pub const INDEX_RANGE_BY_TIME: &str =
+        "SELECT MIN(idx), MAX(idx) FROM events WHERE recorded_at_ms >= $1 AND recorded_at_ms < $2";
     pub const LEAVES: &str = "SELECT leaf FROM events WHERE idx >= $1 AND idx < $2 ORDER BY idx";
     pub const ADVANCE_SEALED: &str =
         "UPDATE log_state SET sealed = $1 WHERE id = 1 AND sealed = $2 AND size >= $1";

@@ -187,6 +187,20 @@ macro_rules! impl_sql_store {
                     .collect()
             }
 
+            async fn index_range_by_time(
+                &self,
+                from_ms: i64,
+                to_ms: i64,
+            ) -> Result<Option<(u64, u64)>, $crate::log::StoreError> {
+                use $crate::log::rows::sql;
+                let (lo, hi): (Option<i64>, Option<i64>) = sqlx::query_as(sql::INDEX_RANGE_BY_TIME)
+                    .bind(from_ms)
+                    .bind(to_ms)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(lo.zip(hi).map(|(a, b)| (a as u64, b as u64)))
+            }
+
             async fn commit_batch(
                 &self,
                 batch: $crate::log::NewBatch,

@@ -1,0 +1,113 @@
+//! The few log endpoints the monitor and the auditor read, over HTTP with
+//! timeouts. Everything read here is a claim, checked against the chain.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+use crate::protocol::Hash32;
+
+#[derive(Clone)]
+pub struct LogClient {
+    base: String,
+    http: reqwest::Client,
+    key: Option<String>,
+}
+
+/// What the log says a batch is (not trusted: the head binds it).
+#[derive(Debug, Clone, Deserialize)]
+pub struct BatchClaim {
+    pub id: u64,
+    pub first_index: u64,
+    pub count: u64,
+    pub root: Hash32,
+}
+
+#[derive(Deserialize)]
+struct LeavesPage {
+    leaves: Vec<Hash32>,
+    next: Option<u64>,
+}
+
+impl LogClient {
+    pub fn new(base: &str, key: Option<String>) -> anyhow::Result<LogClient> {
+        let base = base.trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            bail!("--log must be an http(s) URL, got {base:?}");
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .build()?;
+        Ok(LogClient { base, http, key })
+    }
+
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        let url = format!("{}{path}", self.base);
+        let resp = self
+            .http
+            .get(&url)
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .with_context(|| format!("GET {url}"))?;
+        let status = resp.status();
+        if !status.is_success() {
+            let body = resp.text().await.unwrap_or_default();
+            bail!("GET {url}: HTTP {status}: {}", body.trim());
+        }
+        resp.json()
+            .await
+            .with_context(|| format!("GET {url}: bad JSON"))
+    }
+
+    pub async fn batch(&self, id: u64) -> anyhow::Result<BatchClaim> {
+        self.get_json(&format!("/v1/batches/{id}")).await
+    }
+
+    /// All leaf hashes of a batch, page by page.
+    pub async fn leaves(&self, id: u64, count: u64) -> anyhow::Result<Vec<Hash32>> {
+        let mut out = Vec::with_capacity(count.min(1 << 20) as usize);
+        let mut from = 0;
+        loop {
+            let page: LeavesPage = self
+                .get_json(&format!("/v1/batches/{id}/leaves?from={from}&limit=10000"))
+                .await?;
+            if page.leaves.is_empty() {
+                bail!("batch {id}: the log returned an empty page of leaves at {from}");
+            }
+            out.extend(page.leaves);
+            match page.next {
+                Some(n) if n > from && n <= count => from = n,
+                Some(n) => bail!("batch {id}: the log's next page {n} does not follow {from}"),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Starts an export; returns the response (streamed) and the range the
+    /// log says it serves.
+    pub async fn export(
+        &self,
+        query: &str,
+    ) -> anyhow::Result<(reqwest::Response, Option<(u64, u64)>)> {
+        let url = format!("{}/v1/export?{query}", self.base);
+        let mut req = self.http.get(&url);
+        if let Some(k) = &self.key {
+            req = req.bearer_auth(k);
+        }
+        let resp = req.send().await.with_context(|| format!("GET {url}"))?;
+        let status = resp.status();
+        if !status.is_success() {
+            let body = resp.text().await.unwrap_or_default();
+            bail!("GET {url}: HTTP {status}: {}", body.trim());
+        }
+        let range = resp
+            .headers()
+            .get("proofdesk-range")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once('-'))
+            .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)));
+        Ok((resp, range))
+    }
+}

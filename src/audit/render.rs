@@ -1,0 +1,591 @@
+//! `proofdesk report`: reads a saved audit, computes the KPIs over the
+//! records that verified (failed ones are listed, never counted) and
+//! renders JSON, CSV and one self-contained HTML page with Chart.js
+//! (vendored in assets/vendor, inlined: the page opens from disk with no
+//! network).
+
+use std::collections::BTreeSet;
+use std::io::BufRead;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+
+use super::check::{Failure, Line, failed_ranges};
+use super::kpi::{Durations, Figures, KpiBuilder, Kpis, LimitCheck, Limits, Period, Rate};
+use super::run::{AuditResult, VerifiedBatch};
+use crate::protocol::record::HashedRecord;
+
+/// Chart.js 4.6.1 (MIT), see assets/vendor/README.md.
+const CHART_JS: &str = include_str!("../../assets/vendor/chart.umd.min.js");
+
+/// What the figures rest on, for the whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Source {
+    pub log: String,
+    pub chain_id: u64,
+    pub contract: String,
+    pub audited_first_index: u64,
+    pub audited_end_index: u64,
+    pub audit_ok: bool,
+    pub records_counted: u64,
+    pub first_batch: Option<u64>,
+    pub last_batch: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Unverified {
+    /// Every failure of the audit: these records are not counted.
+    pub failures: Vec<Failure>,
+    /// Tickets left out because one of their records failed.
+    pub excluded_tickets: Vec<String>,
+    /// Tickets created before the audited range (chain start unchecked).
+    pub partial_tickets: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub source: Source,
+    /// Anchoring transaction of every verified batch.
+    pub anchors: Vec<VerifiedBatch>,
+    pub kpis: Kpis,
+    pub unverified: Unverified,
+    pub definitions: Vec<(&'static str, &'static str)>,
+}
+
+pub const DEFINITIONS: [(&str, &str); 12] = [
+    (
+        "times",
+        "All durations run from the ticket.created event's occurred_at to the occurred_at of the event named; the log fixed both at recorded_at and anchored them since.",
+    ),
+    (
+        "percentiles",
+        "p50 and p90 are nearest-rank: the ⌈q·n⌉-th smallest value.",
+    ),
+    (
+        "time_to_acknowledgement",
+        "created → the first ticket.acknowledged.",
+    ),
+    (
+        "first_response_time",
+        "created → the first message.added with direction outbound, visibility public, actor role agent.",
+    ),
+    (
+        "time_to_final_response",
+        "created → the first final_response.issued.",
+    ),
+    (
+        "time_to_resolution",
+        "created → the ticket.resolved in effect at the end (none if a ticket.reopened followed it).",
+    ),
+    (
+        "reopen_rate",
+        "tickets with at least one ticket.reopened / tickets resolved at least once.",
+    ),
+    (
+        "escalation_rate",
+        "tickets with at least one ticket.escalated / all tickets.",
+    ),
+    (
+        "first_contact_resolution",
+        "tickets resolved at the end, never reopened, never escalated, with at most one public outbound agent message before their first resolution / tickets resolved at the end.",
+    ),
+    (
+        "csat",
+        "tickets whose latest satisfaction.rated has score/scale ≥ 0.8 / tickets with a rating; tickets without a rating are left out.",
+    ),
+    (
+        "regulatory",
+        "Complaints (ticket.created complaint: true). A limit is judged on complaints answered, or unanswered past their deadline as of the latest recorded_at in the audit; share met = met / judged. 'Recorded after limit': met by occurred_at but recorded in the log only after the deadline, so the log cannot vouch for the timing.",
+    ),
+    (
+        "verification",
+        "Only records of batches whose recomputed head equals batchHead on chain count; a ticket with any failed record is left out entirely and listed.",
+    ),
+];
+
+/// Reads a saved audit (`proofdesk audit --out FILE`) and builds the report,
+/// streaming the file twice (the result line is last; records are never all
+/// in memory).
+pub fn report_from_saved(path: &Path, period: Period, limits: Limits) -> anyhow::Result<Report> {
+    let open = || -> anyhow::Result<std::io::Lines<std::io::BufReader<std::fs::File>>> {
+        let file =
+            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        Ok(std::io::BufReader::with_capacity(1 << 20, file).lines())
+    };
+    #[derive(serde::Deserialize)]
+    struct Wrap {
+        audit_result: AuditResult,
+    }
+    let mut result: Option<AuditResult> = None;
+    for line in open()? {
+        let line = line?;
+        if line.starts_with("{\"audit_result\"") {
+            let w: Wrap = serde_json::from_str(&line).context("the audit result line")?;
+            result = Some(w.audit_result);
+        }
+    }
+    let Some(result) = result else {
+        bail!(
+            "{} has no audit result: the audit did not finish (resume it, then report)",
+            path.display()
+        );
+    };
+    let lines = open()?
+        .map_while(Result::ok)
+        .filter(|l| !l.starts_with("{\"audit_result\""));
+    Ok(build(&result, lines, period, limits))
+}
+
+/// Builds the report from an audit result and its exported lines.
+pub fn build<S: AsRef<str>>(
+    result: &AuditResult,
+    lines: impl IntoIterator<Item = S>,
+    mut period: Period,
+    limits: Limits,
+) -> Report {
+    let failed = failed_ranges(&result.failures);
+    let is_failed = |i: u64| failed.iter().any(|(a, b)| *a <= i && i <= *b);
+    let verified_end = result.batches.last().map_or(0, |b| b.first_index + b.count);
+    let in_verified_batch = |i: u64| {
+        result
+            .batches
+            .binary_search_by(|b| {
+                if i < b.first_index {
+                    std::cmp::Ordering::Greater
+                } else if i >= b.first_index + b.count {
+                    std::cmp::Ordering::Less
+                } else {
+                    std::cmp::Ordering::Equal
+                }
+            })
+            .is_ok()
+    };
+    let mut excluded: BTreeSet<String> = result
+        .failures
+        .iter()
+        .filter_map(|f| f.ticket.clone())
+        .collect();
+    excluded.extend(result.partial_tickets.iter().cloned());
+    let mut builder = KpiBuilder::new();
+    let mut counted = 0u64;
+    for text in lines {
+        let Ok(line) = Line::parse(text.as_ref()) else {
+            continue;
+        };
+        let Ok(h) = HashedRecord::from_value(&line.record) else {
+            continue;
+        };
+        let i = h.record.index;
+        let (Some(batch), false) = (line.batch, is_failed(i)) else {
+            excluded.insert(h.record.ticket.as_str().to_owned());
+            continue;
+        };
+        if i >= verified_end || !in_verified_batch(i) {
+            excluded.insert(h.record.ticket.as_str().to_owned());
+            continue;
+        }
+        builder.add(&h, batch);
+        counted += 1;
+    }
+    period.as_of_ms = builder.max_recorded_ms;
+    let kpis = builder.build(&period, &limits, &excluded);
+    Report {
+        source: Source {
+            log: result.log.clone(),
+            chain_id: result.chain_id,
+            contract: result.contract.clone(),
+            audited_first_index: result.first_index,
+            audited_end_index: result.end_index,
+            audit_ok: result.ok,
+            records_counted: counted,
+            first_batch: result.batches.first().map(|b| b.id),
+            last_batch: result.batches.last().map(|b| b.id),
+        },
+        anchors: result.batches.clone(),
+        kpis,
+        unverified: Unverified {
+            failures: result.failures.clone(),
+            excluded_tickets: excluded.into_iter().collect(),
+            partial_tickets: result.partial_tickets.clone(),
+        },
+        definitions: DEFINITIONS.to_vec(),
+    }
+}
+
+// ------------------------------------------------------------------- CSV
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_default()
+}
+
+/// One row per figure: dimension, group, metric, then the values and the
+/// basis (first/last index and batch) it rests on.
+pub fn to_csv(r: &Report) -> String {
+    let mut out = String::from(
+        "dimension,group,metric,count,p50_ms,p90_ms,max_ms,numerator,denominator,value,tickets,first_index,last_index,first_batch,last_batch,chain_id,contract\n",
+    );
+    let tail = format!("{},{}", r.source.chain_id, r.source.contract);
+    let mut figures = |dim: &str, group: &str, f: &Figures| {
+        let dur = |out: &mut String, name: &str, d: &Durations| {
+            out.push_str(&format!(
+                "{},{},{name},{},{},{},{},,,,{},{},{},{},{},{tail}\n",
+                csv_field(dim),
+                csv_field(group),
+                d.count,
+                opt(d.p50_ms),
+                opt(d.p90_ms),
+                opt(d.max_ms),
+                d.basis.tickets,
+                opt(d.basis.first_index),
+                opt(d.basis.last_index),
+                opt(d.basis.first_batch),
+                opt(d.basis.last_batch),
+            ));
+        };
+        let rate = |out: &mut String, name: &str, x: &Rate| {
+            out.push_str(&format!(
+                "{},{},{name},,,,,{},{},{},{},{},{},{},{},{tail}\n",
+                csv_field(dim),
+                csv_field(group),
+                x.numerator,
+                x.denominator,
+                opt(x.value.map(|v| format!("{v:.6}"))),
+                x.basis.tickets,
+                opt(x.basis.first_index),
+                opt(x.basis.last_index),
+                opt(x.basis.first_batch),
+                opt(x.basis.last_batch),
+            ));
+        };
+        out.push_str(&format!(
+            "{},{},tickets,{},,,,,,,{},{},{},{},{},{tail}\n",
+            csv_field(dim),
+            csv_field(group),
+            f.tickets,
+            f.basis.tickets,
+            opt(f.basis.first_index),
+            opt(f.basis.last_index),
+            opt(f.basis.first_batch),
+            opt(f.basis.last_batch),
+        ));
+        out.push_str(&format!(
+            "{},{},complaints,{},,,,,,,,,,,,{tail}\n",
+            csv_field(dim),
+            csv_field(group),
+            f.complaints
+        ));
+        dur(
+            &mut out,
+            "time_to_acknowledgement",
+            &f.time_to_acknowledgement,
+        );
+        dur(&mut out, "first_response_time", &f.first_response_time);
+        dur(
+            &mut out,
+            "time_to_final_response",
+            &f.time_to_final_response,
+        );
+        dur(&mut out, "time_to_resolution", &f.time_to_resolution);
+        rate(&mut out, "reopen_rate", &f.reopen_rate);
+        rate(&mut out, "escalation_rate", &f.escalation_rate);
+        rate(
+            &mut out,
+            "first_contact_resolution",
+            &f.first_contact_resolution,
+        );
+        rate(&mut out, "csat", &f.csat);
+    };
+    figures("all", "all", &r.kpis.overall);
+    for (dim, groups) in &r.kpis.groups {
+        for (g, f) in groups {
+            figures(dim, g, f);
+        }
+    }
+    for c in regulatory(r) {
+        out.push_str(&format!(
+            "regulatory,{},share_met,{},,,,{},{},{},{},{},{},{},{},{tail}\n",
+            csv_field(&c.limit),
+            c.due,
+            c.met,
+            c.due,
+            opt(c.share_met.map(|v| format!("{v:.6}"))),
+            c.basis.tickets,
+            opt(c.basis.first_index),
+            opt(c.basis.last_index),
+            opt(c.basis.first_batch),
+            opt(c.basis.last_batch),
+        ));
+    }
+    out
+}
+
+fn regulatory(r: &Report) -> [&LimitCheck; 3] {
+    let g = &r.kpis.regulatory;
+    [
+        &g.acknowledgement,
+        &g.final_response_disp,
+        &g.final_response_mica,
+    ]
+}
+
+/// Breaches and open complaints past their limit, one row each.
+pub fn breaches_csv(r: &Report) -> String {
+    let mut out =
+        String::from("limit,kind,ticket,created_ms,deadline_ms,done_ms,first_index,last_index\n");
+    for c in regulatory(r) {
+        for (kind, list) in [
+            ("late", &c.late),
+            ("open_past_limit", &c.open_past_limit),
+            ("recorded_after_limit", &c.recorded_after_limit),
+        ] {
+            for b in list {
+                out.push_str(&format!(
+                    "{},{kind},{},{},{},{},{},{}\n",
+                    csv_field(&c.limit),
+                    b.ticket,
+                    b.created_ms,
+                    b.deadline_ms,
+                    opt(b.done_ms),
+                    b.first_index,
+                    b.last_index
+                ));
+            }
+        }
+    }
+    out
+}
+
+// ------------------------------------------------------------------ HTML
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn hours(ms: Option<i64>) -> String {
+    ms.map_or("–".into(), |m| format!("{:.1} h", m as f64 / 3_600_000.0))
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or("–".into(), |x| format!("{:.1} %", x * 100.0))
+}
+
+fn basis_text(b: &super::kpi::Basis) -> String {
+    match (b.first_index, b.last_index, b.first_batch, b.last_batch) {
+        (Some(a), Some(z), Some(fb), Some(lb)) => format!(
+            "{} tickets · indices {a}–{z} · batches {fb}–{lb}",
+            b.tickets
+        ),
+        _ => "no records".into(),
+    }
+}
+
+/// One self-contained page: the data as JSON, Chart.js inline, no
+/// external asset (it opens from disk, offline).
+pub fn to_html(r: &Report) -> String {
+    let data = serde_json::to_string(r)
+        .unwrap_or_else(|_| "{}".into())
+        .replace("</", "<\\/");
+    let o = &r.kpis.overall;
+    let mut rows = String::new();
+    for (name, d) in [
+        ("Time to acknowledgement", &o.time_to_acknowledgement),
+        ("First response time", &o.first_response_time),
+        ("Time to final response", &o.time_to_final_response),
+        ("Time to resolution", &o.time_to_resolution),
+    ] {
+        rows.push_str(&format!(
+            "<tr><td>{name}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=b>{}</td></tr>",
+            d.count,
+            hours(d.p50_ms),
+            hours(d.p90_ms),
+            hours(d.max_ms),
+            esc(&basis_text(&d.basis))
+        ));
+    }
+    let mut rates = String::new();
+    for (name, x) in [
+        ("Reopen rate", &o.reopen_rate),
+        ("Escalation rate", &o.escalation_rate),
+        ("First-contact resolution", &o.first_contact_resolution),
+        ("CSAT (score/scale ≥ 0.8)", &o.csat),
+    ] {
+        rates.push_str(&format!(
+            "<tr><td>{name}</td><td>{} / {}</td><td>{}</td><td class=b>{}</td></tr>",
+            x.numerator,
+            x.denominator,
+            pct(x.value),
+            esc(&basis_text(&x.basis))
+        ));
+    }
+    let mut reg = String::new();
+    let mut breaches = String::new();
+    for c in regulatory(r) {
+        reg.push_str(&format!(
+            "<tr><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=b>{}</td></tr>",
+            esc(&c.limit),
+            c.met,
+            c.due,
+            pct(c.share_met),
+            c.late.len(),
+            c.open_past_limit.len(),
+            c.pending,
+            esc(&basis_text(&c.basis))
+        ));
+        for (kind, list) in [
+            ("answered late", &c.late),
+            ("open past limit", &c.open_past_limit),
+            ("recorded after limit", &c.recorded_after_limit),
+        ] {
+            for b in list {
+                breaches.push_str(&format!(
+                    "<tr><td>{}</td><td>{kind}</td><td><code>{}</code></td><td>{}–{}</td></tr>",
+                    esc(&c.limit),
+                    esc(&b.ticket),
+                    b.first_index,
+                    b.last_index
+                ));
+            }
+        }
+    }
+    let mut failures = String::new();
+    for f in &r.unverified.failures {
+        failures.push_str(&format!("<li>{}</li>", esc(&f.to_string())));
+    }
+    let mut anchors = String::new();
+    for b in &r.anchors {
+        anchors.push_str(&format!(
+            "<tr><td>{}</td><td>{}–{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td></tr>",
+            b.id,
+            b.first_index,
+            b.first_index + b.count - 1,
+            b.head,
+            b.tx.map(|t| t.to_string()).unwrap_or_default(),
+            opt(b.block)
+        ));
+    }
+    let s = &r.source;
+    format!(
+        r##"<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Proofdesk verified handling report</title>
+<style>
+body{{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#1b1f24;padding:0 16px}}
+h1{{font-size:22px}} h2{{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}}
+table{{border-collapse:collapse;width:100%;margin:8px 0}} td,th{{border:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}}
+th{{background:#f4f6f8}} .b{{color:#57606a;font-size:12px}} code{{font-size:11px;word-break:break-all}}
+.grid{{display:grid;grid-template-columns:1fr 1fr;gap:16px}} .card{{border:1px solid #ddd;padding:8px;border-radius:6px;height:300px;position:relative}}
+.ok{{color:#1a7f37}} .bad{{color:#cf222e}}
+</style></head><body>
+<h1>Verified handling report</h1>
+<p>Computed only from records whose batch head equals <code>batchHead</code> on chain {chain} at contract <code>{contract}</code>.
+Audited log <code>{log}</code>, indices {first}–{end_excl} (end exclusive), {counted} records counted,
+batches {fb}–{lb}. Audit: <b class="{okc}">{okt}</b>. Each figure names the records it rests on; anchoring transactions are listed at the end.</p>
+<div class="grid">
+<div class="card"><canvas id="chart-month"></canvas></div>
+<div class="card"><canvas id="chart-category"></canvas></div>
+<div class="card"><canvas id="chart-csat"></canvas></div>
+<div class="card"><canvas id="chart-regulatory"></canvas></div>
+</div>
+<h2>Durations (all tickets: {tickets}; complaints {complaints}, support requests {support})</h2>
+<table><tr><th>Figure</th><th>n</th><th>p50</th><th>p90</th><th>max</th><th>rests on</th></tr>{rows}</table>
+<h2>Rates</h2>
+<table><tr><th>Figure</th><th>n / of</th><th>share</th><th>rests on</th></tr>{rates}</table>
+<h2>Regulatory limits (complaints only)</h2>
+<table><tr><th>Limit</th><th>met / judged</th><th>share met</th><th>late</th><th>open past limit</th><th>not yet due</th><th>rests on</th></tr>{reg}</table>
+<h3>Breaches and open complaints past their limit</h3>
+<table><tr><th>Limit</th><th>Kind</th><th>Ticket</th><th>indices</th></tr>{breaches}</table>
+<h2>Not counted: records that failed verification</h2>
+<ul>{failures}</ul>
+<p>{excluded} tickets left out (a record failed, or created before the audited range).</p>
+<h2>Anchors</h2>
+<table><tr><th>Batch</th><th>indices</th><th>head</th><th>transaction</th><th>block</th></tr>{anchors}</table>
+<h2>Definitions</h2><dl id="defs"></dl>
+<script type="application/json" id="report-data">{data}</script>
+<script>{chartjs}</script>
+<script>
+(function(){{
+  var r = JSON.parse(document.getElementById('report-data').textContent);
+  var defs = document.getElementById('defs');
+  r.definitions.forEach(function(d){{ var t=document.createElement('dt'); t.textContent=d[0]; var v=document.createElement('dd'); v.textContent=d[1]; defs.appendChild(t); defs.appendChild(v); }});
+  Chart.defaults.animation = false;
+  Chart.defaults.maintainAspectRatio = false;
+  function draw(id, cfg){{
+    var c = document.getElementById(id);
+    var chart = new Chart(c, cfg);
+    chart.draw();
+    // Proof for tests and readers that the chart really painted.
+    var ctx = c.getContext('2d'), px = ctx.getImageData(0,0,c.width,c.height).data, n = 0;
+    for (var i = 3; i < px.length; i += 4) if (px[i] > 0) n++;
+    c.setAttribute('data-painted-pixels', String(n));
+    return chart;
+  }}
+  var months = r.kpis.groups.month || {{}};
+  var mk = Object.keys(months);
+  draw('chart-month', {{type:'bar', data:{{labels:mk, datasets:[
+    {{label:'complaints', data:mk.map(function(k){{return months[k].complaints;}}), backgroundColor:'#cf222e'}},
+    {{label:'support requests', data:mk.map(function(k){{return months[k].support_requests;}}), backgroundColor:'#0969da'}}]}},
+    options:{{plugins:{{title:{{display:true,text:'Tickets created per month'}}}}, scales:{{x:{{stacked:true}}, y:{{stacked:true, beginAtZero:true}}}}}}}});
+  var cats = r.kpis.groups.category || {{}};
+  var ck = Object.keys(cats);
+  function h(ms){{ return ms == null ? null : ms / 3600000; }}
+  draw('chart-category', {{type:'bar', data:{{labels:ck, datasets:[
+    {{label:'first response p50 (h)', data:ck.map(function(k){{return h(cats[k].first_response_time.p50_ms);}}), backgroundColor:'#8250df'}},
+    {{label:'resolution p50 (h)', data:ck.map(function(k){{return h(cats[k].time_to_resolution.p50_ms);}}), backgroundColor:'#1a7f37'}},
+    {{label:'resolution p90 (h)', data:ck.map(function(k){{return h(cats[k].time_to_resolution.p90_ms);}}), backgroundColor:'#9a6700'}}]}},
+    options:{{plugins:{{title:{{display:true,text:'Durations by category (hours, log scale)'}}}}, scales:{{y:{{type:'logarithmic'}}}}}}}});
+  var dist = r.kpis.overall.score_distribution, dk = Object.keys(dist);
+  draw('chart-csat', {{type:'bar', data:{{labels:dk, datasets:[{{label:'tickets (latest rating)', data:dk.map(function(k){{return dist[k];}}), backgroundColor:'#bf8700'}}]}},
+    options:{{plugins:{{title:{{display:true,text:'Satisfaction scores'}}}}, scales:{{y:{{beginAtZero:true}}}}}}}});
+  var g = r.kpis.regulatory, lim = [g.acknowledgement, g.final_response_disp, g.final_response_mica];
+  draw('chart-regulatory', {{type:'bar', data:{{labels:lim.map(function(l){{return l.limit;}}), datasets:[
+    {{label:'share met (%)', data:lim.map(function(l){{return l.share_met == null ? null : l.share_met * 100;}}), backgroundColor:'#1a7f37'}}]}},
+    options:{{indexAxis:'y', plugins:{{title:{{display:true,text:'Complaints within their limit'}}}}, scales:{{x:{{min:0,max:100}}}}}}}});
+  document.body.setAttribute('data-charts', 'rendered');
+}})();
+</script>
+</body></html>
+"##,
+        chain = s.chain_id,
+        contract = esc(&s.contract),
+        log = esc(&s.log),
+        first = s.audited_first_index,
+        end_excl = s.audited_end_index,
+        counted = s.records_counted,
+        fb = opt(s.first_batch),
+        lb = opt(s.last_batch),
+        okc = if s.audit_ok { "ok" } else { "bad" },
+        okt = if s.audit_ok {
+            "every record verified"
+        } else {
+            "failures found (listed below, not counted)"
+        },
+        tickets = o.tickets,
+        complaints = o.complaints,
+        support = o.support_requests,
+        excluded = r.unverified.excluded_tickets.len(),
+        chartjs = CHART_JS,
+    )
+}
+
+/// Writes report.json, report.csv, breaches.csv and report.html into `dir`.
+pub fn write_all(r: &Report, dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("report.json"), serde_json::to_vec_pretty(r)?)?;
+    std::fs::write(dir.join("report.csv"), to_csv(r))?;
+    std::fs::write(dir.join("breaches.csv"), breaches_csv(r))?;
+    std::fs::write(dir.join("report.html"), to_html(r))?;
+    Ok(())
+}

@@ -1,0 +1,241 @@
+//! `proofdesk monitor`, `proofdesk audit` and `proofdesk report`: argument
+//! parsing and output; the work is in `proofdesk::audit`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use alloy::primitives::Address;
+use anyhow::Context;
+use chrono::DateTime;
+
+use proofdesk::anchor::Chain;
+use proofdesk::audit::http::LogClient;
+use proofdesk::audit::kpi::{Limits, Period};
+use proofdesk::audit::monitor::{MonitorOptions, Stop};
+use proofdesk::audit::run::{AuditOptions, Bound, ProgressStyle};
+use proofdesk::protocol::fields::Timestamp;
+
+#[derive(clap::Args)]
+pub struct ChainArgs {
+    /// Your own JSON-RPC endpoint (nothing the log says is trusted).
+    #[arg(long)]
+    rpc: String,
+    /// The SupportAnchor contract the log anchors to.
+    #[arg(long)]
+    contract: Address,
+    /// Block to start searching BatchAnchored events from (deployment block).
+    #[arg(long, default_value_t = 0)]
+    from_block: u64,
+    /// Per-call chain timeout, seconds.
+    #[arg(long, default_value_t = 20)]
+    rpc_timeout: u64,
+}
+
+impl ChainArgs {
+    fn chain(&self) -> anyhow::Result<Chain> {
+        let mut c = Chain::connect(
+            &self.rpc,
+            self.contract,
+            Duration::from_secs(self.rpc_timeout.max(1)),
+        )?;
+        c.from_block = self.from_block;
+        Ok(c)
+    }
+}
+
+/// Re-check every batch anchored on chain from the leaf hashes the log serves.
+#[derive(clap::Args)]
+pub struct MonitorArgs {
+    /// Base URL of the log (e.g. http://127.0.0.1:8080).
+    #[arg(long)]
+    log: String,
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// Where to keep the monitor's place (JSON, written atomically).
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// Keep watching for new batches.
+    #[arg(long)]
+    follow: bool,
+    /// Seconds between checks when following.
+    #[arg(long, default_value_t = 5)]
+    interval: u64,
+    /// Serve Prometheus metrics here while following (e.g. 127.0.0.1:9464).
+    #[arg(long)]
+    metrics_listen: Option<SocketAddr>,
+    /// Skip comparing each batch with the contract's BatchAnchored event.
+    #[arg(long)]
+    no_events: bool,
+}
+
+pub async fn monitor(a: MonitorArgs) -> anyhow::Result<ExitCode> {
+    let opts = MonitorOptions {
+        log: LogClient::new(&a.log, None)?,
+        chain: a.chain.chain()?,
+        state_file: a.state,
+        follow: a.follow,
+        interval: Duration::from_secs(a.interval.max(1)),
+        metrics_listen: a.metrics_listen,
+        check_events: !a.no_events,
+        verbose: true,
+    };
+    match proofdesk::audit::monitor::run(opts).await? {
+        Stop::CaughtUp(s) => {
+            println!(
+                "✓ {} batches on chain verified (log indices 0..{})",
+                s.next_batch, s.next_index
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Stop::Inconsistent { batch, detail } => {
+            println!("✗ batch {batch}: {detail}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// Export the whole log (audit scope) and re-verify every record against the chain.
+#[derive(clap::Args)]
+pub struct AuditArgs {
+    #[arg(long)]
+    log: String,
+    /// An API key with the audit scope.
+    #[arg(long, env = "PROOFDESK_AUDIT_KEY")]
+    key: String,
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// First index, or an RFC 3339 instant (recorded_at).
+    #[arg(long)]
+    from: Option<Bound>,
+    /// End index (exclusive), or an RFC 3339 instant.
+    #[arg(long)]
+    to: Option<Bound>,
+    /// Resume file: progress is saved there and picked up again.
+    #[arg(long)]
+    resume: Option<PathBuf>,
+    /// Save the audited records and the result here, for `proofdesk report`.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Also write the report (JSON, CSV, HTML) into this directory.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Print the result, with every failure, as JSON.
+    #[arg(long)]
+    json: bool,
+    /// No progress output.
+    #[arg(long)]
+    quiet: bool,
+}
+
+pub async fn audit(a: AuditArgs) -> anyhow::Result<ExitCode> {
+    let out = match (&a.out, &a.report) {
+        (Some(o), _) => Some(o.clone()),
+        (None, Some(dir)) => {
+            std::fs::create_dir_all(dir)?;
+            Some(dir.join("audit.jsonl"))
+        }
+        (None, None) => None,
+    };
+    let opts = AuditOptions {
+        log: LogClient::new(&a.log, Some(a.key.clone()))?,
+        log_url: a.log.trim_end_matches('/').to_owned(),
+        chain: a.chain.chain()?,
+        from: a.from,
+        to: a.to,
+        resume: a.resume,
+        out: out.clone(),
+        progress: if a.quiet {
+            ProgressStyle::Quiet
+        } else {
+            ProgressStyle::auto()
+        },
+    };
+    let result = proofdesk::audit::run::run(opts).await?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        print!("{}", result.render());
+    }
+    if let (Some(dir), Some(saved)) = (&a.report, &out) {
+        let r = proofdesk::audit::render::report_from_saved(
+            saved,
+            Period::default(),
+            Limits::default(),
+        )?;
+        proofdesk::audit::render::write_all(&r, dir)?;
+        eprintln!("report written to {}", dir.join("report.html").display());
+    }
+    Ok(if result.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Handling KPIs from a saved audit: JSON, CSV and a self-contained HTML page.
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    /// A saved audit (`proofdesk audit --out FILE`).
+    #[arg(long)]
+    audit: PathBuf,
+    /// Directory for report.json, report.csv, breaches.csv, report.html.
+    #[arg(long, default_value = "proofdesk-report")]
+    out_dir: PathBuf,
+    /// Tickets created at or after this instant (RFC 3339).
+    #[arg(long)]
+    since: Option<String>,
+    /// Tickets created before this instant (RFC 3339).
+    #[arg(long)]
+    until: Option<String>,
+    /// Acknowledgement limit, days.
+    #[arg(long, default_value_t = 5)]
+    ack_days: u32,
+    /// FCA DISP final-response limit, days (8 weeks).
+    #[arg(long, default_value_t = 56)]
+    disp_days: u32,
+    /// MiCA RTS 2025/294 final-response limit, calendar months.
+    #[arg(long, default_value_t = 2)]
+    mica_months: u32,
+}
+
+fn instant(s: &Option<String>) -> anyhow::Result<Option<i64>> {
+    s.as_deref()
+        .map(|s| {
+            Timestamp::parse_input("instant", s)
+                .map(|t| t.millis())
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        })
+        .transpose()
+}
+
+pub fn report(a: ReportArgs) -> anyhow::Result<ExitCode> {
+    let period = Period {
+        since_ms: instant(&a.since)?,
+        until_ms: instant(&a.until)?,
+        as_of_ms: 0,
+    };
+    let limits = Limits {
+        ack_days: a.ack_days,
+        disp_final_days: a.disp_days,
+        mica_final_months: a.mica_months,
+    };
+    let r = proofdesk::audit::render::report_from_saved(&a.audit, period, limits)
+        .with_context(|| format!("reading {}", a.audit.display()))?;
+    proofdesk::audit::render::write_all(&r, &a.out_dir)?;
+    let o = &r.kpis.overall;
+    let as_of = DateTime::from_timestamp_millis(r.kpis.period.as_of_ms).unwrap_or_default();
+    println!(
+        "{} tickets ({} complaints) from {} verified records; {} failures not counted; as of {as_of}",
+        o.tickets,
+        o.complaints,
+        r.source.records_counted,
+        r.unverified.failures.len()
+    );
+    println!(
+        "wrote {}/report.{{json,csv,html}} and breaches.csv",
+        a.out_dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
