@@ -181,18 +181,19 @@ async fn a_rejected_append_does_not_sink_its_group() {
             })
             .collect();
         let mut applied = 0u64;
+        // Kinds 5 and 6 use the key with one body, kind 7 with another:
+        // whichever body reaches the key first owns it, and the other body
+        // is a conflict every time.
         let mut same_key = Vec::new();
+        let mut conflicts = Vec::new();
         for task in tasks {
             let (kind, result) = task.await.unwrap();
             match (kind, result) {
                 (0..=2, Ok(Outcome::Applied(_))) => applied += 1,
                 (3, Err(StoreError::Rejected { .. })) => {}
                 (4, Err(StoreError::TicketNotFound(_))) => {}
-                (5 | 6, Ok(outcome)) => same_key.push(outcome),
-                // Key 2 reuses key 1's name with another body: a conflict,
-                // unless it happened to run first and claimed the key.
-                (7, Err(StoreError::IdempotencyConflict { .. })) => {}
-                (7, Ok(outcome)) => same_key.push(outcome),
+                (5..=7, Ok(outcome)) => same_key.push((kind == 7, outcome)),
+                (5..=7, Err(StoreError::IdempotencyConflict { .. })) => conflicts.push(kind == 7),
                 (kind, other) => {
                     panic!("{}: append kind {kind} gave {other:?}", db.store.backend())
                 }
@@ -200,7 +201,7 @@ async fn a_rejected_append_does_not_sink_its_group() {
         }
         let first = same_key
             .iter()
-            .filter(|o| matches!(o, Outcome::Applied(_)))
+            .filter(|(_, o)| matches!(o, Outcome::Applied(_)))
             .count();
         assert_eq!(
             first,
@@ -208,10 +209,23 @@ async fn a_rejected_append_does_not_sink_its_group() {
             "{}: one key, applied exactly once",
             db.store.backend()
         );
+        let owner = same_key[0].0;
         assert!(
-            same_key.iter().all(|o| o.result() == same_key[0].result()),
-            "{}: every use of the key sees the same result",
+            same_key
+                .iter()
+                .all(|(body, o)| *body == owner && o.result() == same_key[0].1.result()),
+            "{}: every use of the key with the owning body sees the same result",
             db.store.backend()
+        );
+        assert!(
+            conflicts.iter().all(|body| *body != owner),
+            "{}: only the other body conflicts",
+            db.store.backend()
+        );
+        assert_eq!(
+            same_key.len() + conflicts.len(),
+            18,
+            "every keyed append answered"
         );
         let size = shared.stats().await.unwrap().size;
         assert_eq!(
