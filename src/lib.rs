@@ -6,6 +6,7 @@
 pub mod anchor;
 pub mod api;
 pub mod devnet;
+pub mod hammer;
 pub mod ingest;
 pub mod leader;
 pub mod log;

@@ -138,6 +138,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Append at a set rate while verifying random tickets' bundles and receipts against the chain.
+    Hammer(Box<proofdesk::hammer::HammerArgs>),
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
@@ -201,6 +203,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Dev(args) => dev::run(args).await,
+        Command::Hammer(args) => proofdesk::hammer::command(*args).await,
         Command::Deploy {
             rpc,
             key_file,
