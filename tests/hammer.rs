@@ -100,8 +100,7 @@ async fn the_hammer_verifies_everything_it_writes_against_the_chain() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(60u64);
-    let (code, report, stderr) =
-        hammer(&live.node.url(), &live.key, &live.anvil.url(), secs).await;
+    let (code, report, stderr) = hammer(&live.node.url(), &live.key, &live.anvil.url(), secs).await;
     eprintln!("hammer report ({secs} s): {report}");
     assert_eq!(code, Some(0), "hammer failed: {report}\n{stderr}");
     assert_eq!(report["failures"], 0, "{report}");

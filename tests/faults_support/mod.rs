@@ -300,10 +300,16 @@ impl Ledger {
     }
 }
 
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct Tries {
     pub attempts: u64,
     pub failures: u64,
+    /// 503 answers (the database or chain is unavailable: expected in an outage).
+    pub unavailable: u64,
+    /// 500 answers: never acceptable for an outage the server can name.
+    pub internal: u64,
+    /// Every 503 `detail` seen (shared with whoever watches the clients).
+    pub problems: Arc<Mutex<Vec<String>>>,
 }
 
 /// POSTs until a 2xx, with the same Idempotency-Key and the same bytes each
@@ -357,6 +363,21 @@ pub async fn post_until_ok(
                         ctype.starts_with("application/problem+json"),
                         "{status} without problem+json: {text}"
                     );
+                }
+                match status.as_u16() {
+                    503 => {
+                        tries.unavailable += 1;
+                        let detail = serde_json::from_str::<Value>(&text)
+                            .ok()
+                            .and_then(|v| v["detail"].as_str().map(str::to_owned))
+                            .unwrap_or_default();
+                        tries.problems.lock().unwrap().push(detail);
+                    }
+                    500 => {
+                        tries.internal += 1;
+                        eprintln!("POST {path} ({idem}): 500 {text}");
+                    }
+                    _ => {}
                 }
             }
             Err(_) => {}
