@@ -9,8 +9,12 @@ cd "$root"
 secs="${1:-600}"
 shift || true
 "$root/scripts/install-toolchain.sh" >/dev/null
-cargo build --locked --quiet --bin proofdesk
-bin="${CARGO_TARGET_DIR:-$root/target}/debug/proofdesk"
+# PROOFDESK_BIN: an already built binary (e.g. the one `cargo test` built).
+bin="${PROOFDESK_BIN:-}"
+if [ -z "$bin" ]; then
+    cargo build --locked --quiet --bin proofdesk
+    bin="${CARGO_TARGET_DIR:-$root/target}/debug/proofdesk"
+fi
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 api_port="$(free_port)"
 anvil_port="$(free_port)"

@@ -57,7 +57,7 @@ pub struct ServeArgs {
     /// Seal a batch at this many events …
     #[arg(long, default_value_t = 4096)]
     batch_size: u64,
-    /// … or when its oldest event is this many milliseconds old.
+    /// … or when its oldest event is this many milliseconds old (and the previous batch is on chain).
     #[arg(long, default_value_t = 5000)]
     batch_age_ms: u64,
     /// Confirmations before an anchor is final.
