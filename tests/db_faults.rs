@@ -125,10 +125,10 @@ async fn readyz(http: &reqwest::Client, base: &str) -> Option<(u16, String)> {
 async fn wait_ready(http: &reqwest::Client, base: &str, want: u16) -> String {
     let deadline = Instant::now() + SETTLE;
     loop {
-        if let Some((s, body)) = readyz(http, base).await {
-            if s == want {
-                return body;
-            }
+        if let Some((s, body)) = readyz(http, base).await
+            && s == want
+        {
+            return body;
         }
         assert!(Instant::now() < deadline, "/readyz never answered {want}");
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -147,6 +147,7 @@ async fn chain_with_contract() -> (Anvil, alloy::primitives::Address, u64) {
 
 /// After the fault: everything settles, every 2xx receipt is in the log,
 /// no duplicate, no gap, every batch once on chain, every bundle verifies.
+#[allow(clippy::too_many_arguments)]
 async fn check_everything(
     store: &dyn proofdesk::log::Store,
     http: &reqwest::Client,
