@@ -7,6 +7,7 @@ pub mod anchor;
 pub mod api;
 pub mod audit;
 pub mod devnet;
+pub mod hammer;
 pub mod ingest;
 pub mod integrations;
 pub mod leader;

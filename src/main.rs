@@ -57,7 +57,7 @@ pub struct ServeArgs {
     /// Seal a batch at this many events …
     #[arg(long, default_value_t = 4096)]
     batch_size: u64,
-    /// … or when its oldest event is this many milliseconds old.
+    /// … or when its oldest event is this many milliseconds old (and the previous batch is on chain).
     #[arg(long, default_value_t = 5000)]
     batch_age_ms: u64,
     /// Confirmations before an anchor is final.
@@ -143,6 +143,8 @@ enum Command {
     Audit(Box<cli::audit::AuditArgs>),
     /// Handling KPIs over verified records: JSON, CSV and an HTML page.
     Report(cli::audit::ReportArgs),
+    /// Append at a set rate while verifying random tickets' bundles and receipts against the chain.
+    Hammer(Box<proofdesk::hammer::HammerArgs>),
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
@@ -215,6 +217,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Monitor(args) => cli::audit::monitor(args).await,
         Command::Audit(args) => cli::audit::audit(*args).await,
         Command::Report(args) => cli::audit::report(args),
+        Command::Hammer(args) => proofdesk::hammer::command(*args).await,
         Command::Deploy {
             rpc,
             key_file,

@@ -20,6 +20,9 @@ pub struct Metrics {
     pub time_to_final_count: AtomicU64,
     /// 1 while this process holds leadership (seals and anchors).
     pub leader: AtomicU64,
+    /// Anchor steps failed in a row (0 once the chain answers again): a
+    /// chain outage shows here while it lasts.
+    pub anchor_failing_steps: AtomicU64,
 }
 
 impl Metrics {
@@ -98,6 +101,11 @@ impl Metrics {
                 v.load(Ordering::Relaxed)
             );
         }
+        let failing = self.anchor_failing_steps.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "# HELP proofdesk_anchor_failing_steps Anchor steps failed in a row (0 when the chain answers)\n# TYPE proofdesk_anchor_failing_steps gauge\nproofdesk_anchor_failing_steps {failing}"
+        );
         let leader = self.leader.load(Ordering::Relaxed);
         let _ = writeln!(
             out,

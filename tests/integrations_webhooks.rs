@@ -196,7 +196,7 @@ impl App {
                 .unwrap();
             assert_eq!(r.status().as_u16(), 200);
             let b: Bundle = r.json().await.unwrap();
-            if b.events.iter().all(|e| e.batch.is_some()) {
+            if b.events.iter().all(|e| b.log_says_anchored(e)) {
                 return b;
             }
             tokio::time::sleep(Duration::from_millis(250)).await;

@@ -247,7 +247,7 @@ async fn a_platform_records_and_verifies_a_complaint_with_the_client() {
     let mut report = None;
     for _ in 0..160 {
         let b = client.bundle(&t.ticket).await.unwrap();
-        if b.events.iter().all(|e| e.batch.is_some()) {
+        if b.events.iter().all(|e| b.log_says_anchored(e)) {
             report = Some(
                 client
                     .verify(&t.ticket, &server.anvil.url(), Some(&server.contract))

@@ -172,31 +172,29 @@ impl Chain {
     /// is in, never scanning from genesis (public RPCs cap eth_getLogs
     /// ranges): the claimed block first, then `window` blocks before it and
     /// `window` blocks after it (a reorg moves an anchor later), one query
-    /// each. Only logs of this contract with the event's topic and this
+    /// each. Without a claim (a batch just sent), the latest `window`
+    /// blocks. Only logs of this contract with the event's topic and this
     /// batch id in topic 1 count; the caller compares the decoded data.
     pub async fn anchored_event_near(
         &self,
         batch_id: u64,
-        claimed_block: u64,
+        claimed_block: Option<u64>,
         window: u64,
     ) -> Result<Option<AnchoredEvent>, ChainError> {
         let latest = self.block_number().await?;
         let window = window.max(1);
-        let ranges = [
-            (claimed_block, claimed_block),
-            (
-                claimed_block.saturating_sub(window),
-                claimed_block.saturating_sub(1),
-            ),
-            (
-                claimed_block.saturating_add(1),
-                claimed_block.saturating_add(window),
-            ),
-        ];
+        let ranges = match claimed_block {
+            Some(c) => [
+                (c, c),
+                (c.saturating_sub(window), c.saturating_sub(1)),
+                (c.saturating_add(1), c.saturating_add(window)),
+            ],
+            None => [(latest.saturating_sub(window - 1), latest), (1, 0), (1, 0)],
+        };
         for (i, (from, to)) in ranges.into_iter().enumerate() {
             let to = to.min(latest);
             // Empty, or (at block 0) the claimed block again.
-            if from > to || (i > 0 && from == claimed_block && to == claimed_block) {
+            if from > to || (i > 0 && Some(from) == claimed_block && Some(to) == claimed_block) {
                 continue;
             }
             let filter = Filter::new()

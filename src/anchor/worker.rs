@@ -451,14 +451,23 @@ impl Anchorer {
             let pause = match self.step().await {
                 Ok(Progress::Advanced) => {
                     failures = 0;
+                    self.metrics
+                        .anchor_failing_steps
+                        .store(0, std::sync::atomic::Ordering::Relaxed);
                     Duration::ZERO
                 }
                 Ok(_) => {
                     failures = 0;
+                    self.metrics
+                        .anchor_failing_steps
+                        .store(0, std::sync::atomic::Ordering::Relaxed);
                     self.policy.poll
                 }
                 Err(e) => {
                     failures = failures.saturating_add(1);
+                    self.metrics
+                        .anchor_failing_steps
+                        .store(failures as u64, std::sync::atomic::Ordering::Relaxed);
                     if matches!(
                         e,
                         AnchorError::Chain(ChainError::Timeout { .. } | ChainError::Rpc { .. })

@@ -109,7 +109,17 @@ impl From<StoreError> for ApiError {
                 }
             }
             StoreError::IdempotencyConflict { .. } => ApiError::Conflict(e.to_string()),
-            other => ApiError::Internal(other.to_string()),
+            // The database is down, cut off or full: 503 with a reason the
+            // client can act on; the details go to the log only.
+            other => match other.unavailable_reason() {
+                Some(reason) => {
+                    tracing::warn!(error = %other, "database unavailable");
+                    ApiError::Unavailable(format!(
+                        "{reason}; retry later with the same Idempotency-Key"
+                    ))
+                }
+                None => ApiError::Internal(other.to_string()),
+            },
         }
     }
 }

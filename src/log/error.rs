@@ -17,6 +17,10 @@ pub enum StoreError {
     Contended { expected: String },
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// A write whose outcome is unknown (interrupted, or its group's
+    /// commit failed because the database went away).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration error: {0}")]

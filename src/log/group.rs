@@ -62,9 +62,9 @@ impl GroupCommit {
         }
         drop(turn);
         result.await.unwrap_or_else(|_| {
-            Err(StoreError::Database(sqlx::Error::Protocol(
-                "the write was interrupted; its outcome is unknown, retry with the same Idempotency-Key".into(),
-            )))
+            Err(StoreError::Unavailable(
+                "the write was interrupted; whether it was committed is unknown".into(),
+            ))
         })
     }
 
@@ -87,6 +87,11 @@ impl StoreError {
 
     /// The same error for each member of a group whose commit failed.
     pub(crate) fn for_group(&self) -> StoreError {
+        if let Some(reason) = self.unavailable_reason() {
+            return StoreError::Unavailable(format!(
+                "{reason}; whether the write was committed is unknown"
+            ));
+        }
         StoreError::Database(sqlx::Error::Protocol(format!(
             "the group commit failed: {self}"
         )))

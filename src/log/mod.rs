@@ -1,6 +1,7 @@
 //! The log: durable, append-only storage of records, batches and anchoring
 //! state, behind one `Store` trait with a SQLite and a PostgreSQL backend.
 
+mod availability;
 pub mod content;
 mod error;
 pub(crate) mod group;

@@ -37,6 +37,16 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
+            // A COMMIT that fails (SQLITE_FULL, an I/O error) leaves the
+            // connection inside its transaction, and every later BEGIN on
+            // it fails: a full disk would outlive the freed space. Such a
+            // connection is closed instead of going back to the pool.
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Connection;
+                    Ok(!conn.is_in_transaction())
+                })
+            })
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;

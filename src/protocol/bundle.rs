@@ -61,6 +61,19 @@ pub struct Bundle {
     pub events: Vec<BundleEvent>,
 }
 
+impl Bundle {
+    /// Whether the log says this event's batch is on chain (`included` or
+    /// `final`). The log's own claim, for waiting on it; a verifier asks the
+    /// chain instead.
+    pub fn log_says_anchored(&self, event: &BundleEvent) -> bool {
+        event.batch.is_some_and(|id| {
+            self.batches
+                .iter()
+                .any(|b| b.id == id && matches!(b.status.as_str(), "included" | "final"))
+        })
+    }
+}
+
 /// What the offline checks found for one event.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EventCheck {
@@ -84,11 +97,10 @@ pub struct OfflineReport {
     pub problems: Vec<String>,
     /// The state after every event, anchored or pending.
     pub final_state: Option<TicketState>,
-    /// The state after the anchored events only: what the chain vouches
-    /// for. Pending events are not part of it (§13 c).
-    pub anchored_state: Option<TicketState>,
-    /// Seq of the last anchored event (anchored events form a prefix).
-    pub anchored_through: Option<u64>,
+    /// The state after each event (None from an event the machine rejects
+    /// on): the verifier reports the one after the last event the chain
+    /// vouches for (§13 c).
+    pub states: Vec<Option<TicketState>>,
     /// Batches the events rely on, after their head was recomputed.
     pub batches_used: Vec<u64>,
 }
@@ -132,9 +144,8 @@ pub fn check_offline(bundle: &Bundle) -> OfflineReport {
     let mut prev_index: Option<u64> = None;
     let mut state: Option<TicketState> = None;
     let mut state_broken = false;
-    let mut anchored_state: Option<TicketState> = None;
-    let mut anchored_through: Option<u64> = None;
-    let mut seen_pending = false;
+    let mut states = Vec::with_capacity(bundle.events.len());
+    let mut seen_unsealed = false;
     let mut events = Vec::with_capacity(bundle.events.len());
     for (pos, ev) in bundle.events.iter().enumerate() {
         let seq = pos as u64;
@@ -153,6 +164,7 @@ pub fn check_offline(bundle: &Bundle) -> OfflineReport {
             Err(e) => {
                 check.problems.push(format!("record is invalid: {e}"));
                 events.push(check);
+                states.push(None);
                 state_broken = true;
                 // The chain cannot be followed past an unreadable record.
                 prev_leaf = ev.leaf;
@@ -210,19 +222,17 @@ pub fn check_offline(bundle: &Bundle) -> OfflineReport {
                 }
             }
         }
-        // Batches are anchored in index order and a ticket's indices
-        // increase with seq, so its anchored events are a prefix.
+        states.push(if state_broken { None } else { state.clone() });
+        // Batches are sealed (and anchored) in index order and a ticket's
+        // indices increase with seq, so its batched events are a prefix.
         match ev.batch {
-            None => seen_pending = true,
-            Some(_) if seen_pending => check.problems.push(
-                "anchored after an earlier event of the ticket that is shown as pending: \
-                 batches are anchored in index order, so that event is being withheld"
+            None => seen_unsealed = true,
+            Some(_) if seen_unsealed => check.problems.push(
+                "in a batch after an earlier event of the ticket that is in none: \
+                 batches are sealed in index order, so that event's proof is being withheld"
                     .into(),
             ),
-            Some(_) => {
-                anchored_through = Some(seq);
-                anchored_state = if state_broken { None } else { state.clone() };
-            }
+            Some(_) => {}
         }
         match ev.batch {
             None if !ev.path.is_empty() => {
@@ -264,8 +274,7 @@ pub fn check_offline(bundle: &Bundle) -> OfflineReport {
         events,
         problems,
         final_state: if state_broken { None } else { state },
-        anchored_state,
-        anchored_through,
+        states,
         batches_used,
     }
 }

@@ -1,10 +1,13 @@
 //! Proving: assembling a ticket's self-contained proof bundle from the log.
-//! Only batches that are included or final on chain are referenced; events
-//! in batches not yet on chain are shown as pending (batch null).
+//! Every sealed event carries its batch and audit path, whatever the
+//! batch's anchoring step: the log may not have seen yet that the chain
+//! holds a batch, and a verifier decides "anchored" from the chain alone
+//! (a batch with no head on chain is pending). Events not yet sealed have
+//! batch null.
 
 use std::collections::BTreeMap;
 
-use crate::log::{BatchStatus, Store, StoreError};
+use crate::log::{Store, StoreError};
 use crate::protocol::bundle::{BUNDLE_VERSION, Bundle, BundleBatch, BundleEvent, ChainRef};
 use crate::protocol::canonical::parse_strict;
 use crate::protocol::fields::TicketHandle;
@@ -38,12 +41,9 @@ pub async fn bundle(
                 {
                     batches.insert(*batch_id, b);
                 }
-                match batches.get(batch_id) {
-                    Some(b) if matches!(b.status, BatchStatus::Included | BatchStatus::Final) => {
-                        Some((*batch_id, path.clone()))
-                    }
-                    _ => None,
-                }
+                batches
+                    .contains_key(batch_id)
+                    .then(|| (*batch_id, path.clone()))
             }
             None => None,
         };
@@ -62,7 +62,6 @@ pub async fn bundle(
     }
     let batches = batches
         .into_values()
-        .filter(|b| matches!(b.status, BatchStatus::Included | BatchStatus::Final))
         .map(|b| BundleBatch {
             id: b.id,
             first_index: b.first_index,

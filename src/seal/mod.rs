@@ -98,7 +98,28 @@ pub async fn seal_all(store: &dyn Store, policy: &SealPolicy) -> Result<Vec<Seal
     Ok(out)
 }
 
-/// The sealing loop: seals due batches until `stop` turns true.
+/// Whether the loop should hold the next batch back: the newest batch is
+/// not yet included on chain and less than a full batch waits. Events keep
+/// arriving meanwhile and the next batch takes them all, so the batch size
+/// follows the anchoring rate, and the backlog after a chain outage is
+/// anchored in a few transactions, not one per `max_age` of the outage
+/// (the anchorer takes batches one at a time, each to finality).
+async fn waits_for_anchoring(store: &dyn Store, policy: &SealPolicy) -> Result<bool, StoreError> {
+    let waiting = store.unsealed().await?;
+    if waiting.count == 0 || waiting.count >= policy.max_batch || waiting.next_batch_id == 0 {
+        return Ok(false);
+    }
+    let newest = store.batches(waiting.next_batch_id - 1, 1).await?;
+    Ok(newest.first().is_some_and(|b| {
+        matches!(
+            b.status,
+            crate::log::BatchStatus::Sealed | crate::log::BatchStatus::Submitted
+        )
+    }))
+}
+
+/// The sealing loop: seals due batches until `stop` turns true, holding a
+/// batch back while the one before it is not yet on chain.
 pub async fn run(
     store: std::sync::Arc<dyn Store>,
     policy: SealPolicy,
@@ -106,7 +127,15 @@ pub async fn run(
 ) {
     let tick = (policy.max_age / 4).clamp(Duration::from_millis(20), Duration::from_millis(500));
     loop {
-        match seal_once(store.as_ref(), &policy, false).await {
+        let hold = waits_for_anchoring(store.as_ref(), &policy)
+            .await
+            .unwrap_or(false);
+        let sealed = if hold {
+            Ok(None)
+        } else {
+            seal_once(store.as_ref(), &policy, false).await
+        };
+        match sealed {
             Ok(Some(_)) => continue,
             Ok(None) => {}
             // Contention means another sealer won the race: harmless.

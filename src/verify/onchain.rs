@@ -12,6 +12,18 @@ use crate::anchor::chain::{Chain, ChainError};
 use crate::protocol::Hash32;
 use crate::protocol::bundle::Bundle;
 
+/// What the chain says of a batch the bundle relies on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchFact {
+    /// Anchored with the bundle's head, in this block.
+    Anchored(AnchoredAt),
+    /// No head on chain yet: sealed by the log, not anchored (its events
+    /// are pending).
+    NotOnChain,
+    /// Anchored, but not as the bundle says, or not confirmable.
+    Problem(String),
+}
+
 /// Where and when the chain says a batch was anchored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AnchoredAt {
@@ -31,7 +43,7 @@ pub struct ChainFacts {
     pub latest_time: Option<u64>,
     /// Per batch the bundle relies on: where it was anchored, or why it
     /// could not be confirmed.
-    pub batches: HashMap<u64, Result<AnchoredAt, String>>,
+    pub batches: HashMap<u64, BatchFact>,
 }
 
 /// Reads every fact the report needs. `batches_used` are the batch ids the
@@ -55,7 +67,7 @@ pub async fn read(
         for id in batches_used {
             facts.batches.insert(
                 *id,
-                Err(format!("no contract is deployed at {}", chain.contract)),
+                BatchFact::Problem(format!("no contract is deployed at {}", chain.contract)),
             );
         }
         return Ok(facts);
@@ -94,39 +106,39 @@ async fn batch_fact(
     head: &Hash32,
     claimed_block: Option<u64>,
     window: u64,
-) -> Result<Result<AnchoredAt, String>, ChainError> {
+) -> Result<BatchFact, ChainError> {
     let on_chain = chain.batch_head(id).await?;
     if on_chain == Hash32::ZERO {
-        return Ok(Err(format!("batch {id} is not anchored on chain")));
+        return Ok(BatchFact::NotOnChain);
     }
     if on_chain != *head {
-        return Ok(Err(format!(
+        return Ok(BatchFact::Problem(format!(
             "batch {id}: the chain's head {on_chain} differs from the bundle's {head}"
         )));
     }
-    let Some(claimed) = claimed_block else {
-        return Ok(Err(format!(
-            "batch {id}: the bundle does not say which block anchored it, so its time cannot be checked"
-        )));
-    };
-    let Some(event) = chain.anchored_event_near(id, claimed, window).await? else {
-        return Ok(Err(format!(
-            "batch {id}: no BatchAnchored event within {window} blocks of block {claimed}, where the bundle says it was anchored"
-        )));
+    let Some(event) = chain.anchored_event_near(id, claimed_block, window).await? else {
+        return Ok(BatchFact::Problem(match claimed_block {
+            Some(claimed) => format!(
+                "batch {id}: no BatchAnchored event within {window} blocks of block {claimed}, where the bundle says it was anchored"
+            ),
+            None => format!(
+                "batch {id}: no BatchAnchored event in the last {window} blocks, and the bundle names no block"
+            ),
+        }));
     };
     if (event.first_index, event.count, event.root) != (first_index, count, *root) {
-        return Ok(Err(format!(
+        return Ok(BatchFact::Problem(format!(
             "batch {id}: the BatchAnchored event in block {} anchored [{}, +{}) with root {}, not the bundle's batch",
             event.log.block_number, event.first_index, event.count, event.root
         )));
     }
     let Some((_, time)) = chain.block(event.log.block_number).await? else {
-        return Ok(Err(format!(
+        return Ok(BatchFact::Problem(format!(
             "batch {id}: block {} of its BatchAnchored event is not available",
             event.log.block_number
         )));
     };
-    Ok(Ok(AnchoredAt {
+    Ok(BatchFact::Anchored(AnchoredAt {
         block: event.log.block_number,
         time,
     }))

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use alloy::primitives::Address;
 use serde::Serialize;
 
-use super::onchain::ChainFacts;
+use super::onchain::{BatchFact, ChainFacts};
 use super::receipt::signer_of;
 use super::{ContractSource, VerifyOptions};
 use crate::protocol::bundle::{Bundle, EventCheck, OfflineReport};
@@ -99,6 +99,8 @@ pub struct VerifyReport {
     pub final_response: Option<String>,
     /// Seq of the last anchored event: 0..=this is proven complete.
     pub complete_through_seq: Option<u64>,
+    /// No event is anchored yet: nothing is proven, nothing is disproven.
+    pub unproven: bool,
     pub pending: usize,
     /// Pending events whose index the contract has already anchored past.
     pub withheld_pending: usize,
@@ -286,8 +288,17 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
             },
             (None, None) => None,
         };
-        match check.batch {
-            None => {
+        // Pending: in no batch, or in a batch the log sealed but the chain
+        // does not hold yet. Only the chain says an event is anchored.
+        let fact = check
+            .batch
+            .and_then(|id| facts.batches.get(&id).map(|f| (id, f)));
+        let status = match (check.batch, fact) {
+            (None, _) | (Some(_), Some((_, BatchFact::NotOnChain))) => EventStatus::Pending,
+            _ => EventStatus::Anchored,
+        };
+        match (status, fact) {
+            (EventStatus::Pending, _) => {
                 pending += 1;
                 flags.push("pending: not yet in an anchored batch, so not yet proven".to_owned());
                 if let (Some(index), Some(next)) = (check.index, facts.next_index)
@@ -295,9 +306,9 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
                 {
                     withheld += 1;
                     check.problems.push(format!(
-                            "shown as pending, but the contract has anchored every index below {next} \
-                             and this event has index {index}: its proof is being withheld, or the record was made up"
-                        ));
+                        "shown as pending, but the contract has anchored every index below {next} \
+                         and this event has index {index}: its proof is being withheld, or the record was made up"
+                    ));
                 }
                 if let (Some(d), Some(now)) = (deadline, facts.latest_time)
                     && after_deadline(now, d) == Some(true)
@@ -309,45 +320,53 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
                     ));
                 }
             }
-            Some(id) => match facts.batches.get(&id) {
-                Some(Err(p)) => check.problems.push(p.clone()),
-                None if facts.chain_id == bundle.chain.chain_id => check
-                    .problems
-                    .push(format!("batch {id} could not be checked on chain")),
-                None => {}
-                Some(Ok(at)) => {
-                    block = Some(at.block);
-                    anchored_at = i64::try_from(at.time)
-                        .ok()
-                        .and_then(|t| t.checked_mul(1000))
-                        .and_then(Timestamp::from_millis)
-                        .map(|t| t.to_string());
-                    if let Some(rec) = check.recorded_at_ms
-                        && rec.div_euclid(1000) > at.time as i64
-                    {
-                        backdated += 1;
-                        flags.push(
-                            "backdated: recorded_at is later than the anchoring block's time"
-                                .to_owned(),
-                        );
-                    }
-                    if let Some(d) = deadline
-                        && after_deadline(at.time, d) == Some(true)
-                    {
-                        broken += 1;
-                        flags.push(format!(
-                            "broken promise: anchored {} s after its anchoring deadline",
-                            seconds_between(d, at.time)
-                        ));
-                    }
+            (_, Some((_, BatchFact::Problem(p)))) => check.problems.push(p.clone()),
+            (_, None) if facts.chain_id == bundle.chain.chain_id => {
+                if let Some(id) = check.batch {
+                    check
+                        .problems
+                        .push(format!("batch {id} could not be checked on chain"));
                 }
-            },
+            }
+            (_, Some((_, BatchFact::Anchored(at)))) => {
+                block = Some(at.block);
+                anchored_at = i64::try_from(at.time)
+                    .ok()
+                    .and_then(|t| t.checked_mul(1000))
+                    .and_then(Timestamp::from_millis)
+                    .map(|t| t.to_string());
+                if let Some(rec) = check.recorded_at_ms
+                    && rec.div_euclid(1000) > at.time as i64
+                {
+                    backdated += 1;
+                    flags.push(
+                        "backdated: recorded_at is later than the anchoring block's time"
+                            .to_owned(),
+                    );
+                }
+                if let Some(d) = deadline
+                    && after_deadline(at.time, d) == Some(true)
+                {
+                    broken += 1;
+                    flags.push(format!(
+                        "broken promise: anchored {} s after its anchoring deadline",
+                        seconds_between(d, at.time)
+                    ));
+                }
+            }
+            _ => {}
         }
-        let status = if check.batch.is_some() {
-            EventStatus::Anchored
-        } else {
-            EventStatus::Pending
-        };
+        if status == EventStatus::Anchored
+            && events
+                .iter()
+                .any(|e: &EventReport| e.status == EventStatus::Pending)
+        {
+            check.problems.push(
+                "anchored after an earlier event of the ticket that is pending: batches are \
+                 anchored in index order, so that event's proof is being withheld"
+                    .into(),
+            );
+        }
         let ok = check.problems.is_empty();
         events.push(EventReport {
             verified: ok && status == EventStatus::Anchored,
@@ -359,6 +378,12 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
             flags,
         });
     }
+    // The chain vouches for the anchored prefix: seq 0 up to the last
+    // anchored event.
+    let anchored_through = events
+        .iter()
+        .rposition(|e| e.status == EventStatus::Anchored)
+        .map(|i| i as u64);
 
     let disclosures: Vec<DisclosureReport> = options
         .disclosures
@@ -400,15 +425,11 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
         problems.extend(r.problems.iter().cloned());
     }
 
-    let complete_through_seq = offline.anchored_through;
-    if complete_through_seq.is_none() && !bundle.events.is_empty() {
-        problems.push(
-            "no event of this ticket is anchored yet, so nothing can be verified: \
-             check again after the anchoring deadline"
-                .into(),
-        );
-    }
-    let valid = problems.is_empty() && events.iter().all(|e| e.ok);
+    let complete_through_seq = anchored_through;
+    // A bundle of pending events alone proves nothing yet: not valid, but
+    // not evidence of anything either (a ticket opened a moment ago).
+    let unproven = complete_through_seq.is_none();
+    let valid = problems.is_empty() && events.iter().all(|e| e.ok) && !unproven;
     let mut caveats = Vec::new();
     if contract_source == ContractSource::Bundle {
         caveats.push(format!(
@@ -422,7 +443,11 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
             "events seq 0 through {k} are anchored and complete: none between them can have been removed \
              or changed. Later events are not ruled out: a log can withhold events recorded after seq {k}"
         )),
-        None => caveats.push("no event of this ticket is anchored yet: nothing is proven".into()),
+        None => caveats.push(
+            "no event of this ticket is anchored yet, so nothing can be verified: \
+             check again after the anchoring deadline"
+                .into(),
+        ),
     }
     if !receipts.is_empty() {
         let all_found = receipts.iter().all(|r| r.found);
@@ -452,10 +477,9 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
             .into(),
     );
 
-    let state = if valid {
-        offline.anchored_state.as_ref()
-    } else {
-        None
+    let state = match (valid, anchored_through) {
+        (true, Some(k)) => offline.states.get(k as usize).and_then(|s| s.as_ref()),
+        _ => None,
     };
     VerifyReport {
         ticket: bundle.ticket.to_string(),
@@ -470,6 +494,7 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
         resolution: state.and_then(|s| s.resolution.clone()),
         final_response: state.and_then(|s| s.final_response.clone()),
         complete_through_seq,
+        unproven,
         events,
         pending,
         withheld_pending: withheld,
@@ -571,8 +596,11 @@ impl VerifyReport {
         for c in &self.caveats {
             let _ = writeln!(out, "  note: {c}");
         }
+        let clean = self.problems.is_empty() && self.events.iter().all(|e| e.ok);
         let verdict = if self.valid {
             "VALID: every anchored event checks out against the chain"
+        } else if self.unproven && clean {
+            "NOT YET VERIFIABLE: no event is anchored yet"
         } else {
             "INVALID: see ✗ above"
         };

@@ -156,7 +156,7 @@ impl TestApp {
     pub async fn bundle_anchored_through(&self, handle: &str, n: usize) -> Bundle {
         for _ in 0..120 {
             let b = self.bundle(handle).await;
-            if b.events.len() >= n && b.events[..n].iter().all(|e| e.batch.is_some()) {
+            if b.events.len() >= n && b.events[..n].iter().all(|e| b.log_says_anchored(e)) {
                 return b;
             }
             tokio::time::sleep(Duration::from_millis(250)).await;

@@ -245,14 +245,18 @@ function render(r) {
     );
     return;
   }
-  const verdictKind = !r.ran ? "norun" : r.valid ? "valid" : "invalid";
+  // Nothing anchored yet and nothing wrong: too early, not a failure.
+  const tooEarly = r.ran && !r.valid && r.unproven && r.all_findings.length === 0;
+  const verdictKind = !r.ran ? "norun" : r.valid ? "valid" : tooEarly ? "unproven" : "invalid";
   const verdictText = !r.ran
     ? t(L, "verdict_norun")
-    : !r.valid
-      ? t(L, "verdict_invalid")
-      : r.pending
-        ? t(L, "verdict_valid_pending", { n: r.pending })
-        : t(L, "verdict_valid");
+    : tooEarly
+      ? t(L, "verdict_unproven")
+      : !r.valid
+        ? t(L, "verdict_invalid")
+        : r.pending
+          ? t(L, "verdict_valid_pending", { n: r.pending })
+          : t(L, "verdict_valid");
   out.append(h("div", { class: `verdict ${verdictKind}`, id: "verdict", "data-verdict": verdictKind }, verdictText));
 
   if (r.all_findings.length) {

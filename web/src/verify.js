@@ -260,35 +260,37 @@ export async function verify(opts) {
       report.next_index = nextIndex;
       latest = await rpc.block("latest");
       report.latest_block = latest;
-      for (const e of report.events) {
-        if (e.status === "pending" && e.index !== null && e.index < nextIndex) {
-          e.problems.push(f("pending_but_anchored", { seq: e.seq, index: e.index, next: nextIndex }));
-        }
-      }
       for (const id of used) {
         const bt = batches.get(id);
         const head = await rpc.batchHead(contract, id);
         if (head === ZERO_HASH) {
-          batchProblem(report, id, f("batch_not_on_chain", { id }));
+          // Sealed by the log, not anchored yet: its events are pending.
+          for (const e of report.events) {
+            if (e.batch === id) {
+              e.batch = null;
+              e.status = "pending";
+              e.sealedBatch = id;
+            }
+          }
           continue;
         }
         if (head !== bt.head) {
           batchProblem(report, id, f("batch_head_differs", { id }));
           continue;
         }
-        if (bt.block === null || bt.block === undefined) {
-          batchProblem(report, id, f("batch_no_block", { id }));
+        // Searched near the block the bundle claims; a batch the log has
+        // just sent names none, so the latest blocks are searched.
+        const claimed = bt.block === null || bt.block === undefined ? null : bt.block;
+        if (claimed !== null && claimed > latest.number) {
+          batchProblem(report, id, f("batch_block_missing", { id, block: claimed }));
           continue;
         }
-        if (bt.block > latest.number) {
-          batchProblem(report, id, f("batch_block_missing", { id, block: bt.block }));
-          continue;
-        }
-        const to = Math.min(bt.block + LOG_WINDOW - 1, latest.number);
+        const from = claimed !== null ? claimed : Math.max(0, latest.number - LOG_WINDOW + 1);
+        const to = claimed !== null ? Math.min(claimed + LOG_WINDOW - 1, latest.number) : latest.number;
         const logs = await rpc.logs({
           address: contract,
           topics: [BATCH_ANCHORED_TOPIC, "0x" + word(id)],
-          fromBlock: hexQty(bt.block),
+          fromBlock: hexQty(from),
           toBlock: hexQty(to),
         });
         const want = "0x" + word(bt.first_index) + word(bt.count) + bt.root.slice(2);
@@ -298,7 +300,7 @@ export async function verify(opts) {
             (l.topics[1] || "").toLowerCase() === "0x" + word(id) && (l.data || "").toLowerCase() === want,
         );
         if (!log) {
-          batchProblem(report, id, f("batch_no_log", { id, from: bt.block, to }));
+          batchProblem(report, id, f("batch_no_log", { id, from, to }));
           continue;
         }
         const blk = await rpc.block(Number(BigInt(log.blockNumber)));
@@ -307,6 +309,18 @@ export async function verify(opts) {
           continue;
         }
         anchoredAt.set(id, { block: blk.number, time: blk.time });
+      }
+      // Pending means not anchored on chain; below nextIndex() nothing is.
+      let seenPending = false;
+      for (const e of report.events) {
+        if (e.status === "pending") {
+          seenPending = true;
+          if (e.index !== null && e.index < nextIndex) {
+            e.problems.push(f("pending_but_anchored", { seq: e.seq, index: e.index, next: nextIndex }));
+          }
+        } else if (seenPending) {
+          e.problems.push(f("anchored_after_pending", { seq: e.seq }));
+        }
       }
       // Receipts: signer = anchorer(), on this chain and the trusted contract, for this ticket.
       const receiptContract = trusted || (opts.trustBundleContract ? report.contract : null);
@@ -449,19 +463,22 @@ function finish(report) {
   // A receipt is good only once its signer was compared with anchorer().
   for (const r of report.receipts) r.ok = r.problems.length === 0 && r.checked === true;
   const eventsOk = report.events.every((e) => e.ok);
-  report.valid =
-    report.ran &&
-    report.problems.length === 0 &&
-    report.events.length > 0 &&
-    eventsOk &&
-    report.receipts.every((r) => r.ok) &&
-    report.disclosures.every((d) => d.ok);
   // Completeness: the anchored prefix, and how far the user's receipts reach.
   let k = -1;
   for (const e of report.events) {
     if (e.batch !== null && e.ok) k = e.seq;
     else break;
   }
+  // No event anchored yet: nothing is proven (not valid, not evidence either).
+  report.unproven = k < 0;
+  report.valid =
+    report.ran &&
+    report.problems.length === 0 &&
+    report.events.length > 0 &&
+    eventsOk &&
+    !report.unproven &&
+    report.receipts.every((r) => r.ok) &&
+    report.disclosures.every((d) => d.ok);
   report.complete_through = report.valid && k >= 0 ? k : null;
   const held = report.receipts.filter((r) => r.ok && r.receipt).map((r) => r.receipt.seq);
   report.receipts_through = report.valid && held.length ? Math.max(...held) : null;

@@ -1,0 +1,580 @@
+//! Chain faults at the node level: a real `Node` (HTTP server, sealer,
+//! anchor loop) whose RPC goes through a TCP proxy of the test's own, on a
+//! real anvil that the test mines by hand, while a client keeps appending.
+//!
+//! - the RPC is cut (60 s by default; PROOFDESK_RPC_OUTAGE_SECS) and restored;
+//! - reorgs of depth 1 to 5 remove an anchoring block (`anvil_reorg`);
+//! - an anchor transaction is dropped from the pool (`anvil_dropTransaction`);
+//! - the base fee spikes above the fee cap and comes back.
+//!
+//! Every time: no batch lost or anchored twice, /readyz and /metrics show
+//! the fault while it lasts, everything is anchored and final after it, and
+//! every receipt either kept its promise or its bundle's verification
+//! reports the broken promise. No assertion on elapsed time: every wait is
+//! a bounded poll with a generous failure timeout.
+
+mod common;
+mod faults_support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use alloy::primitives::Address;
+use alloy::providers::Provider;
+use common::anvil::Proxy;
+use faults_support::*;
+use proofdesk::anchor::{AnchorPolicy, Chain, OperatorKey};
+use proofdesk::devnet::{Anvil, DEV_KEYS};
+use proofdesk::log::{Batch, BatchStatus};
+use proofdesk::node::{Node, NodeConfig};
+use proofdesk::protocol::state::Policy;
+use proofdesk::seal::SealPolicy;
+use serde_json::{Value, json};
+
+const GWEI: u128 = 1_000_000_000;
+const FEE_CAP: u128 = 20 * GWEI;
+const CONFIRMATIONS: u64 = 6;
+
+/// Mines a block every 200 ms unless paused; while `spike` is non-zero,
+/// every block gets that base fee.
+struct Miner {
+    paused: Arc<AtomicBool>,
+    spike: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+struct Rig {
+    node: Node,
+    anvil: Anvil,
+    control: Chain,
+    proxy: Proxy,
+    miner: Miner,
+    contract: Address,
+    from_block: u64,
+    api_key: String,
+    tickets: Vec<String>,
+    ledger: Ledger,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+async fn raw(control: &Chain, method: &'static str, params: Value) -> Value {
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        control
+            .provider()
+            .raw_request::<_, Value>(method.into(), params),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{method} timed out"))
+    .unwrap_or_else(|e| panic!("{method}: {e}"))
+}
+
+/// For the miner, which must outlive a failed call.
+async fn try_raw(control: &Chain, method: &'static str, params: Value) {
+    let call = control
+        .provider()
+        .raw_request::<_, Value>(method.into(), params);
+    match tokio::time::timeout(Duration::from_secs(5), call).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => eprintln!("miner: {method}: {e}"),
+        Err(_) => eprintln!("miner: {method} timed out"),
+    }
+}
+
+impl Miner {
+    fn start(control: Chain) -> Miner {
+        let paused = Arc::new(AtomicBool::new(false));
+        let spike = Arc::new(AtomicU64::new(0));
+        let (p, s) = (paused.clone(), spike.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                if p.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let fee = s.load(Ordering::SeqCst);
+                if fee > 0 {
+                    try_raw(
+                        &control,
+                        "anvil_setNextBlockBaseFeePerGas",
+                        json!([format!("{:#x}", fee)]),
+                    )
+                    .await;
+                }
+                try_raw(&control, "anvil_mine", json!(["0x1"])).await;
+            }
+        });
+        Miner {
+            paused,
+            spike,
+            task,
+        }
+    }
+
+    fn pause(&self) {
+        self.paused.store(true, Ordering::SeqCst);
+    }
+
+    fn resume(&self) {
+        self.paused.store(false, Ordering::SeqCst);
+    }
+}
+
+impl Rig {
+    async fn start(label: &str, max_batch: u64) -> Rig {
+        let anvil = Anvil::start(0, None).await.expect("anvil");
+        let operator = OperatorKey::parse(DEV_KEYS[0]).unwrap();
+        let (contract, from_block) = proofdesk::anchor::deploy::deploy(
+            &anvil.url(),
+            &operator,
+            None,
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+        let control = Chain::connect(&anvil.url(), contract, Duration::from_secs(5)).unwrap();
+        raw(&control, "evm_setAutomine", json!([false])).await;
+        let miner = Miner::start(control.clone());
+        let proxy = Proxy::start(anvil.port).await;
+        let dir = tempfile::tempdir().unwrap();
+        let config = NodeConfig {
+            database_url: format!("sqlite://{}", dir.path().join("chain.db").display()),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            rpc_url: proxy.url(),
+            contract,
+            from_block,
+            rpc_timeout: Duration::from_secs(2),
+            max_merge_delay: Duration::from_secs(60),
+            seal: SealPolicy {
+                max_batch,
+                max_age: Duration::from_millis(200),
+            },
+            anchor: AnchorPolicy {
+                confirmations: CONFIRMATIONS,
+                resend_after: Duration::from_secs(2),
+                max_fee_cap_wei: FEE_CAP,
+                poll: Duration::from_millis(50),
+                retry_base: Duration::from_millis(50),
+                retry_max: Duration::from_secs(1),
+                ..AnchorPolicy::default()
+            },
+            policy: Policy::default(),
+            leader: Default::default(),
+            public_rpc: None,
+        };
+        let node = Node::start(config, operator).await.unwrap();
+        let api_key =
+            proofdesk::api::auth::create_key(node.store.as_ref(), &["ingest".into()], "chain")
+                .await
+                .unwrap();
+        let http = http_client();
+        let ledger = Ledger::default();
+        let mut tickets = Vec::new();
+        for i in 0..3 {
+            tickets.push(
+                open_ticket(
+                    &http,
+                    &node.url(),
+                    &api_key,
+                    &format!("{label}-{i}"),
+                    &ledger,
+                )
+                .await,
+            );
+        }
+        Rig {
+            node,
+            anvil,
+            control,
+            proxy,
+            miner,
+            contract,
+            from_block,
+            api_key,
+            tickets,
+            ledger,
+            http,
+            _dir: dir,
+        }
+    }
+
+    /// A client appending one event every 50 ms, retrying each with the
+    /// same Idempotency-Key until a 2xx, until the returned flag is set.
+    fn writer(&self) -> (Arc<AtomicBool>, tokio::task::JoinHandle<()>) {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (http, base, key, tickets, ledger, st) = (
+            self.http.clone(),
+            self.node.url(),
+            self.api_key.clone(),
+            self.tickets.clone(),
+            self.ledger.clone(),
+            stop.clone(),
+        );
+        let task = tokio::spawn(async move {
+            let mut n = 0u64;
+            while !st.load(Ordering::SeqCst) {
+                let handle = &tickets[n as usize % tickets.len()];
+                let idem = format!("m-{n}");
+                let mut tries = Tries::default();
+                let v = post_until_ok(
+                    &http,
+                    &base,
+                    &key,
+                    &format!("/v1/tickets/{handle}/events"),
+                    &idem,
+                    &message_event(n),
+                    &mut tries,
+                )
+                .await;
+                ledger.record(&idem, &v);
+                n += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        (stop, task)
+    }
+
+    async fn batches(&self) -> Vec<Batch> {
+        self.node.store.batches(0, u64::MAX >> 1).await.unwrap()
+    }
+
+    /// Polls the store until some batch satisfies `pick`.
+    async fn wait_batch(&self, what: &str, pick: impl Fn(&Batch) -> bool) -> Batch {
+        let deadline = Instant::now() + SETTLE;
+        loop {
+            if let Some(b) = self.batches().await.into_iter().find(&pick) {
+                return b;
+            }
+            assert!(Instant::now() < deadline, "no batch became {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Pauses the miner with the oldest unfinished batch submitted and its
+    /// transaction in the pool (finalising earlier batches by hand).
+    async fn hold_at_submitted(&self) -> Batch {
+        self.miner.pause();
+        let deadline = Instant::now() + SETTLE;
+        loop {
+            let first = self
+                .batches()
+                .await
+                .into_iter()
+                .find(|b| b.status != BatchStatus::Final);
+            match first {
+                Some(b) if b.status == BatchStatus::Submitted => {
+                    let tx = b.submission.as_ref().unwrap().tx_hash;
+                    let known = self
+                        .control
+                        .provider()
+                        .get_transaction_by_hash(alloy::primitives::B256::from(tx.0))
+                        .await
+                        .unwrap();
+                    if known.is_some() {
+                        return b;
+                    }
+                }
+                Some(b) if b.status == BatchStatus::Included => {
+                    raw(&self.control, "anvil_mine", json!(["0x1"])).await;
+                }
+                _ => {}
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no anchor transaction reached the pool"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn metric(&self, name: &str) -> f64 {
+        let text = self
+            .http
+            .get(format!("{}/metrics", self.node.url()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("metric {name} missing"))
+    }
+
+    async fn wait_metric(&self, name: &str, ok: impl Fn(f64) -> bool) -> f64 {
+        let deadline = Instant::now() + SETTLE;
+        loop {
+            let v = self.metric(name).await;
+            if ok(v) {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "metric {name} stayed at {v}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn readyz(&self) -> (u16, String) {
+        let r = self
+            .http
+            .get(format!("{}/readyz", self.node.url()))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap_or_default())
+    }
+
+    /// After the fault: everything anchored and final, each batch on chain
+    /// once, each receipt in the log, each bundle verifying, and each late
+    /// anchor reported as a broken promise by the verifier (and no other).
+    /// Returns the number of broken promises reported.
+    async fn check_after(&self, label: &str) -> usize {
+        let accepted = self.ledger.all();
+        wait_log(&self.http, &self.node.url(), settled(accepted.len() as u64)).await;
+        let store = self.node.store.as_ref();
+        let operator = OperatorKey::parse(DEV_KEYS[0]).unwrap();
+        check_receipts_in_log(store, &accepted, operator.address()).await;
+        common::assert_log_invariants(store).await;
+        let mut chain =
+            Chain::connect(&self.anvil.url(), self.contract, Duration::from_secs(5)).unwrap();
+        chain.from_block = self.from_block;
+        check_chain_exactly_once(store, &chain).await;
+        let anchored = anchor_times_ms(store, &chain).await;
+        let ranges = batch_of(store).await;
+        let mut broken = 0;
+        for handle in &self.tickets {
+            let report = verify_ticket(
+                &self.http,
+                &self.node.url(),
+                handle,
+                &self.anvil.url(),
+                self.contract,
+            )
+            .await;
+            assert!(report.valid && report.pending == 0, "{}", report.render());
+            for a in accepted
+                .iter()
+                .filter(|a| a.signed.receipt.ticket.as_str() == handle)
+            {
+                let r = &a.signed.receipt;
+                let at = anchored[find_batch(&ranges, r.index)];
+                let late = at > r.anchor_deadline.millis() + 999;
+                let ev = report
+                    .events
+                    .iter()
+                    .find(|e| e.check.seq == r.seq)
+                    .expect("receipt's event in the report");
+                let flagged = ev.flags.iter().any(|f| f.starts_with("broken promise"));
+                assert_eq!(
+                    late, flagged,
+                    "receipt {} anchored at {at} ms, deadline {}: late {late}, reported {flagged}",
+                    r.index, r.anchor_deadline
+                );
+                broken += flagged as usize;
+            }
+        }
+        eprintln!(
+            "chain_faults[{label}]: {} receipts, {} batches on chain exactly once, {} broken promises reported by the verifier, 0 silent",
+            accepted.len(),
+            store.stats().await.unwrap().batches,
+            broken
+        );
+        broken
+    }
+
+    async fn stop(self) {
+        self.miner.task.abort();
+        self.node.shutdown().await;
+        drop(self.proxy);
+        self.anvil.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_rpc_outage_shows_in_readyz_and_metrics_and_anchoring_catches_up() {
+    let outage = env_u64("PROOFDESK_RPC_OUTAGE_SECS", 60);
+    let rig = Rig::start("outage", 1024).await;
+    let (stop, writer) = rig.writer();
+    rig.wait_batch("final", |b| b.status == BatchStatus::Final)
+        .await;
+    assert_eq!(rig.readyz().await.0, 200);
+    let errors_before = rig.metric("proofdesk_anchor_rpc_errors_total").await;
+
+    rig.proxy.down();
+    let cut_at = now_ms();
+    eprintln!("chain_faults[outage]: RPC cut for {outage} s");
+    // /readyz names the chain, and the metrics count the failures.
+    let deadline = Instant::now() + SETTLE;
+    let reason = loop {
+        let (status, body) = rig.readyz().await;
+        if status == 503 {
+            break body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/readyz stayed 200 while the RPC was cut"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        reason.contains("chain"),
+        "/readyz names the chain: {reason}"
+    );
+    rig.wait_metric("proofdesk_anchor_rpc_errors_total", |v| v > errors_before)
+        .await;
+    rig.wait_metric("proofdesk_anchor_failing_steps", |v| v > 0.0)
+        .await;
+    // Writes go on: receipts are issued during the outage.
+    let before = rig.ledger.all().len();
+    while now_ms() < cut_at + outage as i64 * 1000 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let during = rig.ledger.all().len() - before;
+    assert!(during > 0, "receipts were issued during the outage");
+    let waiting = rig.metric("proofdesk_batches_waiting").await;
+    assert!(waiting > 0.0, "batches wait while the chain is away");
+
+    rig.proxy.up();
+    rig.wait_metric("proofdesk_anchor_failing_steps", |v| v == 0.0)
+        .await;
+    assert_eq!(rig.readyz().await.0, 200);
+    stop.store(true, Ordering::SeqCst);
+    writer.await.unwrap();
+    let broken = rig.check_after("outage").await;
+    eprintln!(
+        "chain_faults[outage]: survived a {outage} s RPC outage; {during} receipts issued during it, {waiting} batches were waiting, {broken} broken promises reported"
+    );
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reorgs_of_depth_one_to_five_are_re_anchored_once() {
+    let rig = Rig::start("reorg", 8).await;
+    let (stop, writer) = rig.writer();
+    for depth in 1..=5u64 {
+        // Hold the chain, let an anchor transaction arrive in the pool,
+        // mine it and depth-1 blocks on top, and wait for the node to see
+        // it included (not final: CONFIRMATIONS > 5).
+        let submitted = rig.hold_at_submitted().await;
+        raw(&rig.control, "anvil_mine", json!([format!("{depth:#x}")])).await;
+        let included = rig
+            .wait_batch("included", |b| {
+                b.id == submitted.id && b.status == BatchStatus::Included
+            })
+            .await;
+        let tip = rig.control.provider().get_block_number().await.unwrap();
+        let block = included.inclusion.as_ref().unwrap().block_number;
+        assert!(tip + 1 - block <= depth, "the anchor is within the reorg");
+        let reorgs = rig.metric("proofdesk_anchor_reorgs_total").await;
+        raw(&rig.control, "anvil_reorg", json!([depth, []])).await;
+        rig.miner.resume();
+        rig.wait_metric("proofdesk_anchor_reorgs_total", |v| v > reorgs)
+            .await;
+        // Anchored again, once, and final before the next reorg.
+        rig.wait_batch("final again", |b| {
+            b.id == included.id && b.status == BatchStatus::Final
+        })
+        .await;
+        eprintln!(
+            "chain_faults[reorg]: depth {depth} removed batch {}'s anchor in block {block}",
+            included.id
+        );
+    }
+    stop.store(true, Ordering::SeqCst);
+    writer.await.unwrap();
+    assert!(rig.metric("proofdesk_anchor_reorgs_total").await >= 5.0);
+    rig.check_after("reorg").await;
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_anchor_transaction_is_sent_again() {
+    let rig = Rig::start("drop", 8).await;
+    let (stop, writer) = rig.writer();
+    let submitted = rig.hold_at_submitted().await;
+    let tx = submitted.submission.as_ref().unwrap().tx_hash;
+    raw(
+        &rig.control,
+        "anvil_dropTransaction",
+        json!([tx.to_string()]),
+    )
+    .await;
+    let gone = rig
+        .control
+        .provider()
+        .get_transaction_by_hash(alloy::primitives::B256::from(tx.0))
+        .await
+        .unwrap();
+    assert!(gone.is_none(), "anvil dropped the transaction");
+    rig.miner.resume();
+    rig.wait_batch("final", |b| {
+        b.id == submitted.id && b.status == BatchStatus::Final
+    })
+    .await;
+    stop.store(true, Ordering::SeqCst);
+    writer.await.unwrap();
+    rig.check_after("drop").await;
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_base_fee_spike_above_the_cap_waits_without_overpaying_then_anchors() {
+    let rig = Rig::start("fees", 8).await;
+    let (stop, writer) = rig.writer();
+    rig.wait_batch("final", |b| b.status == BatchStatus::Final)
+        .await;
+    let anchored_before = rig.metric("proofdesk_batches_anchored").await;
+    // Every new block costs 5× the cap.
+    rig.miner
+        .spike
+        .store((5 * FEE_CAP) as u64, Ordering::SeqCst);
+    let spike_at = now_ms();
+    // Nothing more can be anchored; batches pile up and the node shows it.
+    rig.wait_metric("proofdesk_batches_waiting", |v| v >= 2.0)
+        .await;
+    while now_ms() < spike_at + 5_000 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let during = rig.metric("proofdesk_batches_anchored").await;
+    assert!(
+        during <= anchored_before + 1.0,
+        "at most the batch already in flight was anchored during the spike"
+    );
+    let bumps = rig.metric("proofdesk_anchor_fee_bumps_total").await;
+    let errors = rig.metric("proofdesk_anchor_rpc_errors_total").await;
+    eprintln!("chain_faults[fees]: spike held; {bumps} fee bumps, {errors} RPC errors");
+    for b in rig.batches().await {
+        if let Some(s) = &b.submission {
+            assert!(
+                s.max_fee_per_gas <= FEE_CAP,
+                "batch {} offered {} > cap",
+                b.id,
+                s.max_fee_per_gas
+            );
+        }
+    }
+    // The base fee comes back down.
+    rig.miner.spike.store(0, Ordering::SeqCst);
+    raw(
+        &rig.control,
+        "anvil_setNextBlockBaseFeePerGas",
+        json!([format!("{:#x}", GWEI)]),
+    )
+    .await;
+    stop.store(true, Ordering::SeqCst);
+    writer.await.unwrap();
+    rig.check_after("fees").await;
+    for b in rig.batches().await {
+        let s = b.submission.as_ref().expect("submitted");
+        assert!(
+            s.max_fee_per_gas <= FEE_CAP,
+            "batch {} offered {} > cap",
+            b.id,
+            s.max_fee_per_gas
+        );
+    }
+    rig.stop().await;
+}
