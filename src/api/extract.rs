@@ -19,7 +19,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json"));
         if !json_type {
-            return Err(ApiError::BadRequest(
+            return Err(ApiError::UnsupportedMediaType(
                 "Content-Type must be application/json".into(),
             ));
         }

@@ -2,11 +2,13 @@
 //! endpoints, and operations endpoints.
 
 pub mod auth;
+mod docs;
 mod error;
 mod extract;
-mod openapi;
+pub mod openapi;
 mod ops;
 mod public;
+pub mod schema;
 mod writes;
 
 use std::sync::Arc;
@@ -53,14 +55,18 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
-        .route("/docs", get(ops::docs))
+        .route("/docs", get(docs::docs))
+        .route("/docs/redoc.js", get(docs::redoc_js))
+        .route("/docs/init.js", get(docs::init_js))
         .fallback(ops::not_found)
         .with_state(state)
-        .layer(axum::middleware::map_response(ops::problemize))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
+        // Outside the body limit and the timeout, so their answers are
+        // problem+json too.
+        .layer(axum::middleware::map_response(ops::problemize))
         .layer(TraceLayer::new_for_http())
 }

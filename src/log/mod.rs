@@ -86,7 +86,7 @@ pub struct StoredEvent {
 
 /// Where a batch is in its lifecycle. Each step is persisted before the next
 /// begins, so a restart resumes at the step it stopped at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BatchStatus {
     /// Tree built, paths stored; not yet sent to the chain.

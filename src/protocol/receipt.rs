@@ -11,7 +11,7 @@ use super::fields::{TicketHandle, Timestamp};
 
 pub const RECEIPT_VERSION: u64 = 1;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Receipt {
     pub v: u64,
@@ -34,9 +34,11 @@ impl Receipt {
 }
 
 /// A receipt with its 65-byte signature (r ‖ s ‖ v, v = 27 or 28).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignedReceipt {
     pub receipt: Receipt,
+    /// EIP-191 signature by the anchorer: 0x + 130 hex digits (r ‖ s ‖ v).
+    #[schema(pattern = "^0x[0-9a-f]{130}$")]
     pub signature: String,
 }
