@@ -16,6 +16,8 @@ use proofdesk::seal::SealPolicy;
 use proofdesk::verify::{VerifyOptions, parse_bundle, verify_bundle};
 
 mod dev;
+#[path = "cli/keys.rs"]
+mod keys_cli;
 
 #[derive(Parser)]
 #[command(
@@ -78,9 +80,36 @@ pub struct ServeArgs {
     /// Per-call chain timeout, seconds.
     #[arg(long, default_value_t = 10)]
     rpc_timeout: u64,
+    /// Requests per second allowed per API key (0: no limit) …
+    #[arg(long, env = "PROOFDESK_KEY_RATE", default_value_t = 20_000)]
+    key_rate: u32,
+    /// … with bursts up to this many.
+    #[arg(long, env = "PROOFDESK_KEY_BURST", default_value_t = 40_000)]
+    key_burst: u32,
+    /// Requests per second allowed per client IP without a valid key, public
+    /// proof reads included (0: no limit) …
+    #[arg(long, env = "PROOFDESK_IP_RATE", default_value_t = 10_000)]
+    ip_rate: u32,
+    /// … with bursts up to this many.
+    #[arg(long, env = "PROOFDESK_IP_BURST", default_value_t = 20_000)]
+    ip_burst: u32,
 }
 
 impl ServeArgs {
+    fn limits(&self) -> proofdesk::api::limits::Limits {
+        use proofdesk::api::limits::{Limits, Rate};
+        Limits {
+            per_key: Rate {
+                per_second: self.key_rate,
+                burst: self.key_burst,
+            },
+            per_ip: Rate {
+                per_second: self.ip_rate,
+                burst: self.ip_burst,
+            },
+        }
+    }
+
     fn config(&self) -> NodeConfig {
         NodeConfig {
             database_url: self.database.clone(),
@@ -161,6 +190,39 @@ enum KeysAction {
         #[arg(long, default_value = "")]
         label: String,
     },
+    /// List every key: id, scopes, state, dates, label (never the secret).
+    List {
+        #[arg(
+            long,
+            env = "PROOFDESK_DATABASE_URL",
+            default_value = "sqlite://proofdesk.db"
+        )]
+        database: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key by id; servers refuse it within 5 s.
+    Revoke {
+        id: String,
+        #[arg(
+            long,
+            env = "PROOFDESK_DATABASE_URL",
+            default_value = "sqlite://proofdesk.db"
+        )]
+        database: String,
+    },
+    /// Replace a key by a new one with the same scopes and label, and print
+    /// the new key once; the old one is revoked in the same transaction.
+    Rotate {
+        id: String,
+        #[arg(
+            long,
+            env = "PROOFDESK_DATABASE_URL",
+            default_value = "sqlite://proofdesk.db"
+        )]
+        database: String,
+    },
 }
 
 fn init_tracing() {
@@ -193,7 +255,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => {
             let key = OperatorKey::load(args.key_file.as_deref())?;
-            let node = Node::start(args.config(), key).await?;
+            let node = Node::start_with_limits(args.config(), key, args.limits()).await?;
             eprintln!("proofdesk listening on {}", node.url());
             tokio::signal::ctrl_c().await?;
             eprintln!("stopping…");
@@ -277,5 +339,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Keys {
+            action: KeysAction::List { database, json },
+        } => keys_cli::list(&database, json).await,
+        Command::Keys {
+            action: KeysAction::Revoke { id, database },
+        } => keys_cli::revoke(&database, &id).await,
+        Command::Keys {
+            action: KeysAction::Rotate { id, database },
+        } => keys_cli::rotate(&database, &id).await,
     }
 }

@@ -5,6 +5,8 @@ pub mod auth;
 mod docs;
 mod error;
 mod extract;
+pub mod headers;
+pub mod limits;
 pub mod openapi;
 mod ops;
 mod public;
@@ -39,6 +41,8 @@ pub struct AppState {
     pub policy: Policy,
     pub chain: Option<Chain>,
     pub metrics: Arc<Metrics>,
+    /// Per-key and per-IP rate limits (src/api/limits.rs).
+    pub limits: limits::SharedLimits,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -59,6 +63,10 @@ pub fn router(state: AppState) -> Router {
         .route("/docs/redoc.js", get(docs::redoc_js))
         .route("/docs/init.js", get(docs::init_js))
         .fallback(ops::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::limit,
+        ))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
@@ -68,5 +76,6 @@ pub fn router(state: AppState) -> Router {
         // Outside the body limit and the timeout, so their answers are
         // problem+json too.
         .layer(axum::middleware::map_response(ops::problemize))
+        .layer(axum::middleware::map_response(headers::security_headers))
         .layer(TraceLayer::new_for_http())
 }

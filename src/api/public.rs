@@ -13,6 +13,10 @@ use super::writes::{HandlePath, parse_handle};
 #[allow(unused_imports)]
 use crate::protocol::bundle::Bundle;
 
+/// Largest id a client may name: 2^53 - 1, the largest integer every JSON
+/// client reads exactly (the document says so).
+const MAX_ID: u64 = 9_007_199_254_740_991;
+
 /// A batch id in the path.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -112,6 +116,9 @@ pub async fn batches(
     if page.limit == 0 || page.limit > 1000 {
         return Err(ApiError::BadRequest("limit must be 1 to 1000".into()));
     }
+    if page.from > MAX_ID {
+        return Err(ApiError::BadRequest(format!("from must be 0 to {MAX_ID}")));
+    }
     let list = app.store.batches(page.from, page.limit).await?;
     Ok(Json(BatchList {
         batches: list.iter().map(BatchView::from).collect(),
@@ -131,8 +138,10 @@ pub async fn batch(
     State(app): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<BatchView>, ApiError> {
-    let id: u64 = id.parse().map_err(|_| {
-        ApiError::BadRequest(format!("batch id {id:?} is not a non-negative integer"))
+    let id: u64 = id.parse().ok().filter(|n| *n <= MAX_ID).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "batch id {id:?} is not an integer from 0 to {MAX_ID}"
+        ))
     })?;
     let b = app
         .store

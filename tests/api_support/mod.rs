@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use proofdesk::anchor::OperatorKey;
+use proofdesk::api::limits::{Limits, RateLimits};
 use proofdesk::api::{AppState, router};
 use proofdesk::devnet::DEV_KEYS;
 use proofdesk::log::DynStore;
@@ -24,6 +25,10 @@ pub struct ApiServer {
 
 impl ApiServer {
     pub async fn start(store: DynStore) -> ApiServer {
+        ApiServer::start_with_limits(store, Limits::default()).await
+    }
+
+    pub async fn start_with_limits(store: DynStore, limits: Limits) -> ApiServer {
         let key = OperatorKey::parse(DEV_KEYS[0]).unwrap();
         let state = AppState {
             store: store.clone(),
@@ -40,6 +45,7 @@ impl ApiServer {
             policy: Policy::default(),
             chain: None,
             metrics: Arc::new(Metrics::default()),
+            limits: Arc::new(RateLimits::new(limits)),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
