@@ -32,7 +32,8 @@ def _fix_event(event):
     data = event.get("data")
     if event.get("type") == "satisfaction.rated" and isinstance(data, dict):
         score, scale = data.get("score"), data.get("scale")
-        if isinstance(score, int) and isinstance(scale, int) and score > scale:
+        numbers = (int, float)
+        if isinstance(score, numbers) and isinstance(scale, numbers) and score > scale:
             data["score"], data["scale"] = scale, score
 
 

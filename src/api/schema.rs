@@ -8,7 +8,7 @@ use utoipa::openapi::schema::{ArrayItems, Object, OneOf, Schema, Type};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::ingest::{ContentInput, EventInput, MAX_CONTENT_BYTES};
+use crate::ingest::{ContentInput, EventInput, MAX_CONTENT_CHARS};
 use crate::log::{Batch, BatchStatus};
 use crate::protocol::Hash32;
 use crate::protocol::bundle::ChainRef;
@@ -209,12 +209,10 @@ impl PartialSchema for ContentInput {
                 "text",
                 Object::builder()
                     .schema_type(Type::String)
-                    .max_length(Some(MAX_CONTENT_BYTES / 4))
-                    .description(Some(format!(
-                        "The content; Proofdesk salts and commits it and keeps the text off the log. \
-                         At most {MAX_CONTENT_BYTES} bytes of UTF-8 (the schema's maxLength in \
-                         characters is the bound that holds whatever the characters)."
-                    ))),
+                    .max_length(Some(MAX_CONTENT_CHARS))
+                    .description(Some(
+                        "The content; Proofdesk salts and commits it and keeps the text off the log.",
+                    )),
             )
             .required("text")
             .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(

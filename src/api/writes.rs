@@ -211,7 +211,8 @@ pub async fn append_event(
 }
 
 /// Append up to 10,000 events atomically: all are written or none (the
-/// problem's `item` names the refused event).
+/// problem's `item` names the refused event). The whole body is at most
+/// 16 MiB (413 above).
 #[utoipa::path(post, path = "/v1/events/bulk", tag = "ingest",
     security(("apiKey" = ["ingest"])),
     params(IdempotencyHeader),

@@ -15,8 +15,10 @@ use crate::protocol::fields::{FieldError, TicketHandle, Timestamp};
 use crate::protocol::hashing::{content_commitment, sha256};
 use crate::protocol::record::{Actor, Channel};
 
-/// Longest content text accepted, in bytes.
-pub const MAX_CONTENT_BYTES: usize = 64 * 1024;
+/// Longest content text accepted, in characters (Unicode scalar values, as
+/// JSON Schema's maxLength counts them, so the OpenAPI document states the
+/// limit exactly).
+pub const MAX_CONTENT_CHARS: usize = 64 * 1024;
 
 /// One event as a platform posts it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -48,7 +50,7 @@ pub enum IngestError {
     Field(#[from] FieldError),
     #[error("{0}")]
     Data(#[from] DataError),
-    #[error("content text is {0} bytes; the limit is {MAX_CONTENT_BYTES}")]
+    #[error("content text is {0} characters; the limit is {MAX_CONTENT_CHARS}")]
     ContentTooLarge(usize),
 }
 
@@ -60,8 +62,9 @@ impl EventInput {
             None => (None, None),
             Some(ContentInput::Commitment(c)) => (Some(c), None),
             Some(ContentInput::Text(text)) => {
-                if text.len() > MAX_CONTENT_BYTES {
-                    return Err(IngestError::ContentTooLarge(text.len()));
+                let n = text.chars().count();
+                if n > MAX_CONTENT_CHARS {
+                    return Err(IngestError::ContentTooLarge(n));
                 }
                 let mut salt = [0u8; 32];
                 rand::rng().fill_bytes(&mut salt);
