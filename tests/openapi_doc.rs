@@ -38,7 +38,7 @@ fn routes_in_source() -> BTreeMap<String, BTreeSet<String>> {
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
         assert!(
-            !text.contains(".nest(") && !text.contains(".merge("),
+            !(text.contains("Router") && (text.contains(".nest(") || text.contains(".merge("))),
             "{}: nested or merged routers are not scanned by this test; extend it",
             f.display()
         );
