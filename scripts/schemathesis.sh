@@ -3,7 +3,9 @@
 # live `proofdesk dev` server (SQLite, a spawned anvil, a dev admin key),
 # with every check and 0 failures allowed: no 5xx, every response matches
 # the OpenAPI document, no schema-valid request rejected, no invalid one
-# accepted. Bounded to a few minutes by --max-examples.
+# accepted. Bounded to a few minutes by --max-examples. The key revoke and
+# rotate routes are left out (they would revoke the key the run uses); the
+# access-control tests cover them.
 #
 #   scripts/schemathesis.sh [--max-examples N]      (default 40 per operation)
 set -euo pipefail
@@ -62,9 +64,10 @@ echo "schemathesis: all checks, $examples examples per operation, against http:/
 SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="$root/scripts" \
 "$venv/bin/schemathesis" --config-file "$root/scripts/schemathesis.toml" run "http://127.0.0.1:$api_port/openapi.json" \
     --checks all \
+    --exclude-path-regex '^/v1/keys/' \
     --header "Authorization: Bearer $key" \
     --max-examples "$examples" \
-    --workers 2 \
+    --workers 1 \
     --seed "${SCHEMATHESIS_SEED:-20261124}" \
     --generation-database none \
     --no-color \

@@ -135,6 +135,9 @@ fn route_table() -> Vec<(&'static str, &'static str, Option<&'static str>)> {
         ("POST", "/v1/tickets/{handle}/events", Some("ingest")),
         ("POST", "/v1/events/bulk", Some("ingest")),
         ("GET", "/v1/tickets/{handle}", Some("ingest|audit")),
+        ("GET", "/v1/keys", Some("admin")),
+        ("POST", "/v1/keys/{id}/revoke", Some("admin")),
+        ("POST", "/v1/keys/{id}/rotate", Some("admin")),
         ("GET", "/v1/tickets/{handle}/proof", None),
         ("GET", "/v1/log", None),
         ("GET", "/v1/batches", None),
@@ -199,7 +202,12 @@ async fn every_route_enforces_its_scope_against_every_kind_of_caller() {
                        "actor": {"role": "agent", "ref": "a"}, "channel": "web", "occurred_at": "2026-01-01T00:00:00Z"});
 
     for (method, path, scope) in route_table() {
-        let url = app.url(&path.replace("{handle}", &ticket).replace("{id}", "0"));
+        let id = if path.starts_with("/v1/keys/") {
+            "000000000000"
+        } else {
+            "0"
+        };
+        let url = app.url(&path.replace("{handle}", &ticket).replace("{id}", id));
         let body = match path {
             "/v1/tickets" => json!({"external_id": "scope-table"}),
             "/v1/events/bulk" => json!({"events": [{"ticket": ticket, "event": event}]}),
@@ -216,26 +224,34 @@ async fn every_route_enforces_its_scope_against_every_kind_of_caller() {
             }
             async move { req.send().await.unwrap().status().as_u16() }
         };
-        let wrong = match scope {
-            Some("ingest") => Some(audit.as_str()),
-            Some(_) => Some(none.as_str()),
-            None => None,
-        };
-        let right = match scope {
-            Some("ingest") => vec![ingest.as_str(), admin.as_str()],
-            Some(_) => vec![ingest.as_str(), audit.as_str(), admin.as_str()],
-            None => vec![admin.as_str()],
+        let (wrong, right) = match scope {
+            Some("ingest") => (
+                vec![audit.as_str(), none.as_str()],
+                vec![ingest.as_str(), admin.as_str()],
+            ),
+            Some("ingest|audit") => (
+                vec![none.as_str()],
+                vec![ingest.as_str(), audit.as_str(), admin.as_str()],
+            ),
+            Some("admin") => (
+                vec![ingest.as_str(), audit.as_str(), none.as_str()],
+                vec![admin.as_str()],
+            ),
+            Some(other) => panic!("unknown scope {other}"),
+            None => (vec![], vec![admin.as_str()]),
         };
         let anonymous = call(None).await;
         let with_revoked = call(Some(&revoked)).await;
         if scope.is_some() {
             assert_eq!(anonymous, 401, "{method} {path} without a key");
             assert_eq!(with_revoked, 401, "{method} {path} with a revoked key");
-            assert_eq!(
-                call(wrong).await,
-                403,
-                "{method} {path} with a wrong-scope key"
-            );
+            for k in &wrong {
+                assert_eq!(
+                    call(Some(k)).await,
+                    403,
+                    "{method} {path} with a wrong-scope key"
+                );
+            }
         } else {
             assert!(
                 anonymous < 400 || anonymous == 404,
@@ -362,5 +378,68 @@ async fn html_pages_carry_security_headers_and_keep_their_own_csp() {
     let out = security_headers(page).await;
     assert_eq!(out.headers()["content-security-policy"], DEFAULT_HTML_CSP);
     assert_eq!(out.headers()["x-frame-options"], "DENY");
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_admin_api_lists_revokes_and_rotates_keys_at_once() {
+    let db = TestDb::sqlite().await;
+    let app = ApiServer::start(db.store.clone()).await;
+    let admin = create_key(db.store(), &["admin".into()], "ops")
+        .await
+        .unwrap();
+    let victim = create_key(db.store(), &["ingest".into()], "helpdesk")
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let get_ticket = |k: String| {
+        let req = http
+            .get(app.url("/v1/tickets/tk_00000000000000000000000000000000"))
+            .bearer_auth(k);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(get_ticket(victim.clone()).await, 404, "the key works");
+
+    let list: Value = http
+        .get(app.url("/v1/keys"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["keys"].as_array().unwrap().len(), 2);
+    assert!(
+        !list.to_string().contains(&victim[20..]),
+        "no secret listed"
+    );
+
+    // Rotate through the API: the new key works, the old one is refused
+    // by this server at once.
+    let r = http
+        .post(app.url(&format!("/v1/keys/{}/rotate", id_of(&victim))))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let rotated: Value = r.json().await.unwrap();
+    let new = rotated["key"].as_str().unwrap().to_owned();
+    assert_eq!(rotated["info"]["label"], "helpdesk");
+    assert_eq!(get_ticket(victim.clone()).await, 401);
+    assert_eq!(get_ticket(new.clone()).await, 404);
+
+    // Revoke through the API: refused at once, and a second time is a 404.
+    let revoke = |id: String| {
+        let req = http
+            .post(app.url(&format!("/v1/keys/{id}/revoke")))
+            .bearer_auth(&admin);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(revoke(id_of(&new)).await, 204);
+    assert_eq!(get_ticket(new.clone()).await, 401);
+    assert_eq!(revoke(id_of(&new)).await, 404);
+    assert_eq!(revoke("not-an-id".into()).await, 400);
     db.cleanup().await;
 }

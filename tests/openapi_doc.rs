@@ -176,7 +176,7 @@ fn every_reference_resolves_and_every_operation_documents_its_errors() {
                     assert!(codes.contains(c), "{method} {path} lacks {c}: {codes:?}");
                 }
             }
-            if method == "post" {
+            if method == "post" && op.get("requestBody").is_some() {
                 for c in ["400", "413", "415", "422"] {
                     assert!(codes.contains(c), "{method} {path} lacks {c}: {codes:?}");
                 }

@@ -6,6 +6,7 @@ mod docs;
 mod error;
 mod extract;
 pub mod headers;
+mod keys;
 pub mod limits;
 pub mod openapi;
 mod ops;
@@ -55,6 +56,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/log", get(public::log_info))
         .route("/v1/batches", get(public::batches))
         .route("/v1/batches/{id}", get(public::batch))
+        .route("/v1/keys", get(keys::list))
+        .route("/v1/keys/{id}/revoke", post(keys::revoke))
+        .route("/v1/keys/{id}/rotate", post(keys::rotate))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

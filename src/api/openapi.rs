@@ -8,7 +8,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::schema::{self, Problem};
-use super::{docs, ops, public, writes};
+use super::{docs, keys, ops, public, writes};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -29,6 +29,9 @@ use super::{docs, ops, public, writes};
         public::log_info,
         public::batches,
         public::batch,
+        keys::list,
+        keys::revoke,
+        keys::rotate,
         ops::healthz,
         ops::readyz,
         ops::metrics,
@@ -42,6 +45,7 @@ use super::{docs, ops, public, writes};
     tags(
         (name = "ingest", description = "The anchoring API for platforms (API key)"),
         (name = "public", description = "Public, read-only verifier endpoints"),
+        (name = "admin", description = "Key management for operators (scope admin)"),
         (name = "ops", description = "Health, readiness, metrics and this description"),
     )
 )]

@@ -27,9 +27,10 @@ pub const REF_PATTERN: &str = "^[!-?A-~]{1,128}$";
 pub const CANONICAL_TS_PATTERN: &str =
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$";
 /// What a platform may send: RFC 3339 with at most millisecond precision,
-/// years 1970–9999, any offset. (Calendar validity and the 5-minute limit
-/// on future instants are checked by the server; the description says so.)
-pub const INPUT_TS_PATTERN: &str = r"^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,3})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$";
+/// years 1971–9998 as written, any offset (ingest checks the same).
+/// Calendar validity is `format: date-time`; the 5-minute limit on future
+/// instants is in the description.
+pub const INPUT_TS_PATTERN: &str = r"^(197[1-9]|19[89][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,3})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$";
 
 fn string(pattern: &str, description: &str) -> ObjectBuilder {
     Object::builder()
@@ -111,7 +112,7 @@ impl ToSchema for Timestamp {}
 pub fn input_timestamp() -> Schema {
     string(
         INPUT_TS_PATTERN,
-        "RFC 3339 date-time, any offset, at most millisecond precision, years 1970-9999; \
+        "RFC 3339 date-time, any offset, at most millisecond precision, years 1971-9998; \
          at most 5 minutes ahead of the server's clock (else 422)",
     )
     .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
