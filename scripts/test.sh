@@ -40,6 +40,11 @@ cargo test --locked --tests
 # The typed client crate (workspace member client/): its end-to-end tests.
 cargo test --locked -p proofdesk-client
 
+# The API against its own OpenAPI document: schemathesis (PyPI, installed
+# into .tools/venv) on a live `proofdesk dev`, every check, 0 failures.
+echo "test: schemathesis against a live dev server"
+SCHEMATHESIS_EXAMPLES="${SCHEMATHESIS_EXAMPLES:-300}" "$root/scripts/schemathesis.sh"
+
 # The benchmarks and the load generator are not run here (scripts/bench.sh
 # does that), but they must keep compiling.
 echo "test: benches and examples compile"

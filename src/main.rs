@@ -16,6 +16,8 @@ use proofdesk::seal::SealPolicy;
 mod cli;
 mod dev;
 mod verify_cmd;
+#[path = "cli/keys.rs"]
+mod keys_cli;
 
 #[derive(Parser)]
 #[command(
@@ -82,9 +84,36 @@ pub struct ServeArgs {
     /// prefilled by the /verify page). Not the operator's private endpoint.
     #[arg(long, env = "PROOFDESK_PUBLIC_RPC")]
     public_rpc: Option<String>,
+    /// Requests per second allowed per API key (0: no limit) …
+    #[arg(long, env = "PROOFDESK_KEY_RATE", default_value_t = 20_000)]
+    key_rate: u32,
+    /// … with bursts up to this many.
+    #[arg(long, env = "PROOFDESK_KEY_BURST", default_value_t = 40_000)]
+    key_burst: u32,
+    /// Requests per second allowed per client IP without a valid key, public
+    /// proof reads included (0: no limit) …
+    #[arg(long, env = "PROOFDESK_IP_RATE", default_value_t = 10_000)]
+    ip_rate: u32,
+    /// … with bursts up to this many.
+    #[arg(long, env = "PROOFDESK_IP_BURST", default_value_t = 20_000)]
+    ip_burst: u32,
 }
 
 impl ServeArgs {
+    fn limits(&self) -> proofdesk::api::limits::Limits {
+        use proofdesk::api::limits::{Limits, Rate};
+        Limits {
+            per_key: Rate {
+                per_second: self.key_rate,
+                burst: self.key_burst,
+            },
+            per_ip: Rate {
+                per_second: self.ip_rate,
+                burst: self.ip_burst,
+            },
+        }
+    }
+
     fn config(&self) -> NodeConfig {
         NodeConfig {
             database_url: self.database.clone(),
@@ -168,6 +197,39 @@ enum KeysAction {
         #[arg(long, default_value = "")]
         label: String,
     },
+    /// List every key: id, scopes, state, dates, label (never the secret).
+    List {
+        #[arg(
+            long,
+            env = "PROOFDESK_DATABASE_URL",
+            default_value = "sqlite://proofdesk.db"
+        )]
+        database: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key by id; servers refuse it within 5 s.
+    Revoke {
+        id: String,
+        #[arg(
+            long,
+            env = "PROOFDESK_DATABASE_URL",
+            default_value = "sqlite://proofdesk.db"
+        )]
+        database: String,
+    },
+    /// Replace a key by a new one with the same scopes and label, and print
+    /// the new key once; the old one is revoked in the same transaction.
+    Rotate {
+        id: String,
+        #[arg(
+            long,
+            env = "PROOFDESK_DATABASE_URL",
+            default_value = "sqlite://proofdesk.db"
+        )]
+        database: String,
+    },
 }
 
 fn init_tracing() {
@@ -205,7 +267,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("--public-rpc must be an http(s) URL, got {url:?}");
             }
             let key = OperatorKey::load(args.key_file.as_deref())?;
-            let node = Node::start(args.config(), key).await?;
+            let node = Node::start_with_limits(args.config(), key, args.limits()).await?;
             eprintln!("proofdesk listening on {}", node.url());
             tokio::signal::ctrl_c().await?;
             eprintln!("stopping…");
@@ -257,5 +319,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Keys {
+            action: KeysAction::List { database, json },
+        } => keys_cli::list(&database, json).await,
+        Command::Keys {
+            action: KeysAction::Revoke { id, database },
+        } => keys_cli::revoke(&database, &id).await,
+        Command::Keys {
+            action: KeysAction::Rotate { id, database },
+        } => keys_cli::rotate(&database, &id).await,
     }
 }

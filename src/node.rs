@@ -68,6 +68,15 @@ pub enum NodeError {
 
 impl Node {
     pub async fn start(config: NodeConfig, key: OperatorKey) -> Result<Node, NodeError> {
+        Node::start_with_limits(config, key, crate::api::limits::Limits::default()).await
+    }
+
+    /// Like `start`, with rate limits other than the defaults.
+    pub async fn start_with_limits(
+        config: NodeConfig,
+        key: OperatorKey,
+        limits: crate::api::limits::Limits,
+    ) -> Result<Node, NodeError> {
         let store = crate::log::connect(&config.database_url).await?;
         let mut chain = Chain::connect(&config.rpc_url, config.contract, config.rpc_timeout)?;
         chain.from_block = config.from_block;
@@ -101,6 +110,7 @@ impl Node {
             chain: Some(chain.clone()),
             metrics: metrics.clone(),
             public_rpc: config.public_rpc.clone(),
+            limits: Arc::new(crate::api::limits::RateLimits::new(limits)),
         };
         let listener = TcpListener::bind(config.listen)
             .await
@@ -117,9 +127,13 @@ impl Node {
             let shutdown = async move {
                 let _ = http_stop.wait_for(|s| *s).await;
             };
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
+            // The peer address feeds the per-IP rate limit.
+            if let Err(e) = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await
             {
                 tracing::error!(error = %e, "http server stopped");
             }

@@ -5,7 +5,7 @@ use axum::http::HeaderMap;
 use rand::RngCore;
 
 use super::error::ApiError;
-use crate::log::{ApiKey, Store, StoreError};
+use crate::log::{ApiKey, ApiKeyInfo, Store, StoreError};
 use crate::protocol::fields::Timestamp;
 use crate::protocol::hashing::sha256;
 
@@ -24,16 +24,59 @@ pub async fn create_key(
             )));
         }
     }
+    let (id, key) = fresh_key();
+    store
+        .insert_api_key(&id, sha256(key.as_bytes()), scopes, label, Timestamp::now())
+        .await?;
+    Ok(key)
+}
+
+/// A new key id and the full key `pdk_<id>_<secret>`.
+fn fresh_key() -> (String, String) {
     let mut id = [0u8; 6];
     let mut secret = [0u8; 24];
     rand::rng().fill_bytes(&mut id);
     rand::rng().fill_bytes(&mut secret);
     let id = hex::encode(id);
     let key = format!("pdk_{id}_{}", hex::encode(secret));
-    store
-        .insert_api_key(&id, sha256(key.as_bytes()), scopes, label, Timestamp::now())
-        .await?;
-    Ok(key)
+    (id, key)
+}
+
+/// Revokes the key with this id; false if no active key has it.
+pub async fn revoke_key(store: &dyn Store, id: &str) -> Result<bool, StoreError> {
+    store.revoke_api_key(id, Timestamp::now()).await
+}
+
+/// Replaces the key with this id by a new one with the same scopes and
+/// label; returns the new key in full (shown once) and its description.
+pub async fn rotate_key(
+    store: &dyn Store,
+    id: &str,
+) -> Result<Option<(String, ApiKeyInfo)>, StoreError> {
+    let (new_id, key) = fresh_key();
+    Ok(store
+        .rotate_api_key(id, &new_id, sha256(key.as_bytes()), Timestamp::now())
+        .await?
+        .map(|info| (key, info)))
+}
+
+/// The bearer token of a request, if it has one.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+/// The active key this token is, if any. Cheap: the store caches lookups
+/// for `crate::log::keycache::KEY_CACHE_TTL`.
+pub async fn lookup(store: &dyn Store, token: &str) -> Result<Option<ApiKey>, StoreError> {
+    // Only the shape a key can have reaches the store.
+    if !token.starts_with("pdk_") || token.len() > 128 {
+        return Ok(None);
+    }
+    store.api_key_by_hash(sha256(token.as_bytes())).await
 }
 
 /// The caller's key, checked for `scope` (admin implies every scope).
@@ -42,15 +85,8 @@ pub async fn require(
     headers: &HeaderMap,
     scope: &'static str,
 ) -> Result<ApiKey, ApiError> {
-    let token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(ApiError::Unauthorized)?;
-    let key = store
-        .api_key_by_hash(sha256(token.trim().as_bytes()))
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
+    let token = bearer(headers).ok_or(ApiError::Unauthorized)?;
+    let key = lookup(store, token).await?.ok_or(ApiError::Unauthorized)?;
     if key.scopes.iter().any(|s| s == scope || s == "admin") {
         Ok(key)
     } else {

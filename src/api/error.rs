@@ -3,7 +3,7 @@
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::log::StoreError;
 
@@ -23,6 +23,8 @@ pub enum ApiError {
     Unprocessable { reason: String, item: Option<usize> },
     #[error("the request body exceeds the limit")]
     TooLarge,
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("internal error")]
     Internal(String),
     #[error("not ready: {0}")]
@@ -30,6 +32,12 @@ pub enum ApiError {
     /// Gone for good (erased content); `erased_at` goes into the problem.
     #[error("{detail}")]
     Gone { detail: String, erased_at: String },
+    /// A rate limit was hit; the client may retry after this many seconds.
+    #[error("rate limit exceeded ({what}); retry after {retry_after_s} s")]
+    TooManyRequests {
+        what: &'static str,
+        retry_after_s: u64,
+    },
 }
 
 impl ApiError {
@@ -42,9 +50,11 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Gone { .. } => StatusCode::GONE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -57,9 +67,11 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::Unprocessable { .. } => "unprocessable",
             ApiError::TooLarge => "too-large",
+            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::Internal(_) => "internal",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Gone { .. } => "gone",
+            ApiError::TooManyRequests { .. } => "too-many-requests",
         }
     }
 }
@@ -70,24 +82,76 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(detail) = &self {
             tracing::error!(%detail, "internal error");
         }
-        let mut body = json!({
-            "type": format!("https://proofdesk.dev/problems/{}", self.slug()),
-            "title": status.canonical_reason().unwrap_or("error"),
-            "status": status.as_u16(),
-            "detail": self.to_string(),
-        });
-        if let ApiError::Unprocessable { item: Some(i), .. } = &self {
-            body["item"] = json!(i);
-        }
+        let item = match &self {
+            ApiError::Unprocessable { item, .. } => *item,
+            _ => None,
+        };
+        let mut body = problem_body(status, self.slug(), &self.to_string(), item);
         if let ApiError::Gone { erased_at, .. } = &self {
             body["erased_at"] = json!(erased_at);
         }
-        let mut resp = (status, body.to_string()).into_response();
-        resp.headers_mut().insert(
-            header::CONTENT_TYPE,
-            header::HeaderValue::from_static("application/problem+json"),
-        );
+        let mut resp = problem_json(status, &body);
+        if let ApiError::TooManyRequests { retry_after_s, .. } = &self {
+            resp.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(*retry_after_s),
+            );
+        }
         resp
+    }
+}
+
+/// The one place a problem+json body is written: its `status` member is
+/// always the HTTP status of the response that carries it.
+pub fn problem_response(
+    status: StatusCode,
+    slug: &str,
+    detail: &str,
+    item: Option<usize>,
+) -> Response {
+    problem_json(status, &problem_body(status, slug, detail, item))
+}
+
+fn problem_body(status: StatusCode, slug: &str, detail: &str, item: Option<usize>) -> Value {
+    let mut body = json!({
+        "type": format!("https://proofdesk.dev/problems/{slug}"),
+        "title": status.canonical_reason().unwrap_or("error"),
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    if let Some(i) = item {
+        body["item"] = json!(i);
+    }
+    body
+}
+
+fn problem_json(status: StatusCode, body: &Value) -> Response {
+    let mut resp = (status, body.to_string()).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/problem+json"),
+    );
+    resp
+}
+
+/// The problem type slug for a status that did not come from an `ApiError`
+/// (framework rejections, layers).
+pub fn slug_for(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "bad-request",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not-found",
+        405 => "method-not-allowed",
+        408 => "timeout",
+        409 => "conflict",
+        413 => "too-large",
+        415 => "unsupported-media-type",
+        422 => "unprocessable",
+        429 => "too-many-requests",
+        503 => "unavailable",
+        s if s >= 500 => "internal",
+        _ => "bad-request",
     }
 }
 

@@ -19,7 +19,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json"));
         if !json_type {
-            return Err(ApiError::BadRequest(
+            return Err(ApiError::UnsupportedMediaType(
                 "Content-Type must be application/json".into(),
             ));
         }
@@ -32,12 +32,34 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         })?;
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| ApiError::BadRequest("the body is not UTF-8".into()))?;
-        let value = crate::protocol::canonical::parse_strict(text)
+        let mut value = crate::protocol::canonical::parse_strict(text)
             .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        integral_numbers(&mut value);
         let typed = T::deserialize(&value).map_err(|e| ApiError::Unprocessable {
             reason: e.to_string(),
             item: None,
         })?;
         Ok(ApiJson(typed, value))
+    }
+}
+
+/// JSON has one number type: `52.0` is the integer 52 (JSON Schema agrees),
+/// but serde refuses it for an integer field. Every number in a request
+/// body that is a whole number within 2^53 becomes an integer; anything
+/// else stays as sent (and is refused where an integer is required).
+fn integral_numbers(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if !(n.is_i64() || n.is_u64()) => {
+            if let Some(f) = n.as_f64() {
+                const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+                if f.fract() == 0.0 && f.abs() <= MAX_SAFE {
+                    *v = Value::from(f as i64);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(integral_numbers),
+        Value::Object(m) => m.values_mut().for_each(integral_numbers),
+        _ => {}
     }
 }

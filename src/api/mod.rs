@@ -3,14 +3,19 @@
 
 mod audit_api;
 pub mod auth;
+mod docs;
 mod error;
 mod extract;
+pub mod headers;
 pub mod integrations;
-mod openapi;
+mod keys;
+pub mod limits;
+pub mod openapi;
 mod ops;
 mod page;
 mod public;
 pub mod receipts;
+pub mod schema;
 mod writes;
 
 use std::sync::Arc;
@@ -45,6 +50,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The public RPC the log suggests to verifiers (None: not published).
     pub public_rpc: Option<String>,
+    /// Per-key and per-IP rate limits (src/api/limits.rs).
+    pub limits: limits::SharedLimits,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -91,18 +98,30 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/batches/{id}/leaves", get(audit_api::batch_leaves))
         .route("/v1/export", get(audit_api::export))
+        .route("/v1/keys", get(keys::list))
+        .route("/v1/keys/{id}/revoke", post(keys::revoke))
+        .route("/v1/keys/{id}/rotate", post(keys::rotate))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
-        .route("/docs", get(ops::docs))
+        .route("/docs", get(docs::docs))
+        .route("/docs/redoc.js", get(docs::redoc_js))
+        .route("/docs/init.js", get(docs::init_js))
         .fallback(ops::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::limit,
+        ))
         .with_state(state)
-        .layer(axum::middleware::map_response(ops::problemize))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
+        // Outside the body limit and the timeout, so their answers are
+        // problem+json too.
+        .layer(axum::middleware::map_response(ops::problemize))
+        .layer(axum::middleware::map_response(headers::security_headers))
         .layer(TraceLayer::new_for_http())
 }

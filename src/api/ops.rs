@@ -3,18 +3,27 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, problem_response, slug_for};
+use super::schema::Problem;
 
+/// Liveness.
+#[utoipa::path(get, path = "/healthz", tag = "ops",
+    responses((status = 200, description = "Alive", body = String, content_type = "text/plain")))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
 /// Ready when the database answers and, if a chain is configured, the RPC
 /// answers too.
+#[utoipa::path(get, path = "/readyz", tag = "ops",
+    responses(
+        (status = 200, description = "Ready", body = String, content_type = "text/plain"),
+        (status = 503, description = "The database or the chain does not answer", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn readyz(State(app): State<AppState>) -> Result<&'static str, ApiError> {
     app.store
         .ping()
@@ -29,6 +38,12 @@ pub async fn readyz(State(app): State<AppState>) -> Result<&'static str, ApiErro
     Ok("ready")
 }
 
+/// Prometheus metrics (text exposition format 0.0.4).
+#[utoipa::path(get, path = "/metrics", tag = "ops",
+    responses(
+        (status = 200, description = "Metrics", body = String, content_type = "text/plain"),
+        (status = 500, description = "The database failed (details are logged, not sent)", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn metrics(State(app): State<AppState>) -> Result<Response, ApiError> {
     let stats = app.store.stats().await?;
     let unsealed = app.store.unsealed().await?;
@@ -69,30 +84,11 @@ pub async fn metrics(State(app): State<AppState>) -> Result<Response, ApiError> 
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())
 }
 
+/// This document: OpenAPI 3.1, generated from the handlers' own types.
+#[utoipa::path(get, path = "/openapi.json", tag = "ops",
+    responses((status = 200, description = "The OpenAPI document", body = Object)))]
 pub async fn openapi() -> Json<Value> {
     Json(super::openapi::document())
-}
-
-pub async fn docs() -> Html<String> {
-    let doc = super::openapi::document();
-    let mut rows = String::new();
-    if let Some(paths) = doc["paths"].as_object() {
-        for (path, ops) in paths {
-            for (method, op) in ops.as_object().into_iter().flatten() {
-                rows.push_str(&format!(
-                    "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td></tr>",
-                    method.to_uppercase(),
-                    path,
-                    op["summary"].as_str().unwrap_or("")
-                ));
-            }
-        }
-    }
-    Html(format!(
-        "<!doctype html><meta charset=utf-8><title>Proofdesk API</title>\
-         <h1>Proofdesk API</h1><p>Machine-readable: <a href=/openapi.json>/openapi.json</a>. \
-         Errors are application/problem+json.</p><table border=1 cellpadding=4>{rows}</table>"
-    ))
 }
 
 pub async fn not_found() -> ApiError {
@@ -100,7 +96,9 @@ pub async fn not_found() -> ApiError {
 }
 
 /// Turns any error response not already problem+json (framework rejections,
-/// timeouts, body limits, unknown methods) into problem+json.
+/// timeouts, body limits, unknown methods) into problem+json. The status is
+/// kept exactly as the layer or framework chose it, and so are its headers
+/// (`Allow` on a 405, `Retry-After` on a 429): only the body is replaced.
 pub async fn problemize(resp: Response) -> Response {
     let status = resp.status();
     let is_problem = resp
@@ -110,33 +108,32 @@ pub async fn problemize(resp: Response) -> Response {
     if status.as_u16() < 400 || is_problem {
         return resp;
     }
-    let bytes = axum::body::to_bytes(resp.into_body(), 16 * 1024)
+    let (parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, 16 * 1024)
         .await
         .unwrap_or_default();
-    let detail = String::from_utf8_lossy(&bytes).trim().to_owned();
-    let err = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge,
-        StatusCode::NOT_FOUND => ApiError::NotFound(if detail.is_empty() {
-            "not found".into()
-        } else {
-            detail
-        }),
-        s if s.is_server_error() && s != StatusCode::SERVICE_UNAVAILABLE => {
-            ApiError::Internal(detail)
+    let text = String::from_utf8_lossy(&bytes).trim().to_owned();
+    let detail = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge.to_string(),
+        StatusCode::REQUEST_TIMEOUT => "the request timed out".to_owned(),
+        // axum adds the Allow header itself, after this layer.
+        StatusCode::METHOD_NOT_ALLOWED => {
+            "this method is not allowed on this path; the Allow header lists those that are"
+                .to_owned()
         }
-        StatusCode::REQUEST_TIMEOUT => ApiError::Unavailable("the request timed out".into()),
-        _ => ApiError::BadRequest(if detail.is_empty() {
-            status.to_string()
-        } else {
-            detail
-        }),
+        s if s.is_server_error() && s != StatusCode::SERVICE_UNAVAILABLE => {
+            // Internal details are logged, never sent.
+            tracing::error!(detail = %text, status = s.as_u16(), "internal error");
+            "internal error".to_owned()
+        }
+        _ if text.is_empty() => status.canonical_reason().unwrap_or("error").to_owned(),
+        _ => text,
     };
-    let mut out = err.into_response();
-    if status == StatusCode::METHOD_NOT_ALLOWED
-        || status == StatusCode::REQUEST_TIMEOUT
-        || status == StatusCode::UNSUPPORTED_MEDIA_TYPE
-    {
-        *out.status_mut() = status;
+    let mut out = problem_response(status, slug_for(status), &detail, None);
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().append(name.clone(), value.clone());
+        }
     }
     out
 }

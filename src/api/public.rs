@@ -3,13 +3,40 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+use utoipa::IntoParams;
 
 use super::AppState;
 use super::error::ApiError;
-use super::writes::parse_handle;
-use crate::log::Batch;
+use super::schema::{BatchList, BatchView, LogInfo, Problem};
+use super::writes::{HandlePath, parse_handle};
+#[allow(unused_imports)]
+use crate::protocol::bundle::Bundle;
 
+/// Largest id a client may name: 2^53 - 1, the largest integer every JSON
+/// client reads exactly (the document says so).
+const MAX_ID: u64 = 9_007_199_254_740_991;
+
+/// A batch id in the path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // read by the OpenAPI document only
+pub struct BatchPath {
+    /// The batch id: a non-negative integer.
+    #[param(minimum = 0, maximum = 9007199254740991_i64)]
+    pub id: u64,
+}
+
+/// The ticket's public proof bundle (PROTOCOL §13): everything needed to
+/// verify its history against the chain. No key needed; rate-limited per IP.
+#[utoipa::path(get, path = "/v1/tickets/{handle}/proof", tag = "public",
+    params(HandlePath),
+    responses(
+        (status = 200, description = "The bundle", body = Bundle),
+        (status = 400, description = "Malformed handle", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such ticket", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn proof(
     State(app): State<AppState>,
     Path(handle): Path<String>,
@@ -23,39 +50,51 @@ pub async fn proof(
     ))
 }
 
-pub async fn log_info(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// The log's identity and progress: chain, contract, anchorer, size, latest
+/// anchored batch, maximum merge delay.
+#[utoipa::path(get, path = "/v1/log", tag = "public",
+    responses(
+        (status = 200, description = "Log info", body = LogInfo),
+        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn log_info(State(app): State<AppState>) -> Result<Json<LogInfo>, ApiError> {
     let stats = app.store.stats().await?;
     let latest = if stats.anchored_batches > 0 {
         let mut anchored = None;
         // Anchored batches form a prefix (the anchorer works in order).
         if let Some(b) = app.store.batch(stats.anchored_batches - 1).await? {
-            anchored = Some(batch_json(&b));
+            anchored = Some(BatchView::from(&b));
         }
         anchored
     } else {
         None
     };
-    Ok(Json(json!({
-        "protocol": "proofdesk/v1",
-        "chain": app.identity.chain,
-        "log_size": stats.size,
-        "sealed": stats.sealed,
-        "batches": stats.batches,
-        "anchored_batches": stats.anchored_batches,
-        "final_batches": stats.final_batches,
-        "latest_anchored_batch": latest,
-        "max_merge_delay_ms": app.identity.max_merge_delay_ms,
-        "policy": app.identity.policy,
-        "public_rpc": app.public_rpc,
-    })))
+    Ok(Json(LogInfo {
+        protocol: "proofdesk/v1".into(),
+        chain: app.identity.chain.clone(),
+        log_size: stats.size,
+        sealed: stats.sealed,
+        batches: stats.batches,
+        anchored_batches: stats.anchored_batches,
+        final_batches: stats.final_batches,
+        latest_anchored_batch: latest,
+        max_merge_delay_ms: app.identity.max_merge_delay_ms,
+        policy: app.identity.policy,
+        public_rpc: app.public_rpc.clone(),
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct Page {
+    /// First batch id to list.
     #[serde(default)]
+    #[param(minimum = 0, maximum = 9007199254740991_i64)]
     pub from: u64,
+    /// How many batches, 1 to 1000.
     #[serde(default = "default_limit")]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: u64,
 }
 
@@ -63,49 +102,52 @@ fn default_limit() -> u64 {
     100
 }
 
+/// The batches, in id order, with their anchoring state.
+#[utoipa::path(get, path = "/v1/batches", tag = "public",
+    params(Page),
+    responses(
+        (status = 200, description = "Batches", body = BatchList),
+        (status = 400, description = "Bad paging parameters", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn batches(
     State(app): State<AppState>,
     Query(page): Query<Page>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<BatchList>, ApiError> {
     if page.limit == 0 || page.limit > 1000 {
         return Err(ApiError::BadRequest("limit must be 1 to 1000".into()));
     }
+    if page.from > MAX_ID {
+        return Err(ApiError::BadRequest(format!("from must be 0 to {MAX_ID}")));
+    }
     let list = app.store.batches(page.from, page.limit).await?;
-    Ok(Json(
-        json!({"batches": list.iter().map(batch_json).collect::<Vec<_>>()}),
-    ))
+    Ok(Json(BatchList {
+        batches: list.iter().map(BatchView::from).collect(),
+    }))
 }
 
+/// One batch with its anchoring state.
+#[utoipa::path(get, path = "/v1/batches/{id}", tag = "public",
+    params(BatchPath),
+    responses(
+        (status = 200, description = "The batch", body = BatchView),
+        (status = 400, description = "The id is not a non-negative integer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such batch", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn batch(
     State(app): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id: u64 = id.parse().map_err(|_| {
-        ApiError::BadRequest(format!("batch id {id:?} is not a non-negative integer"))
+) -> Result<Json<BatchView>, ApiError> {
+    let id: u64 = id.parse().ok().filter(|n| *n <= MAX_ID).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "batch id {id:?} is not an integer from 0 to {MAX_ID}"
+        ))
     })?;
     let b = app
         .store
         .batch(id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("batch {id} not found")))?;
-    Ok(Json(batch_json(&b)))
-}
-
-fn batch_json(b: &Batch) -> Value {
-    json!({
-        "id": b.id,
-        "first_index": b.first_index,
-        "count": b.count,
-        "root": b.root,
-        "head": b.head,
-        "status": b.status,
-        "sealed_at_ms": b.sealed_at_ms,
-        "tx": b.submission.as_ref().map(|s| s.tx_hash),
-        "nonce": b.submission.as_ref().map(|s| s.nonce),
-        "block": b.inclusion.as_ref().map(|i| i.block_number),
-        "block_hash": b.inclusion.as_ref().map(|i| i.block_hash),
-        "block_time": b.inclusion.as_ref().map(|i| i.block_time),
-        "final_at_ms": b.final_at_ms,
-        "attempts": b.attempts,
-    })
+    Ok(Json(BatchView::from(&b)))
 }

@@ -97,15 +97,21 @@ pub async fn receipt(
 }
 
 /// Per-event links and the compact receipt, for GET /v1/tickets/{handle}.
-pub fn event_links(app: &AppState, e: &StoredEvent) -> Result<Value, ApiError> {
+pub struct EventLinks {
+    pub receipt_url: String,
+    pub receipt_compact: String,
+    pub content_url: Option<String>,
+}
+
+pub fn event_links(app: &AppState, e: &StoredEvent) -> Result<EventLinks, ApiError> {
     let (signed, record) = sign_receipt(app, e)?;
     let base = format!("/v1/tickets/{}/events/{}", e.ticket, e.seq);
     let has_content = record.get("content").is_some_and(|c| !c.is_null());
-    Ok(json!({
-        "receipt_url": format!("{base}/receipt"),
-        "receipt_compact": compact(&signed)?,
-        "content_url": has_content.then(|| format!("{base}/content")),
-    }))
+    Ok(EventLinks {
+        receipt_url: format!("{base}/receipt"),
+        receipt_compact: compact(&signed)?,
+        content_url: has_content.then(|| format!("{base}/content")),
+    })
 }
 
 /// The verifier link for a ticket carrying every receipt in its fragment

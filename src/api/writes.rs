@@ -5,10 +5,13 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
+
+use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
 use super::extract::ApiJson;
+use super::schema::{Appended, BulkAppended, Problem, TicketCreated, TicketEvent, TicketView};
 use super::{AppState, auth};
 use crate::ingest::{EventInput, idempotency, new_handle};
 use crate::log::{Outcome, StoredEvent, WriteResult};
@@ -19,24 +22,60 @@ use crate::protocol::receipt::{RECEIPT_V2, RECEIPT_VERSION, Receipt, SignedRecei
 /// Most events one bulk request may carry.
 pub const MAX_BULK: usize = 10_000;
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTicket {
-    /// The platform's own ticket id. Private: never in a record or bundle.
+    /// The platform's own ticket id: 1-200 characters, not only whitespace
+    /// (surrounding whitespace is trimmed). Private: never in a record or bundle.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "\\S",
+        examples("zendesk-4711")
+    )]
     pub external_id: String,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkItem {
+    #[schema(value_type = TicketHandle)]
     pub ticket: String,
     pub event: EventInput,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkAppend {
+    /// 1 to 10,000 events, written all together or not at all.
+    #[schema(min_items = 1, max_items = 10000)]
     pub events: Vec<BulkItem>,
+}
+
+/// The Idempotency-Key header: 1-200 visible ASCII characters (inner
+/// spaces allowed). A retry with the same key and body returns the first
+/// answer (200); the same key with another body is a 409.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // read by the OpenAPI document only
+pub struct IdempotencyHeader {
+    #[serde(rename = "Idempotency-Key")]
+    #[param(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[!-~]([ -~]{0,198}[!-~])?$"
+    )]
+    pub idempotency_key: Option<String>,
+}
+
+/// A ticket's public handle in the path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // read by the OpenAPI document only
+pub struct HandlePath {
+    /// tk_ followed by 32 lowercase hex digits.
+    #[param(value_type = TicketHandle)]
+    pub handle: String,
 }
 
 fn idem_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
@@ -60,13 +99,30 @@ pub fn parse_handle(s: &str) -> Result<TicketHandle, ApiError> {
     TicketHandle::parse(s).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
+/// Create a ticket, idempotent by the platform's external_id; returns its
+/// public handle.
+#[utoipa::path(post, path = "/v1/tickets", tag = "ingest",
+    security(("apiKey" = ["ingest"])),
+    request_body(content = CreateTicket, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = TicketCreated),
+        (status = 200, description = "A ticket with this external_id already existed", body = TicketCreated),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the ingest scope", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Content-Type is not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "external_id breaks its rules", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn create_ticket(
     State(app): State<AppState>,
     _caller: auth::Ingest,
     ApiJson(body, _): ApiJson<CreateTicket>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<TicketCreated>), ApiError> {
+    let n = body.external_id.chars().count();
     let id = body.external_id.trim();
-    if id.is_empty() || id.len() > 200 {
+    if id.is_empty() || n > 200 {
         return Err(ApiError::Unprocessable {
             reason: "external_id must be 1 to 200 characters".into(),
             item: None,
@@ -85,17 +141,38 @@ pub async fn create_ticket(
     };
     Ok((
         status,
-        Json(json!({"ticket": ticket.handle, "created": created})),
+        Json(TicketCreated {
+            ticket: ticket.handle,
+            created,
+        }),
     ))
 }
 
+/// Append one event to a ticket; returns its signed receipt and record.
+#[utoipa::path(post, path = "/v1/tickets/{handle}/events", tag = "ingest",
+    security(("apiKey" = ["ingest"])),
+    params(HandlePath, IdempotencyHeader),
+    request_body(content = EventInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Appended", body = Appended),
+        (status = 200, description = "A retry with the same Idempotency-Key and body: the first answer", body = Appended),
+        (status = 400, description = "Malformed JSON, handle or Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the ingest scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such ticket", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The ticket's state does not allow this event, or the Idempotency-Key was used with another body", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Content-Type is not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The event breaks a rule of PROTOCOL §2-§4", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn append_event(
     State(app): State<AppState>,
     Path(handle): Path<String>,
     _caller: auth::Ingest,
     headers: HeaderMap,
     ApiJson(input, raw): ApiJson<EventInput>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Appended>), ApiError> {
     let ticket = parse_handle(&handle)?;
     let idem = idempotency(
         idem_key(&headers)?.as_deref(),
@@ -124,22 +201,40 @@ pub async fn append_event(
         .ok_or_else(|| ApiError::Internal("append returned no event".into()))?;
     Ok((
         status,
-        Json({
-            let mut body =
-                serde_json::to_value(&one.0).map_err(|e| ApiError::Internal(e.to_string()))?;
-            body["record"] = one.1;
-            body["replayed"] = json!(outcome.replayed());
-            body
+        Json(Appended {
+            receipt: one.0,
+            record: one.1,
+            replayed: outcome.replayed(),
         }),
     ))
 }
 
+/// Append up to 10,000 events atomically: all are written or none (the
+/// problem's `item` names the refused event). The whole body is at most
+/// 16 MiB (413 above).
+#[utoipa::path(post, path = "/v1/events/bulk", tag = "ingest",
+    security(("apiKey" = ["ingest"])),
+    params(IdempotencyHeader),
+    request_body(content = BulkAppend, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Appended", body = BulkAppended),
+        (status = 200, description = "A retry with the same Idempotency-Key and body: the first answer", body = BulkAppended),
+        (status = 400, description = "Malformed JSON or Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the ingest scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "A ticket does not exist", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A ticket's state does not allow an event, or the Idempotency-Key was used with another body", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Content-Type is not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An event breaks a rule; `item` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn append_bulk(
     State(app): State<AppState>,
     _caller: auth::Ingest,
     headers: HeaderMap,
     ApiJson(body, raw): ApiJson<BulkAppend>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<BulkAppended>), ApiError> {
     if body.events.is_empty() || body.events.len() > MAX_BULK {
         return Err(ApiError::Unprocessable {
             reason: format!(
@@ -170,12 +265,11 @@ pub async fn append_bulk(
         .append(requests, idem, &app.policy)
         .await
         .inspect_err(|_| Metrics::inc(&app.metrics.ingest_requests_rejected))?;
-    let receipts: Vec<Value> = receipts_for(&app, &outcome)
+    let receipts: Vec<SignedReceipt> = receipts_for(&app, &outcome)
         .await?
         .into_iter()
-        .map(|(r, _)| serde_json::to_value(r))
-        .collect::<Result<_, _>>()
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map(|(r, _)| r)
+        .collect();
     let status = if outcome.replayed() {
         StatusCode::OK
     } else {
@@ -183,7 +277,10 @@ pub async fn append_bulk(
     };
     Ok((
         status,
-        Json(json!({"receipts": receipts, "replayed": outcome.replayed()})),
+        Json(BulkAppended {
+            receipts,
+            replayed: outcome.replayed(),
+        }),
     ))
 }
 
@@ -251,11 +348,23 @@ fn receipt_of(app: &AppState, e: &StoredEvent, version: u64) -> Result<Receipt, 
     })
 }
 
+/// A ticket with its state and records (scope ingest or audit).
+#[utoipa::path(get, path = "/v1/tickets/{handle}", tag = "ingest",
+    security(("apiKey" = ["ingest"]), ("apiKey" = ["audit"])),
+    params(HandlePath),
+    responses(
+        (status = 200, description = "The ticket", body = TicketView),
+        (status = 400, description = "Malformed handle", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key has neither the ingest nor the audit scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such ticket", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn get_ticket(
     State(app): State<AppState>,
     Path(handle): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TicketView>, ApiError> {
     if auth::require(app.store.as_ref(), &headers, "ingest")
         .await
         .is_err()
@@ -270,26 +379,32 @@ pub async fn get_ticket(
         .ok_or_else(|| ApiError::NotFound(format!("ticket {ticket} not found")))?;
     let events = app.store.events_by_ticket(&ticket).await?;
     let mut compacts = Vec::with_capacity(events.len());
-    let mut records: Vec<Value> = Vec::with_capacity(events.len());
-    for e in &events {
-        let record: Value = serde_json::from_str(&e.record).unwrap_or(Value::Null);
-        let mut item = json!({"index": e.index, "seq": e.seq, "leaf": e.leaf, "batch": e.sealed.as_ref().map(|(b, _)| b), "record": record});
-        // Receipt download, compact receipt and content links (src/api/receipts.rs).
-        let links = super::receipts::event_links(&app, e)?;
-        if let Some(c) = links["receipt_compact"].as_str() {
-            compacts.push(c.to_owned());
-        }
-        if let (Some(item), Some(links)) = (item.as_object_mut(), links.as_object()) {
-            item.extend(links.clone());
-        }
-        records.push(item);
-    }
-    Ok(Json(json!({
-        "ticket": t.handle,
-        "external_id": t.external_id,
-        "created_at": t.created_at,
-        "state": t.tip.state,
-        "events": records,
-        "verify_url": super::receipts::verify_link(&t.handle, &compacts),
-    })))
+    let records = events
+        .iter()
+        .map(|e| {
+            let record: Value = serde_json::from_str(&e.record)
+                .map_err(|err| ApiError::Internal(format!("stored record {}: {err}", e.index)))?;
+            // Receipt download, compact receipt and content links (src/api/receipts.rs).
+            let links = super::receipts::event_links(&app, e)?;
+            compacts.push(links.receipt_compact.clone());
+            Ok(TicketEvent {
+                index: e.index,
+                seq: e.seq,
+                leaf: e.leaf,
+                batch: e.sealed.as_ref().map(|(b, _)| *b),
+                record,
+                receipt_url: links.receipt_url,
+                receipt_compact: links.receipt_compact,
+                content_url: links.content_url,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(Json(TicketView {
+        verify_url: super::receipts::verify_link(&t.handle, &compacts),
+        ticket: t.handle,
+        external_id: t.external_id,
+        created_at: t.created_at,
+        state: t.tip.state,
+        events: records,
+    }))
 }

@@ -17,8 +17,10 @@ use crate::protocol::fields::{FieldError, TicketHandle, Timestamp};
 use crate::protocol::hashing::{content_commitment, sha256};
 use crate::protocol::record::{Actor, Channel};
 
-/// Longest content text accepted, in bytes.
-pub const MAX_CONTENT_BYTES: usize = 64 * 1024;
+/// Longest content text accepted, in characters (Unicode scalar values, as
+/// JSON Schema's maxLength counts them, so the OpenAPI document states the
+/// limit exactly).
+pub const MAX_CONTENT_CHARS: usize = 64 * 1024;
 
 /// One event as a platform posts it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,7 +52,7 @@ pub enum IngestError {
     Field(#[from] FieldError),
     #[error("{0}")]
     Data(#[from] DataError),
-    #[error("content text is {0} bytes; the limit is {MAX_CONTENT_BYTES}")]
+    #[error("content text is {0} characters; the limit is {MAX_CONTENT_CHARS}")]
     ContentTooLarge(usize),
 }
 
@@ -58,12 +60,26 @@ impl EventInput {
     pub fn into_request(self, ticket: TicketHandle) -> Result<AppendRequest, IngestError> {
         let data = EventData::parse(self.event_type, &self.data)?;
         let occurred_at = Timestamp::parse_input("occurred_at", &self.occurred_at)?;
+        // The API documents one shape (crate::protocol::schema::
+        // INPUT_TS_PATTERN), so exactly that shape is accepted: `T`, 0-3
+        // fraction digits, `Z` or ±hh:mm, and years 1971-9998 as written
+        // (whatever the offset, the instant is then within the years
+        // 1970-9999 a record can hold).
+        if !input_shape(&self.occurred_at) {
+            return Err(FieldError::new(
+                "occurred_at",
+                "expected YYYY-MM-DDThh:mm:ss[.sss](Z|±hh:mm), years 1971 to 9998",
+                &self.occurred_at,
+            )
+            .into());
+        }
         let (commitment, content) = match self.content {
             None => (None, None),
             Some(ContentInput::Commitment(c)) => (Some(c), None),
             Some(ContentInput::Text(text)) => {
-                if text.len() > MAX_CONTENT_BYTES {
-                    return Err(IngestError::ContentTooLarge(text.len()));
+                let n = text.chars().count();
+                if n > MAX_CONTENT_CHARS {
+                    return Err(IngestError::ContentTooLarge(n));
                 }
                 let mut salt = [0u8; 32];
                 rand::rng().fill_bytes(&mut salt);
@@ -104,4 +120,71 @@ pub fn idempotency(key: Option<&str>, scope: &str, body: &Value) -> Option<Idemp
         key: key.to_owned(),
         request_hash: sha256(&material),
     })
+}
+
+/// Whether `s` has the shape of `INPUT_TS_PATTERN` (the calendar and clock
+/// ranges are chrono's to check).
+fn input_shape(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let head = b.len() >= 19
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && matches!(b[10], b'T' | b't')
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19)
+        && ("1971".."9999").contains(&&s[..4]);
+    if !head {
+        return false;
+    }
+    let mut rest = &b[19..];
+    if let Some(frac) = rest.strip_prefix(b".") {
+        let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+        if !(1..=3).contains(&n) {
+            return false;
+        }
+        rest = &frac[n..];
+    }
+    match rest {
+        [b'Z' | b'z'] => true,
+        [b'+' | b'-', h1, h2, b':', m1, m2] => [h1, h2, m1, m2].iter().all(|c| c.is_ascii_digit()),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::input_shape;
+
+    #[test]
+    fn occurred_at_has_exactly_the_documented_shape() {
+        for ok in [
+            "2026-11-24T09:30:00Z",
+            "2026-11-24t09:30:00.1z",
+            "1971-01-01T00:00:00.000+23:59",
+            "9998-12-31T23:59:59.999-05:00",
+        ] {
+            assert!(input_shape(ok), "{ok}");
+        }
+        for bad in [
+            "1970-06-01T00:00:00Z",
+            "9999-01-01T00:00:00Z",
+            "2026-11-24 09:30:00Z",
+            "2026-11-24T09:30:00.1230Z",
+            "2026-11-24T09:30:00.Z",
+            "2026-11-24T09:30:00",
+            "2026-11-24T09:30:00+0100",
+            "2026-11-24T09:30Z",
+            "",
+        ] {
+            assert!(!input_shape(bad), "{bad}");
+        }
+    }
 }

@@ -6,6 +6,7 @@ pub mod content;
 mod error;
 pub(crate) mod group;
 pub mod integrations;
+pub mod keycache;
 pub mod plan;
 pub mod postgres;
 mod rows;
@@ -89,7 +90,7 @@ pub struct StoredEvent {
 
 /// Where a batch is in its lifecycle. Each step is persisted before the next
 /// begins, so a restart resumes at the step it stopped at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BatchStatus {
     /// Tree built, paths stored; not yet sent to the chain.
@@ -201,6 +202,18 @@ pub struct ApiKey {
     pub label: String,
 }
 
+/// An API key as an operator sees it (never its secret or hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ApiKeyInfo {
+    pub id: String,
+    pub scopes: Vec<String>,
+    pub label: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+    /// The key that replaced this one, if it was rotated.
+    pub replaced_by: Option<String>,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct LogStats {
     pub size: u64,
@@ -297,6 +310,21 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<(), StoreError>;
     async fn api_key_by_hash(&self, key_hash: Hash32) -> Result<Option<ApiKey>, StoreError>;
+    /// Every key, active or not, oldest first.
+    async fn list_api_keys(&self) -> Result<Vec<ApiKeyInfo>, StoreError>;
+    /// Revokes an active key; false if there is no active key with this id.
+    async fn revoke_api_key(&self, id: &str, now: Timestamp) -> Result<bool, StoreError>;
+    /// Replaces an active key by a new one with the same scopes and label,
+    /// in one transaction: the new key is stored and the old one revoked
+    /// with `replaced_by` set. None if there is no active key with this id
+    /// (or a concurrent rotation won).
+    async fn rotate_api_key(
+        &self,
+        id: &str,
+        new_id: &str,
+        new_hash: Hash32,
+        now: Timestamp,
+    ) -> Result<Option<ApiKeyInfo>, StoreError>;
 
     async fn ping(&self) -> Result<(), StoreError>;
 
@@ -358,4 +386,12 @@ pub(crate) fn path_from_bytes(bytes: &[u8]) -> Result<Vec<Hash32>, StoreError> {
         .chunks_exact(32)
         .map(|c| Hash32(c.try_into().unwrap_or([0; 32])))
         .collect())
+}
+
+pub(crate) fn split_scopes(scopes: &str) -> Vec<String> {
+    scopes
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }

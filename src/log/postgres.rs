@@ -12,6 +12,8 @@ use super::sql_store::{Backend, impl_sql_store};
 pub struct PgStore {
     pool: PgPool,
     group: super::group::GroupCommit,
+    /// API key lookups, trusted for `keycache::KEY_CACHE_TTL`.
+    keys: super::keycache::KeyCache,
 }
 
 /// What a write transaction needs, owned, so a group commit can run in its
@@ -50,6 +52,7 @@ impl PgStore {
         Ok(PgStore {
             pool,
             group: Default::default(),
+            keys: Default::default(),
         })
     }
 

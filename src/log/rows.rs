@@ -186,6 +186,10 @@ pub(crate) mod sql {
     pub const INSERT_KEY: &str = "INSERT INTO api_keys (id, key_hash, scopes, label, created_at) VALUES ($1, $2, $3, $4, $5)";
     pub const KEY_BY_HASH: &str =
         "SELECT id, scopes, label FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL";
+    pub const LIST_KEYS: &str = "SELECT id, scopes, label, created_at, revoked_at, replaced_by FROM api_keys ORDER BY created_at, id";
+    pub const ACTIVE_KEY: &str =
+        "SELECT scopes, label FROM api_keys WHERE id = $1 AND revoked_at IS NULL";
+    pub const REVOKE_KEY: &str = "UPDATE api_keys SET revoked_at = $1, replaced_by = $2 WHERE id = $3 AND revoked_at IS NULL";
 }
 
 #[derive(sqlx::FromRow)]

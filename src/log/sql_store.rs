@@ -367,6 +367,7 @@ macro_rules! impl_sql_store {
                     .bind(now.to_string())
                     .execute(&self.pool)
                     .await?;
+                self.keys.forget_hash(&key_hash);
                 Ok(())
             }
 
@@ -374,19 +375,108 @@ macro_rules! impl_sql_store {
                 &self,
                 key_hash: $crate::protocol::Hash32,
             ) -> Result<Option<$crate::log::ApiKey>, $crate::log::StoreError> {
+                if let Some(hit) = self.keys.get(&key_hash) {
+                    return Ok(hit);
+                }
                 let row: Option<(String, String, String)> =
                     sqlx::query_as($crate::log::rows::sql::KEY_BY_HASH)
                         .bind(key_hash.0.to_vec())
                         .fetch_optional(&self.pool)
                         .await?;
-                Ok(row.map(|(id, scopes, label)| $crate::log::ApiKey {
+                let key = row.map(|(id, scopes, label)| $crate::log::ApiKey {
                     id,
-                    scopes: scopes
-                        .split(',')
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned)
-                        .collect(),
+                    scopes: $crate::log::split_scopes(&scopes),
                     label,
+                });
+                self.keys.put(key_hash, key.clone());
+                Ok(key)
+            }
+
+            async fn list_api_keys(
+                &self,
+            ) -> Result<Vec<$crate::log::ApiKeyInfo>, $crate::log::StoreError> {
+                let rows: Vec<(String, String, String, String, Option<String>, Option<String>)> =
+                    sqlx::query_as($crate::log::rows::sql::LIST_KEYS)
+                        .fetch_all(&self.pool)
+                        .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, scopes, label, created_at, revoked_at, replaced_by)| {
+                        $crate::log::ApiKeyInfo {
+                            id,
+                            scopes: $crate::log::split_scopes(&scopes),
+                            label,
+                            created_at,
+                            revoked_at,
+                            replaced_by,
+                        }
+                    })
+                    .collect())
+            }
+
+            async fn revoke_api_key(
+                &self,
+                id: &str,
+                now: $crate::protocol::fields::Timestamp,
+            ) -> Result<bool, $crate::log::StoreError> {
+                let done = sqlx::query($crate::log::rows::sql::REVOKE_KEY)
+                    .bind(now.to_string())
+                    .bind(None::<String>)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected()
+                    == 1;
+                self.keys.forget_id(id);
+                Ok(done)
+            }
+
+            async fn rotate_api_key(
+                &self,
+                id: &str,
+                new_id: &str,
+                new_hash: $crate::protocol::Hash32,
+                now: $crate::protocol::fields::Timestamp,
+            ) -> Result<Option<$crate::log::ApiKeyInfo>, $crate::log::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let old: Option<(String, String)> =
+                    sqlx::query_as($crate::log::rows::sql::ACTIVE_KEY)
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let Some((scopes, label)) = old else {
+                    return Ok(None);
+                };
+                sqlx::query($crate::log::rows::sql::INSERT_KEY)
+                    .bind(new_id)
+                    .bind(new_hash.0.to_vec())
+                    .bind(&scopes)
+                    .bind(&label)
+                    .bind(now.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                let revoked = sqlx::query($crate::log::rows::sql::REVOKE_KEY)
+                    .bind(now.to_string())
+                    .bind(new_id)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if revoked != 1 {
+                    // Another rotation or revocation got there first.
+                    tx.rollback().await?;
+                    return Ok(None);
+                }
+                tx.commit().await?;
+                self.keys.forget_id(id);
+                self.keys.forget_hash(&new_hash);
+                Ok(Some($crate::log::ApiKeyInfo {
+                    id: new_id.to_owned(),
+                    scopes: $crate::log::split_scopes(&scopes),
+                    label,
+                    created_at: now.to_string(),
+                    revoked_at: None,
+                    replaced_by: None,
                 }))
             }
 

@@ -17,6 +17,8 @@ pub struct SqliteStore {
     /// beats letting them spin in SQLite's busy handler.
     writer: Arc<Mutex<()>>,
     group: super::group::GroupCommit,
+    /// API key lookups, trusted for `keycache::KEY_CACHE_TTL`.
+    keys: super::keycache::KeyCache,
 }
 
 impl Backend for SqliteStore {
@@ -54,6 +56,7 @@ impl SqliteStore {
             pool,
             writer: Arc::new(Mutex::new(())),
             group: Default::default(),
+            keys: Default::default(),
         })
     }
 

@@ -15,6 +15,7 @@ pub mod hash32;
 pub mod hashing;
 pub mod receipt;
 pub mod record;
+pub mod schema;
 pub mod state;
 pub mod tree;
 pub mod vectors;

@@ -19,7 +19,7 @@ use super::tree::{BatchTree, ProofError, verify_inclusion};
 pub const RECEIPT_VERSION: u64 = 1;
 pub const RECEIPT_V2: u64 = 2;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Receipt {
     pub v: u64,
@@ -47,7 +47,7 @@ impl Receipt {
 }
 
 /// What a v2 signature covers: the root of a group of receipts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiptGroup {
     pub v: u64,
@@ -67,17 +67,21 @@ impl ReceiptGroup {
 
 /// A receipt with its signature: v1 `{"receipt", "signature"}`, or v2
 /// `{"receipt", "group", "position", "path", "signature"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignedReceipt {
     pub receipt: Receipt,
+    /// v2: the group whose signed root the receipt is under.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<ReceiptGroup>,
+    /// v2: the receipt's position in its group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<u64>,
+    /// v2: the receipt's audit path to the group root (§9).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<Vec<Hash32>>,
-    /// 65 bytes r ‖ s ‖ v (v = 27 or 28), `0x` + 130 hex digits.
+    /// EIP-191 signature by the anchorer: 0x + 130 hex digits (r ‖ s ‖ v).
+    #[schema(pattern = "^0x[0-9a-f]{130}$")]
     pub signature: String,
 }
 

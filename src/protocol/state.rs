@@ -11,14 +11,14 @@ use serde::{Deserialize, Serialize};
 use super::event::{EventData, EventType, Priority, Status};
 
 /// Operator policy the machine consults.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Policy {
     /// Whether ticket.reopened is accepted on a closed ticket.
     pub reopen_closed: bool,
 }
 
 /// What the machine knows of a ticket after some prefix of its events.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TicketState {
     pub status: Status,
     pub priority: Priority,

@@ -1,0 +1,53 @@
+"""Schemathesis hooks for Proofdesk: the two request rules JSON Schema cannot
+state, applied to *positive* (schema-valid) cases only, so that "no
+schema-valid request rejected" tests what the schema can promise.
+
+Both rules are written in the document's descriptions:
+- `occurred_at` may be at most 5 minutes ahead of the server's clock (a rule
+  about time, not shape): a generated future instant is moved to a past one.
+- satisfaction.rated: `score` is at most `scale` (a rule between two
+  members): a generated pair that breaks it is swapped.
+
+Nothing else is adjusted; every other rule must be in the schema.
+"""
+
+from datetime import datetime, timezone
+
+import schemathesis
+
+PAST = "2020-01-01T00:00:00.000Z"
+
+
+def _fix_event(event):
+    if not isinstance(event, dict):
+        return
+    ts = event.get("occurred_at")
+    if isinstance(ts, str):
+        try:
+            when = datetime.fromisoformat(ts.replace("Z", "+00:00").replace("z", "+00:00"))
+            if when.tzinfo is None or when > datetime.now(timezone.utc):
+                event["occurred_at"] = PAST
+        except ValueError:
+            pass
+    data = event.get("data")
+    if event.get("type") == "satisfaction.rated" and isinstance(data, dict):
+        score, scale = data.get("score"), data.get("scale")
+        numbers = (int, float)
+        if isinstance(score, numbers) and isinstance(scale, numbers) and score > scale:
+            data["score"], data["scale"] = scale, score
+
+
+@schemathesis.hook
+def map_case(context, case):
+    meta = getattr(case, "meta", None)
+    positive = meta is not None and meta.generation.mode.is_positive
+    if not positive or not isinstance(case.body, dict):
+        return case
+    body = case.body
+    if isinstance(body.get("events"), list):
+        for item in body["events"]:
+            if isinstance(item, dict):
+                _fix_event(item.get("event"))
+    else:
+        _fix_event(body)
+    return case

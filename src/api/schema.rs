@@ -1,0 +1,302 @@
+//! The API's response bodies, as the types the handlers return, and the
+//! schema of `EventInput` (a request body whose `data` member's shape
+//! depends on its `type`, which a derive cannot say).
+
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::openapi::schema::{ArrayItems, Object, OneOf, Schema, Type};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
+
+use crate::ingest::{ContentInput, EventInput, MAX_CONTENT_CHARS};
+use crate::log::{Batch, BatchStatus};
+use crate::protocol::Hash32;
+use crate::protocol::bundle::ChainRef;
+use crate::protocol::event::{self, EventType};
+use crate::protocol::fields::TicketHandle;
+use crate::protocol::receipt::SignedReceipt;
+use crate::protocol::schema::input_timestamp;
+use crate::protocol::state::{Policy, TicketState};
+
+/// An RFC 9457 problem: every error the API returns.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// `https://proofdesk.dev/problems/<slug>`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    /// Always the HTTP status of the response.
+    #[schema(minimum = 400, maximum = 599)]
+    pub status: u16,
+    /// The reason, for a human.
+    pub detail: String,
+    /// In a bulk request, the index of the event that was refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<usize>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketCreated {
+    pub ticket: TicketHandle,
+    /// False when a ticket with this external_id already existed (200).
+    pub created: bool,
+}
+
+/// One appended event: its signed receipt (receipt v2: `receipt`, `group`,
+/// `position`, `path`, `signature`) and the record as hashed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Appended {
+    #[serde(flatten)]
+    pub receipt: SignedReceipt,
+    /// The canonical record (PROTOCOL §2), verbatim.
+    #[schema(value_type = crate::protocol::record::EventRecord)]
+    pub record: Value,
+    /// True when this answers a retry with the same Idempotency-Key (200).
+    pub replayed: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkAppended {
+    /// One signed receipt per event, in request order.
+    pub receipts: Vec<SignedReceipt>,
+    pub replayed: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketEvent {
+    #[schema(minimum = 0)]
+    pub index: u64,
+    #[schema(minimum = 0)]
+    pub seq: u64,
+    pub leaf: Hash32,
+    /// The batch that sealed it, once sealed.
+    pub batch: Option<u64>,
+    #[schema(value_type = crate::protocol::record::EventRecord)]
+    pub record: Value,
+    /// Where to download the event's receipt (re-issued as receipt v1).
+    pub receipt_url: String,
+    /// The same receipt in compact form: base64url(canonical receipt) "."
+    /// base64url(signature), for a URL fragment or a QR code.
+    pub receipt_compact: String,
+    /// Where to read the message text and salt, when the event has content.
+    pub content_url: Option<String>,
+}
+
+/// A ticket as the platform sees it (private: has its external_id).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketView {
+    pub ticket: TicketHandle,
+    pub external_id: String,
+    pub created_at: String,
+    /// None until the first event.
+    pub state: Option<TicketState>,
+    pub events: Vec<TicketEvent>,
+    /// The complainant's verifier link, carrying every receipt in its
+    /// fragment (never sent to a server).
+    pub verify_url: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchView {
+    pub id: u64,
+    pub first_index: u64,
+    pub count: u64,
+    pub root: Hash32,
+    pub head: Hash32,
+    pub status: BatchStatus,
+    pub sealed_at_ms: i64,
+    pub tx: Option<Hash32>,
+    pub nonce: Option<u64>,
+    pub block: Option<u64>,
+    pub block_hash: Option<Hash32>,
+    pub block_time: Option<u64>,
+    pub final_at_ms: Option<i64>,
+    pub attempts: u32,
+}
+
+impl From<&Batch> for BatchView {
+    fn from(b: &Batch) -> BatchView {
+        BatchView {
+            id: b.id,
+            first_index: b.first_index,
+            count: b.count,
+            root: b.root,
+            head: b.head,
+            status: b.status,
+            sealed_at_ms: b.sealed_at_ms,
+            tx: b.submission.as_ref().map(|s| s.tx_hash),
+            nonce: b.submission.as_ref().map(|s| s.nonce),
+            block: b.inclusion.as_ref().map(|i| i.block_number),
+            block_hash: b.inclusion.as_ref().map(|i| i.block_hash),
+            block_time: b.inclusion.as_ref().map(|i| i.block_time),
+            final_at_ms: b.final_at_ms,
+            attempts: b.attempts,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchList {
+    pub batches: Vec<BatchView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LogInfo {
+    /// Always `proofdesk/v1`.
+    pub protocol: String,
+    pub chain: ChainRef,
+    pub log_size: u64,
+    pub sealed: u64,
+    pub batches: u64,
+    pub anchored_batches: u64,
+    pub final_batches: u64,
+    pub latest_anchored_batch: Option<BatchView>,
+    pub max_merge_delay_ms: u64,
+    pub policy: Policy,
+    /// A public RPC endpoint the log suggests to verifiers (`--public-rpc`),
+    /// or null. Verifiers may use their own.
+    pub public_rpc: Option<String>,
+}
+
+fn reference<T: ToSchema>() -> RefOr<Schema> {
+    RefOr::Ref(Ref::from_schema_name(T::name()))
+}
+
+/// The schema of `data` for one event type: the same struct
+/// `EventData::parse` deserialises (the match is exhaustive, so a new event
+/// type cannot be left out).
+fn data_schema(t: EventType) -> RefOr<Schema> {
+    match t {
+        EventType::TicketCreated => reference::<event::Created>(),
+        EventType::TicketAcknowledged | EventType::TicketClosed => reference::<event::Empty>(),
+        EventType::MessageAdded => reference::<event::Message>(),
+        EventType::TicketAssigned => reference::<event::Assigned>(),
+        EventType::PriorityChanged => reference::<event::PriorityChange>(),
+        EventType::StatusChanged => reference::<event::StatusChange>(),
+        EventType::TicketEscalated => reference::<event::Escalated>(),
+        EventType::TicketResolved => reference::<event::Resolved>(),
+        EventType::TicketReopened => reference::<event::Reopened>(),
+        EventType::SatisfactionRated => reference::<event::Rated>(),
+        EventType::FinalResponseIssued => reference::<event::FinalResponse>(),
+    }
+}
+
+/// Every component the hand-built schemas below refer to, for the
+/// document's `components` (tests/openapi_doc.rs checks every `$ref`
+/// resolves).
+pub fn event_components() -> Vec<(String, RefOr<Schema>)> {
+    fn one<T: ToSchema>() -> (String, RefOr<Schema>) {
+        (T::name().into_owned(), T::schema())
+    }
+    vec![
+        one::<event::Created>(),
+        one::<event::Empty>(),
+        one::<event::Message>(),
+        one::<event::Assigned>(),
+        one::<event::PriorityChange>(),
+        one::<event::StatusChange>(),
+        one::<event::Escalated>(),
+        one::<event::Resolved>(),
+        one::<event::Reopened>(),
+        one::<event::Rated>(),
+        one::<event::FinalResponse>(),
+        one::<event::Priority>(),
+        one::<event::Status>(),
+        one::<event::Direction>(),
+        one::<event::Visibility>(),
+        one::<crate::protocol::record::Actor>(),
+        one::<crate::protocol::record::Role>(),
+        one::<crate::protocol::record::Channel>(),
+        one::<crate::protocol::fields::Code>(),
+        one::<crate::protocol::fields::PseudoRef>(),
+        one::<ContentInput>(),
+    ]
+}
+
+impl PartialSchema for ContentInput {
+    fn schema() -> RefOr<Schema> {
+        let text = Object::builder()
+            .schema_type(Type::Object)
+            .property(
+                "text",
+                Object::builder()
+                    .schema_type(Type::String)
+                    .max_length(Some(MAX_CONTENT_CHARS))
+                    .description(Some(
+                        "The content; Proofdesk salts and commits it and keeps the text off the log.",
+                    )),
+            )
+            .required("text")
+            .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(
+                false,
+            )));
+        let commitment = Object::builder()
+            .schema_type(Type::Object)
+            .property("commitment", reference::<Hash32>())
+            .required("commitment")
+            .additional_properties(Some(
+                utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+            ));
+        let mut one = OneOf::new();
+        one.items = vec![text.into(), commitment.into()];
+        one.description = Some(
+            "Either the text (salted and committed by Proofdesk) or a commitment the platform computed (PROTOCOL §5)".into(),
+        );
+        RefOr::T(Schema::OneOf(one))
+    }
+}
+impl ToSchema for ContentInput {}
+
+impl PartialSchema for EventInput {
+    fn schema() -> RefOr<Schema> {
+        let mut one = OneOf::new();
+        for t in EventType::ALL {
+            let mut content = OneOf::new();
+            content.items = vec![
+                reference::<ContentInput>(),
+                Object::builder().schema_type(Type::Null).into(),
+            ];
+            let variant = Object::builder()
+                .schema_type(Type::Object)
+                .title(Some(t.as_str()))
+                .property(
+                    "type",
+                    Object::builder()
+                        .schema_type(Type::String)
+                        .enum_values(Some([t.as_str()])),
+                )
+                .required("type")
+                .property("data", data_schema(t))
+                .required("data")
+                .property("actor", reference::<crate::protocol::record::Actor>())
+                .required("actor")
+                .property("channel", reference::<crate::protocol::record::Channel>())
+                .required("channel")
+                .property("occurred_at", input_timestamp())
+                .required("occurred_at")
+                .property("content", Schema::OneOf(content))
+                .additional_properties(Some(
+                    utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+                ));
+            one.items.push(variant.into());
+        }
+        one.description = Some(
+            "One ticket event; `data` has the members of its `type` (PROTOCOL §4). \
+             The ticket state machine decides whether the event may follow the ticket's \
+             last one (409 if not)."
+                .into(),
+        );
+        RefOr::T(Schema::OneOf(one))
+    }
+}
+impl ToSchema for EventInput {}
+
+/// `items` of an array of `T` (for hand-built arrays).
+pub fn array_of<T: ToSchema>(min: usize, max: usize) -> Schema {
+    utoipa::openapi::schema::Array::builder()
+        .items(ArrayItems::RefOrSchema(Box::new(reference::<T>())))
+        .min_items(Some(min))
+        .max_items(Some(max))
+        .build()
+        .into()
+}
