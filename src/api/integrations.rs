@@ -12,6 +12,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -357,10 +358,9 @@ pub fn describe(i: &Integration) -> Value {
     ))]
 pub async fn create(
     State(app): State<AppState>,
-    headers: HeaderMap,
+    _caller: auth::Admin,
     ApiJson(body, _): ApiJson<CreateIntegration>,
 ) -> Result<(StatusCode, Json<IntegrationCreated>), ApiError> {
-    auth::require(app.store.as_ref(), &headers, "admin").await?;
     let unprocessable = |reason: String| ApiError::Unprocessable { reason, item: None };
     let options = options_for(body.vendor, body.options.as_ref()).map_err(unprocessable)?;
     let integration = Integration::new(&body.name, body.vendor, body.secret, options)
@@ -441,10 +441,12 @@ pub struct DeliveriesQuery {
 pub async fn deliveries(
     State(app): State<AppState>,
     Path(name): Path<String>,
-    Query(q): Query<DeliveriesQuery>,
+    q: Result<Query<DeliveriesQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Json<DeliveryList>, ApiError> {
+    // The key first: an anonymous caller learns nothing from its query.
     auth::require(app.store.as_ref(), &headers, "audit").await?;
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(format!("bad query: {}", e.body_text())))?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::BadRequest("limit must be 1 to 1000".into()));
