@@ -2,11 +2,17 @@
 state, applied to *positive* (schema-valid) cases only, so that "no
 schema-valid request rejected" tests what the schema can promise.
 
-Both rules are written in the document's descriptions:
+These rules are written in the document's descriptions:
 - `occurred_at` may be at most 5 minutes ahead of the server's clock (a rule
   about time, not shape): a generated future instant is moved to a past one.
 - satisfaction.rated: `score` is at most `scale` (a rule between two
   members): a generated pair that breaks it is swapped.
+- GET /v1/export: an index range (from, to) or a time range (since,
+  until), not both, each in order (rules between parameters): a generated
+  case with both keeps the index range, and a range given backwards is
+  swapped.
+- GET /v1/batches/{id}/leaves: `from` must be below the batch's leaf count,
+  which is data, not schema: positive cases read from position 0.
 
 Nothing else is adjusted; every other rule must be in the schema.
 """
@@ -37,10 +43,37 @@ def _fix_event(event):
             data["score"], data["scale"] = scale, score
 
 
+def _instant(s):
+    try:
+        return datetime.fromisoformat(s.replace("Z", "+00:00").replace("z", "+00:00").replace("t", "T"))
+    except (TypeError, ValueError):
+        return None
+
+
+def _fix_query(path, query):
+    if path == "/v1/export":
+        if ("from" in query or "to" in query) and ("since" in query or "until" in query):
+            query.pop("since", None)
+            query.pop("until", None)
+        frm, to = query.get("from"), query.get("to")
+        if isinstance(frm, int) and isinstance(to, int) and to < frm:
+            query["from"], query["to"] = to, frm
+        since, until = _instant(query.get("since")), _instant(query.get("until"))
+        if since is not None and until is not None and since >= until:
+            if since == until:
+                query.pop("until")
+            else:
+                query["since"], query["until"] = query["until"], query["since"]
+    elif path == "/v1/batches/{id}/leaves" and "from" in query:
+        query["from"] = 0
+
+
 @schemathesis.hook
 def map_case(context, case):
     meta = getattr(case, "meta", None)
     positive = meta is not None and meta.generation.mode.is_positive
+    if positive and isinstance(case.query, dict):
+        _fix_query(case.operation.path, case.query)
     if not positive or not isinstance(case.body, dict):
         return case
     body = case.body
