@@ -23,6 +23,9 @@ use crate::protocol::fields::Timestamp;
 
 /// Most leaves one page returns.
 pub const MAX_LEAVES_PAGE: u64 = 10_000;
+/// Largest index a client may name: 2^53 - 1, the largest integer every
+/// JSON client reads exactly (the document says so).
+const MAX_INDEX: u64 = 9_007_199_254_740_991;
 /// Records read from the store per export page.
 const EXPORT_PAGE: u64 = 2_000;
 
@@ -172,6 +175,11 @@ pub async fn export(
 ) -> Result<Response, ApiError> {
     require(app.store.as_ref(), &headers, "audit").await?;
     let q = query(q)?;
+    if [q.from, q.to].into_iter().flatten().any(|i| i > MAX_INDEX) {
+        return Err(ApiError::BadRequest(format!(
+            "from and to must be 0 to {MAX_INDEX}"
+        )));
+    }
     let stats = app.store.stats().await?;
     let by_index = q.from.is_some() || q.to.is_some();
     let by_time = q.since.is_some() || q.until.is_some();

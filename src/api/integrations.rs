@@ -252,25 +252,26 @@ pub struct CreateIntegration {
 }
 
 /// Mapping options as given: any subset, the rest from the vendor's
-/// defaults.
+/// defaults (a member may be left out, but not null).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)] // the schema of `options`; parsed by `options_for`
 pub struct OptionsInput {
     /// `category` of every ticket.created.
-    #[schema(value_type = Option<Code>)]
+    #[schema(nullable = false, value_type = Option<Code>)]
     pub category: Option<String>,
     /// Whether tickets from this help desk are formal complaints.
+    #[schema(nullable = false)]
     pub complaint: Option<bool>,
     /// `resolution` of the ticket.resolved a vendor "solved" becomes.
-    #[schema(value_type = Option<Code>)]
+    #[schema(nullable = false, value_type = Option<Code>)]
     pub resolution: Option<String>,
     /// Zendesk only: how far the signature timestamp may be from the
     /// server's clock, in seconds.
-    #[schema(minimum = 1, maximum = 3600)]
+    #[schema(nullable = false, minimum = 1, maximum = 3600)]
     pub timestamp_window_secs: Option<u64>,
     /// Prefix of the pseudonymous refs made from vendor user ids.
-    #[schema(pattern = "^[!-?A-~]{0,32}$")]
+    #[schema(nullable = false, pattern = "^[!-?A-~]{0,32}$")]
     pub ref_prefix: Option<String>,
 }
 
