@@ -5,7 +5,11 @@
 # the OpenAPI document, no schema-valid request rejected, no invalid one
 # accepted. Bounded to a few minutes by --max-examples. The key revoke and
 # rotate routes are left out (they would revoke the key the run uses); the
-# access-control tests cover them.
+# access-control tests cover them. The webhook routes are not left out: they
+# are authenticated by the vendor's signature, which no generated case
+# carries, so they answer 404 (unknown integration) or 401 (unsigned), and
+# the run checks those answers and the refusals' schema; signed deliveries
+# are tests/integrations_webhooks.rs's job.
 #
 #   scripts/schemathesis.sh [--max-examples N]      (default 40 per operation)
 set -euo pipefail

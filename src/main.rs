@@ -15,9 +15,9 @@ use proofdesk::seal::SealPolicy;
 
 mod cli;
 mod dev;
-mod verify_cmd;
 #[path = "cli/keys.rs"]
 mod keys_cli;
+mod verify_cmd;
 
 #[derive(Parser)]
 #[command(

@@ -128,9 +128,50 @@ async fn a_key_revoked_elsewhere_is_refused_within_the_cache_time() {
     db.cleanup().await;
 }
 
-/// One row per route: who may call it. `None` = public.
+/// One row per route: who may call it. `None` = public. `signature`: a
+/// help-desk webhook, authenticated by the vendor's HMAC signature over the
+/// body and never by an API key. For those, "no key" means an unsigned
+/// delivery (401), an API key of any scope, even admin, changes nothing
+/// (still 401: a key is no substitute for the signature), and the "right
+/// key" is a correctly signed delivery.
 fn route_table() -> Vec<(&'static str, &'static str, Option<&'static str>)> {
     vec![
+        (
+            "GET",
+            "/v1/tickets/{handle}/events/{seq}/receipt",
+            Some("ingest|audit"),
+        ),
+        (
+            "GET",
+            "/v1/tickets/{handle}/events/{seq}/content",
+            Some("ingest|audit"),
+        ),
+        (
+            "DELETE",
+            "/v1/tickets/{handle}/events/{seq}/content",
+            Some("admin"),
+        ),
+        ("GET", "/v1/export", Some("audit")),
+        (
+            "GET",
+            "/v1/integrations/{integration}/deliveries",
+            Some("audit"),
+        ),
+        ("POST", "/v1/integrations", Some("admin")),
+        ("GET", "/v1/integrations", Some("admin")),
+        (
+            "POST",
+            "/v1/integrations/zendesk/{integration}",
+            Some("signature"),
+        ),
+        (
+            "POST",
+            "/v1/integrations/zammad/{integration}",
+            Some("signature"),
+        ),
+        ("GET", "/v1/batches/{id}/leaves", None),
+        ("GET", "/verify", None),
+        ("GET", "/verify/{handle}", None),
         ("POST", "/v1/tickets", Some("ingest")),
         ("POST", "/v1/tickets/{handle}/events", Some("ingest")),
         ("POST", "/v1/events/bulk", Some("ingest")),
@@ -165,7 +206,7 @@ async fn every_route_enforces_its_scope_against_every_kind_of_caller() {
                 .find(|(m, p, _)| m.eq_ignore_ascii_case(method) && p == path)
                 .unwrap_or_else(|| panic!("{method} {path} is missing from the scope table"));
             assert_eq!(
-                row.2.is_some(),
+                row.2.is_some_and(|s| s != "signature"),
                 op.get("security").is_some(),
                 "{method} {path}: the table and the document disagree on whether it needs a key"
             );
@@ -198,6 +239,28 @@ async fn every_route_enforces_its_scope_against_every_kind_of_caller() {
                 .to_owned(),
         )
     };
+    // One integration per vendor, with a known secret, so the webhook
+    // routes reach their signature check (an unknown name is a 404).
+    let secret = "scope-table-secret-0123456789";
+    for (name, vendor) in [
+        ("scope-zd", proofdesk::integrations::Vendor::Zendesk),
+        ("scope-zm", proofdesk::integrations::Vendor::Zammad),
+    ] {
+        let i = proofdesk::integrations::Integration::new(
+            name,
+            vendor,
+            Some(secret.into()),
+            proofdesk::integrations::MappingOptions::defaults_for(vendor),
+        )
+        .unwrap();
+        assert!(
+            store
+                .integration_store()
+                .insert_integration(&i)
+                .await
+                .unwrap()
+        );
+    }
     let event = json!({"type": "ticket.created", "data": {"category": "x", "priority": "low", "complaint": false, "labels": {}},
                        "actor": {"role": "agent", "ref": "a"}, "channel": "web", "occurred_at": "2026-01-01T00:00:00Z"});
 
@@ -207,27 +270,77 @@ async fn every_route_enforces_its_scope_against_every_kind_of_caller() {
         } else {
             "0"
         };
-        let url = app.url(&path.replace("{handle}", &ticket).replace("{id}", id));
+        let integration = if path.contains("zammad") {
+            "scope-zm"
+        } else {
+            "scope-zd"
+        };
+        let url = app.url(
+            &path
+                .replace("{handle}", &ticket)
+                .replace("{id}", id)
+                .replace("{seq}", "0")
+                .replace("{integration}", integration),
+        );
         let body = match path {
             "/v1/tickets" => json!({"external_id": "scope-table"}),
             "/v1/events/bulk" => json!({"events": [{"ticket": ticket, "event": event}]}),
             _ => event.clone(),
         };
         let call = |key: Option<&str>| {
-            let mut req = if method == "POST" {
-                http.post(&url).json(&body)
-            } else {
-                http.get(&url)
+            let mut req = match method {
+                "POST" => http.post(&url).json(&body),
+                "DELETE" => http.delete(&url),
+                _ => http.get(&url),
             };
             if let Some(k) = key {
                 req = req.bearer_auth(k);
             }
             async move { req.send().await.unwrap().status().as_u16() }
         };
+        if scope == Some("signature") {
+            let anonymous = call(None).await;
+            assert_eq!(anonymous, 401, "{method} {path}: an unsigned delivery");
+            for k in [&revoked, &ingest, &audit, &admin] {
+                assert_eq!(
+                    call(Some(k)).await,
+                    401,
+                    "{method} {path}: an API key is no substitute for the signature"
+                );
+            }
+            // Signed as the vendor signs: past the authentication, whatever
+            // the payload then becomes (here: not a ticket, so 422).
+            let raw = serde_json::to_vec(&body).unwrap();
+            let req = http.post(&url).body(raw.clone());
+            let req = if path.contains("zammad") {
+                req.header("x-zammad-delivery", "scope-1").header(
+                    "x-hub-signature",
+                    proofdesk::integrations::signature::zammad_sign(secret, &raw),
+                )
+            } else {
+                let ts = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+                req.header("x-zendesk-webhook-invocation-id", "scope-1")
+                    .header("x-zendesk-webhook-signature-timestamp", &ts)
+                    .header(
+                        "x-zendesk-webhook-signature",
+                        proofdesk::integrations::signature::zendesk_sign(secret, &ts, &raw),
+                    )
+            };
+            let s = req.send().await.unwrap().status().as_u16();
+            assert!(
+                s != 401 && s != 403 && s < 500,
+                "{method} {path} correctly signed: {s}"
+            );
+            continue;
+        }
         let (wrong, right) = match scope {
             Some("ingest") => (
                 vec![audit.as_str(), none.as_str()],
                 vec![ingest.as_str(), admin.as_str()],
+            ),
+            Some("audit") => (
+                vec![ingest.as_str(), none.as_str()],
+                vec![audit.as_str(), admin.as_str()],
             ),
             Some("ingest|audit") => (
                 vec![none.as_str()],

@@ -177,7 +177,16 @@ fn every_reference_resolves_and_every_operation_documents_its_errors() {
                 }
             }
             if method == "post" && op.get("requestBody").is_some() {
+                // A webhook's body is read as raw bytes whatever its
+                // Content-Type (the vendor's signature covers those bytes),
+                // so it has no 415.
+                let webhook = op["tags"]
+                    .as_array()
+                    .is_some_and(|t| t.iter().any(|t| t == "webhooks"));
                 for c in ["400", "413", "415", "422"] {
+                    if webhook && c == "415" {
+                        continue;
+                    }
                     assert!(codes.contains(c), "{method} {path} lacks {c}: {codes:?}");
                 }
             }

@@ -9,27 +9,54 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::auth::require;
 use super::error::ApiError;
+use super::public::BatchPath;
+use super::schema::Problem;
 use crate::log::{Batch, Store};
+use crate::protocol::Hash32;
 use crate::protocol::fields::Timestamp;
 
 /// Most leaves one page returns.
 pub const MAX_LEAVES_PAGE: u64 = 10_000;
+/// Largest index a client may name: 2^53 - 1, the largest integer every
+/// JSON client reads exactly (the document says so).
+const MAX_INDEX: u64 = 9_007_199_254_740_991;
 /// Records read from the store per export page.
 const EXPORT_PAGE: u64 = 2_000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct LeavesPage {
+    /// First position in the batch (0-based); must be below its count.
     #[serde(default)]
+    #[param(minimum = 0, maximum = 9007199254740991_i64)]
     pub from: u64,
+    /// How many leaves, 1 to 10,000 (default 1,000).
     #[serde(default = "default_leaves_limit")]
+    #[param(minimum = 1, maximum = 10000)]
     pub limit: u64,
+}
+
+/// A page of a batch's leaf hashes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchLeaves {
+    pub batch: u64,
+    /// Log index of the batch's first leaf.
+    pub first_index: u64,
+    /// Leaves in the batch.
+    pub count: u64,
+    /// Position in the batch of the first leaf on this page.
+    pub from: u64,
+    /// RFC 6962 leaf hashes, in order.
+    pub leaves: Vec<Hash32>,
+    /// `from` of the next page; null on the last.
+    pub next: Option<u64>,
 }
 
 fn default_leaves_limit() -> u64 {
@@ -46,13 +73,22 @@ fn batch_id(id: &str) -> Result<u64, ApiError> {
         .map_err(|_| ApiError::BadRequest(format!("batch id {id:?} is not a non-negative integer")))
 }
 
-/// `GET /v1/batches/{id}/leaves?from=&limit=`: leaf hashes only (no
-/// records, no handles), `from` is the position in the batch.
+/// A sealed batch's leaf hashes, paged: leaf hashes only (no records, no
+/// handles), for monitors that rebuild the batch root. `from` is the
+/// position in the batch.
+#[utoipa::path(get, path = "/v1/batches/{id}/leaves", tag = "public",
+    params(BatchPath, LeavesPage),
+    responses(
+        (status = 200, description = "A page of leaf hashes", body = BatchLeaves),
+        (status = 400, description = "Malformed id or paging parameters, or `from` beyond the batch", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such batch", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn batch_leaves(
     State(app): State<AppState>,
     Path(id): Path<String>,
     page: Result<Query<LeavesPage>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<BatchLeaves>, ApiError> {
     let id = batch_id(&id)?;
     let page = query(page)?;
     if page.limit == 0 || page.limit > MAX_LEAVES_PAGE {
@@ -74,26 +110,39 @@ pub async fn batch_leaves(
     let n = page.limit.min(b.count - page.from);
     let leaves = app.store.leaves(b.first_index + page.from, n).await?;
     let end = page.from + n;
-    Ok(Json(json!({
-        "batch": id,
-        "first_index": b.first_index,
-        "count": b.count,
-        "from": page.from,
-        "leaves": leaves,
-        "next": (end < b.count).then_some(end),
-    })))
+    Ok(Json(BatchLeaves {
+        batch: id,
+        first_index: b.first_index,
+        count: b.count,
+        from: page.from,
+        leaves,
+        next: (end < b.count).then_some(end),
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+/// Either an index range (`from`, `to`) or a time range (`since`,
+/// `until`), not both; none exports the whole log.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
-    /// First index (inclusive).
+    /// First index (inclusive). Not with since/until.
+    #[param(minimum = 0, maximum = 9007199254740991_i64)]
     pub from: Option<u64>,
-    /// Last index (exclusive).
+    /// End index (exclusive), at least `from`; capped at the log size.
+    /// Not with since/until.
+    #[param(minimum = 0, maximum = 9007199254740991_i64)]
     pub to: Option<u64>,
-    /// Records recorded at or after this instant (RFC 3339) …
+    /// Records recorded at or after this instant (RFC 3339, at most
+    /// millisecond precision) …
+    #[param(
+        pattern = r"^(197[1-9]|19[89][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,3})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+    )]
     pub since: Option<String>,
-    /// … and before this one.
+    /// … and before this one (after `since`).
+    #[param(
+        pattern = r"^(197[1-9]|19[89][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,3})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+    )]
     pub until: Option<String>,
     /// Widen the range to whole sealed batches, so every batch root can be
     /// rebuilt from the export alone.
@@ -101,11 +150,24 @@ pub struct ExportQuery {
     pub whole_batches: bool,
 }
 
-/// `GET /v1/export`: JSON Lines, one
-/// `{"batch": id|null, "path": "hex"|null, "record": {…}}` per record, the
-/// record exactly as stored and `path` its stored audit path (the hashes
-/// concatenated, hex without `0x`). The range actually served is
-/// in the `Proofdesk-Range` header as `first-end` (end exclusive).
+/// Export the log: JSON Lines, one
+/// `{"batch": id|null, "path": "hex"|null, "record": {…}}` per record, in
+/// index order, the record exactly as stored and `path` its stored audit
+/// path (the hashes concatenated, hex without `0x`). Streamed; a failure
+/// mid-way cuts the body rather than shortening it silently. The range
+/// actually served is in the `Proofdesk-Range` header as `first-end` (end
+/// exclusive).
+#[utoipa::path(get, path = "/v1/export", tag = "audit",
+    security(("apiKey" = ["audit"])),
+    params(ExportQuery),
+    responses(
+        (status = 200, description = "The records, one JSON object per line", body = String, content_type = "application/x-ndjson",
+            headers(("Proofdesk-Range" = String, description = "The index range served: `first-end`, end exclusive"))),
+        (status = 400, description = "Bad query: both kinds of range, `to` below `from`, `since` not before `until`, or a malformed instant", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the audit scope", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn export(
     State(app): State<AppState>,
     headers: HeaderMap,
@@ -113,6 +175,11 @@ pub async fn export(
 ) -> Result<Response, ApiError> {
     require(app.store.as_ref(), &headers, "audit").await?;
     let q = query(q)?;
+    if [q.from, q.to].into_iter().flatten().any(|i| i > MAX_INDEX) {
+        return Err(ApiError::BadRequest(format!(
+            "from and to must be 0 to {MAX_INDEX}"
+        )));
+    }
     let stats = app.store.stats().await?;
     let by_index = q.from.is_some() || q.to.is_some();
     let by_time = q.since.is_some() || q.until.is_some();

@@ -111,3 +111,21 @@ impl axum::extract::FromRequestParts<super::AppState> for Ingest {
             .map(Ingest)
     }
 }
+
+/// Extractor: the caller holds an API key with the `admin` scope. Like
+/// `Ingest`, it runs before the body is read: no key is a 401 whatever the
+/// body, never a 422 that would tell an anonymous caller about the body.
+pub struct Admin(pub ApiKey);
+
+impl axum::extract::FromRequestParts<super::AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &super::AppState,
+    ) -> Result<Self, ApiError> {
+        require(state.store.as_ref(), &parts.headers, "admin")
+            .await
+            .map(Admin)
+    }
+}

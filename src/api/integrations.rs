@@ -12,17 +12,107 @@
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
 use super::extract::ApiJson;
+use super::schema::Problem;
 use super::{AppState, auth};
 use crate::integrations::deliver::{DeliverError, Incoming, deliver};
-use crate::integrations::{Integration, MappingOptions, Outcome, Vendor};
+use crate::integrations::{Delivery, Integration, MappingOptions, Outcome, Vendor};
+use crate::protocol::fields::Code;
+
+/// An integration's name in the path (a code; the last segment of its
+/// webhook URL).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // read by the OpenAPI document only
+pub struct IntegrationPath {
+    pub integration: String,
+}
+
+/// The headers Zendesk signs a delivery with.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // read by the OpenAPI document only
+pub struct ZendeskHeaders {
+    /// base64(HMAC-SHA256(signing secret, timestamp ‖ raw body)). Missing
+    /// or wrong: 401.
+    #[serde(rename = "X-Zendesk-Webhook-Signature")]
+    pub signature: String,
+    /// The instant Zendesk signed at; outside the integration's
+    /// `timestamp_window_secs` of the server's clock: 401 (a replay).
+    #[serde(rename = "X-Zendesk-Webhook-Signature-Timestamp")]
+    pub timestamp: String,
+    /// The delivery id: a retry with the same id is answered, not applied
+    /// again. Missing (on a signed delivery): 400.
+    #[serde(rename = "X-Zendesk-Webhook-Invocation-Id")]
+    pub invocation_id: String,
+}
+
+/// The headers Zammad signs a delivery with.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // read by the OpenAPI document only
+pub struct ZammadHeaders {
+    /// `sha1=` + hex(HMAC-SHA1(secret, raw body)). Missing or wrong: 401.
+    #[serde(rename = "X-Hub-Signature")]
+    pub signature: String,
+    /// The delivery id: a retry with the same id is answered, not applied
+    /// again. Missing (on a signed delivery): 400.
+    #[serde(rename = "X-Zammad-Delivery")]
+    pub delivery: String,
+}
+
+/// What a webhook delivery became (also recorded in the delivery ledger).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookReply {
+    pub outcome: Outcome,
+    /// The delivery's ledger id.
+    pub delivery: i64,
+    /// Why it was a duplicate, unmapped or rejected.
+    pub reason: Option<String>,
+    /// The Proofdesk ticket it was appended to.
+    pub ticket: Option<String>,
+    pub first_index: Option<u64>,
+    pub count: Option<u64>,
+    /// Vendor changes that were skipped or translated, and why.
+    pub notes: Vec<String>,
+}
+
+impl From<&Delivery> for WebhookReply {
+    fn from(d: &Delivery) -> WebhookReply {
+        WebhookReply {
+            outcome: d.outcome,
+            delivery: d.id,
+            reason: d.reason.clone(),
+            ticket: d.ticket.clone(),
+            first_index: d.first_index,
+            count: d.count,
+            notes: d.notes.clone(),
+        }
+    }
+}
+
+/// A refused delivery: a problem (type `…/webhook-rejected`) that also
+/// carries the ledger entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookProblem {
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    #[schema(minimum = 400, maximum = 599)]
+    pub status: u16,
+    pub detail: String,
+    #[serde(flatten)]
+    pub reply: WebhookReply,
+}
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
@@ -55,22 +145,19 @@ async fn webhook(
     match deliver(app.store.as_ref(), &app.policy, vendor, &name, incoming).await {
         Ok(reply) => {
             let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
-            let body = reply.body();
+            let body = WebhookReply::from(&reply.delivery);
             if status.is_success() {
                 (status, Json(body)).into_response()
             } else {
                 // Refusals are problem+json like every other API error.
-                let detail = reply.delivery.reason.clone().unwrap_or_default();
-                let mut problem = json!({
-                    "type": "https://proofdesk.dev/problems/webhook-rejected",
-                    "title": status.canonical_reason().unwrap_or("error"),
-                    "status": status.as_u16(),
-                    "detail": detail,
-                });
-                if let (Some(p), Some(b)) = (problem.as_object_mut(), body.as_object()) {
-                    p.extend(b.clone());
-                }
-                let mut resp = (status, problem.to_string()).into_response();
+                let problem = WebhookProblem {
+                    problem_type: "https://proofdesk.dev/problems/webhook-rejected".into(),
+                    title: status.canonical_reason().unwrap_or("error").into(),
+                    status: status.as_u16(),
+                    detail: reply.delivery.reason.clone().unwrap_or_default(),
+                    reply: body,
+                };
+                let mut resp = (status, Json(problem)).into_response();
                 resp.headers_mut().insert(
                     header::CONTENT_TYPE,
                     header::HeaderValue::from_static("application/problem+json"),
@@ -93,6 +180,24 @@ async fn webhook(
     }
 }
 
+/// A Zendesk webhook delivery (the ticket as JSON, from a trigger).
+/// Authenticated by Zendesk's signature over the raw body, not by an API
+/// key; the body is read as sent whatever its Content-Type (the signature
+/// covers the bytes).
+#[utoipa::path(post, path = "/v1/integrations/zendesk/{integration}", tag = "webhooks",
+    params(IntegrationPath, ZendeskHeaders),
+    request_body(content = Value, content_type = "application/json", description = "The Zendesk webhook payload"),
+    responses(
+        (status = 200, description = "Handled: recorded, a duplicate of a delivery already handled, or unmapped (authentic, but nothing to record); see `outcome`", body = WebhookReply),
+        (status = 400, description = "Signed, but the delivery-id header is missing or the body is not JSON", body = WebhookProblem, content_type = "application/problem+json"),
+        (status = 401, description = "The signature is missing, wrong, or (Zendesk) its timestamp is outside the window", body = WebhookProblem, content_type = "application/problem+json"),
+        (status = 404, description = "No integration of this vendor with this name", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The ticket kept changing while the delivery was applied; the vendor may retry", body = WebhookProblem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The payload is not a ticket this adapter can read, or maps to events the log refuses", body = WebhookProblem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; retry the delivery (Retry-After)", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn zendesk(
     State(app): State<AppState>,
     Path(name): Path<String>,
@@ -102,6 +207,23 @@ pub async fn zendesk(
     webhook(app, Vendor::Zendesk, name, headers, body).await
 }
 
+/// A Zammad webhook delivery (Zammad's default trigger payload).
+/// Authenticated by Zammad's signature over the raw body, not by an API
+/// key; the body is read as sent whatever its Content-Type.
+#[utoipa::path(post, path = "/v1/integrations/zammad/{integration}", tag = "webhooks",
+    params(IntegrationPath, ZammadHeaders),
+    request_body(content = Value, content_type = "application/json", description = "The Zammad webhook payload"),
+    responses(
+        (status = 200, description = "Handled: recorded, a duplicate of a delivery already handled, or unmapped (authentic, but nothing to record); see `outcome`", body = WebhookReply),
+        (status = 400, description = "Signed, but the delivery-id header is missing or the body is not JSON", body = WebhookProblem, content_type = "application/problem+json"),
+        (status = 401, description = "The signature is missing, wrong, or (Zendesk) its timestamp is outside the window", body = WebhookProblem, content_type = "application/problem+json"),
+        (status = 404, description = "No integration of this vendor with this name", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The ticket kept changing while the delivery was applied; the vendor may retry", body = WebhookProblem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The payload is not a ticket this adapter can read, or maps to events the log refuses", body = WebhookProblem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; retry the delivery (Retry-After)", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn zammad(
     State(app): State<AppState>,
     Path(name): Path<String>,
@@ -111,17 +233,91 @@ pub async fn zammad(
     webhook(app, Vendor::Zammad, name, headers, body).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateIntegration {
+    /// A code: the last segment of the webhook URL.
+    #[schema(value_type = Code)]
     pub name: String,
     pub vendor: Vendor,
     /// Zendesk: the webhook's signing secret. Zammad: leave out to have one
     /// generated.
     #[serde(default)]
+    #[schema(pattern = "^[!-~]{16,256}$")]
     pub secret: Option<String>,
+    /// Mapping options on top of the vendor's defaults.
     #[serde(default)]
+    #[schema(value_type = Option<OptionsInput>)]
     pub options: Option<Value>,
+}
+
+/// Mapping options as given: any subset, the rest from the vendor's
+/// defaults (a member may be left out, but not null).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // the schema of `options`; parsed by `options_for`
+pub struct OptionsInput {
+    /// `category` of every ticket.created.
+    #[schema(nullable = false, value_type = Option<Code>)]
+    pub category: Option<String>,
+    /// Whether tickets from this help desk are formal complaints.
+    #[schema(nullable = false)]
+    pub complaint: Option<bool>,
+    /// `resolution` of the ticket.resolved a vendor "solved" becomes.
+    #[schema(nullable = false, value_type = Option<Code>)]
+    pub resolution: Option<String>,
+    /// Zendesk only: how far the signature timestamp may be from the
+    /// server's clock, in seconds.
+    #[schema(nullable = false, minimum = 1, maximum = 3600)]
+    pub timestamp_window_secs: Option<u64>,
+    /// Prefix of the pseudonymous refs made from vendor user ids.
+    #[schema(nullable = false, pattern = "^[!-?A-~]{0,32}$")]
+    pub ref_prefix: Option<String>,
+}
+
+/// An integration, never with its secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntegrationView {
+    pub name: String,
+    pub vendor: Vendor,
+    /// Where the vendor posts: `/v1/integrations/<vendor>/<name>`.
+    pub webhook_path: String,
+    pub options: MappingOptions,
+    pub created_at: String,
+}
+
+impl From<&Integration> for IntegrationView {
+    fn from(i: &Integration) -> IntegrationView {
+        IntegrationView {
+            name: i.name.clone(),
+            vendor: i.vendor,
+            webhook_path: i.webhook_path(),
+            options: i.options.clone(),
+            created_at: i.created_at.clone(),
+        }
+    }
+}
+
+/// A new integration, with its secret: shown here once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntegrationCreated {
+    #[serde(flatten)]
+    pub integration: IntegrationView,
+    /// The shared HMAC secret (Zendesk's as given, or the one generated for
+    /// Zammad, which the admin pastes into Zammad).
+    pub secret: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntegrationList {
+    pub integrations: Vec<IntegrationView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryList {
+    pub integration: String,
+    /// Newest first.
+    pub deliveries: Vec<Delivery>,
 }
 
 /// Options given over the API or CLI, on top of the vendor's defaults.
@@ -143,21 +339,29 @@ pub fn options_for(vendor: Vendor, given: Option<&Value>) -> Result<MappingOptio
 }
 
 pub fn describe(i: &Integration) -> Value {
-    json!({
-        "name": i.name,
-        "vendor": i.vendor,
-        "webhook_path": i.webhook_path(),
-        "options": i.options,
-        "created_at": i.created_at,
-    })
+    serde_json::to_value(IntegrationView::from(i)).unwrap_or_default()
 }
 
+/// Connect a help desk: the response shows the secret, once.
+#[utoipa::path(post, path = "/v1/integrations", tag = "admin",
+    security(("apiKey" = ["admin"])),
+    request_body(content = CreateIntegration, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created; the secret is shown only here", body = IntegrationCreated),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the admin scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An integration with this name exists already", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Content-Type is not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A member breaks its rules (name, secret, options)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn create(
     State(app): State<AppState>,
-    headers: HeaderMap,
+    _caller: auth::Admin,
     ApiJson(body, _): ApiJson<CreateIntegration>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    auth::require(app.store.as_ref(), &headers, "admin").await?;
+) -> Result<(StatusCode, Json<IntegrationCreated>), ApiError> {
     let unprocessable = |reason: String| ApiError::Unprocessable { reason, item: None };
     let options = options_for(body.vendor, body.options.as_ref()).map_err(unprocessable)?;
     let integration = Integration::new(&body.name, body.vendor, body.secret, options)
@@ -173,45 +377,83 @@ pub async fn create(
             integration.name
         )));
     }
-    let mut out = describe(&integration);
     // Shown once: the admin pastes it into the vendor (Zammad) or has just
     // copied it from there (Zendesk).
-    out["secret"] = json!(integration.secret);
-    Ok((StatusCode::CREATED, Json(out)))
-}
-
-pub async fn list(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    auth::require(app.store.as_ref(), &headers, "admin").await?;
-    let all = app.store.integration_store().integrations().await?;
-    Ok(Json(
-        json!({"integrations": all.iter().map(describe).collect::<Vec<_>>()}),
+    let secret = integration.secret.clone();
+    Ok((
+        StatusCode::CREATED,
+        Json(IntegrationCreated {
+            integration: IntegrationView::from(&integration),
+            secret,
+        }),
     ))
 }
 
-#[derive(Debug, Deserialize)]
+/// Every integration, never with its secret.
+#[utoipa::path(get, path = "/v1/integrations", tag = "admin",
+    security(("apiKey" = ["admin"])),
+    responses(
+        (status = 200, description = "The integrations", body = IntegrationList),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the admin scope", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<IntegrationList>, ApiError> {
+    auth::require(app.store.as_ref(), &headers, "admin").await?;
+    let all = app.store.integration_store().integrations().await?;
+    Ok(Json(IntegrationList {
+        integrations: all.iter().map(IntegrationView::from).collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DeliveriesQuery {
+    /// Only deliveries with this outcome.
     #[serde(default)]
+    #[param(value_type = Option<Outcome>)]
     pub outcome: Option<String>,
+    /// How many rows, 1 to 1000 (default 100).
     #[serde(default)]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u64>,
     /// Only rows older than this ledger id (the last `id` of a page).
     #[serde(default)]
     pub before: Option<i64>,
 }
 
+/// An integration's delivery ledger, newest first: every delivery the
+/// vendor sent, with what became of it (bodies are not kept).
+#[utoipa::path(get, path = "/v1/integrations/{integration}/deliveries", tag = "audit",
+    security(("apiKey" = ["audit"])),
+    params(IntegrationPath, DeliveriesQuery),
+    responses(
+        (status = 200, description = "A page of the ledger", body = DeliveryList),
+        (status = 400, description = "Bad query: unknown outcome, or limit outside 1 to 1000", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the audit scope (admin implies it)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No integration with this name", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn deliveries(
     State(app): State<AppState>,
     Path(name): Path<String>,
-    Query(q): Query<DeliveriesQuery>,
+    q: Result<Query<DeliveriesQuery>, QueryRejection>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DeliveryList>, ApiError> {
+    // The key first: an anonymous caller learns nothing from its query.
     auth::require(app.store.as_ref(), &headers, "audit").await?;
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(format!("bad query: {}", e.body_text())))?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::BadRequest("limit must be 1 to 1000".into()));
+    }
     let outcome = match q.outcome.as_deref() {
-        None | Some("") => None,
+        None => None,
         Some(s) => Some(Outcome::parse(s).ok_or_else(|| {
             ApiError::BadRequest(format!(
                 "outcome {s:?}: use recorded, duplicate, rejected, unmapped or failed"
@@ -222,13 +464,9 @@ pub async fn deliveries(
     if ledger.integration(&name).await?.is_none() {
         return Err(ApiError::NotFound(format!("no integration named {name:?}")));
     }
-    let rows = ledger
-        .deliveries(
-            &name,
-            outcome,
-            q.before,
-            q.limit.unwrap_or(100).clamp(1, 1000),
-        )
-        .await?;
-    Ok(Json(json!({"integration": name, "deliveries": rows})))
+    let rows = ledger.deliveries(&name, outcome, q.before, limit).await?;
+    Ok(Json(DeliveryList {
+        integration: name,
+        deliveries: rows,
+    }))
 }

@@ -8,7 +8,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::schema::{self, Problem};
-use super::{docs, keys, ops, public, writes};
+use super::{audit_api, docs, integrations, keys, ops, page, public, receipts, writes};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,10 +25,22 @@ use super::{docs, keys, ops, public, writes};
         writes::append_event,
         writes::append_bulk,
         writes::get_ticket,
+        receipts::receipt,
+        receipts::content,
+        receipts::erase_content,
         public::proof,
         public::log_info,
         public::batches,
         public::batch,
+        audit_api::batch_leaves,
+        audit_api::export,
+        page::verify_page,
+        page::verify_ticket_page,
+        integrations::zendesk,
+        integrations::zammad,
+        integrations::create,
+        integrations::list,
+        integrations::deliveries,
         keys::list,
         keys::revoke,
         keys::rotate,
@@ -45,7 +57,9 @@ use super::{docs, keys, ops, public, writes};
     tags(
         (name = "ingest", description = "The anchoring API for platforms (API key)"),
         (name = "public", description = "Public, read-only verifier endpoints"),
-        (name = "admin", description = "Key management for operators (scope admin)"),
+        (name = "audit", description = "Log export and delivery ledgers for auditors (scope audit)"),
+        (name = "webhooks", description = "Help-desk webhooks (Zendesk, Zammad), authenticated by the vendor's HMAC signature over the body, not by an API key"),
+        (name = "admin", description = "Key management, content erasure and integrations, for operators (scope admin)"),
         (name = "ops", description = "Health, readiness, metrics and this description"),
     )
 )]

@@ -7,7 +7,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
-use super::writes::parse_handle;
+use super::schema::Problem;
+use super::writes::{HandlePath, parse_handle};
 
 /// The built page; the test command fails if it differs from a fresh build.
 pub const PAGE: &str = include_str!("../../web/dist/verify.html");
@@ -52,12 +53,24 @@ pub async fn any_origin(mut resp: Response) -> Response {
     resp
 }
 
-/// GET /verify: the page, for a dropped bundle or a typed link.
+/// The complainant's verifier page (HTML), for a dropped bundle or a typed
+/// link. It fetches the bundle itself and checks it against the user's RPC.
+#[utoipa::path(get, path = "/verify", tag = "public",
+    responses(
+        (status = 200, description = "The verifier page", body = String, content_type = "text/html"),
+    ))]
 pub async fn verify_page() -> Response {
     page()
 }
 
-/// GET /verify/{handle}: the page, which checks that ticket on its own.
+/// The verifier page (HTML) for one ticket, which checks it on its own;
+/// receipts may ride in the URL fragment (`#r=…`, never sent here).
+#[utoipa::path(get, path = "/verify/{handle}", tag = "public",
+    params(HandlePath),
+    responses(
+        (status = 200, description = "The verifier page", body = String, content_type = "text/html"),
+        (status = 400, description = "Malformed handle", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn verify_ticket_page(Path(handle): Path<String>) -> Result<Response, ApiError> {
     parse_handle(&handle)?;
     Ok(page())

@@ -14,7 +14,7 @@ use crate::protocol::Hash32;
 use crate::protocol::bundle::ChainRef;
 use crate::protocol::event::{self, EventType};
 use crate::protocol::fields::TicketHandle;
-use crate::protocol::receipt::SignedReceipt;
+use crate::protocol::receipt::{Receipt, ReceiptGroup, SignedReceipt};
 use crate::protocol::schema::input_timestamp;
 use crate::protocol::state::{Policy, TicketState};
 
@@ -45,14 +45,41 @@ pub struct TicketCreated {
 /// One appended event: its signed receipt (receipt v2: `receipt`, `group`,
 /// `position`, `path`, `signature`) and the record as hashed.
 #[derive(Debug, Serialize, ToSchema)]
+///
+/// The receipt's members are spelled out rather than flattened from
+/// `SignedReceipt`: that schema forbids other members, so `allOf` with it
+/// would refuse `record` and `replayed`. `Appended::new` keeps the JSON
+/// exactly that of the flattened receipt.
 pub struct Appended {
-    #[serde(flatten)]
-    pub receipt: SignedReceipt,
+    pub receipt: Receipt,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<ReceiptGroup>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<Vec<Hash32>>,
+    /// EIP-191 signature by the anchorer: 0x + 130 hex digits (r ‖ s ‖ v).
+    #[schema(pattern = "^0x[0-9a-f]{130}$")]
+    pub signature: String,
     /// The canonical record (PROTOCOL §2), verbatim.
     #[schema(value_type = crate::protocol::record::EventRecord)]
     pub record: Value,
     /// True when this answers a retry with the same Idempotency-Key (200).
     pub replayed: bool,
+}
+
+impl Appended {
+    pub fn new(signed: SignedReceipt, record: Value, replayed: bool) -> Appended {
+        Appended {
+            receipt: signed.receipt,
+            group: signed.group,
+            position: signed.position,
+            path: signed.path,
+            signature: signed.signature,
+            record,
+            replayed,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -201,11 +201,7 @@ pub async fn append_event(
         .ok_or_else(|| ApiError::Internal("append returned no event".into()))?;
     Ok((
         status,
-        Json(Appended {
-            receipt: one.0,
-            record: one.1,
-            replayed: outcome.replayed(),
-        }),
+        Json(Appended::new(one.0, one.1, outcome.replayed())),
     ))
 }
 

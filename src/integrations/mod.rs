@@ -29,7 +29,7 @@ use crate::protocol::fields::{Code, FieldError, PseudoRef};
 type HmacSha256 = hmac::Hmac<sha2_11::Sha256>;
 
 /// The help desks Proofdesk accepts webhooks from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Vendor {
     Zendesk,
@@ -61,7 +61,7 @@ impl std::fmt::Display for Vendor {
 
 /// How vendor tickets become Proofdesk tickets. Every member has a default,
 /// so `{}` is a valid set of options.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct MappingOptions {
     /// `category` of every ticket.created (a code).
@@ -163,11 +163,12 @@ impl Integration {
         options.check()?;
         let secret = match secret {
             Some(s) => {
-                let s = s.trim().to_owned();
-                if s.len() < 16 || s.len() > 256 {
+                // Exactly what the API document states (`^[!-~]{16,256}$`):
+                // no trimming, so a secret is used as given or refused.
+                if s.len() < 16 || s.len() > 256 || !s.bytes().all(|b| b.is_ascii_graphic()) {
                     return Err(FieldError::new(
                         "secret",
-                        "a shared secret is 16 to 256 characters",
+                        "a shared secret is 16 to 256 visible ASCII characters (no spaces)",
                         "(hidden)",
                     ));
                 }
@@ -218,7 +219,7 @@ impl Integration {
 }
 
 /// What became of a delivery, as the ledger records it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Events were appended (or, on a replay, had been).
@@ -257,7 +258,7 @@ impl Outcome {
 }
 
 /// The result of the signature check, as the ledger records it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SignatureCheck {
     Valid,
@@ -288,7 +289,7 @@ impl SignatureCheck {
 }
 
 /// One row of the delivery ledger.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Delivery {
     /// Ledger id (0 before it is stored).
     pub id: i64,
