@@ -320,12 +320,11 @@ async fn to_final(server: Server, samples: usize, timeout_s: u64) -> anyhow::Res
     Ok(())
 }
 
+/// One raw row: (index, canonical record, leaf, recorded_at ms).
+type RawRow = (i64, String, Vec<u8>, i64);
+
 /// Rows shaped exactly like the API's: a message with salted content.
-fn rows(
-    first: u64,
-    count: u64,
-    ticket: &TicketHandle,
-) -> anyhow::Result<Vec<(i64, String, Vec<u8>, i64)>> {
+fn rows(first: u64, count: u64, ticket: &TicketHandle) -> anyhow::Result<Vec<RawRow>> {
     let input: EventInput = serde_json::from_value(event("message.added"))?;
     let request = input.into_request(ticket.clone())?;
     let mut tip = ChainTip::EMPTY;

@@ -22,7 +22,7 @@ use tokio::sync::watch;
 use crate::metrics::Metrics;
 
 /// The advisory lock key: "proofdesk" in ASCII, as a bigint.
-pub const LOCK_KEY: i64 = 0x70726f6f_666465_73;
+pub const LOCK_KEY: i64 = 0x7072_6f6f_6664_6573;
 
 #[derive(Debug, Clone, Copy)]
 pub struct LeaderTiming {

@@ -152,7 +152,8 @@ async fn a_complaint_is_recorded_anchored_and_proven() {
     );
 
     // Every tampering is rejected with its reason.
-    let cases: Vec<(&str, Box<dyn Fn(&mut Bundle)>, &str)> = vec![
+    type Tamper = Box<dyn Fn(&mut Bundle)>;
+    let cases: Vec<(&str, Tamper, &str)> = vec![
         (
             "a changed byte in a record",
             Box::new(|b| b.events[3].record["actor"]["ref"] = json!("agent-8")),

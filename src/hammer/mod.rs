@@ -355,7 +355,8 @@ async fn check_ticket(
     // A ticket whose first events are not anchored yet proves nothing yet;
     // it is not a failure unless something in it is wrong.
     let clean = report.problems.is_empty() && report.events.iter().all(|e| e.ok);
-    if !report.valid && !(report.unproven && clean) {
+    let too_early = report.unproven && clean;
+    if !report.valid && !too_early {
         problems.push(format!("{handle}: bundle invalid:\n{}", report.render()));
     }
     shared.bundles.fetch_add(1, Ordering::Relaxed);

@@ -43,8 +43,8 @@ fn fixed_salt(n: u8) -> [u8; 32] {
     [n; 32]
 }
 
-/// The script of the sample log: (ticket number, role, actor, channel, type, data, content).
-fn script() -> Vec<(
+/// One scripted event: (ticket number, role, actor, channel, type, data, content).
+type ScriptedEvent = (
     usize,
     Role,
     &'static str,
@@ -52,7 +52,10 @@ fn script() -> Vec<(
     EventType,
     Value,
     Option<&'static str>,
-)> {
+);
+
+/// The script of the sample log.
+fn script() -> Vec<ScriptedEvent> {
     use Channel::*;
     use EventType::*;
     use Role::*;

@@ -261,7 +261,9 @@ impl Ledger {
             // The whole signed receipt (v2: with its group, position and
             // path): everything in the answer but the record and the flag.
             let mut signed = body.clone();
-            let fields = signed.as_object_mut().expect("an append answer is an object");
+            let fields = signed
+                .as_object_mut()
+                .expect("an append answer is an object");
             fields.remove("record");
             fields.remove("replayed");
             vec![serde_json::from_value(signed).expect("receipt")]
