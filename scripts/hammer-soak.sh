@@ -20,9 +20,11 @@ api_port="$(free_port)"
 anvil_port="$(free_port)"
 data="$(mktemp -d)"
 out="$data/dev.out"
-"$bin" dev --listen "127.0.0.1:$api_port" --anvil-port "$anvil_port" --data-dir "$data" --no-demo >"$out" 2>"$data/dev.err" &
+# Its own session: stopping the dev stack must not signal this script.
+setsid "$bin" dev --listen "127.0.0.1:$api_port" --anvil-port "$anvil_port" --data-dir "$data" --no-demo >"$out" 2>"$data/dev.err" &
 dev=$!
-trap 'kill "$dev" 2>/dev/null; wait "$dev" 2>/dev/null; rm -rf "$data"' EXIT
+# Keep the hammer's exit status: stopping the dev stack must not replace it.
+trap 'status=$?; kill "$dev" 2>/dev/null; wait "$dev" 2>/dev/null || true; rm -rf "$data"; exit $status' EXIT
 for _ in $(seq 1 300); do
     grep -q "API key" "$out" 2>/dev/null && break
     kill -0 "$dev" 2>/dev/null || { cat "$data/dev.err"; exit 1; }
