@@ -164,7 +164,7 @@ pub async fn receipt(
     let ticket = parse_handle(&handle)?;
     let seq = parse_seq(&seq)?;
     let e = event(&app, &ticket, seq).await?;
-    let (signed, _) = sign_receipt(&app, &e)?;
+    let signed = sign_receipt(&app, &e)?;
     let mut resp = Json(ReceiptV1 {
         receipt: signed.receipt,
         signature: signed.signature,
@@ -185,8 +185,12 @@ pub struct EventLinks {
     pub content_url: Option<String>,
 }
 
-pub fn event_links(app: &AppState, e: &StoredEvent) -> Result<EventLinks, ApiError> {
-    let (signed, record) = sign_receipt(app, e)?;
+pub fn event_links(
+    app: &AppState,
+    e: &StoredEvent,
+    record: &serde_json::Value,
+) -> Result<EventLinks, ApiError> {
+    let signed = sign_receipt(app, e)?;
     let base = format!("/v1/tickets/{}/events/{}", e.ticket, e.seq);
     let has_content = record.get("content").is_some_and(|c| !c.is_null());
     Ok(EventLinks {

@@ -312,15 +312,9 @@ async fn receipts_for(
 /// A v1 receipt re-issued for one stored event (receipt downloads and
 /// compact links): its own signature, deterministic (RFC 6979), so every
 /// re-issue is the same. Accepted events get v2 receipts (`receipts_for`).
-pub(super) fn sign_receipt(
-    app: &AppState,
-    e: &StoredEvent,
-) -> Result<(SignedReceipt, Value), ApiError> {
-    let signed = crate::verify::receipt::sign(&app.key, receipt_of(app, e, RECEIPT_VERSION)?)
-        .map_err(|err| ApiError::Internal(err.to_string()))?;
-    let record: Value =
-        serde_json::from_str(&e.record).map_err(|err| ApiError::Internal(err.to_string()))?;
-    Ok((signed, record))
+pub(super) fn sign_receipt(app: &AppState, e: &StoredEvent) -> Result<SignedReceipt, ApiError> {
+    crate::verify::receipt::sign(&app.key, receipt_of(app, e, RECEIPT_VERSION)?)
+        .map_err(|err| ApiError::Internal(err.to_string()))
 }
 
 fn receipt_of(app: &AppState, e: &StoredEvent, version: u64) -> Result<Receipt, ApiError> {
@@ -381,7 +375,7 @@ pub async fn get_ticket(
             let record: Value = serde_json::from_str(&e.record)
                 .map_err(|err| ApiError::Internal(format!("stored record {}: {err}", e.index)))?;
             // Receipt download, compact receipt and content links (src/api/receipts.rs).
-            let links = super::receipts::event_links(&app, e)?;
+            let links = super::receipts::event_links(&app, e, &record)?;
             compacts.push(links.receipt_compact.clone());
             Ok(TicketEvent {
                 index: e.index,

@@ -214,15 +214,9 @@ async fn post(
     Err(last)
 }
 
-/// The signed receipt (v1 or v2) in an append response or a bulk item:
-/// everything but the record and the replay flag.
+/// The signed receipt (v1 or v2) in an append response or a bulk item.
 fn receipt_of(v: &Value) -> Result<SignedReceipt, String> {
-    let mut receipt = v.clone();
-    if let Some(fields) = receipt.as_object_mut() {
-        fields.remove("record");
-        fields.remove("replayed");
-    }
-    serde_json::from_value(receipt).map_err(|e| format!("unreadable receipt: {e}"))
+    crate::verify::receipt::from_append_answer(v).map_err(|e| format!("unreadable receipt: {e}"))
 }
 
 async fn open_ticket(

@@ -95,8 +95,6 @@ pub struct OfflineReport {
     pub events: Vec<EventCheck>,
     /// Problems with the bundle as a whole.
     pub problems: Vec<String>,
-    /// The state after every event, anchored or pending.
-    pub final_state: Option<TicketState>,
     /// The state after each event (None from an event the machine rejects
     /// on): the verifier reports the one after the last event the chain
     /// vouches for (§13 c).
@@ -273,7 +271,6 @@ pub fn check_offline(bundle: &Bundle) -> OfflineReport {
     OfflineReport {
         events,
         problems,
-        final_state: if state_broken { None } else { state },
         states,
         batches_used,
     }

@@ -59,6 +59,18 @@ pub fn sign_group(
         .collect())
 }
 
+/// The signed receipt (v1 or v2) in an answer of `POST /v1/tickets/{h}/events`:
+/// every member but the record and the replay flag. (A bulk answer's
+/// `receipts` items are signed receipts as they are.)
+pub fn from_append_answer(answer: &serde_json::Value) -> Result<SignedReceipt, serde_json::Error> {
+    let mut signed = answer.clone();
+    if let Some(fields) = signed.as_object_mut() {
+        fields.remove("record");
+        fields.remove("replayed");
+    }
+    serde_json::from_value(signed)
+}
+
 /// The address that signed the receipt (compare it with `anchorer()`).
 /// For v2, only after the receipt's path to its group root checks out.
 pub fn signer_of(signed: &SignedReceipt) -> Result<Address, ReceiptError> {

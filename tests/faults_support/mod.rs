@@ -258,15 +258,7 @@ impl Ledger {
                 .map(|r| serde_json::from_value(r.clone()).expect("bulk receipt"))
                 .collect()
         } else {
-            // The whole signed receipt (v2: with its group, position and
-            // path): everything in the answer but the record and the flag.
-            let mut signed = body.clone();
-            let fields = signed
-                .as_object_mut()
-                .expect("an append answer is an object");
-            fields.remove("record");
-            fields.remove("replayed");
-            vec![serde_json::from_value(signed).expect("receipt")]
+            vec![proofdesk::verify::receipt::from_append_answer(body).expect("receipt")]
         };
         let at_ms = now_ms();
         let mut map = self.0.lock().unwrap();
