@@ -1,17 +1,19 @@
 //! The settings every pooled PostgreSQL session of the store runs with
-//! (src/log/postgres.rs), whatever the server's defaults: no parallel plans
-//! and no JIT compilation. Without statistics the planner costs the proof
-//! bundle query in proportion to the log, and at ~1M events it crossed
-//! jit_above_cost, so every bundle compiled its plan. Skipped (with a
-//! message) without PostgreSQL.
+//! (src/log/postgres.rs), whatever the server's defaults: a fresh plan for
+//! every execution, no JIT compilation and no parallel plans. Each guards a
+//! proof-bundle slowdown seen at 1M events (see the comment there).
+//! Skipped (with a message) without PostgreSQL.
 
 mod common;
 
 use common::*;
 use proofdesk::log::postgres::PgStore;
 
+const BUNDLE_QUERY: &str = "SELECT e.idx, e.ticket, e.seq, e.record, e.leaf, e.recorded_at_ms, p.batch_id, p.path \
+     FROM events e LEFT JOIN event_paths p ON p.idx = e.idx WHERE e.ticket = $1 ORDER BY e.seq";
+
 #[tokio::test]
-async fn every_session_runs_without_jit_or_parallel_plans() {
+async fn every_session_plans_each_execution_without_jit_or_parallel_plans() {
     let Some(db) = TestDb::postgres().await else {
         return;
     };
@@ -22,16 +24,38 @@ async fn every_session_runs_without_jit_or_parallel_plans() {
         conns.push(store.pool().acquire().await.unwrap());
     }
     for conn in &mut conns {
-        let jit: String = sqlx::query_scalar("SHOW jit")
-            .fetch_one(&mut **conn)
-            .await
-            .unwrap();
-        assert_eq!(jit, "off");
-        let workers: String = sqlx::query_scalar("SHOW max_parallel_workers_per_gather")
-            .fetch_one(&mut **conn)
-            .await
-            .unwrap();
-        assert_eq!(workers, "0");
+        for (setting, expected) in [
+            ("plan_cache_mode", "force_custom_plan"),
+            ("jit", "off"),
+            ("max_parallel_workers_per_gather", "0"),
+        ] {
+            let value: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SHOW {setting}")))
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+            assert_eq!(value, expected, "{setting}");
+        }
+
+        // The bundle query, prepared once on this connection as the store
+        // does and run more than the five times after which PostgreSQL
+        // would otherwise switch to a generic plan (kept for the
+        // connection's life, however the tables grow).
+        for i in 0..8 {
+            sqlx::query(BUNDLE_QUERY)
+                .bind(format!("tk_{i}"))
+                .fetch_all(&mut **conn)
+                .await
+                .unwrap();
+        }
+        let (generic, custom): (i64, i64) = sqlx::query_as(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
+        )
+        .bind(BUNDLE_QUERY)
+        .fetch_one(&mut **conn)
+        .await
+        .unwrap();
+        assert_eq!((generic, custom), (0, 8));
+
         // Even a plan costed above every JIT threshold is not compiled.
         sqlx::query("SET jit_above_cost = 0")
             .execute(&mut **conn)
@@ -39,8 +63,7 @@ async fn every_session_runs_without_jit_or_parallel_plans() {
             .unwrap();
         let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "EXPLAIN (ANALYZE) {}",
-            "SELECT e.idx, e.ticket, e.seq, e.record, e.leaf, e.recorded_at_ms, p.batch_id, p.path \
-             FROM events e LEFT JOIN event_paths p ON p.idx = e.idx WHERE e.ticket = 'tk_none' ORDER BY e.seq"
+            BUNDLE_QUERY.replace("$1", "'tk_none'")
         )))
         .fetch_all(&mut **conn)
         .await

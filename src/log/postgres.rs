@@ -31,19 +31,31 @@ impl Backend for PgStore {
 impl PgStore {
     pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
         // Every query here is a point or short range lookup, but the
-        // planner's cost estimates for them grow with the table when
-        // statistics are missing, stale or skewed (a table never ANALYZEd,
-        // as with autovacuum off, is estimated at 1/200 of its rows per
-        // ticket). Two executor features meant for big scans then start on
-        // reads that need a fraction of a millisecond, so both are off:
-        // - a parallel plan spends ~10 ms starting workers;
-        // - JIT compilation: at 1M events without statistics the proof
-        //   bundle query is costed at ~144,000, above jit_above_cost
-        //   (100,000), and compiles on every execution (compiled code is
-        //   not kept), 4-9 ms of CPU for a 0.08 ms read. Proof bundles
-        //   under load fell from ~3,000/s to ~350/s at that size.
-        let options = PgConnectOptions::from_str(url)?
-            .options([("max_parallel_workers_per_gather", "0"), ("jit", "off")]);
+        // planner only sees how big a table is when it plans, and its
+        // estimates are poor without statistics (a table never ANALYZEd,
+        // as with autovacuum off, is costed at 1/200 of its rows per
+        // ticket). Three session settings keep those lookups from turning
+        // into scans as the log grows:
+        // - plan_cache_mode=force_custom_plan. sqlx prepares every
+        //   statement once per connection, and after five executions
+        //   PostgreSQL may keep a generic plan for the connection's life; a
+        //   growing table does not invalidate it. A connection that served
+        //   proofs before the first batch was sealed kept a hash join over a
+        //   sequential scan of event_paths (costed as an empty table), so
+        //   at 1M events its bundles each read every audit path (0.2-0.4 s)
+        //   while newer connections used the index: p50 7 ms, p90 1.2 s.
+        //   Planning each execution costs ~0.1 ms.
+        // - jit=off. Without statistics the bundle query is costed at
+        //   ~144,000 at 1M events, above jit_above_cost (100,000), and
+        //   compiled on every execution: 4-9 ms of CPU for a 0.08 ms read
+        //   (~350 bundles/s instead of ~3,000/s under load).
+        // - max_parallel_workers_per_gather=0: a parallel plan spends
+        //   ~10 ms starting workers.
+        let options = PgConnectOptions::from_str(url)?.options([
+            ("plan_cache_mode", "force_custom_plan"),
+            ("jit", "off"),
+            ("max_parallel_workers_per_gather", "0"),
+        ]);
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
