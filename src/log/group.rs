@@ -13,7 +13,7 @@ use std::sync::Mutex;
 
 use tokio::sync::oneshot;
 
-use super::{AppendRequest, Idempotency, Outcome, StoreError};
+use super::{AppendRequest, Appended, Idempotency, StoreError};
 use crate::protocol::state::Policy;
 
 /// One caller's append, waiting for its group.
@@ -21,7 +21,7 @@ pub(crate) struct Job {
     pub requests: Vec<AppendRequest>,
     pub idem: Option<Idempotency>,
     pub policy: Policy,
-    pub done: oneshot::Sender<Result<Outcome, StoreError>>,
+    pub done: oneshot::Sender<Result<Appended, StoreError>>,
 }
 
 #[derive(Default)]
@@ -39,7 +39,7 @@ impl GroupCommit {
         idem: Option<Idempotency>,
         policy: &Policy,
         commit: F,
-    ) -> Result<Outcome, StoreError>
+    ) -> Result<Appended, StoreError>
     where
         F: FnOnce(Vec<Job>) -> Fut,
         Fut: Future<Output = ()> + Send + 'static,
@@ -74,17 +74,6 @@ impl GroupCommit {
 }
 
 impl StoreError {
-    /// Errors an append returns before it writes anything: the rest of its
-    /// group can still commit.
-    pub(crate) fn is_rejection(&self) -> bool {
-        matches!(
-            self,
-            StoreError::TicketNotFound(_)
-                | StoreError::Rejected { .. }
-                | StoreError::IdempotencyConflict { .. }
-        )
-    }
-
     /// The same error for each member of a group whose commit failed.
     pub(crate) fn for_group(&self) -> StoreError {
         if let Some(reason) = self.unavailable_reason() {

@@ -67,6 +67,23 @@ impl Outcome {
     }
 }
 
+/// What `Store::append` answers: the outcome, and the events it names as
+/// stored (read back only for a replay), so receipts need no second read.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    pub outcome: Outcome,
+    pub events: Vec<StoredEvent>,
+}
+
+impl Appended {
+    pub fn result(&self) -> &WriteResult {
+        self.outcome.result()
+    }
+    pub fn replayed(&self) -> bool {
+        self.outcome.replayed()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Ticket {
     pub handle: TicketHandle,
@@ -245,7 +262,7 @@ pub trait Store: Send + Sync + 'static {
         requests: Vec<AppendRequest>,
         idem: Option<Idempotency>,
         policy: &Policy,
-    ) -> Result<Outcome, StoreError>;
+    ) -> Result<Appended, StoreError>;
 
     async fn events_by_ticket(&self, handle: &TicketHandle)
     -> Result<Vec<StoredEvent>, StoreError>;

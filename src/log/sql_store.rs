@@ -58,7 +58,7 @@ macro_rules! impl_sql_store {
                 requests: Vec<$crate::log::AppendRequest>,
                 idem: Option<$crate::log::Idempotency>,
                 policy: &$crate::protocol::state::Policy,
-            ) -> Result<$crate::log::Outcome, $crate::log::StoreError> {
+            ) -> Result<$crate::log::Appended, $crate::log::StoreError> {
                 let handle = self.write_handle();
                 self.group
                     .submit(requests, idem, policy, move |jobs| Self::commit_group(handle, jobs))
@@ -495,20 +495,14 @@ macro_rules! impl_sql_store {
                 handle: <$store as $crate::log::sql_store::Backend>::WriteHandle,
                 jobs: Vec<$crate::log::group::Job>,
             ) {
-                let mut results = Vec::with_capacity(jobs.len());
                 let together = async {
                     let (mut tx, _guard) = handle.begin().await.map_err(|e| (e, false))?;
-                    for job in &jobs {
-                        match Self::append_in(&mut tx, &job.requests, job.idem.as_ref(), &job.policy).await {
-                            Ok(outcome) => results.push(Ok(outcome)),
-                            Err(e) if e.is_rejection() => results.push(Err(e)),
-                            Err(e) => return Err((e, false)),
-                        }
-                    }
-                    tx.commit().await.map_err(|e| ($crate::log::StoreError::from(e), true))
+                    let results = Self::append_group(&mut tx, &jobs).await.map_err(|e| (e, false))?;
+                    tx.commit().await.map_err(|e| ($crate::log::StoreError::from(e), true))?;
+                    Ok(results)
                 };
                 match together.await {
-                    Ok(()) => {
+                    Ok(results) => {
                         for (job, result) in jobs.into_iter().zip(results) {
                             let _ = job.done.send(result);
                         }
@@ -527,48 +521,78 @@ macro_rules! impl_sql_store {
                         for job in jobs {
                             let alone = async {
                                 let (mut tx, _guard) = handle.begin().await?;
-                                let outcome = Self::append_in(&mut tx, &job.requests, job.idem.as_ref(), &job.policy).await?;
-                                tx.commit().await?;
-                                Ok(outcome)
+                                let mut results = Self::append_group(&mut tx, std::slice::from_ref(&job)).await?;
+                                let result = results.pop().ok_or_else(|| {
+                                    $crate::log::StoreError::corrupt("a group of one gave no answer")
+                                })?;
+                                // A rejection wrote nothing: dropping the
+                                // transaction rolls it back.
+                                if result.is_ok() {
+                                    tx.commit().await?;
+                                }
+                                result
                             };
-                            let _ = job.done.send(alone.await);
+                            let result = alone.await;
+                            let _ = job.done.send(result);
                         }
                     }
                 }
             }
 
-            /// One append inside an open write transaction. Everything that
-            /// can reject it is checked before its first write.
-            async fn append_in(
+            /// A group of appends inside an open write transaction, with one
+            /// set of statements for the whole group: read the keys, the
+            /// log's size and the tips; plan (pure, `log::plan`); write the
+            /// events, contents, tips, size and keys. The outer error is a
+            /// database failure; the inner ones are per-append rejections.
+            #[allow(clippy::type_complexity)]
+            async fn append_group(
                 tx: &mut sqlx::Transaction<'static, <$store as $crate::log::sql_store::Backend>::Db>,
-                requests: &[$crate::log::AppendRequest],
-                idem: Option<&$crate::log::Idempotency>,
-                policy: &$crate::protocol::state::Policy,
-            ) -> Result<$crate::log::Outcome, $crate::log::StoreError> {
+                jobs: &[$crate::log::group::Job],
+            ) -> Result<Vec<Result<$crate::log::Appended, $crate::log::StoreError>>, $crate::log::StoreError> {
+                use $crate::log::plan::{GroupMember, MemberPlan, plan_group};
                 use $crate::log::rows::{TicketRow, sql};
-                use $crate::log::{Outcome, StoreError, WriteResult};
-                if let Some(idem) = idem {
-                    if let Some(previous) = Self::idempotent_result(tx, idem).await? {
-                        return Ok(Outcome::Replayed(previous));
+                use $crate::log::sql_store::ROWS_PER_STATEMENT;
+                use $crate::log::{StoreError, WriteResult};
+                type Db = <$store as $crate::log::sql_store::Backend>::Db;
+                let Some(policy) = jobs.first().map(|j| j.policy) else {
+                    return Ok(Vec::new());
+                };
+                let members: Vec<GroupMember<'_>> = jobs
+                    .iter()
+                    .map(|j| GroupMember { requests: &j.requests, idem: j.idem.as_ref() })
+                    .collect();
+
+                let mut known = std::collections::HashMap::new();
+                let keys: Vec<&str> = members.iter().filter_map(|m| m.idem.map(|i| i.key.as_str())).collect();
+                for chunk in keys.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(sql::IDEMPOTENCY_GET_MANY);
+                    q.push(" (");
+                    let mut list = q.separated(", ");
+                    for k in chunk {
+                        list.push_bind(*k);
+                    }
+                    q.push(")");
+                    let rows: Vec<(String, Vec<u8>, String)> = q.build_query_as().fetch_all(&mut **tx).await?;
+                    for (key, hash, result) in rows {
+                        let hash = $crate::log::hash_from(&hash, "idempotency request hash")?;
+                        let result: WriteResult = serde_json::from_str(&result).map_err(StoreError::corrupt)?;
+                        known.insert(key, (hash, result));
                     }
                 }
-                let size: i64 = sqlx::query_scalar(sql::LOG_SIZE)
-                    .fetch_one(&mut **tx)
-                    .await?;
-                // One SELECT per chunk of distinct tickets, not one per ticket:
-                // each statement is a round trip to the driver.
-                let mut wanted: Vec<&str> = Vec::new();
+
+                let size: i64 = sqlx::query_scalar(sql::LOG_SIZE).fetch_one(&mut **tx).await?;
+                // One SELECT per chunk of distinct tickets, not one per
+                // ticket: each statement is a round trip to the driver.
                 let mut seen = std::collections::HashSet::new();
-                for req in requests {
-                    if seen.insert(&req.ticket) {
-                        wanted.push(req.ticket.as_str());
-                    }
-                }
-                let mut tips = std::collections::HashMap::new();
-                for chunk in wanted.chunks($crate::log::sql_store::ROWS_PER_STATEMENT) {
-                    let mut q = sqlx::QueryBuilder::<<Self as $crate::log::sql_store::Backend>::Db>::new(
-                        sql::TICKETS_BY_HANDLES,
-                    );
+                let wanted: Vec<&str> = members
+                    .iter()
+                    .flat_map(|m| m.requests.iter())
+                    .filter(|r| seen.insert(&r.ticket))
+                    .map(|r| r.ticket.as_str())
+                    .collect();
+                let mut tips = std::collections::HashMap::with_capacity(wanted.len());
+                for chunk in wanted.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(sql::TICKETS_BY_HANDLES);
                     q.push(" (");
                     let mut list = q.separated(", ");
                     for h in chunk {
@@ -581,53 +605,31 @@ macro_rules! impl_sql_store {
                         tips.insert(ticket.handle, ticket.tip);
                     }
                 }
-                // A ticket that was not found has no tip: planning rejects
-                // the first request naming it.
                 // The clock is read while holding the write lock, so
                 // recorded_at never decreases along the log.
                 let recorded_at = $crate::protocol::fields::Timestamp::now();
-                let plan = $crate::log::plan::plan_appends(
-                    requests,
-                    size as u64,
-                    tips,
-                    recorded_at,
-                    policy,
-                )?;
-                let count = plan.events.len() as i64;
-                for chunk in plan.events.chunks($crate::log::sql_store::ROWS_PER_STATEMENT) {
-                    let mut q = sqlx::QueryBuilder::<<Self as $crate::log::sql_store::Backend>::Db>::new(
-                        sql::INSERT_EVENTS,
-                    );
-                    let canonical = chunk
-                        .iter()
-                        .map(|ev| std::str::from_utf8(&ev.hashed.canonical))
-                        .collect::<Result<Vec<_>, _>>()
-                        .map_err(StoreError::corrupt)?;
-                    q.push_values(chunk.iter().zip(canonical), |mut row, (ev, canonical)| {
-                        let r = &ev.hashed.record;
-                        row.push_bind(r.index as i64)
-                            .push_bind(r.ticket.as_str())
-                            .push_bind(r.seq as i64)
-                            .push_bind(canonical)
-                            .push_bind(ev.hashed.leaf.0.to_vec())
-                            .push_bind(r.recorded_at.millis());
+                let mut plan = plan_group(&members, size as u64, tips, known, recorded_at, &policy)?;
+
+                for chunk in plan.events.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(sql::INSERT_EVENTS);
+                    q.push_values(chunk, |mut row, e| {
+                        row.push_bind(e.index as i64)
+                            .push_bind(e.ticket.as_str())
+                            .push_bind(e.seq as i64)
+                            .push_bind(e.record.as_str())
+                            .push_bind(e.leaf.0.to_vec())
+                            .push_bind(e.recorded_at_ms);
                     });
                     q.build().execute(&mut **tx).await?;
-                    let with_content: Vec<_> = chunk
-                        .iter()
-                        .filter_map(|ev| ev.content.map(|c| (ev.hashed.record.index, c)))
-                        .collect();
-                    if !with_content.is_empty() {
-                        let mut q = sqlx::QueryBuilder::<<Self as $crate::log::sql_store::Backend>::Db>::new(
-                            sql::INSERT_CONTENTS,
-                        );
-                        q.push_values(with_content, |mut row, (index, (salt, body))| {
-                            row.push_bind(index as i64)
-                                .push_bind(salt.to_vec())
-                                .push_bind(body.as_str());
-                        });
-                        q.build().execute(&mut **tx).await?;
-                    }
+                }
+                for chunk in plan.contents.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(sql::INSERT_CONTENTS);
+                    q.push_values(chunk, |mut row, (index, (salt, body))| {
+                        row.push_bind(*index as i64)
+                            .push_bind(salt.to_vec())
+                            .push_bind(body.as_str());
+                    });
+                    q.build().execute(&mut **tx).await?;
                 }
                 // One UPDATE per chunk of tickets, joined to a VALUES list
                 // (columns are column1… in both SQLite and PostgreSQL).
@@ -636,15 +638,13 @@ macro_rules! impl_sql_store {
                     let state = tip
                         .state
                         .as_ref()
-                        .map(|s| serde_json::to_string(s))
+                        .map(serde_json::to_string)
                         .transpose()
                         .map_err(StoreError::corrupt)?;
                     updates.push((handle.as_str(), tip.next_seq as i64, tip.last_leaf.0.to_vec(), state));
                 }
-                for chunk in updates.chunks($crate::log::sql_store::ROWS_PER_STATEMENT) {
-                    let mut q = sqlx::QueryBuilder::<<Self as $crate::log::sql_store::Backend>::Db>::new(
-                        sql::UPDATE_TIPS_HEAD,
-                    );
+                for chunk in updates.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<Db>::new(sql::UPDATE_TIPS_HEAD);
                     q.push_values(chunk, |mut row, (handle, next_seq, leaf, state)| {
                         row.push_bind(*handle)
                             .push_bind(*next_seq)
@@ -654,68 +654,54 @@ macro_rules! impl_sql_store {
                     q.push(sql::UPDATE_TIPS_TAIL);
                     q.build().execute(&mut **tx).await?;
                 }
-                sqlx::query(sql::GROW_LOG)
-                    .bind(count)
-                    .execute(&mut **tx)
-                    .await?;
-                let result = WriteResult::Events {
-                    first_index: size as u64,
-                    count: count as u64,
-                };
-                if let Some(idem) = idem {
-                    Self::remember(tx, idem, &result).await?;
-                }
-                Ok(Outcome::Applied(result))
-            }
-
-            async fn idempotent_result(
-                tx: &mut sqlx::Transaction<
-                    'static,
-                    <$store as $crate::log::sql_store::Backend>::Db,
-                >,
-                idem: &$crate::log::Idempotency,
-            ) -> Result<Option<$crate::log::WriteResult>, $crate::log::StoreError> {
-                let row: Option<(Vec<u8>, String)> =
-                    sqlx::query_as($crate::log::rows::sql::IDEMPOTENCY_GET)
-                        .bind(idem.key.as_str())
-                        .fetch_optional(&mut **tx)
+                if plan.grows_by() > 0 {
+                    sqlx::query(sql::GROW_LOG)
+                        .bind(plan.grows_by() as i64)
+                        .execute(&mut **tx)
                         .await?;
-                match row {
-                    None => Ok(None),
-                    Some((hash, _)) if hash != idem.request_hash.0.to_vec() => {
-                        Err($crate::log::StoreError::IdempotencyConflict {
-                            key: idem.key.clone(),
-                        })
-                    }
-                    Some((_, result)) => serde_json::from_str(&result)
-                        .map(Some)
-                        .map_err($crate::log::StoreError::corrupt),
                 }
-            }
+                if !plan.remember.is_empty() {
+                    let now = $crate::protocol::fields::Timestamp::now().to_string();
+                    let mut rows = Vec::with_capacity(plan.remember.len());
+                    for (idem, result) in &plan.remember {
+                        let json = serde_json::to_string(result).map_err(StoreError::corrupt)?;
+                        rows.push((idem.key.as_str(), idem.request_hash.0.to_vec(), json));
+                    }
+                    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                        let mut q = sqlx::QueryBuilder::<Db>::new(sql::IDEMPOTENCY_PUT_MANY);
+                        q.push_values(chunk, |mut row, (key, hash, json)| {
+                            row.push_bind(*key)
+                                .push_bind(hash.clone())
+                                .push_bind(json.as_str())
+                                .push_bind(now.as_str());
+                        });
+                        q.build().execute(&mut **tx).await?;
+                    }
+                }
 
-            async fn remember(
-                tx: &mut sqlx::Transaction<
-                    'static,
-                    <$store as $crate::log::sql_store::Backend>::Db,
-                >,
-                idem: &$crate::log::Idempotency,
-                result: &$crate::log::WriteResult,
-            ) -> Result<(), $crate::log::StoreError> {
-                let json =
-                    serde_json::to_string(result).map_err($crate::log::StoreError::corrupt)?;
-                sqlx::query($crate::log::rows::sql::IDEMPOTENCY_PUT)
-                    .bind(idem.key.as_str())
-                    .bind(idem.request_hash.0.to_vec())
-                    .bind(json)
-                    .bind($crate::protocol::fields::Timestamp::now().to_string())
-                    .execute(&mut **tx)
-                    .await?;
-                Ok(())
+                // Answers: applied members take their events from the plan;
+                // a replay (rare) reads its first answer's events back.
+                let mut events = plan.events.drain(..);
+                let mut answers = Vec::with_capacity(plan.members.len());
+                for member in std::mem::take(&mut plan.members) {
+                    let replayed = match &member {
+                        MemberPlan::Replayed(WriteResult::Events { first_index, count }) => {
+                            let rows: Vec<$crate::log::rows::EventRow> = sqlx::query_as(sql::EVENTS_BY_RANGE)
+                                .bind(*first_index as i64)
+                                .bind((*first_index + *count) as i64)
+                                .fetch_all(&mut **tx)
+                                .await?;
+                            Some(rows.into_iter().map(TryInto::try_into).collect::<Result<Vec<_>, _>>()?)
+                        }
+                        _ => None,
+                    };
+                    answers.push(member.answer(&mut events, replayed));
+                }
+                Ok(answers)
             }
         }
     };
 }
-
 pub(crate) use impl_sql_store;
 
 /// Rows per multi-row statement: few enough binds for either backend

@@ -83,13 +83,27 @@ impl SqliteStore {
         tx: &mut Transaction<'static, Sqlite>,
         batch: &super::NewBatch,
     ) -> Result<(), StoreError> {
-        for (i, path) in batch.paths.iter().enumerate() {
-            sqlx::query(super::rows::sql::INSERT_PATH)
-                .bind((batch.first_index + i as u64) as i64)
-                .bind(batch.id as i64)
-                .bind(super::path_to_bytes(path))
-                .execute(&mut **tx)
-                .await?;
+        // Multi-row statements: each statement is a round trip to the
+        // connection's worker thread, and a batch has up to 4,096 paths.
+        let rows: Vec<(i64, Vec<u8>)> = batch
+            .paths
+            .iter()
+            .enumerate()
+            .map(|(i, path)| {
+                (
+                    (batch.first_index + i as u64) as i64,
+                    super::path_to_bytes(path),
+                )
+            })
+            .collect();
+        for chunk in rows.chunks(super::sql_store::ROWS_PER_STATEMENT) {
+            let mut q = sqlx::QueryBuilder::<Sqlite>::new(super::rows::sql::INSERT_PATHS);
+            q.push_values(chunk, |mut row, (idx, path)| {
+                row.push_bind(*idx)
+                    .push_bind(batch.id as i64)
+                    .push_bind(path.as_slice());
+            });
+            q.build().execute(&mut **tx).await?;
         }
         Ok(())
     }
