@@ -13,6 +13,12 @@ use proofdesk::node::{Node, NodeConfig};
 use proofdesk::protocol::state::Policy;
 use proofdesk::seal::SealPolicy;
 
+// The ingest path allocates many small values (JSON trees, hex strings,
+// receipts) across tokio's worker threads; glibc malloc showed as about a
+// fifth of the server's samples under bulk load (BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cli;
 mod dev;
 #[path = "cli/keys.rs"]
