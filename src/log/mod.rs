@@ -12,6 +12,7 @@ pub mod postgres;
 mod rows;
 pub(crate) mod sql_store;
 pub mod sqlite;
+mod sqlite_writer;
 
 use std::sync::Arc;
 

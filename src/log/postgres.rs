@@ -7,7 +7,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 
 use super::StoreError;
-use super::sql_store::{Backend, impl_sql_store};
+use super::sql_store::{Backend, impl_sql_store, impl_sqlx_group_commit};
 
 pub struct PgStore {
     pool: PgPool,
@@ -109,3 +109,4 @@ impl WriteHandle {
 }
 
 impl_sql_store!(PgStore, "postgres");
+impl_sqlx_group_commit!(PgStore);

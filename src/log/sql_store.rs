@@ -61,7 +61,9 @@ macro_rules! impl_sql_store {
             ) -> Result<$crate::log::Appended, $crate::log::StoreError> {
                 let handle = self.write_handle();
                 self.group
-                    .submit(requests, idem, policy, move |jobs| Self::commit_group(handle, jobs))
+                    .submit(requests, idem, policy, move |jobs| {
+                        Self::commit_group(handle, jobs)
+                    })
                     .await
             }
 
@@ -395,10 +397,16 @@ macro_rules! impl_sql_store {
             async fn list_api_keys(
                 &self,
             ) -> Result<Vec<$crate::log::ApiKeyInfo>, $crate::log::StoreError> {
-                let rows: Vec<(String, String, String, String, Option<String>, Option<String>)> =
-                    sqlx::query_as($crate::log::rows::sql::LIST_KEYS)
-                        .fetch_all(&self.pool)
-                        .await?;
+                let rows: Vec<(
+                    String,
+                    String,
+                    String,
+                    String,
+                    Option<String>,
+                    Option<String>,
+                )> = sqlx::query_as($crate::log::rows::sql::LIST_KEYS)
+                    .fetch_all(&self.pool)
+                    .await?;
                 Ok(rows
                     .into_iter()
                     .map(|(id, scopes, label, created_at, revoked_at, replaced_by)| {
@@ -485,7 +493,16 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
         }
+    };
+}
 
+pub(crate) use impl_sql_store;
+
+/// Group commit through sqlx: a handful of multi-row statements per group.
+/// PostgreSQL uses it; SQLite has its own path (`sqlite_writer`), because
+/// there every sqlx statement is a thread hand-off.
+macro_rules! impl_sqlx_group_commit {
+    ($store:ty) => {
         impl $store {
             /// Commits a group of appends in one transaction. An append the
             /// rules reject writes nothing and is answered alone; if the
@@ -702,7 +719,8 @@ macro_rules! impl_sql_store {
         }
     };
 }
-pub(crate) use impl_sql_store;
+
+pub(crate) use impl_sqlx_group_commit;
 
 /// Rows per multi-row statement: few enough binds for either backend
 /// (SQLite allows 32,766, PostgreSQL 65,535), many enough that a bulk

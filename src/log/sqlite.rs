@@ -9,7 +9,9 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::StoreError;
+use super::group::Job;
 use super::sql_store::{Backend, impl_sql_store};
+use super::sqlite_writer::Writer;
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -19,6 +21,8 @@ pub struct SqliteStore {
     group: super::group::GroupCommit,
     /// API key lookups, trusted for `keycache::KEY_CACHE_TTL`.
     keys: super::keycache::KeyCache,
+    /// The connection appends are written on (see `sqlite_writer`).
+    appender: Writer,
 }
 
 impl Backend for SqliteStore {
@@ -28,7 +32,15 @@ impl Backend for SqliteStore {
 
 impl SqliteStore {
     pub async fn connect(url: &str) -> Result<SqliteStore, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
+        let options = SqliteConnectOptions::from_str(url)?;
+        // Appends are written on a second connection to the same file.
+        let file = options.get_filename().to_owned();
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            return Err(StoreError::Unavailable(
+                "an in-memory SQLite database cannot be shared by the append writer; give a file (sqlite://PATH)".into(),
+            ));
+        }
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a receipt is a promise, so an acknowledged append must
@@ -52,11 +64,15 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        let appender = tokio::task::spawn_blocking(move || Writer::open(&file))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("opening the append writer: {e}")))??;
         Ok(SqliteStore {
             pool,
             writer: Arc::new(Mutex::new(())),
             group: Default::default(),
             keys: Default::default(),
+            appender,
         })
     }
 
@@ -70,6 +86,57 @@ impl SqliteStore {
         WriteHandle {
             pool: self.pool.clone(),
             writer: self.writer.clone(),
+            appender: self.appender.clone(),
+        }
+    }
+
+    /// Commits a group of appends in one transaction, in one blocking call
+    /// (`sqlite_writer`). An append the rules reject writes nothing and is
+    /// answered alone; if the database fails mid-group, every append is
+    /// retried in its own transaction, so one bad request never sinks the
+    /// others.
+    async fn commit_group(handle: WriteHandle, jobs: Vec<Job>) {
+        let _turn = handle.writer.clone().lock_owned().await;
+        let appender = handle.appender.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            let result = appender.commit(&jobs);
+            (jobs, result)
+        })
+        .await;
+        // A panic in the writer drops the senders: callers see an error.
+        let Ok((jobs, result)) = done else { return };
+        match result {
+            Ok(answers) => {
+                for (job, answer) in jobs.into_iter().zip(answers) {
+                    let _ = job.done.send(answer);
+                }
+            }
+            // The commit itself failed: whether it landed is unknown, so
+            // nothing may be retried blindly.
+            Err((e, true)) => {
+                tracing::error!(error = %e, appends = jobs.len(), "group commit failed");
+                for job in jobs {
+                    let _ = job.done.send(Err(e.for_group()));
+                }
+            }
+            // Rolled back before commit: safe to retry one by one.
+            Err((e, false)) => {
+                tracing::warn!(error = %e, appends = jobs.len(), "group failed; retrying its appends one by one");
+                let appender = handle.appender.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    for job in jobs {
+                        let answer = match appender.commit(std::slice::from_ref(&job)) {
+                            Ok(mut answers) => answers.pop().unwrap_or_else(|| {
+                                Err(StoreError::corrupt("a group of one gave no answer"))
+                            }),
+                            Err((e, true)) => Err(e.for_group()),
+                            Err((e, false)) => Err(e),
+                        };
+                        let _ = job.done.send(answer);
+                    }
+                })
+                .await;
+            }
         }
     }
 
@@ -115,6 +182,7 @@ impl SqliteStore {
 pub struct WriteHandle {
     pool: SqlitePool,
     writer: Arc<Mutex<()>>,
+    appender: Writer,
 }
 
 impl WriteHandle {
