@@ -9,6 +9,7 @@ pub mod integrations;
 pub mod keycache;
 pub mod plan;
 pub mod postgres;
+mod postgres_writer;
 mod rows;
 pub(crate) mod sql_store;
 pub mod sqlite;

@@ -144,20 +144,7 @@ pub(crate) mod sql {
          VALUES ($1, $2, $3, 0, $4, NULL) ON CONFLICT (external_id) DO NOTHING";
     pub const TICKET_BY_EXTERNAL: &str = "SELECT handle, external_id, created_at, next_seq, last_leaf, state FROM tickets WHERE external_id = $1";
     pub const TICKET_BY_HANDLE: &str = "SELECT handle, external_id, created_at, next_seq, last_leaf, state FROM tickets WHERE handle = $1";
-    /// Followed by a parenthesised list of keys.
-    pub const IDEMPOTENCY_GET_MANY: &str =
-        "SELECT key, request_hash, result FROM idempotency WHERE key IN";
-    /// Followed by a VALUES list.
-    pub const IDEMPOTENCY_PUT_MANY: &str =
-        "INSERT INTO idempotency (key, request_hash, result, created_at) ";
     pub const LOG_SIZE: &str = "SELECT size FROM log_state WHERE id = 1";
-    pub const TICKETS_BY_HANDLES: &str = "SELECT handle, external_id, created_at, next_seq, last_leaf, state FROM tickets WHERE handle IN";
-    pub const INSERT_EVENTS: &str =
-        "INSERT INTO events (idx, ticket, seq, record, leaf, recorded_at_ms) ";
-    pub const INSERT_CONTENTS: &str = "INSERT INTO content (idx, salt, body) ";
-    pub const UPDATE_TIPS_HEAD: &str =
-        "UPDATE tickets SET next_seq = v.column2, last_leaf = v.column3, state = v.column4 FROM (";
-    pub const UPDATE_TIPS_TAIL: &str = ") AS v WHERE tickets.handle = v.column1";
     pub const GROW_LOG: &str = "UPDATE log_state SET size = size + $1 WHERE id = 1";
     pub const LOG_STATE: &str = "SELECT size, sealed FROM log_state WHERE id = 1";
     pub const BATCH_COUNTS: &str = "SELECT COUNT(*), \

@@ -10,7 +10,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::StoreError;
 use super::group::Job;
-use super::sql_store::{Backend, impl_sql_store};
+use super::sql_store::impl_sql_store;
 use super::sqlite_writer::Writer;
 
 pub struct SqliteStore {
@@ -23,11 +23,6 @@ pub struct SqliteStore {
     keys: super::keycache::KeyCache,
     /// The connection appends are written on (see `sqlite_writer`).
     appender: Writer,
-}
-
-impl Backend for SqliteStore {
-    type Db = Sqlite;
-    type WriteHandle = WriteHandle;
 }
 
 impl SqliteStore {
