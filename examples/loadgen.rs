@@ -4,7 +4,8 @@
 //! the same rows straight into the same database.
 //!
 //! Single appends, bulk appends and proof fetches are driven by wrk, from
-//! another process; see scripts/bench.sh.
+//! another process; see scripts/bench.sh. `steady` is the background ingest
+//! (a fixed rate, not as fast as possible) while wrk fetches proofs.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -71,6 +72,30 @@ enum Command {
         samples: usize,
         #[arg(long, default_value_t = 600)]
         timeout_s: u64,
+    },
+    /// Append at a fixed rate for a while, as a help desk would, while
+    /// something else measures reads: `--rate` events/s in requests of
+    /// `--per-request` message events (1: single appends to
+    /// POST /v1/tickets/{h}/events; more: POST /v1/events/bulk, all to one
+    /// ticket) on random tickets from `--tickets`. Prints one JSON line with
+    /// the rate achieved and the append latencies.
+    Steady {
+        #[command(flatten)]
+        server: Server,
+        /// Events per second to send.
+        #[arg(long)]
+        rate: u64,
+        #[arg(long)]
+        duration_s: f64,
+        #[arg(long, default_value_t = 1)]
+        per_request: u64,
+        /// A file of ticket handles, one per line.
+        #[arg(long)]
+        tickets: PathBuf,
+        /// Requests in flight at most; when the server falls behind, the
+        /// achieved rate drops below `--rate` instead of piling up.
+        #[arg(long, default_value_t = 64)]
+        max_in_flight: usize,
     },
     /// The limit: insert API-shaped rows straight into a fresh database of
     /// the same kind, `--per-tx` rows per durable transaction.
@@ -320,6 +345,96 @@ async fn to_final(server: Server, samples: usize, timeout_s: u64) -> anyhow::Res
     Ok(())
 }
 
+async fn steady(
+    server: Server,
+    rate: u64,
+    duration_s: f64,
+    per_request: u64,
+    tickets: PathBuf,
+    max_in_flight: usize,
+) -> anyhow::Result<()> {
+    if rate == 0 || per_request == 0 || duration_s <= 0.0 {
+        bail!("--rate, --per-request and --duration-s must be positive");
+    }
+    let handles: Vec<String> = std::fs::read_to_string(&tickets)
+        .with_context(|| format!("reading {}", tickets.display()))?
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if handles.is_empty() {
+        bail!("no ticket handles in {}", tickets.display());
+    }
+    let api = Arc::new(Api::new(server));
+    let interval = Duration::from_secs_f64(per_request as f64 / rate as f64);
+    let slots = Arc::new(tokio::sync::Semaphore::new(max_in_flight));
+    let errors = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    let started = tokio::time::Instant::now();
+    let end = started + Duration::from_secs_f64(duration_s);
+    let mut next = started;
+    // Requests go out on a fixed schedule; one that finds every slot busy
+    // waits for a slot, so a slow server lowers the achieved rate.
+    while next < end {
+        tokio::time::sleep_until(next).await;
+        let slot = slots.clone().acquire_owned().await?;
+        let (api, errors) = (api.clone(), errors.clone());
+        let ticket = handles[rand::random_range(0..handles.len())].clone();
+        tasks.push(tokio::spawn(async move {
+            let t0 = Instant::now();
+            let result = if per_request == 1 {
+                api.post(
+                    &format!("/v1/tickets/{ticket}/events"),
+                    &event("message.added"),
+                )
+                .await
+            } else {
+                let items: Vec<Value> = (0..per_request)
+                    .map(|_| json!({"ticket": ticket, "event": event("message.added")}))
+                    .collect();
+                api.post("/v1/events/bulk", &json!({"events": items})).await
+            };
+            drop(slot);
+            if let Err(e) = result {
+                if errors.fetch_add(1, Ordering::Relaxed) == 0 {
+                    eprintln!("loadgen: steady: {e:#}");
+                }
+                return None;
+            }
+            Some(t0.elapsed().as_secs_f64() * 1000.0)
+        }));
+        next += interval;
+    }
+    let mut ms = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        if let Some(v) = t.await? {
+            ms.push(v);
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    ms.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        ms.get(((ms.len() as f64 * p) as usize).min(ms.len().saturating_sub(1)))
+            .copied()
+    };
+    let events = ms.len() as u64 * per_request;
+    println!(
+        "{}",
+        json!({
+            "target_events_per_s": rate,
+            "per_request": per_request,
+            "requests": ms.len(),
+            "errors": errors.load(Ordering::Relaxed),
+            "events": events,
+            "seconds": secs,
+            "events_per_s": events as f64 / secs,
+            "append_p50_ms": pct(0.50),
+            "append_p99_ms": pct(0.99),
+        })
+    );
+    Ok(())
+}
+
 /// One raw row: (index, canonical record, leaf, recorded_at ms).
 type RawRow = (i64, String, Vec<u8>, i64);
 
@@ -452,6 +567,24 @@ async fn main() -> anyhow::Result<()> {
             samples,
             timeout_s,
         } => to_final(server, samples, timeout_s).await,
+        Command::Steady {
+            server,
+            rate,
+            duration_s,
+            per_request,
+            tickets,
+            max_in_flight,
+        } => {
+            steady(
+                server,
+                rate,
+                duration_s,
+                per_request,
+                tickets,
+                max_in_flight,
+            )
+            .await
+        }
         Command::RawInsert {
             database,
             rows,

@@ -6,13 +6,22 @@
 #      examples/loadgen.rs: append to final, single appends at concurrency
 #      1/16/64, bulk appends, the raw insert limit of the same rows into the
 #      same kind of database, proof bundles as the log grows to
-#      BENCH_FILL events, and the server's peak memory.
-# Results: target/bench/results.jsonl and target/bench/report.md.
+#      BENCH_FILL events (once sealing and anchoring have caught up, and
+#      again while loadgen appends at a fixed rate), and the server's peak
+#      memory.
+# Results: $CARGO_TARGET_DIR/bench/results.jsonl and report.md
+# (CARGO_TARGET_DIR defaults to target/).
 #
 # Knobs (environment): BENCH_DURATION (s per wrk run, default 10),
-# BENCH_FILL (default 1000000), BENCH_BACKENDS (default "sqlite postgres"),
+# BENCH_FILL (default 1000000; the first proof measure is at the log size
+# after the append measures + 100,000, the second at BENCH_FILL if that is
+# larger), BENCH_BACKENDS (default "sqlite postgres"),
 # BENCH_PG (default postgres://postgres@127.0.0.1:5432/test), BENCH_MICRO=0
-# skips the micro-benchmarks.
+# skips the micro-benchmarks, BENCH_INGEST_RATE (events/s appended during
+# the proofs-under-ingest measure, default 1000) and BENCH_INGEST_PER_REQUEST
+# (events per append request there, default 1: single appends),
+# BENCH_CATCHUP_TIMEOUT (s to wait for sealing and anchoring to catch up
+# before proofs are measured, default 900).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -21,7 +30,11 @@ duration="${BENCH_DURATION:-10}"
 fill_to="${BENCH_FILL:-1000000}"
 backends="${BENCH_BACKENDS:-sqlite postgres}"
 pg_base="${BENCH_PG:-postgres://postgres@127.0.0.1:5432/test}"
-out="$root/target/bench"
+ingest_rate="${BENCH_INGEST_RATE:-1000}"
+ingest_per_request="${BENCH_INGEST_PER_REQUEST:-1}"
+catchup_timeout="${BENCH_CATCHUP_TIMEOUT:-900}"
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+out="$target_dir/bench"
 mkdir -p "$out"
 results="$out/results.jsonl"
 : >"$results"
@@ -43,8 +56,8 @@ if ! command -v wrk >/dev/null; then
     apt-get install -y wrk >/dev/null
 fi
 cargo build --release --locked --bin proofdesk --example loadgen
-bin="$root/target/release/proofdesk"
-loadgen="$root/target/release/examples/loadgen"
+bin="$target_dir/release/proofdesk"
+loadgen="$target_dir/release/examples/loadgen"
 
 machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 record "{\"measure\":\"machine\",\"cpu\":\"$machine\",\"kernel\":\"$(uname -r)\"}"
@@ -72,15 +85,53 @@ for _ in $(seq 50); do curl -sf -X POST -H 'content-type: application/json' \
     --data '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$rpc" >/dev/null && break; sleep 0.2; done
 log "anvil on $rpc (1 s blocks)"
 
-# wrk_run NAME MODE CONNECTIONS [extra env...]: one wrk run, one JSON line.
-wrk_run() {
-    local name="$1" mode="$2" c="$3" backend="$4" url="$5" extra="${6:-}"
+# wrk_line MODE CONNECTIONS URL: one wrk run; prints its JSON line.
+wrk_line() {
+    local mode="$1" c="$2" url="$3"
     local threads=2
     [ "$c" -lt 2 ] && threads=1
+    PD_MODE="$mode" PD_KEY="$key" PD_TICKETS="$tickets" PD_BULK="${PD_BULK:-1000}" \
+        wrk -t"$threads" -c"$c" -d"${duration}s" --timeout 10s -s "$root/scripts/bench/wrk.lua" "$url" | tail -1
+}
+
+# wrk_run NAME MODE CONNECTIONS BACKEND URL [extra JSON fields]: one wrk
+# run, one JSON line in the results.
+wrk_run() {
+    local name="$1" mode="$2" c="$3" backend="$4" url="$5" extra="${6:-}"
     local line
-    line="$(PD_MODE="$mode" PD_KEY="$key" PD_TICKETS="$tickets" PD_BULK="${PD_BULK:-1000}" \
-        wrk -t"$threads" -c"$c" -d"${duration}s" --timeout 10s -s "$root/scripts/bench/wrk.lua" "$url" | tail -1)"
+    line="$(wrk_line "$mode" "$c" "$url")"
     record "{\"backend\":\"$backend\",\"measure\":\"$name\",\"connections\":$c,$extra${line#\{}"
+}
+
+# wait_caught_up BACKEND URL: poll GET /v1/log until every event is sealed
+# and every batch is final (or BENCH_CATCHUP_TIMEOUT passes), so proofs are
+# measured without the sealer and anchorer working beside them. One JSON
+# line says how long that took and where it stood.
+wait_caught_up() {
+    local backend="$1" url="$2" t0 waited state="" last=0 ok
+    t0="$(date +%s%N)"
+    while :; do
+        waited=$(( ($(date +%s%N) - t0) / 1000000 ))  # ms
+        # A busy server may miss a poll; the last answer stands.
+        state="$(curl -sf --max-time 10 "$url/v1/log" | python3 -c 'import json,sys
+l = json.load(sys.stdin)
+done = l["sealed"] == l["log_size"] and l["final_batches"] == l["batches"]
+print(int(done), l["log_size"], l["sealed"], l["batches"], l["anchored_batches"], l["final_batches"])')" \
+            || state="${state:-0 0 0 0 0 0}"
+        # shellcheck disable=SC2086
+        set -- $state
+        if [ "$1" = 1 ] || [ "$waited" -ge $((catchup_timeout * 1000)) ]; then
+            ok=true
+            [ "$1" = 1 ] || { ok=false; log "sealing and anchoring had not caught up after $((waited / 1000)) s"; }
+            record "{\"backend\":\"$backend\",\"measure\":\"catch_up\",\"caught_up\":$ok,\"seconds\":$(python3 -c "print($waited / 1000)"),\"log_size\":$2,\"sealed\":$3,\"batches\":$4,\"anchored_batches\":$5,\"final_batches\":$6}"
+            return 0
+        fi
+        if [ "$waited" -ge $((last + 10000)) ]; then
+            last="$waited"
+            log "catching up ($((waited / 1000)) s): sealed $3 of $2 events; batches $4, anchored $5, final $6"
+        fi
+        sleep 1
+    done
 }
 
 peak_rss_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
@@ -120,6 +171,8 @@ for backend in $backends; do
     curl -sf "$url/readyz" >/dev/null || { log "server did not come up; see $out/server-$backend.log"; exit 1; }
     tickets="$work/tickets-$backend"
     "$loadgen" tickets --url "$url" --key "$key" --count 1000 --out "$tickets"
+    # The tickets the append measures (and the steady ingest below) write to.
+    append_tickets="$tickets"
 
     log "append to final anchor (anvil, 1 s blocks, 3 confirmations)"
     line="$("$loadgen" to-final --url "$url" --key "$key" --samples 10)"
@@ -139,7 +192,11 @@ for backend in $backends; do
     record "{\"backend\":\"$backend\",\"measure\":\"raw_insert\",${line#\{}"
 
     # Proofs are fetched for the same tickets (10-event lifecycles from the
-    # first fill) at each log size, so only the log's size changes.
+    # first fill) at each log size, so only the log's size changes: first
+    # once sealing and anchoring have caught up (the "proof" rows), then
+    # while loadgen appends at a fixed rate to the first 1,000 tickets (the
+    # "proof_under_ingest" rows), so reads under writes are a row of their
+    # own rather than mixed into the first.
     log_size() { curl -sf "$url/v1/log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["log_size"])'; }
     tickets="$work/filled-$backend"
     : >"$tickets"
@@ -150,7 +207,21 @@ for backend in $backends; do
         line="$("$loadgen" fill --url "$url" --key "$key" --until "$target" --out "$work/fill-$target")"
         record "{\"backend\":\"$backend\",\"measure\":\"fill\",\"until\":$target,${line#\{}"
         [ -s "$tickets" ] || cp "$work/fill-$target" "$tickets"
+        log "waiting for sealing and anchoring to catch up"
+        wait_caught_up "$backend" "$url"
         wrk_run proof proof 16 "$backend" "$url" "\"log_size\":$(log_size),"
+        # The ingest starts 1 s before wrk and ends 1 s after it.
+        log "proofs while appending $ingest_rate events/s ($ingest_per_request per request)"
+        size_before="$(log_size)"
+        "$loadgen" steady --url "$url" --key "$key" --tickets "$append_tickets" \
+            --rate "$ingest_rate" --per-request "$ingest_per_request" \
+            --duration-s "$((duration + 2))" >"$work/steady.json" &
+        steady=$!
+        sleep 1
+        line="$(wrk_line proof 16 "$url")"
+        wait "$steady"
+        ingest="$(cat "$work/steady.json")"
+        record "{\"backend\":\"$backend\",\"measure\":\"proof_under_ingest\",\"connections\":16,\"log_size\":$size_before,\"ingest\":$ingest,${line#\{}"
     done
     record "{\"backend\":\"$backend\",\"measure\":\"server_peak_rss\",\"kib\":$(peak_rss_kib "$server")}"
     curl -sf "$url/v1/log" >"$out/log-$backend.json" || true
@@ -163,4 +234,4 @@ for backend in $backends; do
     fi
 done
 
-python3 "$root/scripts/bench/report.py" "$results" "$root/target/criterion" | tee "$out/report.md"
+python3 "$root/scripts/bench/report.py" "$results" "$target_dir/criterion" | tee "$out/report.md"

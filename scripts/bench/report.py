@@ -1,6 +1,12 @@
 #!/usr/bin/env python3
 """Turns scripts/bench.sh's results.jsonl and criterion's estimates into the
-Markdown tables of BENCHMARKS.md, with the goals of issue #6 checked."""
+Markdown tables of BENCHMARKS.md, with the goals of issue 13 checked:
+single appends at c=64 (SQLite >= 10,000/s with p99 < 20 ms, PostgreSQL
+>= 5,000/s with p99 < 30 ms), bulk ingest (SQLite >= 50,000/s and >= 0.5 x
+the raw multi-row insert, PostgreSQL >= 30,000/s), proof bundles at >= 1M
+events on both backends (p99 < 5 ms and within 1.3 x the p99 at ~250k, both
+measured once sealing and anchoring have caught up), and append to final
+within the maximum merge delay for every sample."""
 import glob
 import json
 import os
@@ -35,6 +41,10 @@ def ms(us):
     return f"{us / 1000:.2f}"
 
 
+# Single appends at c=64: (events/s at least, p99 below this many ms).
+SINGLE_GOAL = {"sqlite": (10000, 20), "postgres": (5000, 30)}
+
+
 def verdict(ok):
     return "met" if ok else "**missed**"
 
@@ -57,14 +67,12 @@ if m:
             if limit:
                 ratio = m[k] / limit
                 note = f"{ratio:.2f} × the raw SHA-256 limit"
-                goals.append((f"Tree build, {int(n):,} leaves", "≤ 1.3 × raw SHA-256", f"{ratio:.2f} ×", ratio <= 1.3))
         print(f"| `{k}` | {fmt_ns(m[k])} | {note} |")
     print()
 
 for r in rows:
     if r["measure"] == "anchor_gas":
         print(f"anchor() in steady state, total gas of the transaction on anvil: {r['gas']:,}\n")
-        goals.append(("anchor() gas per batch", "≤ 55,000", f"{r['gas']:,}", r["gas"] <= 55000))
 
 for backend in ["sqlite", "postgres"]:
     mine = [r for r in rows if r.get("backend") == backend]
@@ -81,8 +89,9 @@ for backend in ["sqlite", "postgres"]:
             limtxt = f"{lim['rows_per_s']:,.0f} rows/s (1 row per commit)" if lim else ""
             print(f"| single append, c={r['connections']} | {rate(r):,.0f} events/s | {ms(r['p50_us'])} | {ms(r['p90_us'])} | {ms(r['p99_us'])} | {ms(r['p999_us'])} | {r['non_2xx']} | {limtxt} | {ratio} |")
             if r["connections"] == 64:
-                ok = rate(r) >= 10000 and r["p99_us"] < 20000 and r["non_2xx"] == 0
-                goals.append((f"Single appends, c=64, {backend}", "≥ 10,000/s, p99 < 20 ms", f"{rate(r):,.0f}/s, p99 {ms(r['p99_us'])} ms", ok))
+                min_rate, max_p99_ms = SINGLE_GOAL[backend]
+                ok = rate(r) >= min_rate and r["p99_us"] < max_p99_ms * 1000 and r["non_2xx"] == 0
+                goals.append((f"Single appends, c=64, {backend}", f"≥ {min_rate:,}/s, p99 < {max_p99_ms} ms", f"{rate(r):,.0f}/s, p99 {ms(r['p99_us'])} ms", ok))
         elif r["measure"] == "bulk_append":
             ev = rate(r) * r["events_per_request"]
             lim = raw.get(1000)
@@ -90,25 +99,40 @@ for backend in ["sqlite", "postgres"]:
             print(f"| bulk append ({r['events_per_request']}/request), c={r['connections']} | {ev:,.0f} events/s | {ms(r['p50_us'])} | {ms(r['p90_us'])} | {ms(r['p99_us'])} | {ms(r['p999_us'])} | {r['non_2xx']} | {lim['rows_per_s']:,.0f} rows/s (1000 rows per commit) | {ratio:.2f} |")
             if backend == "sqlite":
                 goals.append(("Bulk ingest, durable, SQLite", "≥ 50,000/s and ≥ 0.5 × raw", f"{ev:,.0f}/s, {ratio:.2f} × raw", ev >= 50000 and ratio >= 0.5 and r["non_2xx"] == 0))
+            else:
+                goals.append(("Bulk ingest, durable, PostgreSQL", "≥ 30,000/s", f"{ev:,.0f}/s, {ratio:.2f} × raw", ev >= 30000 and r["non_2xx"] == 0))
     for r in mine:
         if r["measure"] == "raw_insert":
             print(f"| limit: raw insert, {r['per_tx']} per commit, {r['writers']} writer(s) | {r['rows_per_s']:,.0f} rows/s | | | | | | | |")
+    # "proof": measured once sealing and anchoring have caught up, nothing
+    # else running. "proof_under_ingest": the same fetches while loadgen
+    # appends at a fixed rate.
     proofs = [r for r in mine if r["measure"] == "proof"]
     for r in proofs:
-        print(f"| proof bundle, log of {r['log_size']:,} events, c={r['connections']} | {rate(r):,.0f} bundles/s | {ms(r['p50_us'])} | {ms(r['p90_us'])} | {ms(r['p99_us'])} | {ms(r['p999_us'])} | {r['non_2xx']} | | |")
+        print(f"| proof bundle, log of {r['log_size']:,} events, caught up, c={r['connections']} | {rate(r):,.0f} bundles/s | {ms(r['p50_us'])} | {ms(r['p90_us'])} | {ms(r['p99_us'])} | {ms(r['p999_us'])} | {r['non_2xx']} | | |")
+    for r in mine:
+        if r["measure"] == "proof_under_ingest":
+            i = r["ingest"]
+            how = "single appends" if i["per_request"] == 1 else f"{i['per_request']} per request"
+            p99 = f", append p99 {i['append_p99_ms']:.1f} ms" if i.get("append_p99_ms") is not None else ""
+            print(f"| proof bundle, log of {r['log_size']:,} events, c={r['connections']}, while appending {i['target_events_per_s']:,} events/s ({how}; achieved {i['events_per_s']:,.0f}/s, {i['errors']} errors{p99}) | {rate(r):,.0f} bundles/s | {ms(r['p50_us'])} | {ms(r['p90_us'])} | {ms(r['p99_us'])} | {ms(r['p999_us'])} | {r['non_2xx']} | | |")
     for r in mine:
         if r["measure"] == "fill":
             print(f"| fill to {r['until']:,} (tickets created one by one, lifecycles in bulk) | {r['events_per_s']:,.0f} events/s | | | | | | | |")
     print()
+    for r in mine:
+        if r["measure"] == "catch_up":
+            state = "caught up" if r["caught_up"] else "**had not caught up** (timed out)"
+            print(f"Before the proofs at {r['log_size']:,} events: sealing and anchoring {state} after {r['seconds']:.0f} s ({r['sealed']:,} sealed, {r['final_batches']:,} of {r['batches']:,} batches final).\n")
     if proofs:
         big = max(proofs, key=lambda r: r["log_size"])
         small = min(proofs, key=lambda r: r["log_size"])
-        flat = big["p99_us"] <= max(2 * small["p99_us"], small["p99_us"] + 1000)
-        goals.append((f"Proof bundle at {big['log_size']:,} events, {backend}", "p99 < 5 ms, flat", f"p99 {ms(big['p99_us'])} ms (vs {ms(small['p99_us'])} ms at {small['log_size']:,})", big["log_size"] >= 1_000_000 and big["p99_us"] < 5000 and flat and big["non_2xx"] == 0))
+        flat = big["p99_us"] <= 1.3 * small["p99_us"]
+        goals.append((f"Proof bundle at {big['log_size']:,} events, {backend}", "≥ 1M events, p99 < 5 ms, ≤ 1.3 × the p99 at ~250k", f"p99 {ms(big['p99_us'])} ms (vs {ms(small['p99_us'])} ms at {small['log_size']:,})", big["log_size"] >= 1_000_000 and big["p99_us"] < 5000 and flat and big["non_2xx"] == 0))
     for r in mine:
         if r["measure"] == "append_to_final":
             print(f"Append to final anchor ({r['samples']} samples, anvil 1 s blocks, 3 confirmations): median {r['median_s']:.1f} s, max {r['max_s']:.1f} s; the maximum merge delay is {r['max_merge_delay_s']:.0f} s.\n")
-            goals.append((f"Append to final, {backend}", "within the maximum merge delay", f"max {r['max_s']:.1f} s of {r['max_merge_delay_s']:.0f} s", r["max_s"] <= r["max_merge_delay_s"]))
+            goals.append((f"Append to final, {backend}", "every sample within the maximum merge delay", f"max {r['max_s']:.1f} s of {r['max_merge_delay_s']:.0f} s ({r['samples']} samples)", r["max_s"] <= r["max_merge_delay_s"]))
         if r["measure"] == "server_peak_rss":
             print(f"Server peak memory (VmHWM) over the whole {backend} run: {r['kib'] / 1024:.0f} MiB.\n")
 
