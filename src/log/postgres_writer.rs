@@ -10,8 +10,8 @@ use std::collections::HashSet;
 
 use sqlx::{Postgres, Transaction};
 
-use super::group::Job;
-use super::plan::{GroupMember, KnownKeys, MemberPlan, plan_group};
+use super::group::{Job, members, settle};
+use super::plan::{KnownKeys, MemberPlan, plan_group};
 use super::postgres::WriteHandle;
 use super::rows::{EventRow, TicketRow, sql};
 use super::{Appended, StoreError, Ticket, WriteResult};
@@ -41,41 +41,24 @@ pub(crate) async fn commit_group(handle: WriteHandle, jobs: Vec<Job>) {
         tx.commit().await.map_err(|e| (StoreError::from(e), true))?;
         Ok(results)
     };
-    match together.await {
-        Ok(results) => {
-            for (job, result) in jobs.into_iter().zip(results) {
-                let _ = job.done.send(result);
+    let outcome = together.await;
+    let retry = settle(jobs, outcome);
+    for job in retry {
+        let alone = async {
+            let (mut tx, ()) = handle.begin().await?;
+            let result = append_group(&mut tx, std::slice::from_ref(&job))
+                .await?
+                .pop()
+                .ok_or_else(|| StoreError::corrupt("a group of one gave no answer"))?;
+            // A rejection wrote nothing: dropping the transaction rolls it
+            // back.
+            if result.is_ok() {
+                tx.commit().await?;
             }
-        }
-        // The commit itself failed: whether it landed is unknown (a lost
-        // connection), so nothing may be retried blindly.
-        Err((e, true)) => {
-            tracing::error!(error = %e, appends = jobs.len(), "group commit failed");
-            for job in jobs {
-                let _ = job.done.send(Err(e.for_group()));
-            }
-        }
-        // Rolled back before commit: safe to retry one by one.
-        Err((e, false)) => {
-            tracing::warn!(error = %e, appends = jobs.len(), "group failed; retrying its appends one by one");
-            for job in jobs {
-                let alone = async {
-                    let (mut tx, ()) = handle.begin().await?;
-                    let result = append_group(&mut tx, std::slice::from_ref(&job))
-                        .await?
-                        .pop()
-                        .ok_or_else(|| StoreError::corrupt("a group of one gave no answer"))?;
-                    // A rejection wrote nothing: dropping the transaction
-                    // rolls it back.
-                    if result.is_ok() {
-                        tx.commit().await?;
-                    }
-                    result
-                };
-                let result = alone.await;
-                let _ = job.done.send(result);
-            }
-        }
+            result
+        };
+        let result = alone.await;
+        let _ = job.done.send(result);
     }
 }
 
@@ -87,16 +70,9 @@ async fn append_group(
     tx: &mut Transaction<'static, Postgres>,
     jobs: &[Job],
 ) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
-    let Some(policy) = jobs.first().map(|j| j.policy) else {
+    let Some((policy, members)) = members(jobs) else {
         return Ok(Vec::new());
     };
-    let members: Vec<GroupMember<'_>> = jobs
-        .iter()
-        .map(|j| GroupMember {
-            requests: &j.requests,
-            idem: j.idem.as_ref(),
-        })
-        .collect();
 
     let mut known = KnownKeys::new();
     let keys: Vec<&str> = members

@@ -100,39 +100,24 @@ impl SqliteStore {
         .await;
         // A panic in the writer drops the senders: callers see an error.
         let Ok((jobs, result)) = done else { return };
-        match result {
-            Ok(answers) => {
-                for (job, answer) in jobs.into_iter().zip(answers) {
-                    let _ = job.done.send(answer);
-                }
-            }
-            // The commit itself failed: whether it landed is unknown, so
-            // nothing may be retried blindly.
-            Err((e, true)) => {
-                tracing::error!(error = %e, appends = jobs.len(), "group commit failed");
-                for job in jobs {
-                    let _ = job.done.send(Err(e.for_group()));
-                }
-            }
-            // Rolled back before commit: safe to retry one by one.
-            Err((e, false)) => {
-                tracing::warn!(error = %e, appends = jobs.len(), "group failed; retrying its appends one by one");
-                let appender = handle.appender.clone();
-                let _ = tokio::task::spawn_blocking(move || {
-                    for job in jobs {
-                        let answer = match appender.commit(std::slice::from_ref(&job)) {
-                            Ok(mut answers) => answers.pop().unwrap_or_else(|| {
-                                Err(StoreError::corrupt("a group of one gave no answer"))
-                            }),
-                            Err((e, true)) => Err(e.for_group()),
-                            Err((e, false)) => Err(e),
-                        };
-                        let _ = job.done.send(answer);
-                    }
-                })
-                .await;
-            }
+        let retry = super::group::settle(jobs, result);
+        if retry.is_empty() {
+            return;
         }
+        let appender = handle.appender.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            for job in retry {
+                let answer = match appender.commit(std::slice::from_ref(&job)) {
+                    Ok(mut answers) => answers.pop().unwrap_or_else(|| {
+                        Err(StoreError::corrupt("a group of one gave no answer"))
+                    }),
+                    Err((e, true)) => Err(e.for_group()),
+                    Err((e, false)) => Err(e),
+                };
+                let _ = job.done.send(answer);
+            }
+        })
+        .await;
     }
 
     async fn begin_write(

@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
-use super::group::Job;
-use super::plan::{GroupMember, KnownKeys, MemberPlan, plan_group};
+use super::group::{GroupOutcome, Job, members};
+use super::plan::{KnownKeys, MemberPlan, plan_group};
 use super::rows::{EventRow, TicketRow};
 use super::{Appended, StoreError, StoredEvent, Ticket, WriteResult};
 use crate::protocol::fields::Timestamp;
@@ -28,10 +28,6 @@ use crate::protocol::fields::Timestamp;
 pub(crate) struct Writer {
     conn: Arc<Mutex<Connection>>,
 }
-
-/// A group's answers, or why the whole transaction failed; `true` when the
-/// failure was the COMMIT itself, whose outcome is then unknown.
-pub(crate) type GroupResult = Result<Vec<Result<Appended, StoreError>>, (StoreError, bool)>;
 
 impl Writer {
     /// Opens the file the pool uses (already created and migrated), with
@@ -52,7 +48,7 @@ impl Writer {
 
     /// Commits the jobs together (blocking). Callers hold the store's
     /// writer lock.
-    pub fn commit(&self, jobs: &[Job]) -> GroupResult {
+    pub fn commit(&self, jobs: &[Job]) -> GroupOutcome {
         let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         // A COMMIT that failed (a full disk) leaves the transaction open;
         // it is rolled back before the connection is used again.
@@ -77,16 +73,9 @@ fn append_group(
     conn: &Connection,
     jobs: &[Job],
 ) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
-    let Some(policy) = jobs.first().map(|j| j.policy) else {
+    let Some((policy, members)) = members(jobs) else {
         return Ok(Vec::new());
     };
-    let members: Vec<GroupMember<'_>> = jobs
-        .iter()
-        .map(|j| GroupMember {
-            requests: &j.requests,
-            idem: j.idem.as_ref(),
-        })
-        .collect();
 
     let mut known = KnownKeys::new();
     {
