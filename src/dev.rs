@@ -53,7 +53,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         rpc_timeout: Duration::from_secs(5),
         max_merge_delay: Duration::from_secs(60),
         seal: SealPolicy {
-            max_batch: 4096,
+            max_batch: 65_536,
             max_age: Duration::from_secs(2),
         },
         anchor: AnchorPolicy {

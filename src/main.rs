@@ -13,6 +13,12 @@ use proofdesk::node::{Node, NodeConfig};
 use proofdesk::protocol::state::Policy;
 use proofdesk::seal::SealPolicy;
 
+// The ingest path allocates many small values (JSON trees, hex strings,
+// receipts) across tokio's worker threads; glibc malloc showed as about a
+// fifth of the server's samples under bulk load (BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cli;
 mod dev;
 #[path = "cli/keys.rs"]
@@ -56,8 +62,10 @@ pub struct ServeArgs {
     /// Maximum merge delay promised in receipts, seconds.
     #[arg(long, default_value_t = 60)]
     max_merge_delay: u64,
-    /// Seal a batch at this many events …
-    #[arg(long, default_value_t = 4096)]
+    /// Seal a batch at this many events … (the anchorer takes one batch at a
+    /// time to finality, so this divided by that time caps how many events
+    /// per second can stay within the maximum merge delay)
+    #[arg(long, default_value_t = 65_536)]
     batch_size: u64,
     /// … or when its oldest event is this many milliseconds old (and the previous batch is on chain).
     #[arg(long, default_value_t = 5000)]

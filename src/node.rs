@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::anchor::{AnchorPolicy, Anchorer, Chain, OperatorKey};
-use crate::api::{AppState, router};
+use crate::api::{AppParts, AppState, router};
 use crate::log::DynStore;
 use crate::metrics::Metrics;
 use crate::protocol::bundle::ChainRef;
@@ -101,7 +101,7 @@ impl Node {
             max_merge_delay_ms: config.max_merge_delay.as_millis() as u64,
             policy: config.policy,
         };
-        let state = AppState {
+        let state = AppState::new(AppParts {
             store: store.clone(),
             key: key.clone(),
             receipts: crate::ingest::receipts::ReceiptSigner::start(key.clone()),
@@ -111,7 +111,7 @@ impl Node {
             metrics: metrics.clone(),
             public_rpc: config.public_rpc.clone(),
             limits: Arc::new(crate::api::limits::RateLimits::new(limits)),
-        };
+        });
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| NodeError::Listen(config.listen, e))?;

@@ -189,10 +189,22 @@ async fn a_rejected_append_does_not_sink_its_group() {
         for task in tasks {
             let (kind, result) = task.await.unwrap();
             match (kind, result) {
-                (0..=2, Ok(Outcome::Applied(_))) => applied += 1,
+                (0..=2, Ok(a)) if matches!(a.outcome, Outcome::Applied(_)) => {
+                    // append answers with the event as stored.
+                    assert_eq!(a.events.len(), 1);
+                    let stored = shared.events_by_range(a.events[0].index, 1).await.unwrap();
+                    assert_eq!(stored[0].record, a.events[0].record);
+                    assert_eq!(stored[0].leaf, a.events[0].leaf);
+                    assert_eq!(stored[0].recorded_at_ms, a.events[0].recorded_at_ms);
+                    applied += 1
+                }
                 (3, Err(StoreError::Rejected { .. })) => {}
                 (4, Err(StoreError::TicketNotFound(_))) => {}
-                (5..=7, Ok(outcome)) => same_key.push((kind == 7, outcome)),
+                (5..=7, Ok(a)) => {
+                    // A replay answers with the first append's event.
+                    assert_eq!(a.events.len(), 1);
+                    same_key.push((kind == 7, a.outcome, a.events[0].index))
+                }
                 (5..=7, Err(StoreError::IdempotencyConflict { .. })) => conflicts.push(kind == 7),
                 (kind, other) => {
                     panic!("{}: append kind {kind} gave {other:?}", db.store.backend())
@@ -201,7 +213,7 @@ async fn a_rejected_append_does_not_sink_its_group() {
         }
         let first = same_key
             .iter()
-            .filter(|(_, o)| matches!(o, Outcome::Applied(_)))
+            .filter(|(_, o, _)| matches!(o, Outcome::Applied(_)))
             .count();
         assert_eq!(
             first,
@@ -211,10 +223,10 @@ async fn a_rejected_append_does_not_sink_its_group() {
         );
         let owner = same_key[0].0;
         assert!(
-            same_key
-                .iter()
-                .all(|(body, o)| *body == owner && o.result() == same_key[0].1.result()),
-            "{}: every use of the key with the owning body sees the same result",
+            same_key.iter().all(|(body, o, index)| *body == owner
+                && o.result() == same_key[0].1.result()
+                && *index == same_key[0].2),
+            "{}: every use of the key with the owning body sees the same result and event",
             db.store.backend()
         );
         assert!(

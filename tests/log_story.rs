@@ -127,10 +127,12 @@ async fn a_ticket_is_recorded_chained_and_sealed() {
             .await
             .unwrap();
         assert!(matches!(
-            first,
+            first.outcome,
             Outcome::Applied(WriteResult::Events { count: 1, .. })
         ));
-        assert_eq!(replay, Outcome::Replayed(first.result().clone()));
+        assert_eq!(replay.outcome, Outcome::Replayed(first.result().clone()));
+        assert_eq!(replay.events.len(), 1);
+        assert_eq!(replay.events[0].record, first.events[0].record);
         let other = idempotency(Some("rate-1"), "append", &json!({"different": true}));
         let err = store
             .append(vec![req(&ticket, message())], other, &policy)

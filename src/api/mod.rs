@@ -38,8 +38,26 @@ use crate::prove::LogIdentity;
 /// Largest request body: a full bulk request with generous content.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
+/// What every handler shares. Cloned per request by axum's `State`
+/// extractor, so it is one `Arc`: the clones of its strings and keys showed
+/// as 2 % of the server's samples under single-append load.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppParts>);
+
+impl AppState {
+    pub fn new(parts: AppParts) -> AppState {
+        AppState(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+pub struct AppParts {
     pub store: DynStore,
     pub key: OperatorKey,
     /// Signs receipts, one signature per group (receipt v2).

@@ -14,7 +14,7 @@ use super::extract::ApiJson;
 use super::schema::{Appended, BulkAppended, Problem, TicketCreated, TicketEvent, TicketView};
 use super::{AppState, auth};
 use crate::ingest::{EventInput, idempotency, new_handle};
-use crate::log::{Outcome, StoredEvent, WriteResult};
+use crate::log::{self, Outcome, StoredEvent};
 use crate::metrics::Metrics;
 use crate::protocol::fields::{TicketHandle, Timestamp};
 use crate::protocol::receipt::{RECEIPT_V2, RECEIPT_VERSION, Receipt, SignedReceipt};
@@ -185,23 +185,29 @@ pub async fn append_event(
             reason: e.to_string(),
             item: None,
         })?;
-    let outcome = app
+    let appended = app
         .store
         .append(vec![request], idem, &app.policy)
         .await
         .inspect_err(|_| Metrics::inc(&app.metrics.ingest_requests_rejected))?;
-    let mut receipts = receipts_for(&app, &outcome).await?;
-    let status = if outcome.replayed() {
+    let receipt = receipts_for(&app, &appended)
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::Internal("append returned no event".into()))?;
+    let event = appended
+        .events
+        .last()
+        .ok_or_else(|| ApiError::Internal("append returned no event".into()))?;
+    let record: Value =
+        serde_json::from_str(&event.record).map_err(|err| ApiError::Internal(err.to_string()))?;
+    let status = if appended.replayed() {
         StatusCode::OK
     } else {
         StatusCode::CREATED
     };
-    let one = receipts
-        .pop()
-        .ok_or_else(|| ApiError::Internal("append returned no event".into()))?;
     Ok((
         status,
-        Json(Appended::new(one.0, one.1, outcome.replayed())),
+        Json(Appended::new(receipt, record, appended.replayed())),
     ))
 }
 
@@ -256,17 +262,13 @@ pub async fn append_bulk(
                 })?,
         );
     }
-    let outcome = app
+    let appended = app
         .store
         .append(requests, idem, &app.policy)
         .await
         .inspect_err(|_| Metrics::inc(&app.metrics.ingest_requests_rejected))?;
-    let receipts: Vec<SignedReceipt> = receipts_for(&app, &outcome)
-        .await?
-        .into_iter()
-        .map(|(r, _)| r)
-        .collect();
-    let status = if outcome.replayed() {
+    let receipts = receipts_for(&app, &appended).await?;
+    let status = if appended.replayed() {
         StatusCode::OK
     } else {
         StatusCode::CREATED
@@ -275,38 +277,30 @@ pub async fn append_bulk(
         status,
         Json(BulkAppended {
             receipts,
-            replayed: outcome.replayed(),
+            replayed: appended.replayed(),
         }),
     ))
 }
 
+/// Signed receipts for the events an append stored (or, on a replay, first
+/// stored), from the events `append` returned: nothing is read again.
 async fn receipts_for(
     app: &AppState,
-    outcome: &Outcome,
-) -> Result<Vec<(SignedReceipt, Value)>, ApiError> {
-    let WriteResult::Events { first_index, count } = outcome.result() else {
-        return Err(ApiError::Internal("unexpected write result".into()));
-    };
-    if let Outcome::Applied(_) = outcome {
-        Metrics::add(&app.metrics.events_ingested, *count);
+    appended: &log::Appended,
+) -> Result<Vec<SignedReceipt>, ApiError> {
+    if let Outcome::Applied(_) = appended.outcome {
+        Metrics::add(&app.metrics.events_ingested, appended.events.len() as u64);
     }
-    let events = app.store.events_by_range(*first_index, *count).await?;
-    let mut receipts = Vec::with_capacity(events.len());
-    let mut records = Vec::with_capacity(events.len());
-    for e in &events {
-        receipts.push(receipt_of(app, e, RECEIPT_V2)?);
-        records.push(
-            serde_json::from_str::<Value>(&e.record)
-                .map_err(|err| ApiError::Internal(err.to_string()))?,
-        );
-    }
+    let receipts = appended
+        .events
+        .iter()
+        .map(|e| receipt_of(app, e, RECEIPT_V2))
+        .collect::<Result<Vec<_>, _>>()?;
     // One signature for the whole request, shared with concurrent ones.
-    let signed = app
-        .receipts
+    app.receipts
         .sign(receipts)
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(signed.into_iter().zip(records).collect())
+        .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// A v1 receipt re-issued for one stored event (receipt downloads and

@@ -13,7 +13,8 @@ use std::sync::Mutex;
 
 use tokio::sync::oneshot;
 
-use super::{AppendRequest, Idempotency, Outcome, StoreError};
+use super::plan::GroupMember;
+use super::{AppendRequest, Appended, Idempotency, StoreError};
 use crate::protocol::state::Policy;
 
 /// One caller's append, waiting for its group.
@@ -21,7 +22,7 @@ pub(crate) struct Job {
     pub requests: Vec<AppendRequest>,
     pub idem: Option<Idempotency>,
     pub policy: Policy,
-    pub done: oneshot::Sender<Result<Outcome, StoreError>>,
+    pub done: oneshot::Sender<Result<Appended, StoreError>>,
 }
 
 #[derive(Default)]
@@ -39,7 +40,7 @@ impl GroupCommit {
         idem: Option<Idempotency>,
         policy: &Policy,
         commit: F,
-    ) -> Result<Outcome, StoreError>
+    ) -> Result<Appended, StoreError>
     where
         F: FnOnce(Vec<Job>) -> Fut,
         Fut: Future<Output = ()> + Send + 'static,
@@ -73,18 +74,52 @@ impl GroupCommit {
     }
 }
 
-impl StoreError {
-    /// Errors an append returns before it writes anything: the rest of its
-    /// group can still commit.
-    pub(crate) fn is_rejection(&self) -> bool {
-        matches!(
-            self,
-            StoreError::TicketNotFound(_)
-                | StoreError::Rejected { .. }
-                | StoreError::IdempotencyConflict { .. }
-        )
-    }
+/// How a group's transaction ended: an answer per job, or why it failed as
+/// a whole, `true` when the failure was the COMMIT itself (outcome unknown).
+pub(crate) type GroupOutcome = Result<Vec<Result<Appended, StoreError>>, (StoreError, bool)>;
 
+/// The members of a group as the planner sees them, and the policy they
+/// share; None for no jobs.
+pub(crate) fn members(jobs: &[Job]) -> Option<(Policy, Vec<GroupMember<'_>>)> {
+    let policy = jobs.first()?.policy;
+    let members = jobs
+        .iter()
+        .map(|j| GroupMember {
+            requests: &j.requests,
+            idem: j.idem.as_ref(),
+        })
+        .collect();
+    Some((policy, members))
+}
+
+/// Answers every job of a group from how its transaction ended, and returns
+/// the jobs to retry one by one in their own transactions: all of them if
+/// the group rolled back before its COMMIT, none otherwise.
+pub(crate) fn settle(jobs: Vec<Job>, outcome: GroupOutcome) -> Vec<Job> {
+    match outcome {
+        Ok(answers) => {
+            for (job, answer) in jobs.into_iter().zip(answers) {
+                let _ = job.done.send(answer);
+            }
+            Vec::new()
+        }
+        // The commit itself failed: whether it landed is unknown (a lost
+        // connection, a full disk), so nothing may be retried blindly.
+        Err((e, true)) => {
+            tracing::error!(error = %e, appends = jobs.len(), "group commit failed");
+            for job in jobs {
+                let _ = job.done.send(Err(e.for_group()));
+            }
+            Vec::new()
+        }
+        Err((e, false)) => {
+            tracing::warn!(error = %e, appends = jobs.len(), "group failed; retrying its appends one by one");
+            jobs
+        }
+    }
+}
+
+impl StoreError {
     /// The same error for each member of a group whose commit failed.
     pub(crate) fn for_group(&self) -> StoreError {
         if let Some(reason) = self.unavailable_reason() {

@@ -9,9 +9,11 @@ pub mod integrations;
 pub mod keycache;
 pub mod plan;
 pub mod postgres;
+mod postgres_writer;
 mod rows;
 pub(crate) mod sql_store;
 pub mod sqlite;
+mod sqlite_writer;
 
 use std::sync::Arc;
 
@@ -64,6 +66,23 @@ impl Outcome {
     }
     pub fn replayed(&self) -> bool {
         matches!(self, Outcome::Replayed(_))
+    }
+}
+
+/// What `Store::append` answers: the outcome, and the events it names as
+/// stored (read back only for a replay), so receipts need no second read.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    pub outcome: Outcome,
+    pub events: Vec<StoredEvent>,
+}
+
+impl Appended {
+    pub fn result(&self) -> &WriteResult {
+        self.outcome.result()
+    }
+    pub fn replayed(&self) -> bool {
+        self.outcome.replayed()
     }
 }
 
@@ -245,7 +264,7 @@ pub trait Store: Send + Sync + 'static {
         requests: Vec<AppendRequest>,
         idem: Option<Idempotency>,
         policy: &Policy,
-    ) -> Result<Outcome, StoreError>;
+    ) -> Result<Appended, StoreError>;
 
     async fn events_by_ticket(&self, handle: &TicketHandle)
     -> Result<Vec<StoredEvent>, StoreError>;

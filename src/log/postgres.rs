@@ -7,7 +7,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 
 use super::StoreError;
-use super::sql_store::{Backend, impl_sql_store};
+use super::group::Job;
+use super::sql_store::impl_sql_store;
 
 pub struct PgStore {
     pool: PgPool,
@@ -21,11 +22,6 @@ pub struct PgStore {
 #[derive(Clone)]
 pub struct WriteHandle {
     pool: PgPool,
-}
-
-impl Backend for PgStore {
-    type Db = Postgres;
-    type WriteHandle = WriteHandle;
 }
 
 impl PgStore {
@@ -85,6 +81,11 @@ impl PgStore {
         WriteHandle {
             pool: self.pool.clone(),
         }
+    }
+
+    /// Group commit of appends (`postgres_writer`).
+    async fn commit_group(handle: WriteHandle, jobs: Vec<Job>) {
+        super::postgres_writer::commit_group(handle, jobs).await
     }
 
     async fn begin_write(&self) -> Result<(Transaction<'static, Postgres>, ()), StoreError> {

@@ -144,17 +144,7 @@ pub(crate) mod sql {
          VALUES ($1, $2, $3, 0, $4, NULL) ON CONFLICT (external_id) DO NOTHING";
     pub const TICKET_BY_EXTERNAL: &str = "SELECT handle, external_id, created_at, next_seq, last_leaf, state FROM tickets WHERE external_id = $1";
     pub const TICKET_BY_HANDLE: &str = "SELECT handle, external_id, created_at, next_seq, last_leaf, state FROM tickets WHERE handle = $1";
-    pub const IDEMPOTENCY_GET: &str = "SELECT request_hash, result FROM idempotency WHERE key = $1";
-    pub const IDEMPOTENCY_PUT: &str =
-        "INSERT INTO idempotency (key, request_hash, result, created_at) VALUES ($1, $2, $3, $4)";
     pub const LOG_SIZE: &str = "SELECT size FROM log_state WHERE id = 1";
-    pub const TICKETS_BY_HANDLES: &str = "SELECT handle, external_id, created_at, next_seq, last_leaf, state FROM tickets WHERE handle IN";
-    pub const INSERT_EVENTS: &str =
-        "INSERT INTO events (idx, ticket, seq, record, leaf, recorded_at_ms) ";
-    pub const INSERT_CONTENTS: &str = "INSERT INTO content (idx, salt, body) ";
-    pub const UPDATE_TIPS_HEAD: &str =
-        "UPDATE tickets SET next_seq = v.column2, last_leaf = v.column3, state = v.column4 FROM (";
-    pub const UPDATE_TIPS_TAIL: &str = ") AS v WHERE tickets.handle = v.column1";
     pub const GROW_LOG: &str = "UPDATE log_state SET size = size + $1 WHERE id = 1";
     pub const LOG_STATE: &str = "SELECT size, sealed FROM log_state WHERE id = 1";
     pub const BATCH_COUNTS: &str = "SELECT COUNT(*), \
@@ -171,8 +161,8 @@ pub(crate) mod sql {
         "UPDATE log_state SET sealed = $1 WHERE id = 1 AND sealed = $2 AND size >= $1";
     pub const INSERT_BATCH: &str = "INSERT INTO batches (id, first_index, count, root, head, sealed_at_ms, status) \
          VALUES ($1, $2, $3, $4, $5, $6, 'sealed')";
-    pub const INSERT_PATH: &str =
-        "INSERT INTO event_paths (idx, batch_id, path) VALUES ($1, $2, $3)";
+    /// Followed by a VALUES list.
+    pub const INSERT_PATHS: &str = "INSERT INTO event_paths (idx, batch_id, path) ";
     pub const STEP_SUBMITTED: &str = "UPDATE batches SET status = 'submitted', tx_hash = $1, nonce = $2, \
          max_fee_per_gas = $3, max_priority_fee_per_gas = $4, submitted_at_ms = $5, attempts = attempts + 1 \
          WHERE id = $6 AND status = $7";

@@ -1,10 +1,14 @@
 //! The `Store` implementation shared by the SQLite and PostgreSQL backends.
 //!
-//! Both speak the same SQL (see `rows::sql`) and differ only in how a write
+//! Both speak the same SQL (see `rows::sql`) and differ in how a write
 //! transaction serialises against other writers, which each backend supplies
-//! as `begin_write`. A macro stamps the impl out per concrete sqlx database
-//! type, because sqlx's generic executor bounds would otherwise cost more
-//! code than they save.
+//! as `begin_write`, and in their append path, `commit_group`: a group commit
+//! is the hot path and each backend writes it its fastest way
+//! (`sqlite_writer`, `postgres_writer`, both planned by `log::plan`).
+//!
+//! A macro stamps the impl out per concrete sqlx database type, because
+//! sqlx's generic executor bounds would otherwise cost more code than they
+//! save.
 
 macro_rules! impl_sql_store {
     ($store:ty, $name:literal) => {
@@ -58,10 +62,12 @@ macro_rules! impl_sql_store {
                 requests: Vec<$crate::log::AppendRequest>,
                 idem: Option<$crate::log::Idempotency>,
                 policy: &$crate::protocol::state::Policy,
-            ) -> Result<$crate::log::Outcome, $crate::log::StoreError> {
+            ) -> Result<$crate::log::Appended, $crate::log::StoreError> {
                 let handle = self.write_handle();
                 self.group
-                    .submit(requests, idem, policy, move |jobs| Self::commit_group(handle, jobs))
+                    .submit(requests, idem, policy, move |jobs| {
+                        Self::commit_group(handle, jobs)
+                    })
                     .await
             }
 
@@ -395,10 +401,16 @@ macro_rules! impl_sql_store {
             async fn list_api_keys(
                 &self,
             ) -> Result<Vec<$crate::log::ApiKeyInfo>, $crate::log::StoreError> {
-                let rows: Vec<(String, String, String, String, Option<String>, Option<String>)> =
-                    sqlx::query_as($crate::log::rows::sql::LIST_KEYS)
-                        .fetch_all(&self.pool)
-                        .await?;
+                let rows: Vec<(
+                    String,
+                    String,
+                    String,
+                    String,
+                    Option<String>,
+                    Option<String>,
+                )> = sqlx::query_as($crate::log::rows::sql::LIST_KEYS)
+                    .fetch_all(&self.pool)
+                    .await?;
                 Ok(rows
                     .into_iter()
                     .map(|(id, scopes, label, created_at, revoked_at, replaced_by)| {
@@ -485,247 +497,12 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
         }
-
-        impl $store {
-            /// Commits a group of appends in one transaction. An append the
-            /// rules reject writes nothing and is answered alone; if the
-            /// database fails mid-group, every append is retried in its own
-            /// transaction, so one bad request never sinks the others.
-            async fn commit_group(
-                handle: <$store as $crate::log::sql_store::Backend>::WriteHandle,
-                jobs: Vec<$crate::log::group::Job>,
-            ) {
-                let mut results = Vec::with_capacity(jobs.len());
-                let together = async {
-                    let (mut tx, _guard) = handle.begin().await.map_err(|e| (e, false))?;
-                    for job in &jobs {
-                        match Self::append_in(&mut tx, &job.requests, job.idem.as_ref(), &job.policy).await {
-                            Ok(outcome) => results.push(Ok(outcome)),
-                            Err(e) if e.is_rejection() => results.push(Err(e)),
-                            Err(e) => return Err((e, false)),
-                        }
-                    }
-                    tx.commit().await.map_err(|e| ($crate::log::StoreError::from(e), true))
-                };
-                match together.await {
-                    Ok(()) => {
-                        for (job, result) in jobs.into_iter().zip(results) {
-                            let _ = job.done.send(result);
-                        }
-                    }
-                    // The commit itself failed: whether it landed is unknown
-                    // (a lost connection), so nothing may be retried blindly.
-                    Err((e, true)) => {
-                        tracing::error!(error = %e, appends = jobs.len(), "group commit failed");
-                        for job in jobs {
-                            let _ = job.done.send(Err(e.for_group()));
-                        }
-                    }
-                    // Rolled back before commit: safe to retry one by one.
-                    Err((e, false)) => {
-                        tracing::warn!(error = %e, appends = jobs.len(), "group failed; retrying its appends one by one");
-                        for job in jobs {
-                            let alone = async {
-                                let (mut tx, _guard) = handle.begin().await?;
-                                let outcome = Self::append_in(&mut tx, &job.requests, job.idem.as_ref(), &job.policy).await?;
-                                tx.commit().await?;
-                                Ok(outcome)
-                            };
-                            let _ = job.done.send(alone.await);
-                        }
-                    }
-                }
-            }
-
-            /// One append inside an open write transaction. Everything that
-            /// can reject it is checked before its first write.
-            async fn append_in(
-                tx: &mut sqlx::Transaction<'static, <$store as $crate::log::sql_store::Backend>::Db>,
-                requests: &[$crate::log::AppendRequest],
-                idem: Option<&$crate::log::Idempotency>,
-                policy: &$crate::protocol::state::Policy,
-            ) -> Result<$crate::log::Outcome, $crate::log::StoreError> {
-                use $crate::log::rows::{TicketRow, sql};
-                use $crate::log::{Outcome, StoreError, WriteResult};
-                if let Some(idem) = idem {
-                    if let Some(previous) = Self::idempotent_result(tx, idem).await? {
-                        return Ok(Outcome::Replayed(previous));
-                    }
-                }
-                let size: i64 = sqlx::query_scalar(sql::LOG_SIZE)
-                    .fetch_one(&mut **tx)
-                    .await?;
-                // One SELECT per chunk of distinct tickets, not one per ticket:
-                // each statement is a round trip to the driver.
-                let mut wanted: Vec<&str> = Vec::new();
-                let mut seen = std::collections::HashSet::new();
-                for req in requests {
-                    if seen.insert(&req.ticket) {
-                        wanted.push(req.ticket.as_str());
-                    }
-                }
-                let mut tips = std::collections::HashMap::new();
-                for chunk in wanted.chunks($crate::log::sql_store::ROWS_PER_STATEMENT) {
-                    let mut q = sqlx::QueryBuilder::<<Self as $crate::log::sql_store::Backend>::Db>::new(
-                        sql::TICKETS_BY_HANDLES,
-                    );
-                    q.push(" (");
-                    let mut list = q.separated(", ");
-                    for h in chunk {
-                        list.push_bind(*h);
-                    }
-                    q.push(")");
-                    let rows: Vec<TicketRow> = q.build_query_as().fetch_all(&mut **tx).await?;
-                    for row in rows {
-                        let ticket: $crate::log::Ticket = row.try_into()?;
-                        tips.insert(ticket.handle, ticket.tip);
-                    }
-                }
-                // A ticket that was not found has no tip: planning rejects
-                // the first request naming it.
-                // The clock is read while holding the write lock, so
-                // recorded_at never decreases along the log.
-                let recorded_at = $crate::protocol::fields::Timestamp::now();
-                let plan = $crate::log::plan::plan_appends(
-                    requests,
-                    size as u64,
-                    tips,
-                    recorded_at,
-                    policy,
-                )?;
-                let count = plan.events.len() as i64;
-                for chunk in plan.events.chunks($crate::log::sql_store::ROWS_PER_STATEMENT) {
-                    let mut q = sqlx::QueryBuilder::<<Self as $crate::log::sql_store::Backend>::Db>::new(
-                        sql::INSERT_EVENTS,
-                    );
-                    let canonical = chunk
-                        .iter()
-                        .map(|ev| std::str::from_utf8(&ev.hashed.canonical))
-                        .collect::<Result<Vec<_>, _>>()
-                        .map_err(StoreError::corrupt)?;
-                    q.push_values(chunk.iter().zip(canonical), |mut row, (ev, canonical)| {
-                        let r = &ev.hashed.record;
-                        row.push_bind(r.index as i64)
-                            .push_bind(r.ticket.as_str())
-                            .push_bind(r.seq as i64)
-                            .push_bind(canonical)
-                            .push_bind(ev.hashed.leaf.0.to_vec())
-                            .push_bind(r.recorded_at.millis());
-                    });
-                    q.build().execute(&mut **tx).await?;
-                    let with_content: Vec<_> = chunk
-                        .iter()
-                        .filter_map(|ev| ev.content.map(|c| (ev.hashed.record.index, c)))
-                        .collect();
-                    if !with_content.is_empty() {
-                        let mut q = sqlx::QueryBuilder::<<Self as $crate::log::sql_store::Backend>::Db>::new(
-                            sql::INSERT_CONTENTS,
-                        );
-                        q.push_values(with_content, |mut row, (index, (salt, body))| {
-                            row.push_bind(index as i64)
-                                .push_bind(salt.to_vec())
-                                .push_bind(body.as_str());
-                        });
-                        q.build().execute(&mut **tx).await?;
-                    }
-                }
-                // One UPDATE per chunk of tickets, joined to a VALUES list
-                // (columns are column1… in both SQLite and PostgreSQL).
-                let mut updates = Vec::with_capacity(plan.tips.len());
-                for (handle, tip) in &plan.tips {
-                    let state = tip
-                        .state
-                        .as_ref()
-                        .map(|s| serde_json::to_string(s))
-                        .transpose()
-                        .map_err(StoreError::corrupt)?;
-                    updates.push((handle.as_str(), tip.next_seq as i64, tip.last_leaf.0.to_vec(), state));
-                }
-                for chunk in updates.chunks($crate::log::sql_store::ROWS_PER_STATEMENT) {
-                    let mut q = sqlx::QueryBuilder::<<Self as $crate::log::sql_store::Backend>::Db>::new(
-                        sql::UPDATE_TIPS_HEAD,
-                    );
-                    q.push_values(chunk, |mut row, (handle, next_seq, leaf, state)| {
-                        row.push_bind(*handle)
-                            .push_bind(*next_seq)
-                            .push_bind(leaf.clone())
-                            .push_bind(state.clone());
-                    });
-                    q.push(sql::UPDATE_TIPS_TAIL);
-                    q.build().execute(&mut **tx).await?;
-                }
-                sqlx::query(sql::GROW_LOG)
-                    .bind(count)
-                    .execute(&mut **tx)
-                    .await?;
-                let result = WriteResult::Events {
-                    first_index: size as u64,
-                    count: count as u64,
-                };
-                if let Some(idem) = idem {
-                    Self::remember(tx, idem, &result).await?;
-                }
-                Ok(Outcome::Applied(result))
-            }
-
-            async fn idempotent_result(
-                tx: &mut sqlx::Transaction<
-                    'static,
-                    <$store as $crate::log::sql_store::Backend>::Db,
-                >,
-                idem: &$crate::log::Idempotency,
-            ) -> Result<Option<$crate::log::WriteResult>, $crate::log::StoreError> {
-                let row: Option<(Vec<u8>, String)> =
-                    sqlx::query_as($crate::log::rows::sql::IDEMPOTENCY_GET)
-                        .bind(idem.key.as_str())
-                        .fetch_optional(&mut **tx)
-                        .await?;
-                match row {
-                    None => Ok(None),
-                    Some((hash, _)) if hash != idem.request_hash.0.to_vec() => {
-                        Err($crate::log::StoreError::IdempotencyConflict {
-                            key: idem.key.clone(),
-                        })
-                    }
-                    Some((_, result)) => serde_json::from_str(&result)
-                        .map(Some)
-                        .map_err($crate::log::StoreError::corrupt),
-                }
-            }
-
-            async fn remember(
-                tx: &mut sqlx::Transaction<
-                    'static,
-                    <$store as $crate::log::sql_store::Backend>::Db,
-                >,
-                idem: &$crate::log::Idempotency,
-                result: &$crate::log::WriteResult,
-            ) -> Result<(), $crate::log::StoreError> {
-                let json =
-                    serde_json::to_string(result).map_err($crate::log::StoreError::corrupt)?;
-                sqlx::query($crate::log::rows::sql::IDEMPOTENCY_PUT)
-                    .bind(idem.key.as_str())
-                    .bind(idem.request_hash.0.to_vec())
-                    .bind(json)
-                    .bind($crate::protocol::fields::Timestamp::now().to_string())
-                    .execute(&mut **tx)
-                    .await?;
-                Ok(())
-            }
-        }
     };
 }
 
 pub(crate) use impl_sql_store;
 
-/// Rows per multi-row statement: few enough binds for either backend
-/// (SQLite allows 32,766, PostgreSQL 65,535), many enough that a bulk
-/// append is a handful of round trips to the driver.
+/// Rows per multi-row statement (SQLite's batch paths): few enough binds
+/// (SQLite allows 32,766), many enough that a batch is a handful of round
+/// trips to the driver.
 pub(crate) const ROWS_PER_STATEMENT: usize = 500;
-
-/// Names the sqlx database type a store runs on.
-pub trait Backend {
-    type Db: sqlx::Database;
-    /// An owned handle that opens write transactions (see `group`).
-    type WriteHandle: Clone + Send + Sync + 'static;
-}

@@ -9,7 +9,9 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::StoreError;
-use super::sql_store::{Backend, impl_sql_store};
+use super::group::Job;
+use super::sql_store::impl_sql_store;
+use super::sqlite_writer::Writer;
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -19,16 +21,21 @@ pub struct SqliteStore {
     group: super::group::GroupCommit,
     /// API key lookups, trusted for `keycache::KEY_CACHE_TTL`.
     keys: super::keycache::KeyCache,
-}
-
-impl Backend for SqliteStore {
-    type Db = Sqlite;
-    type WriteHandle = WriteHandle;
+    /// The connection appends are written on (see `sqlite_writer`).
+    appender: Writer,
 }
 
 impl SqliteStore {
     pub async fn connect(url: &str) -> Result<SqliteStore, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
+        let options = SqliteConnectOptions::from_str(url)?;
+        // Appends are written on a second connection to the same file.
+        let file = options.get_filename().to_owned();
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            return Err(StoreError::Unavailable(
+                "an in-memory SQLite database cannot be shared by the append writer; give a file (sqlite://PATH)".into(),
+            ));
+        }
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a receipt is a promise, so an acknowledged append must
@@ -52,11 +59,15 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        let appender = tokio::task::spawn_blocking(move || Writer::open(&file))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("opening the append writer: {e}")))??;
         Ok(SqliteStore {
             pool,
             writer: Arc::new(Mutex::new(())),
             group: Default::default(),
             keys: Default::default(),
+            appender,
         })
     }
 
@@ -70,7 +81,43 @@ impl SqliteStore {
         WriteHandle {
             pool: self.pool.clone(),
             writer: self.writer.clone(),
+            appender: self.appender.clone(),
         }
+    }
+
+    /// Commits a group of appends in one transaction, in one blocking call
+    /// (`sqlite_writer`). An append the rules reject writes nothing and is
+    /// answered alone; if the database fails mid-group, every append is
+    /// retried in its own transaction, so one bad request never sinks the
+    /// others.
+    async fn commit_group(handle: WriteHandle, jobs: Vec<Job>) {
+        let _turn = handle.writer.clone().lock_owned().await;
+        let appender = handle.appender.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            let result = appender.commit(&jobs);
+            (jobs, result)
+        })
+        .await;
+        // A panic in the writer drops the senders: callers see an error.
+        let Ok((jobs, result)) = done else { return };
+        let retry = super::group::settle(jobs, result);
+        if retry.is_empty() {
+            return;
+        }
+        let appender = handle.appender.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            for job in retry {
+                let answer = match appender.commit(std::slice::from_ref(&job)) {
+                    Ok(mut answers) => answers.pop().unwrap_or_else(|| {
+                        Err(StoreError::corrupt("a group of one gave no answer"))
+                    }),
+                    Err((e, true)) => Err(e.for_group()),
+                    Err((e, false)) => Err(e),
+                };
+                let _ = job.done.send(answer);
+            }
+        })
+        .await;
     }
 
     async fn begin_write(
@@ -83,13 +130,27 @@ impl SqliteStore {
         tx: &mut Transaction<'static, Sqlite>,
         batch: &super::NewBatch,
     ) -> Result<(), StoreError> {
-        for (i, path) in batch.paths.iter().enumerate() {
-            sqlx::query(super::rows::sql::INSERT_PATH)
-                .bind((batch.first_index + i as u64) as i64)
-                .bind(batch.id as i64)
-                .bind(super::path_to_bytes(path))
-                .execute(&mut **tx)
-                .await?;
+        // Multi-row statements: each statement is a round trip to the
+        // connection's worker thread, and a batch has up to 4,096 paths.
+        let rows: Vec<(i64, Vec<u8>)> = batch
+            .paths
+            .iter()
+            .enumerate()
+            .map(|(i, path)| {
+                (
+                    (batch.first_index + i as u64) as i64,
+                    super::path_to_bytes(path),
+                )
+            })
+            .collect();
+        for chunk in rows.chunks(super::sql_store::ROWS_PER_STATEMENT) {
+            let mut q = sqlx::QueryBuilder::<Sqlite>::new(super::rows::sql::INSERT_PATHS);
+            q.push_values(chunk, |mut row, (idx, path)| {
+                row.push_bind(*idx)
+                    .push_bind(batch.id as i64)
+                    .push_bind(path.as_slice());
+            });
+            q.build().execute(&mut **tx).await?;
         }
         Ok(())
     }
@@ -101,6 +162,7 @@ impl SqliteStore {
 pub struct WriteHandle {
     pool: SqlitePool,
     writer: Arc<Mutex<()>>,
+    appender: Writer,
 }
 
 impl WriteHandle {

@@ -27,7 +27,21 @@ impl Hash32 {
     }
 
     pub fn to_hex(&self) -> String {
-        format!("0x{}", hex::encode(self.0))
+        self.hex_buf().as_str().to_owned()
+    }
+
+    /// "0x" and 64 lowercase hex digits, on the stack: hashes are written
+    /// into every record, receipt and proof, so this is a hot path.
+    fn hex_buf(&self) -> HexBuf {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut buf = [0u8; 66];
+        buf[0] = b'0';
+        buf[1] = b'x';
+        for (i, b) in self.0.iter().enumerate() {
+            buf[2 + 2 * i] = DIGITS[(b >> 4) as usize];
+            buf[3 + 2 * i] = DIGITS[(b & 0x0f) as usize];
+        }
+        HexBuf(buf)
     }
 
     pub fn parse(s: &str) -> Result<Hash32, Hash32ParseError> {
@@ -48,15 +62,24 @@ impl Hash32 {
     }
 }
 
+struct HexBuf([u8; 66]);
+
+impl HexBuf {
+    fn as_str(&self) -> &str {
+        // Only ASCII is ever written into the buffer.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
 impl fmt::Display for Hash32 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
+        f.write_str(self.hex_buf().as_str())
     }
 }
 
 impl fmt::Debug for Hash32 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
+        f.write_str(self.hex_buf().as_str())
     }
 }
 
@@ -69,7 +92,7 @@ impl std::str::FromStr for Hash32 {
 
 impl Serialize for Hash32 {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
+        s.serialize_str(self.hex_buf().as_str())
     }
 }
 
@@ -83,6 +106,22 @@ impl<'de> Deserialize<'de> for Hash32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_lowercase_with_prefix_like_the_hex_crate() {
+        for h in [
+            Hash32::ZERO,
+            Hash32([0xff; 32]),
+            Hash32(core::array::from_fn(|i| (i * 37) as u8)),
+        ] {
+            assert_eq!(h.to_hex(), format!("0x{}", hex::encode(h.0)));
+            assert_eq!(h.to_string(), h.to_hex());
+            assert_eq!(
+                serde_json::to_string(&h).unwrap(),
+                format!("\"{}\"", h.to_hex())
+            );
+        }
+    }
 
     #[test]
     fn round_trips_and_rejects_other_spellings() {

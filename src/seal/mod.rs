@@ -22,7 +22,7 @@ pub struct SealPolicy {
 impl Default for SealPolicy {
     fn default() -> Self {
         SealPolicy {
-            max_batch: 4096,
+            max_batch: 65_536,
             max_age: Duration::from_secs(5),
         }
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use proofdesk::anchor::OperatorKey;
 use proofdesk::api::limits::{Limits, RateLimits};
-use proofdesk::api::{AppState, router};
+use proofdesk::api::{AppParts, AppState, router};
 use proofdesk::devnet::DEV_KEYS;
 use proofdesk::log::DynStore;
 use proofdesk::metrics::Metrics;
@@ -30,7 +30,7 @@ impl ApiServer {
 
     pub async fn start_with_limits(store: DynStore, limits: Limits) -> ApiServer {
         let key = OperatorKey::parse(DEV_KEYS[0]).unwrap();
-        let state = AppState {
+        let state = AppState::new(AppParts {
             store: store.clone(),
             identity: LogIdentity {
                 chain: ChainRef {
@@ -48,7 +48,7 @@ impl ApiServer {
             chain: None,
             metrics: Arc::new(Metrics::default()),
             limits: Arc::new(RateLimits::new(limits)),
-        };
+        });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = router(state);
