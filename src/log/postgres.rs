@@ -122,11 +122,20 @@ impl WriteHandle {
     /// released at commit or on a dropped connection, and makes every later
     /// read in the transaction see the latest committed tips.
     pub(crate) async fn begin(&self) -> Result<(Transaction<'static, Postgres>, ()), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT size FROM log_state WHERE id = 1 FOR UPDATE")
-            .execute(&mut *tx)
-            .await?;
+        let (tx, _) = self.begin_at_size().await?;
         Ok((tx, ()))
+    }
+
+    /// `begin`, with the log's size read by the locking statement itself:
+    /// an append needs it, and it must not cost a second round trip.
+    pub(crate) async fn begin_at_size(
+        &self,
+    ) -> Result<(Transaction<'static, Postgres>, u64), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let size: i64 = sqlx::query_scalar("SELECT size FROM log_state WHERE id = 1 FOR UPDATE")
+            .fetch_one(&mut *tx)
+            .await?;
+        Ok((tx, size as u64))
     }
 }
 

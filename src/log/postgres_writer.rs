@@ -36,8 +36,10 @@ const REMEMBER: &str = "INSERT INTO idempotency (key, request_hash, result, crea
 /// request never sinks the others.
 pub(crate) async fn commit_group(handle: WriteHandle, jobs: Vec<Job>) {
     let together = async {
-        let (mut tx, ()) = handle.begin().await.map_err(|e| (e, false))?;
-        let results = append_group(&mut tx, &jobs).await.map_err(|e| (e, false))?;
+        let (mut tx, size) = handle.begin_at_size().await.map_err(|e| (e, false))?;
+        let results = append_group(&mut tx, size, &jobs)
+            .await
+            .map_err(|e| (e, false))?;
         tx.commit().await.map_err(|e| (StoreError::from(e), true))?;
         Ok(results)
     };
@@ -45,8 +47,8 @@ pub(crate) async fn commit_group(handle: WriteHandle, jobs: Vec<Job>) {
     let retry = settle(jobs, outcome);
     for job in retry {
         let alone = async {
-            let (mut tx, ()) = handle.begin().await?;
-            let result = append_group(&mut tx, std::slice::from_ref(&job))
+            let (mut tx, size) = handle.begin_at_size().await?;
+            let result = append_group(&mut tx, size, std::slice::from_ref(&job))
                 .await?
                 .pop()
                 .ok_or_else(|| StoreError::corrupt("a group of one gave no answer"))?;
@@ -62,12 +64,14 @@ pub(crate) async fn commit_group(handle: WriteHandle, jobs: Vec<Job>) {
     }
 }
 
-/// The group inside its transaction: read the keys, the log's size and the
-/// tips; plan (pure, `log::plan`); write events, contents, tips, size and
-/// keys. The outer error is a database failure; the inner ones are
-/// per-append rejections.
+/// The group inside its transaction, at log size `size` (read when the
+/// transaction took the log's lock): read the keys and the tips; plan
+/// (pure, `log::plan`); write events, contents, tips, size and keys. The
+/// outer error is a database failure; the inner ones are per-append
+/// rejections.
 async fn append_group(
     tx: &mut Transaction<'static, Postgres>,
+    size: u64,
     jobs: &[Job],
 ) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
     let Some((policy, members)) = members(jobs) else {
@@ -91,9 +95,6 @@ async fn append_group(
         }
     }
 
-    let size: i64 = sqlx::query_scalar(sql::LOG_SIZE)
-        .fetch_one(&mut **tx)
-        .await?;
     let mut seen = HashSet::new();
     let wanted: Vec<&str> = members
         .iter()
@@ -112,7 +113,7 @@ async fn append_group(
     }
     // Read under the write lock: recorded_at never decreases along the log.
     let recorded_at = Timestamp::now();
-    let mut plan = plan_group(&members, size as u64, tips, known, recorded_at, &policy)?;
+    let mut plan = plan_group(&members, size, tips, known, recorded_at, &policy)?;
 
     if !plan.events.is_empty() {
         let e = &plan.events;

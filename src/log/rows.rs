@@ -144,7 +144,6 @@ pub(crate) mod sql {
          VALUES ($1, $2, $3, 0, $4, NULL) ON CONFLICT (external_id) DO NOTHING";
     pub const TICKET_BY_EXTERNAL: &str = "SELECT handle, external_id, created_at, next_seq, last_leaf, state FROM tickets WHERE external_id = $1";
     pub const TICKET_BY_HANDLE: &str = "SELECT handle, external_id, created_at, next_seq, last_leaf, state FROM tickets WHERE handle = $1";
-    pub const LOG_SIZE: &str = "SELECT size FROM log_state WHERE id = 1";
     pub const GROW_LOG: &str = "UPDATE log_state SET size = size + $1 WHERE id = 1";
     pub const LOG_STATE: &str = "SELECT size, sealed FROM log_state WHERE id = 1";
     pub const BATCH_COUNTS: &str = "SELECT COUNT(*), \
