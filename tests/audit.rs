@@ -248,10 +248,15 @@ impl App {
 
     /// A blob column as lowercase hex, and the SQL literal to write one back.
     async fn blob_hex(&self, table: &str, column: &str, key: &str, id: u64) -> String {
+        self.blob_hex_where(table, column, &format!("{key} = {id}"))
+            .await
+    }
+
+    async fn blob_hex_where(&self, table: &str, column: &str, filter: &str) -> String {
         let q = if self.sqlite() {
-            format!("SELECT lower(hex({column})) FROM {table} WHERE {key} = {id}")
+            format!("SELECT lower(hex({column})) FROM {table} WHERE {filter}")
         } else {
-            format!("SELECT encode({column}, 'hex') FROM {table} WHERE {key} = {id}")
+            format!("SELECT encode({column}, 'hex') FROM {table} WHERE {filter}")
         };
         self.sql_text(&q).await
     }
@@ -814,24 +819,28 @@ async fn story(app: App) {
     ))
     .await;
 
-    // 3. An audit path altered: named by index.
-    let p: u64 = app
-        .sql_text("SELECT CAST(MIN(idx) AS TEXT) FROM event_paths WHERE length(path) > 0")
+    // 3. A stored tree tile altered (the audit paths of the first 16
+    // events of a batch read it): named by the batch's first index.
+    let b: u64 = app
+        .sql_text("SELECT CAST(MIN(batch_id) AS TEXT) FROM batch_tiles")
         .await
         .parse()
         .unwrap();
-    let path_hex = app.blob_hex("event_paths", "path", "idx", p).await;
-    let zeros = "0".repeat(path_hex.len());
+    let (_, tiled) = app.get(&format!("/v1/batches/{b}")).await;
+    let p = tiled["first_index"].as_u64().unwrap();
+    let tile = format!("batch_id = {b} AND stratum = 0 AND tile = 0");
+    let tile_hex = app.blob_hex_where("batch_tiles", "hashes", &tile).await;
+    let zeros = "0".repeat(tile_hex.len());
     app.sql(&format!(
-        "UPDATE event_paths SET path = {} WHERE idx = {p}",
+        "UPDATE batch_tiles SET hashes = {} WHERE {tile}",
         app.blob_literal(&zeros)
     ))
     .await;
     let r = app.audit(&dir.path().join("path.jsonl")).await;
     failure(&r, "path", p);
     app.sql(&format!(
-        "UPDATE event_paths SET path = {} WHERE idx = {p}",
-        app.blob_literal(&path_hex)
+        "UPDATE batch_tiles SET hashes = {} WHERE {tile}",
+        app.blob_literal(&tile_hex)
     ))
     .await;
 
@@ -904,8 +913,6 @@ async fn story(app: App) {
     // 5. An event row deleted: the gap is named by its index.
     let j = scenario.first_index + 3;
     app.sql(&format!("DELETE FROM content WHERE idx = {j}"))
-        .await;
-    app.sql(&format!("DELETE FROM event_paths WHERE idx = {j}"))
         .await;
     app.sql(&format!("DELETE FROM events WHERE idx = {j}"))
         .await;

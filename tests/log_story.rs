@@ -206,3 +206,107 @@ async fn appending_to_an_unknown_ticket_fails_cleanly() {
         db.cleanup().await;
     }
 }
+
+/// Runs one statement with blob binds on the test database, whichever
+/// backend it is: the upgrade test below writes what an older version left.
+async fn raw(url: &str, sql: &str, binds: Vec<Vec<u8>>) {
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
+        for b in binds {
+            q = q.bind(b);
+        }
+        q.execute(&pool).await.unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
+        for b in binds {
+            q = q.bind(b);
+        }
+        q.execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+}
+
+#[tokio::test]
+async fn batches_sealed_before_tiles_get_their_tiles_when_the_store_opens() {
+    for db in TestDb::all().await {
+        let store = db.store();
+        let policy = Policy::default();
+        let a = new_ticket(store, "up-1").await;
+        let b = new_ticket(store, "up-2").await;
+        store
+            .append(vec![req(&a, created()), req(&b, created())], None, &policy)
+            .await
+            .unwrap();
+        for _ in 0..29 {
+            store
+                .append(vec![req(&a, message()), req(&b, message())], None, &policy)
+                .await
+                .unwrap();
+        }
+        let sealed = seal_all(
+            store,
+            &SealPolicy {
+                max_batch: 25,
+                ..SealPolicy::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(sealed.len(), 3, "{}", store.backend());
+        let before = store.events_by_range(0, 60).await.unwrap();
+
+        // What a version before batch_tiles left: batches 0 and 1 with one
+        // event_paths row per event and no tiles. Batch 1's root is also
+        // altered, as if its leaves had been tampered with.
+        raw(&db.url, "DELETE FROM batch_tiles WHERE batch_id IN (0, 1)", vec![]).await;
+        for e in before.iter().filter(|e| e.index < 50) {
+            let (batch, path) = e.sealed.clone().unwrap();
+            let bytes: Vec<u8> = path.iter().flat_map(|h| h.0).collect();
+            raw(
+                &db.url,
+                &format!(
+                    "INSERT INTO event_paths (idx, batch_id, path) VALUES ({}, {batch}, $1)",
+                    e.index
+                ),
+                vec![bytes],
+            )
+            .await;
+        }
+        raw(
+            &db.url,
+            "UPDATE batches SET root = $1 WHERE id = 1",
+            vec![vec![7u8; 32]],
+        )
+        .await;
+
+        // Reopening derives batch 0's tiles from its leaves and drops its
+        // old rows; batch 1 keeps no tiles, so its proofs fail loudly
+        // rather than tiles being made to fit a root they do not give.
+        let reopened = proofdesk::log::connect(&db.url).await.unwrap();
+        let batch0 = reopened.events_by_range(0, 25).await.unwrap();
+        assert_eq!(
+            batch0.iter().map(|e| e.sealed.clone()).collect::<Vec<_>>(),
+            before[..25]
+                .iter()
+                .map(|e| e.sealed.clone())
+                .collect::<Vec<_>>(),
+            "{}",
+            store.backend()
+        );
+        let err = reopened.events_by_range(25, 25).await.unwrap_err();
+        assert!(err.to_string().contains("missing"), "{err}");
+        let batch2 = reopened.events_by_range(50, 10).await.unwrap();
+        assert_eq!(
+            batch2.iter().map(|e| e.sealed.clone()).collect::<Vec<_>>(),
+            before[50..]
+                .iter()
+                .map(|e| e.sealed.clone())
+                .collect::<Vec<_>>()
+        );
+        drop(reopened);
+        db.cleanup().await;
+    }
+}

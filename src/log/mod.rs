@@ -14,6 +14,7 @@ mod rows;
 pub(crate) mod sql_store;
 pub mod sqlite;
 mod sqlite_writer;
+pub mod tiles;
 
 use std::sync::Arc;
 
@@ -112,7 +113,7 @@ pub struct StoredEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BatchStatus {
-    /// Tree built, paths stored; not yet sent to the chain.
+    /// Tree built, its tiles stored; not yet sent to the chain.
     Sealed,
     /// A transaction was sent; hash, nonce and fees are stored.
     Submitted,
@@ -179,15 +180,16 @@ pub struct Batch {
     pub last_error: Option<String>,
 }
 
-/// A batch about to be committed by the sealer, with every event's path.
+/// A batch about to be committed by the sealer, with its tree's tiles.
 #[derive(Debug, Clone)]
 pub struct NewBatch {
     pub id: u64,
     pub first_index: u64,
+    pub count: u64,
     pub root: Hash32,
     pub head: Hash32,
     pub sealed_at_ms: i64,
-    pub paths: Vec<Vec<Hash32>>,
+    pub tiles: Vec<tiles::Tile>,
 }
 
 /// Events not yet in any batch.
@@ -303,7 +305,7 @@ pub trait Store: Send + Sync + 'static {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Option<(u64, u64)>, StoreError>;
-    /// Commits a sealed batch with all its paths, atomically, only if it
+    /// Commits a sealed batch with all its tiles, atomically, only if it
     /// starts exactly where the sealed part of the log ends.
     async fn commit_batch(&self, batch: NewBatch) -> Result<(), StoreError>;
 
@@ -389,22 +391,6 @@ pub(crate) fn tip_from_parts(
 
 pub(crate) fn hash_from(bytes: &[u8], what: &str) -> Result<Hash32, StoreError> {
     Hash32::from_slice(bytes).ok_or_else(|| StoreError::corrupt(format!("{what} is not 32 bytes")))
-}
-
-pub(crate) fn path_to_bytes(path: &[Hash32]) -> Vec<u8> {
-    path.iter().flat_map(|h| h.0).collect()
-}
-
-pub(crate) fn path_from_bytes(bytes: &[u8]) -> Result<Vec<Hash32>, StoreError> {
-    if !bytes.len().is_multiple_of(32) {
-        return Err(StoreError::corrupt(
-            "audit path length is not a multiple of 32",
-        ));
-    }
-    Ok(bytes
-        .chunks_exact(32)
-        .map(|c| Hash32(c.try_into().unwrap_or([0; 32])))
-        .collect())
 }
 
 pub(crate) fn split_scopes(scopes: &str) -> Vec<String> {

@@ -37,7 +37,8 @@ impl PgStore {
         //   PostgreSQL may keep a generic plan for the connection's life; a
         //   growing table does not invalidate it. A connection that served
         //   proofs before the first batch was sealed kept a hash join over a
-        //   sequential scan of event_paths (costed as an empty table), so
+        //   sequential scan of event_paths (costed as an empty table; audit
+        //   paths are in batch_tiles since), so
         //   at 1M events its bundles each read every audit path (0.2-0.4 s)
         //   while newer connections used the index: p50 7 ms, p90 1.2 s.
         //   Planning each execution costs ~0.1 ms.
@@ -66,11 +67,13 @@ impl PgStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(PgStore {
+        let store = PgStore {
             pool,
             group: Default::default(),
             keys: Default::default(),
-        })
+        };
+        store.backfill_tiles().await?;
+        Ok(store)
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -92,25 +95,32 @@ impl PgStore {
         self.write_handle().begin().await
     }
 
-    async fn insert_paths(
+    /// Sealing does not lock the log's counter row up front: it writes
+    /// the batch and its tiles first and updates the row last
+    /// (`commit_batch`), so appends are not held behind the tiles.
+    async fn begin_seal(&self) -> Result<(Transaction<'static, Postgres>, ()), StoreError> {
+        Ok((self.pool.begin().await?, ()))
+    }
+
+    async fn insert_tiles(
         tx: &mut Transaction<'static, Postgres>,
-        batch: &super::NewBatch,
+        batch_id: u64,
+        tiles: &[super::tiles::Tile],
     ) -> Result<(), StoreError> {
         // One statement for the whole batch instead of a round trip per row.
-        let idx: Vec<i64> = (0..batch.paths.len() as u64)
-            .map(|i| (batch.first_index + i) as i64)
-            .collect();
-        let paths: Vec<Vec<u8>> = batch
-            .paths
-            .iter()
-            .map(|p| super::path_to_bytes(p))
-            .collect();
-        sqlx::query("INSERT INTO event_paths (idx, batch_id, path) SELECT i, $2, p FROM UNNEST($1::BIGINT[], $3::BYTEA[]) AS t(i, p)")
-            .bind(&idx)
-            .bind(batch.id as i64)
-            .bind(&paths)
-            .execute(&mut **tx)
-            .await?;
+        let strata: Vec<i64> = tiles.iter().map(|t| i64::from(t.stratum)).collect();
+        let index: Vec<i64> = tiles.iter().map(|t| t.index as i64).collect();
+        let hashes: Vec<&[u8]> = tiles.iter().map(|t| t.hashes.as_slice()).collect();
+        sqlx::query(
+            "INSERT INTO batch_tiles (batch_id, stratum, tile, hashes) \
+             SELECT $1, s, t, h FROM UNNEST($2::BIGINT[], $3::BIGINT[], $4::BYTEA[]) AS u(s, t, h)",
+        )
+        .bind(batch_id as i64)
+        .bind(&strata)
+        .bind(&index)
+        .bind(&hashes)
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 }
@@ -139,4 +149,4 @@ impl WriteHandle {
     }
 }
 
-impl_sql_store!(PgStore, "postgres");
+impl_sql_store!(PgStore, Postgres, "postgres");

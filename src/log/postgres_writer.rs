@@ -206,14 +206,14 @@ async fn append_group(
     for member in std::mem::take(&mut plan.members) {
         let replayed = match &member {
             MemberPlan::Replayed(WriteResult::Events { first_index, count }) => {
-                let rows: Vec<EventRow> = sqlx::query_as(sql::EVENTS_BY_RANGE)
+                let rows: Vec<EventRow> = sqlx::query_as(sql::APPENDED_BY_RANGE)
                     .bind(*first_index as i64)
                     .bind((*first_index + *count) as i64)
                     .fetch_all(&mut **tx)
                     .await?;
                 Some(
                     rows.into_iter()
-                        .map(TryInto::try_into)
+                        .map(|r| r.into_event(None))
                         .collect::<Result<Vec<_>, _>>()?,
                 )
             }

@@ -2,9 +2,11 @@
 //! SQLite and PostgreSQL: BIGINT/INTEGER, BYTEA/BLOB, TEXT) and their
 //! conversion into domain types.
 
-use super::{
-    Batch, BatchStatus, Inclusion, StoreError, StoredEvent, Submission, hash_from, path_from_bytes,
-};
+use std::collections::{BTreeSet, HashMap};
+
+use super::tiles::{self, TileKey};
+use super::{Batch, BatchStatus, Inclusion, StoreError, StoredEvent, Submission, hash_from};
+use crate::protocol::Hash32;
 use crate::protocol::fields::TicketHandle;
 
 #[derive(sqlx::FromRow)]
@@ -15,27 +17,98 @@ pub(crate) struct EventRow {
     pub record: String,
     pub leaf: Vec<u8>,
     pub recorded_at_ms: i64,
+    /// The batch holding the event, once sealed: id, first index, size.
     pub batch_id: Option<i64>,
-    pub path: Option<Vec<u8>>,
+    pub batch_first: Option<i64>,
+    pub batch_count: Option<i64>,
 }
 
-impl TryFrom<EventRow> for StoredEvent {
-    type Error = StoreError;
-    fn try_from(r: EventRow) -> Result<StoredEvent, StoreError> {
-        let sealed = match (r.batch_id, r.path) {
-            (Some(b), Some(p)) => Some((b as u64, path_from_bytes(&p)?)),
-            _ => None,
-        };
+/// Where a sealed event sits: its batch, the batch's size, its position.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Placement {
+    pub batch: u64,
+    pub count: u64,
+    pub position: u64,
+}
+
+impl EventRow {
+    pub fn placement(&self) -> Result<Option<Placement>, StoreError> {
+        match (self.batch_id, self.batch_first, self.batch_count) {
+            (Some(batch), Some(first), Some(count)) if first <= self.idx && self.idx < first + count => {
+                Ok(Some(Placement {
+                    batch: batch as u64,
+                    count: count as u64,
+                    position: (self.idx - first) as u64,
+                }))
+            }
+            (None, None, None) => Ok(None),
+            _ => Err(StoreError::corrupt(format!(
+                "event {} has an inconsistent batch",
+                self.idx
+            ))),
+        }
+    }
+
+    pub fn into_event(self, sealed: Option<(u64, Vec<Hash32>)>) -> Result<StoredEvent, StoreError> {
         Ok(StoredEvent {
-            index: r.idx as u64,
-            ticket: TicketHandle::parse(&r.ticket).map_err(StoreError::corrupt)?,
-            seq: r.seq as u64,
-            record: r.record,
-            leaf: hash_from(&r.leaf, "leaf")?,
-            recorded_at_ms: r.recorded_at_ms,
+            index: self.idx as u64,
+            ticket: TicketHandle::parse(&self.ticket).map_err(StoreError::corrupt)?,
+            seq: self.seq as u64,
+            record: self.record,
+            leaf: hash_from(&self.leaf, "leaf")?,
+            recorded_at_ms: self.recorded_at_ms,
             sealed,
         })
     }
+}
+
+/// The tiles a list of events' audit paths read, each once.
+pub(crate) fn tile_keys(rows: &[EventRow]) -> Result<Vec<(u64, TileKey)>, StoreError> {
+    let mut keys = BTreeSet::new();
+    for row in rows {
+        if let Some(p) = row.placement()? {
+            keys.extend(tiles::keys(p.count, p.position).map(|k| (p.batch, k)));
+        }
+    }
+    Ok(keys.into_iter().collect())
+}
+
+/// The events, each with its audit path read from `found` tiles.
+pub(crate) fn with_paths(
+    rows: Vec<EventRow>,
+    found: &HashMap<(u64, TileKey), Vec<u8>>,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    rows.into_iter()
+        .map(|row| {
+            let sealed = match row.placement()? {
+                Some(p) => {
+                    let path = tiles::path(p.count, p.position, |k| {
+                        found.get(&(p.batch, k)).map(Vec::as_slice)
+                    })
+                    .map_err(|e| StoreError::corrupt(format!("batch {}: {e}", p.batch)))?;
+                    Some((p.batch, path))
+                }
+                None => None,
+            };
+            row.into_event(sealed)
+        })
+        .collect()
+}
+
+/// Rows of `TILES_BY_KEY`.
+pub(crate) fn tile_from_row(
+    (batch, stratum, index, hashes): (i64, i64, i64, Vec<u8>),
+) -> ((u64, TileKey), Vec<u8>) {
+    (
+        (
+            batch as u64,
+            TileKey {
+                stratum: stratum as u32,
+                index: index as u64,
+            },
+        ),
+        hashes,
+    )
 }
 
 #[derive(sqlx::FromRow)]
@@ -117,8 +190,13 @@ impl TryFrom<BatchRow> for Batch {
 pub(crate) mod sql {
     macro_rules! event_select {
         () => {
-            "SELECT e.idx, e.ticket, e.seq, e.record, e.leaf, e.recorded_at_ms, p.batch_id, p.path \
-             FROM events e LEFT JOIN event_paths p ON p.idx = e.idx"
+            // An event's batch is the last one starting at or before it,
+            // if the event is inside it (else it is not sealed yet).
+            "SELECT e.idx, e.ticket, e.seq, e.record, e.leaf, e.recorded_at_ms, \
+             b.id AS batch_id, b.first_index AS batch_first, b.count AS batch_count \
+             FROM events e LEFT JOIN batches b ON b.id = \
+             (SELECT id FROM batches WHERE first_index <= e.idx ORDER BY first_index DESC LIMIT 1) \
+             AND e.idx < b.first_index + b.count"
         };
     }
     macro_rules! batch_select {
@@ -134,6 +212,16 @@ pub(crate) mod sql {
         event_select!(),
         " WHERE e.idx >= $1 AND e.idx < $2 ORDER BY e.idx"
     );
+    /// Events without their batch: a replay's answer, read back inside
+    /// its append transaction, which reports no batch (as when first sent).
+    pub const APPENDED_BY_RANGE: &str = "SELECT idx, ticket, seq, record, leaf, recorded_at_ms, \
+         CAST(NULL AS BIGINT) AS batch_id, CAST(NULL AS BIGINT) AS batch_first, \
+         CAST(NULL AS BIGINT) AS batch_count FROM events WHERE idx >= $1 AND idx < $2 ORDER BY idx";
+    /// Followed by a VALUES list of (batch_id, stratum, tile) and `TILES_BY_KEY_TAIL`.
+    pub const TILES_BY_KEY_HEAD: &str =
+        "SELECT t.batch_id, t.stratum, t.tile, t.hashes FROM batch_tiles t JOIN (";
+    pub const TILES_BY_KEY_TAIL: &str =
+        ") AS k ON t.batch_id = k.column1 AND t.stratum = k.column2 AND t.tile = k.column3";
     pub const BATCH_BY_ID: &str = concat!(batch_select!(), " WHERE id = $1");
     pub const BATCHES_FROM: &str = concat!(batch_select!(), " WHERE id >= $1 ORDER BY id LIMIT $2");
     pub const FIRST_UNFINAL: &str = concat!(
@@ -161,7 +249,13 @@ pub(crate) mod sql {
     pub const INSERT_BATCH: &str = "INSERT INTO batches (id, first_index, count, root, head, sealed_at_ms, status) \
          VALUES ($1, $2, $3, $4, $5, $6, 'sealed')";
     /// Followed by a VALUES list.
-    pub const INSERT_PATHS: &str = "INSERT INTO event_paths (idx, batch_id, path) ";
+    pub const INSERT_TILES: &str = "INSERT INTO batch_tiles (batch_id, stratum, tile, hashes) ";
+    /// Batches sealed before tiles existed (migration 0006): more than one
+    /// event, no tile.
+    pub const BATCHES_WITHOUT_TILES: &str = "SELECT b.id FROM batches b WHERE b.count > 1 \
+         AND NOT EXISTS (SELECT 1 FROM batch_tiles t WHERE t.batch_id = b.id) ORDER BY b.id";
+    pub const TILE_COUNT: &str = "SELECT COUNT(*) FROM batch_tiles WHERE batch_id = $1";
+    pub const DROP_LEGACY_PATHS: &str = "DELETE FROM event_paths WHERE batch_id = $1";
     pub const STEP_SUBMITTED: &str = "UPDATE batches SET status = 'submitted', tx_hash = $1, nonce = $2, \
          max_fee_per_gas = $3, max_priority_fee_per_gas = $4, submitted_at_ms = $5, attempts = attempts + 1 \
          WHERE id = $6 AND status = $7";

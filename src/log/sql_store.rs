@@ -11,7 +11,78 @@
 //! save.
 
 macro_rules! impl_sql_store {
-    ($store:ty, $name:literal) => {
+    ($store:ty, $db:ty, $name:literal) => {
+        impl $store {
+            /// The events' audit paths, from the tiles they need, fetched
+            /// in one query per `TILE_KEYS_PER_QUERY` tiles.
+            async fn attach_paths(
+                &self,
+                rows: Vec<$crate::log::rows::EventRow>,
+            ) -> Result<Vec<$crate::log::StoredEvent>, $crate::log::StoreError> {
+                use $crate::log::rows::{self, sql};
+                let keys = rows::tile_keys(&rows)?;
+                let mut found = std::collections::HashMap::with_capacity(keys.len());
+                for chunk in keys.chunks($crate::log::sql_store::TILE_KEYS_PER_QUERY) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(sql::TILES_BY_KEY_HEAD);
+                    q.push_values(chunk, |mut row, (batch, key)| {
+                        row.push_bind(*batch as i64)
+                            .push_bind(key.stratum as i64)
+                            .push_bind(key.index as i64);
+                    });
+                    q.push(sql::TILES_BY_KEY_TAIL);
+                    let tiles: Vec<(i64, i64, i64, Vec<u8>)> =
+                        q.build_query_as().fetch_all(&self.pool).await?;
+                    found.extend(tiles.into_iter().map(rows::tile_from_row));
+                }
+                rows::with_paths(rows, &found)
+            }
+
+            /// Derives the tiles of batches sealed before tiles existed
+            /// (migration 0006) from their leaves, and drops their
+            /// event_paths rows. A batch whose leaves no longer give its
+            /// root is left alone and logged: its proofs fail loudly, and
+            /// an audit finds it, rather than tiles being made to fit.
+            pub(crate) async fn backfill_tiles(&self) -> Result<(), $crate::log::StoreError> {
+                use $crate::log::rows::sql;
+                let ids: Vec<i64> = sqlx::query_scalar(sql::BATCHES_WITHOUT_TILES)
+                    .fetch_all(&self.pool)
+                    .await?;
+                for id in ids {
+                    let Some(batch) = $crate::log::Store::batch(self, id as u64).await? else {
+                        continue;
+                    };
+                    let leaves =
+                        $crate::log::Store::leaves(self, batch.first_index, batch.count).await?;
+                    let tree = $crate::protocol::tree::BatchTree::from_leaves(leaves)
+                        .map_err($crate::log::StoreError::corrupt)?;
+                    if tree.root() != batch.root {
+                        tracing::error!(
+                            batch = id,
+                            "the batch's leaves do not give its root; its tiles are not derived"
+                        );
+                        continue;
+                    }
+                    let (mut tx, _guard) = self.begin_write().await?;
+                    // Another node may have done it meanwhile.
+                    let done: i64 = sqlx::query_scalar(sql::TILE_COUNT)
+                        .bind(id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if done == 0 {
+                        Self::insert_tiles(&mut tx, id as u64, &$crate::log::tiles::tiles(&tree))
+                            .await?;
+                    }
+                    sqlx::query(sql::DROP_LEGACY_PATHS)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    tracing::info!(batch = id, "derived the tiles of a batch sealed before tiles");
+                }
+                Ok(())
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::log::Store for $store {
             fn backend(&self) -> &'static str {
@@ -80,7 +151,7 @@ macro_rules! impl_sql_store {
                     .bind(handle.as_str())
                     .fetch_all(&self.pool)
                     .await?;
-                rows.into_iter().map(TryInto::try_into).collect()
+                self.attach_paths(rows).await
             }
 
             async fn events_by_range(
@@ -94,7 +165,7 @@ macro_rules! impl_sql_store {
                     .bind((first_index + count) as i64)
                     .fetch_all(&self.pool)
                     .await?;
-                rows.into_iter().map(TryInto::try_into).collect()
+                self.attach_paths(rows).await
             }
 
             async fn content(
@@ -213,9 +284,33 @@ macro_rules! impl_sql_store {
             ) -> Result<(), $crate::log::StoreError> {
                 use $crate::log::StoreError;
                 use $crate::log::rows::sql;
-                let count = batch.paths.len() as i64;
+                let count = batch.count as i64;
                 let end = batch.first_index as i64 + count;
-                let (mut tx, _guard) = self.begin_write().await?;
+                let contended = || StoreError::Contended {
+                    expected: format!("batch {} starting at index {}", batch.id, batch.first_index),
+                };
+                // The batch and its tiles first, the log's sealed mark last:
+                // on PostgreSQL that mark is in the counter row every append
+                // locks, so appends wait only for the end of this
+                // transaction, not for the tiles (`begin_seal`).
+                let (mut tx, _guard) = self.begin_seal().await?;
+                let inserted = sqlx::query(sql::INSERT_BATCH)
+                    .bind(batch.id as i64)
+                    .bind(batch.first_index as i64)
+                    .bind(count)
+                    .bind(batch.root.0.to_vec())
+                    .bind(batch.head.0.to_vec())
+                    .bind(batch.sealed_at_ms)
+                    .execute(&mut *tx)
+                    .await;
+                match inserted {
+                    // Another sealer committed this batch id first.
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                        return Err(contended());
+                    }
+                    other => other?,
+                };
+                Self::insert_tiles(&mut tx, batch.id, &batch.tiles).await?;
                 // Guard: the batch must start exactly where sealing stopped
                 // and be the next batch id; anything else means another
                 // sealer got there first, and this transaction rolls back.
@@ -227,24 +322,9 @@ macro_rules! impl_sql_store {
                 let next_batch_id: i64 = sqlx::query_scalar(sql::NEXT_BATCH_ID)
                     .fetch_one(&mut *tx)
                     .await?;
-                if moved.rows_affected() != 1 || next_batch_id as u64 != batch.id {
-                    return Err(StoreError::Contended {
-                        expected: format!(
-                            "batch {} starting at index {}",
-                            batch.id, batch.first_index
-                        ),
-                    });
+                if moved.rows_affected() != 1 || next_batch_id as u64 != batch.id + 1 {
+                    return Err(contended());
                 }
-                sqlx::query(sql::INSERT_BATCH)
-                    .bind(batch.id as i64)
-                    .bind(batch.first_index as i64)
-                    .bind(count)
-                    .bind(batch.root.0.to_vec())
-                    .bind(batch.head.0.to_vec())
-                    .bind(batch.sealed_at_ms)
-                    .execute(&mut *tx)
-                    .await?;
-                Self::insert_paths(&mut tx, &batch).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -502,7 +582,11 @@ macro_rules! impl_sql_store {
 
 pub(crate) use impl_sql_store;
 
-/// Rows per multi-row statement (SQLite's batch paths): few enough binds
+/// Tiles fetched per query: three binds each, well under SQLite's and
+/// PostgreSQL's bind limits.
+pub(crate) const TILE_KEYS_PER_QUERY: usize = 1_000;
+
+/// Rows per multi-row statement (SQLite's batch tiles): few enough binds
 /// (SQLite allows 32,766), many enough that a batch is a handful of round
 /// trips to the driver.
 pub(crate) const ROWS_PER_STATEMENT: usize = 500;

@@ -62,13 +62,15 @@ impl SqliteStore {
         let appender = tokio::task::spawn_blocking(move || Writer::open(&file))
             .await
             .map_err(|e| StoreError::Unavailable(format!("opening the append writer: {e}")))??;
-        Ok(SqliteStore {
+        let store = SqliteStore {
             pool,
             writer: Arc::new(Mutex::new(())),
             group: Default::default(),
             keys: Default::default(),
             appender,
-        })
+        };
+        store.backfill_tiles().await?;
+        Ok(store)
     }
 
     /// The pool, with the settings above: for tools that measure the raw
@@ -126,29 +128,28 @@ impl SqliteStore {
         self.write_handle().begin().await
     }
 
-    async fn insert_paths(
+    /// Sealing writes as any writer does: SQLite has one writer at a time.
+    async fn begin_seal(
+        &self,
+    ) -> Result<(Transaction<'static, Sqlite>, OwnedMutexGuard<()>), StoreError> {
+        self.begin_write().await
+    }
+
+    async fn insert_tiles(
         tx: &mut Transaction<'static, Sqlite>,
-        batch: &super::NewBatch,
+        batch_id: u64,
+        tiles: &[super::tiles::Tile],
     ) -> Result<(), StoreError> {
         // Multi-row statements: each statement is a round trip to the
-        // connection's worker thread, and a batch has up to 4,096 paths.
-        let rows: Vec<(i64, Vec<u8>)> = batch
-            .paths
-            .iter()
-            .enumerate()
-            .map(|(i, path)| {
-                (
-                    (batch.first_index + i as u64) as i64,
-                    super::path_to_bytes(path),
-                )
-            })
-            .collect();
-        for chunk in rows.chunks(super::sql_store::ROWS_PER_STATEMENT) {
-            let mut q = sqlx::QueryBuilder::<Sqlite>::new(super::rows::sql::INSERT_PATHS);
-            q.push_values(chunk, |mut row, (idx, path)| {
-                row.push_bind(*idx)
-                    .push_bind(batch.id as i64)
-                    .push_bind(path.as_slice());
+        // connection's worker thread, and a 65,536-event batch has 4,369
+        // tiles.
+        for chunk in tiles.chunks(super::sql_store::ROWS_PER_STATEMENT) {
+            let mut q = sqlx::QueryBuilder::<Sqlite>::new(super::rows::sql::INSERT_TILES);
+            q.push_values(chunk, |mut row, tile| {
+                row.push_bind(batch_id as i64)
+                    .push_bind(i64::from(tile.stratum))
+                    .push_bind(tile.index as i64)
+                    .push_bind(tile.hashes.as_slice());
             });
             q.build().execute(&mut **tx).await?;
         }
@@ -177,4 +178,4 @@ impl WriteHandle {
     }
 }
 
-impl_sql_store!(SqliteStore, "sqlite");
+impl_sql_store!(SqliteStore, Sqlite, "sqlite");

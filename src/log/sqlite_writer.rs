@@ -244,11 +244,12 @@ fn events_by_range(
                 leaf: r.get(4)?,
                 recorded_at_ms: r.get(5)?,
                 batch_id: None,
-                path: None,
+                batch_first: None,
+                batch_count: None,
             })
         })
         .map_err(from_sqlite)?;
-    rows.map(|row| row.map_err(from_sqlite).and_then(TryInto::try_into))
+    rows.map(|row| row.map_err(from_sqlite).and_then(|r| r.into_event(None)))
         .collect()
 }
 

@@ -41,7 +41,8 @@ pub enum ProofError {
     RootMismatch { computed: Hash32, expected: Hash32 },
 }
 
-/// A batch's tree, built once at seal time so every audit path can be stored.
+/// A batch's tree, built once at seal time so its levels can be stored
+/// (`log::tiles`).
 /// `levels[0]` holds the leaves and the last level holds only the root.
 pub struct BatchTree {
     levels: Vec<Vec<Hash32>>,
@@ -74,6 +75,11 @@ impl BatchTree {
 
     pub fn size(&self) -> u64 {
         self.levels[0].len() as u64
+    }
+
+    /// Every level, leaves first, the root's level last.
+    pub fn levels(&self) -> &[Vec<Hash32>] {
+        &self.levels
     }
 
     pub fn root(&self) -> Hash32 {

@@ -1,11 +1,12 @@
 //! Sealing: closing the unsealed tail of the log into a batch, building its
-//! RFC 6962 tree and storing every event's audit path, all in one
+//! RFC 6962 tree and storing the tree's tiles (`log::tiles`), all in one
 //! transaction: a batch is sealed completely or not at all.
 
 use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::log::tiles::tiles;
 use crate::log::{NewBatch, Store, StoreError};
 use crate::protocol::fields::Timestamp;
 use crate::protocol::hashing::batch_head;
@@ -63,17 +64,15 @@ pub async fn seal_once(
     let count = waiting.count.min(policy.max_batch.max(1));
     let leaves = store.leaves(waiting.first_index, count).await?;
     let tree = BatchTree::from_leaves(leaves)?;
-    let paths = (0..count)
-        .map(|p| tree.audit_path(p))
-        .collect::<Result<Vec<_>, _>>()?;
     let root = tree.root();
     let batch = NewBatch {
         id: waiting.next_batch_id,
         first_index: waiting.first_index,
+        count,
         root,
         head: batch_head(waiting.next_batch_id, waiting.first_index, count, &root),
         sealed_at_ms: now,
-        paths,
+        tiles: tiles(&tree),
     };
     store.commit_batch(batch).await?;
     tracing::info!(
