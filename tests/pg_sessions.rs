@@ -9,12 +9,7 @@ mod common;
 use common::*;
 use proofdesk::log::postgres::PgStore;
 
-/// The events half of a bundle read (src/log/rows.rs, EVENTS_BY_TICKET).
-const BUNDLE_QUERY: &str = "SELECT e.idx, e.ticket, e.seq, e.record, e.leaf, e.recorded_at_ms, \
-     b.id AS batch_id, b.first_index AS batch_first, b.count AS batch_count \
-     FROM events e LEFT JOIN batches b ON b.id = \
-     (SELECT id FROM batches WHERE first_index <= e.idx ORDER BY first_index DESC LIMIT 1) \
-     AND e.idx < b.first_index + b.count WHERE e.ticket = $1 ORDER BY e.seq";
+use proofdesk::log::EVENTS_BY_TICKET_SQL as BUNDLE_QUERY;
 
 #[tokio::test]
 async fn every_session_plans_each_execution_without_jit_or_parallel_plans() {

@@ -16,6 +16,11 @@ pub mod sqlite;
 mod sqlite_writer;
 pub mod tiles;
 
+/// The events half of a proof-bundle read, for tests that check how the
+/// database plans it (tests/pg_sessions.rs).
+#[doc(hidden)]
+pub const EVENTS_BY_TICKET_SQL: &str = rows::sql::EVENTS_BY_TICKET;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -106,6 +111,14 @@ pub struct StoredEvent {
     pub recorded_at_ms: i64,
     /// Batch and audit path once sealed.
     pub sealed: Option<(u64, Vec<Hash32>)>,
+}
+
+/// A ticket's events and the batches the sealed ones are in.
+#[derive(Debug, Clone, Default)]
+pub struct TicketProof {
+    pub events: Vec<StoredEvent>,
+    /// By id; every batch an event's `sealed` names is here.
+    pub batches: std::collections::BTreeMap<u64, Batch>,
 }
 
 /// Where a batch is in its lifecycle. Each step is persisted before the next
@@ -268,8 +281,15 @@ pub trait Store: Send + Sync + 'static {
         policy: &Policy,
     ) -> Result<Appended, StoreError>;
 
-    async fn events_by_ticket(&self, handle: &TicketHandle)
-    -> Result<Vec<StoredEvent>, StoreError>;
+    /// A ticket's events in order, with their batches: what a proof
+    /// bundle is made of, in one read of events and one of tiles.
+    async fn ticket_proof(&self, handle: &TicketHandle) -> Result<TicketProof, StoreError>;
+    async fn events_by_ticket(
+        &self,
+        handle: &TicketHandle,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        Ok(self.ticket_proof(handle).await?.events)
+    }
     async fn events_by_range(
         &self,
         first_index: u64,

@@ -188,28 +188,46 @@ impl TryFrom<BatchRow> for Batch {
 /// SQL shared by both backends. sqlx binds `$N` placeholders on SQLite as on
 /// PostgreSQL, so one text serves both.
 pub(crate) mod sql {
-    macro_rules! event_select {
+    macro_rules! event_columns {
         () => {
-            // An event's batch is the last one starting at or before it,
-            // if the event is inside it (else it is not sealed yet).
             "SELECT e.idx, e.ticket, e.seq, e.record, e.leaf, e.recorded_at_ms, \
-             b.id AS batch_id, b.first_index AS batch_first, b.count AS batch_count \
-             FROM events e LEFT JOIN batches b ON b.id = \
+             b.id AS batch_id, b.first_index AS batch_first, b.count AS batch_count"
+        };
+    }
+    macro_rules! events_with_batch {
+        // An event's batch is the last one starting at or before it, if
+        // the event is inside it (else it is not sealed yet).
+        () => {
+            " FROM events e LEFT JOIN batches b ON b.id = \
              (SELECT id FROM batches WHERE first_index <= e.idx ORDER BY first_index DESC LIMIT 1) \
              AND e.idx < b.first_index + b.count"
         };
     }
-    macro_rules! batch_select {
+    macro_rules! batch_columns {
         () => {
-            "SELECT id, first_index, count, root, head, sealed_at_ms, status, tx_hash, nonce, \
+            "id, first_index, count, root, head, sealed_at_ms, status, tx_hash, nonce, \
              max_fee_per_gas, max_priority_fee_per_gas, submitted_at_ms, attempts, block_number, block_hash, \
-             block_time, included_at_ms, final_at_ms, last_error FROM batches"
+             block_time, included_at_ms, final_at_ms, last_error"
         };
     }
-    pub const EVENTS_BY_TICKET: &str =
-        concat!(event_select!(), " WHERE e.ticket = $1 ORDER BY e.seq");
+    macro_rules! batch_select {
+        () => {
+            concat!("SELECT ", batch_columns!(), " FROM batches")
+        };
+    }
+    /// A ticket's events, each with its whole batch row (columns as in
+    /// `BatchRow`), so a proof bundle is this and one tile read.
+    pub const EVENTS_BY_TICKET: &str = concat!(
+        event_columns!(),
+        ", b.id, b.first_index, b.count, b.root, b.head, b.sealed_at_ms, b.status, b.tx_hash, b.nonce, \
+         b.max_fee_per_gas, b.max_priority_fee_per_gas, b.submitted_at_ms, b.attempts, b.block_number, \
+         b.block_hash, b.block_time, b.included_at_ms, b.final_at_ms, b.last_error",
+        events_with_batch!(),
+        " WHERE e.ticket = $1 ORDER BY e.seq"
+    );
     pub const EVENTS_BY_RANGE: &str = concat!(
-        event_select!(),
+        event_columns!(),
+        events_with_batch!(),
         " WHERE e.idx >= $1 AND e.idx < $2 ORDER BY e.idx"
     );
     /// Events without their batch: a replay's answer, read back inside

@@ -142,16 +142,32 @@ macro_rules! impl_sql_store {
                     .await
             }
 
-            async fn events_by_ticket(
+            async fn ticket_proof(
                 &self,
                 handle: &$crate::protocol::fields::TicketHandle,
-            ) -> Result<Vec<$crate::log::StoredEvent>, $crate::log::StoreError> {
-                use $crate::log::rows::{EventRow, sql};
-                let rows: Vec<EventRow> = sqlx::query_as(sql::EVENTS_BY_TICKET)
+            ) -> Result<$crate::log::TicketProof, $crate::log::StoreError> {
+                use sqlx::FromRow;
+                use $crate::log::rows::{BatchRow, EventRow, sql};
+                let rows = sqlx::query(sql::EVENTS_BY_TICKET)
                     .bind(handle.as_str())
                     .fetch_all(&self.pool)
                     .await?;
-                self.attach_paths(rows).await
+                let mut events = Vec::with_capacity(rows.len());
+                let mut batches = std::collections::BTreeMap::new();
+                for row in &rows {
+                    let event = EventRow::from_row(row)?;
+                    if let Some(id) = event.batch_id
+                        && !batches.contains_key(&(id as u64))
+                    {
+                        let batch: $crate::log::Batch = BatchRow::from_row(row)?.try_into()?;
+                        batches.insert(batch.id, batch);
+                    }
+                    events.push(event);
+                }
+                Ok($crate::log::TicketProof {
+                    events: self.attach_paths(events).await?,
+                    batches,
+                })
             }
 
             async fn events_by_range(

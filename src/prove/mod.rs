@@ -5,8 +5,6 @@
 //! (a batch with no head on chain is pending). Events not yet sealed have
 //! batch null.
 
-use std::collections::BTreeMap;
-
 use crate::log::{Store, StoreError};
 use crate::protocol::bundle::{BUNDLE_VERSION, Bundle, BundleBatch, BundleEvent, ChainRef};
 use crate::protocol::canonical::parse_strict;
@@ -27,26 +25,15 @@ pub async fn bundle(
     identity: &LogIdentity,
     ticket: &TicketHandle,
 ) -> Result<Option<Bundle>, StoreError> {
-    let stored = store.events_by_ticket(ticket).await?;
+    let crate::log::TicketProof { events: stored, batches } = store.ticket_proof(ticket).await?;
     if stored.is_empty() && store.ticket(ticket).await?.is_none() {
         return Ok(None);
     }
-    let mut batches = BTreeMap::new();
     let mut events = Vec::with_capacity(stored.len());
     for e in stored {
-        let anchored = match &e.sealed {
-            Some((batch_id, path)) => {
-                if !batches.contains_key(batch_id)
-                    && let Some(b) = store.batch(*batch_id).await?
-                {
-                    batches.insert(*batch_id, b);
-                }
-                batches
-                    .contains_key(batch_id)
-                    .then(|| (*batch_id, path.clone()))
-            }
-            None => None,
-        };
+        let anchored = e
+            .sealed
+            .filter(|(batch_id, _)| batches.contains_key(batch_id));
         let record = parse_strict(&e.record)
             .map_err(|err| StoreError::corrupt(format!("stored record {}: {err}", e.index)))?;
         let (batch, path) = match anchored {
