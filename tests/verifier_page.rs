@@ -342,11 +342,19 @@ async fn a_complainant_checks_the_record_in_a_browser() {
             )
             .await;
         assert_eq!(status, 200);
-        if b["events"]
+        // Sealed is not enough: the page checks the chain, so every batch
+        // must be final there (a sealed batch still shows as pending).
+        let final_batches = b["batches"]
             .as_array()
             .unwrap()
             .iter()
-            .all(|e| !e["batch"].is_null())
+            .all(|batch| batch["status"] == "final");
+        if final_batches
+            && b["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| !e["batch"].is_null())
         {
             bundle = b;
             break;
