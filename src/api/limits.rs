@@ -28,10 +28,11 @@ pub struct Rate {
     pub burst: u32,
 }
 
-/// The limits a server enforces. The defaults are generous (well above
-/// what the benchmarks in BENCHMARKS.md send from one address with one key);
-/// an operator exposing public reads to the internet should lower `per_ip`
-/// (`proofdesk serve --ip-rate 20 --ip-burst 40`).
+/// The limits a server enforces. The defaults are generous; an operator
+/// exposing public reads to the internet should lower `per_ip`
+/// (`proofdesk serve --ip-rate 20 --ip-burst 40`). scripts/bench.sh, which
+/// sends everything from one address with one key, raises both far above
+/// what one server can answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     pub per_key: Rate,
