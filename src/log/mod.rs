@@ -13,6 +13,7 @@ mod postgres_writer;
 mod rows;
 pub(crate) mod sql_store;
 pub mod sqlite;
+mod sqlite_reader;
 mod sqlite_writer;
 pub mod tiles;
 

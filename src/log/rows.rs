@@ -34,7 +34,9 @@ pub(crate) struct Placement {
 impl EventRow {
     pub fn placement(&self) -> Result<Option<Placement>, StoreError> {
         match (self.batch_id, self.batch_first, self.batch_count) {
-            (Some(batch), Some(first), Some(count)) if first <= self.idx && self.idx < first + count => {
+            (Some(batch), Some(first), Some(count))
+                if first <= self.idx && self.idx < first + count =>
+            {
                 Ok(Some(Placement {
                     batch: batch as u64,
                     count: count as u64,
@@ -95,7 +97,7 @@ pub(crate) fn with_paths(
         .collect()
 }
 
-/// Rows of `TILES_BY_KEY`.
+/// A tile row: (batch_id, stratum, tile, hashes).
 pub(crate) fn tile_from_row(
     (batch, stratum, index, hashes): (i64, i64, i64, Vec<u8>),
 ) -> ((u64, TileKey), Vec<u8>) {
@@ -194,6 +196,17 @@ pub(crate) mod sql {
              b.id AS batch_id, b.first_index AS batch_first, b.count AS batch_count"
         };
     }
+    /// An event's columns, then its whole batch row (as in `BatchRow`).
+    macro_rules! event_and_batch_columns {
+        () => {
+            concat!(
+                event_columns!(),
+                ", b.id, b.first_index, b.count, b.root, b.head, b.sealed_at_ms, b.status, b.tx_hash, b.nonce, \
+                 b.max_fee_per_gas, b.max_priority_fee_per_gas, b.submitted_at_ms, b.attempts, b.block_number, \
+                 b.block_hash, b.block_time, b.included_at_ms, b.final_at_ms, b.last_error"
+            )
+        };
+    }
     macro_rules! events_with_batch {
         // An event's batch is the last one starting at or before it, if
         // the event is inside it (else it is not sealed yet).
@@ -218,10 +231,7 @@ pub(crate) mod sql {
     /// A ticket's events, each with its whole batch row (columns as in
     /// `BatchRow`), so a proof bundle is this and one tile read.
     pub const EVENTS_BY_TICKET: &str = concat!(
-        event_columns!(),
-        ", b.id, b.first_index, b.count, b.root, b.head, b.sealed_at_ms, b.status, b.tx_hash, b.nonce, \
-         b.max_fee_per_gas, b.max_priority_fee_per_gas, b.submitted_at_ms, b.attempts, b.block_number, \
-         b.block_hash, b.block_time, b.included_at_ms, b.final_at_ms, b.last_error",
+        event_and_batch_columns!(),
         events_with_batch!(),
         " WHERE e.ticket = $1 ORDER BY e.seq"
     );
@@ -235,11 +245,6 @@ pub(crate) mod sql {
     pub const APPENDED_BY_RANGE: &str = "SELECT idx, ticket, seq, record, leaf, recorded_at_ms, \
          CAST(NULL AS BIGINT) AS batch_id, CAST(NULL AS BIGINT) AS batch_first, \
          CAST(NULL AS BIGINT) AS batch_count FROM events WHERE idx >= $1 AND idx < $2 ORDER BY idx";
-    /// Followed by a VALUES list of (batch_id, stratum, tile) and `TILES_BY_KEY_TAIL`.
-    pub const TILES_BY_KEY_HEAD: &str =
-        "SELECT t.batch_id, t.stratum, t.tile, t.hashes FROM batch_tiles t JOIN (";
-    pub const TILES_BY_KEY_TAIL: &str =
-        ") AS k ON t.batch_id = k.column1 AND t.stratum = k.column2 AND t.tile = k.column3";
     pub const BATCH_BY_ID: &str = concat!(batch_select!(), " WHERE id = $1");
     pub const BATCHES_FROM: &str = concat!(batch_select!(), " WHERE id >= $1 ORDER BY id LIMIT $2");
     pub const FIRST_UNFINAL: &str = concat!(

@@ -2,9 +2,10 @@
 //!
 //! Both speak the same SQL (see `rows::sql`) and differ in how a write
 //! transaction serialises against other writers, which each backend supplies
-//! as `begin_write`, and in their append path, `commit_group`: a group commit
-//! is the hot path and each backend writes it its fastest way
-//! (`sqlite_writer`, `postgres_writer`, both planned by `log::plan`).
+//! as `begin_write`, and on their two hot paths, each taken its fastest way
+//! per backend: appends (`commit_group`: `sqlite_writer`, `postgres_writer`,
+//! both planned by `log::plan`) and proof reads (`read_ticket_proof` and
+//! `attach_paths`: `sqlite_reader`, and one stable statement on PostgreSQL).
 //!
 //! A macro stamps the impl out per concrete sqlx database type, because
 //! sqlx's generic executor bounds would otherwise cost more code than they
@@ -13,30 +14,6 @@
 macro_rules! impl_sql_store {
     ($store:ty, $db:ty, $name:literal) => {
         impl $store {
-            /// The events' audit paths, from the tiles they need, fetched
-            /// in one query per `TILE_KEYS_PER_QUERY` tiles.
-            async fn attach_paths(
-                &self,
-                rows: Vec<$crate::log::rows::EventRow>,
-            ) -> Result<Vec<$crate::log::StoredEvent>, $crate::log::StoreError> {
-                use $crate::log::rows::{self, sql};
-                let keys = rows::tile_keys(&rows)?;
-                let mut found = std::collections::HashMap::with_capacity(keys.len());
-                for chunk in keys.chunks($crate::log::sql_store::TILE_KEYS_PER_QUERY) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(sql::TILES_BY_KEY_HEAD);
-                    q.push_values(chunk, |mut row, (batch, key)| {
-                        row.push_bind(*batch as i64)
-                            .push_bind(key.stratum as i64)
-                            .push_bind(key.index as i64);
-                    });
-                    q.push(sql::TILES_BY_KEY_TAIL);
-                    let tiles: Vec<(i64, i64, i64, Vec<u8>)> =
-                        q.build_query_as().fetch_all(&self.pool).await?;
-                    found.extend(tiles.into_iter().map(rows::tile_from_row));
-                }
-                rows::with_paths(rows, &found)
-            }
-
             /// Derives the tiles of batches sealed before tiles existed
             /// (migration 0006) from their leaves, and drops their
             /// event_paths rows. A batch whose leaves no longer give its
@@ -77,7 +54,10 @@ macro_rules! impl_sql_store {
                         .execute(&mut *tx)
                         .await?;
                     tx.commit().await?;
-                    tracing::info!(batch = id, "derived the tiles of a batch sealed before tiles");
+                    tracing::info!(
+                        batch = id,
+                        "derived the tiles of a batch sealed before tiles"
+                    );
                 }
                 Ok(())
             }
@@ -146,28 +126,7 @@ macro_rules! impl_sql_store {
                 &self,
                 handle: &$crate::protocol::fields::TicketHandle,
             ) -> Result<$crate::log::TicketProof, $crate::log::StoreError> {
-                use sqlx::FromRow;
-                use $crate::log::rows::{BatchRow, EventRow, sql};
-                let rows = sqlx::query(sql::EVENTS_BY_TICKET)
-                    .bind(handle.as_str())
-                    .fetch_all(&self.pool)
-                    .await?;
-                let mut events = Vec::with_capacity(rows.len());
-                let mut batches = std::collections::BTreeMap::new();
-                for row in &rows {
-                    let event = EventRow::from_row(row)?;
-                    if let Some(id) = event.batch_id
-                        && !batches.contains_key(&(id as u64))
-                    {
-                        let batch: $crate::log::Batch = BatchRow::from_row(row)?.try_into()?;
-                        batches.insert(batch.id, batch);
-                    }
-                    events.push(event);
-                }
-                Ok($crate::log::TicketProof {
-                    events: self.attach_paths(events).await?,
-                    batches,
-                })
+                self.read_ticket_proof(handle).await
             }
 
             async fn events_by_range(
@@ -597,10 +556,6 @@ macro_rules! impl_sql_store {
 }
 
 pub(crate) use impl_sql_store;
-
-/// Tiles fetched per query: three binds each, well under SQLite's and
-/// PostgreSQL's bind limits.
-pub(crate) const TILE_KEYS_PER_QUERY: usize = 1_000;
 
 /// Rows per multi-row statement (SQLite's batch tiles): few enough binds
 /// (SQLite allows 32,766), many enough that a batch is a handful of round

@@ -11,6 +11,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use super::StoreError;
 use super::group::Job;
 use super::sql_store::impl_sql_store;
+use super::sqlite_reader::Reader;
 use super::sqlite_writer::Writer;
 
 pub struct SqliteStore {
@@ -23,6 +24,8 @@ pub struct SqliteStore {
     keys: super::keycache::KeyCache,
     /// The connection appends are written on (see `sqlite_writer`).
     appender: Writer,
+    /// The connections proofs are read on (see `sqlite_reader`).
+    reader: Reader,
 }
 
 impl SqliteStore {
@@ -59,6 +62,7 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        let reader = Reader::new(&file);
         let appender = tokio::task::spawn_blocking(move || Writer::open(&file))
             .await
             .map_err(|e| StoreError::Unavailable(format!("opening the append writer: {e}")))??;
@@ -68,6 +72,7 @@ impl SqliteStore {
             group: Default::default(),
             keys: Default::default(),
             appender,
+            reader,
         };
         store.backfill_tiles().await?;
         Ok(store)
@@ -154,6 +159,20 @@ impl SqliteStore {
             q.build().execute(&mut **tx).await?;
         }
         Ok(())
+    }
+
+    async fn read_ticket_proof(
+        &self,
+        handle: &crate::protocol::fields::TicketHandle,
+    ) -> Result<super::TicketProof, StoreError> {
+        self.reader.ticket_proof(handle).await
+    }
+
+    async fn attach_paths(
+        &self,
+        rows: Vec<super::rows::EventRow>,
+    ) -> Result<Vec<super::StoredEvent>, StoreError> {
+        self.reader.attach_paths(rows).await
     }
 }
 

@@ -257,7 +257,7 @@ fn events_by_range(
 /// later" become `Unavailable` with the same reasons the sqlx path gives
 /// (`availability.rs`); anything else is a database error, logged and
 /// answered as a 500.
-fn from_sqlite(e: rusqlite::Error) -> StoreError {
+pub(crate) fn from_sqlite(e: rusqlite::Error) -> StoreError {
     let reason = match e.sqlite_error_code() {
         Some(ErrorCode::DiskFull) => Some("the database disk is full"),
         Some(ErrorCode::SystemIoFailure) => Some("the database could not write to disk"),

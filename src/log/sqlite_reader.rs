@@ -1,0 +1,187 @@
+//! SQLite's proof reads: a ticket's events, their batches and their tiles,
+//! read in one blocking call on a pooled rusqlite connection.
+//!
+//! The public proof endpoint is the busiest read. Through sqlx's SQLite
+//! driver every statement, and every row it returns, is a hand-off to the
+//! connection's worker thread: under proof load (c=16, a log of 100k
+//! events) 47 % of the server's samples were in the kernel, mostly
+//! `finish_task_switch` on those threads (BENCHMARKS.md, "What measuring
+//! changed"). Here a bundle's reads are one hand-off to the blocking pool.
+//! Connections are opened on the store's file with `query_only`, so this
+//! path cannot write; WAL lets them read beside the writer.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, Row, params};
+
+use super::rows::{BatchRow, EventRow, sql, tile_keys, with_paths};
+use super::sqlite_writer::from_sqlite;
+use super::tiles::TileKey;
+use super::{Batch, StoreError, StoredEvent, TicketProof};
+use crate::protocol::fields::TicketHandle;
+
+/// Idle connections kept for reuse; more may be open at once under load,
+/// and those beyond this are closed when done.
+const IDLE_CONNECTIONS: usize = 8;
+
+#[derive(Clone)]
+pub(crate) struct Reader {
+    path: Arc<PathBuf>,
+    idle: Arc<Mutex<Vec<Connection>>>,
+}
+
+impl Reader {
+    pub fn new(path: &Path) -> Reader {
+        Reader {
+            path: Arc::new(path.to_owned()),
+            idle: Default::default(),
+        }
+    }
+
+    /// Runs `read` on a pooled connection, on the blocking pool.
+    async fn run<T, F>(&self, read: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let reader = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = reader.take()?;
+            let out = read(&conn);
+            reader.give_back(conn);
+            out
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("the read was interrupted: {e}")))?
+    }
+
+    fn take(&self) -> Result<Connection, StoreError> {
+        if let Some(conn) = self.idle().pop() {
+            return Ok(conn);
+        }
+        let conn = Connection::open_with_flags(
+            self.path.as_path(),
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(from_sqlite)?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(from_sqlite)?;
+        conn.execute_batch("PRAGMA query_only = ON;")
+            .map_err(from_sqlite)?;
+        Ok(conn)
+    }
+
+    fn give_back(&self, conn: Connection) {
+        let mut idle = self.idle();
+        if idle.len() < IDLE_CONNECTIONS {
+            idle.push(conn);
+        }
+    }
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A ticket's events with their batches and audit paths. Both reads
+    /// run in one transaction, so the tiles are those of the batches the
+    /// events were read with.
+    pub async fn ticket_proof(&self, handle: &TicketHandle) -> Result<TicketProof, StoreError> {
+        let handle = handle.as_str().to_owned();
+        self.run(move |conn| {
+            let tx = conn.unchecked_transaction().map_err(from_sqlite)?;
+            let mut events = Vec::new();
+            let mut batches = BTreeMap::new();
+            {
+                let mut get = tx
+                    .prepare_cached(sql::EVENTS_BY_TICKET)
+                    .map_err(from_sqlite)?;
+                let mut rows = get.query([handle.as_str()]).map_err(from_sqlite)?;
+                while let Some(row) = rows.next().map_err(from_sqlite)? {
+                    let event = event_row(row).map_err(from_sqlite)?;
+                    if let Some(id) = event.batch_id
+                        && !batches.contains_key(&(id as u64))
+                    {
+                        let batch: Batch = batch_row(row, 9).map_err(from_sqlite)?.try_into()?;
+                        batches.insert(batch.id, batch);
+                    }
+                    events.push(event);
+                }
+            }
+            let events = attach_paths(&tx, events)?;
+            Ok(TicketProof { events, batches })
+        })
+        .await
+    }
+
+    /// The events' audit paths, from their tiles.
+    pub async fn attach_paths(&self, rows: Vec<EventRow>) -> Result<Vec<StoredEvent>, StoreError> {
+        self.run(move |conn| attach_paths(conn, rows)).await
+    }
+}
+
+fn attach_paths(conn: &Connection, rows: Vec<EventRow>) -> Result<Vec<StoredEvent>, StoreError> {
+    let keys = tile_keys(&rows)?;
+    let mut found: HashMap<(u64, TileKey), Vec<u8>> = HashMap::with_capacity(keys.len());
+    // One point lookup per tile: in-process, a prepared statement costs no
+    // round trip, and a bundle needs a handful of tiles.
+    let mut get = conn.prepare_cached(TILE_BY_KEY).map_err(from_sqlite)?;
+    for (batch, key) in keys {
+        let mut rows = get
+            .query(params![
+                batch as i64,
+                i64::from(key.stratum),
+                key.index as i64
+            ])
+            .map_err(from_sqlite)?;
+        if let Some(row) = rows.next().map_err(from_sqlite)? {
+            found.insert((batch, key), row.get(0).map_err(from_sqlite)?);
+        }
+    }
+    with_paths(rows, &found)
+}
+
+const TILE_BY_KEY: &str =
+    "SELECT hashes FROM batch_tiles WHERE batch_id = ?1 AND stratum = ?2 AND tile = ?3";
+
+/// The columns of `sql::event_columns!`, in order.
+fn event_row(r: &Row<'_>) -> rusqlite::Result<EventRow> {
+    Ok(EventRow {
+        idx: r.get(0)?,
+        ticket: r.get(1)?,
+        seq: r.get(2)?,
+        record: r.get(3)?,
+        leaf: r.get(4)?,
+        recorded_at_ms: r.get(5)?,
+        batch_id: r.get(6)?,
+        batch_first: r.get(7)?,
+        batch_count: r.get(8)?,
+    })
+}
+
+/// The columns of `sql::batch_columns!`, in order, from column `at` on.
+fn batch_row(r: &Row<'_>, at: usize) -> rusqlite::Result<BatchRow> {
+    Ok(BatchRow {
+        id: r.get(at)?,
+        first_index: r.get(at + 1)?,
+        count: r.get(at + 2)?,
+        root: r.get(at + 3)?,
+        head: r.get(at + 4)?,
+        sealed_at_ms: r.get(at + 5)?,
+        status: r.get(at + 6)?,
+        tx_hash: r.get(at + 7)?,
+        nonce: r.get(at + 8)?,
+        max_fee_per_gas: r.get(at + 9)?,
+        max_priority_fee_per_gas: r.get(at + 10)?,
+        submitted_at_ms: r.get(at + 11)?,
+        attempts: r.get(at + 12)?,
+        block_number: r.get(at + 13)?,
+        block_hash: r.get(at + 14)?,
+        block_time: r.get(at + 15)?,
+        included_at_ms: r.get(at + 16)?,
+        final_at_ms: r.get(at + 17)?,
+        last_error: r.get(at + 18)?,
+    })
+}
