@@ -3,7 +3,6 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa::IntoParams;
 
 use super::AppState;
@@ -12,6 +11,7 @@ use super::schema::{BatchList, BatchView, LogInfo, Problem};
 use super::writes::{HandlePath, parse_handle};
 #[allow(unused_imports)]
 use crate::protocol::bundle::Bundle;
+use crate::prove::ServedBundle;
 
 /// Largest id a client may name: 2^53 - 1, the largest integer every JSON
 /// client reads exactly (the document says so).
@@ -40,14 +40,12 @@ pub struct BatchPath {
 pub async fn proof(
     State(app): State<AppState>,
     Path(handle): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ServedBundle>, ApiError> {
     let ticket = parse_handle(&handle)?;
     let bundle = crate::prove::bundle(app.store.as_ref(), &app.identity, &ticket)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("ticket {ticket} not found")))?;
-    Ok(Json(
-        serde_json::to_value(bundle).map_err(|e| ApiError::Internal(e.to_string()))?,
-    ))
+    Ok(Json(bundle))
 }
 
 /// The log's identity and progress: chain, contract, anchorer, size, latest
