@@ -261,7 +261,12 @@ async fn batches_sealed_before_tiles_get_their_tiles_when_the_store_opens() {
         // What a version before batch_tiles left: batches 0 and 1 with one
         // event_paths row per event and no tiles. Batch 1's root is also
         // altered, as if its leaves had been tampered with.
-        raw(&db.url, "DELETE FROM batch_tiles WHERE batch_id IN (0, 1)", vec![]).await;
+        raw(
+            &db.url,
+            "DELETE FROM batch_tiles WHERE batch_id IN (0, 1)",
+            vec![],
+        )
+        .await;
         for e in before.iter().filter(|e| e.index < 50) {
             let (batch, path) = e.sealed.clone().unwrap();
             let bytes: Vec<u8> = path.iter().flat_map(|h| h.0).collect();

@@ -46,7 +46,11 @@ pub enum TileError {
     #[error("position {position} is outside a batch of {count} events")]
     OutOfRange { position: u64, count: u64 },
     #[error("tile {stratum}/{index} of a batch of {count} events is missing")]
-    Missing { stratum: u32, index: u64, count: u64 },
+    Missing {
+        stratum: u32,
+        index: u64,
+        count: u64,
+    },
     #[error(
         "tile {stratum}/{index} of a batch of {count} events holds {got} bytes, not {expected}"
     )]
@@ -254,9 +258,14 @@ mod tests {
         let tree = BatchTree::build(&leaves(100)).unwrap();
         let tiles = stored(&tree);
         let missing = path(100, 7, |k| {
-            (k.stratum == 0).then(|| tiles.get(&k).map(Vec::as_slice)).flatten()
+            (k.stratum == 0)
+                .then(|| tiles.get(&k).map(Vec::as_slice))
+                .flatten()
         });
-        assert!(matches!(missing, Err(TileError::Missing { stratum: 1, .. })));
+        assert!(matches!(
+            missing,
+            Err(TileError::Missing { stratum: 1, .. })
+        ));
         let short = path(100, 7, |k| tiles.get(&k).map(|t| &t[..t.len() - 32]));
         assert!(matches!(short, Err(TileError::WrongSize { .. })));
         assert!(matches!(
