@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Row, params};
+use tokio::sync::Semaphore;
 
 use super::rows::{BatchRow, EventRow, sql, tile_keys, with_paths};
 use super::sqlite_writer::from_sqlite;
@@ -23,14 +24,17 @@ use super::tiles::TileKey;
 use super::{Batch, StoreError, StoredEvent, TicketProof};
 use crate::protocol::fields::TicketHandle;
 
-/// Idle connections kept for reuse; more may be open at once under load,
-/// and those beyond this are closed when done.
-const IDLE_CONNECTIONS: usize = 8;
+/// Reads running at once, each on its own connection: as many as the
+/// sqlx pool's connections. Further reads wait for one to finish, so at
+/// most this many connections (and blocking threads) ever serve proofs,
+/// and none is opened and closed per request under load.
+const CONNECTIONS: usize = 8;
 
 #[derive(Clone)]
 pub(crate) struct Reader {
     path: Arc<PathBuf>,
     idle: Arc<Mutex<Vec<Connection>>>,
+    slots: Arc<Semaphore>,
 }
 
 impl Reader {
@@ -38,6 +42,7 @@ impl Reader {
         Reader {
             path: Arc::new(path.to_owned()),
             idle: Default::default(),
+            slots: Arc::new(Semaphore::new(CONNECTIONS)),
         }
     }
 
@@ -47,8 +52,15 @@ impl Reader {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        let slot = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Unavailable("the store is closing".into()))?;
         let reader = self.clone();
         tokio::task::spawn_blocking(move || {
+            let _slot = slot;
             let conn = reader.take()?;
             let out = read(&conn);
             reader.give_back(conn);
@@ -75,10 +87,7 @@ impl Reader {
     }
 
     fn give_back(&self, conn: Connection) {
-        let mut idle = self.idle();
-        if idle.len() < IDLE_CONNECTIONS {
-            idle.push(conn);
-        }
+        self.idle().push(conn);
     }
 
     fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
