@@ -155,8 +155,9 @@ fn attach_paths(conn: &Connection, rows: Vec<EventRow>) -> Result<Vec<StoredEven
 const TILE_BY_KEY: &str =
     "SELECT hashes FROM batch_tiles WHERE batch_id = ?1 AND stratum = ?2 AND tile = ?3";
 
-/// The columns of `sql::event_columns!`, in order.
-fn event_row(r: &Row<'_>) -> rusqlite::Result<EventRow> {
+/// The columns of `sql::event_columns!` (or `sql::APPENDED_BY_RANGE`), in
+/// order.
+pub(crate) fn event_row(r: &Row<'_>) -> rusqlite::Result<EventRow> {
     Ok(EventRow {
         idx: r.get(0)?,
         ticket: r.get(1)?,

@@ -19,7 +19,8 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, pa
 
 use super::group::{GroupOutcome, Job, members};
 use super::plan::{KnownKeys, MemberPlan, plan_group};
-use super::rows::{EventRow, TicketRow};
+use super::rows::TicketRow;
+use super::sqlite_reader::event_row;
 use super::{Appended, StoreError, StoredEvent, Ticket, WriteResult};
 use crate::protocol::fields::Timestamp;
 
@@ -229,25 +230,10 @@ fn events_by_range(
     count: u64,
 ) -> Result<Vec<StoredEvent>, StoreError> {
     let mut get = conn
-        .prepare_cached(
-            "SELECT idx, ticket, seq, record, leaf, recorded_at_ms FROM events \
-             WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
-        )
+        .prepare_cached(super::rows::sql::APPENDED_BY_RANGE)
         .map_err(from_sqlite)?;
     let rows = get
-        .query_map([first as i64, (first + count) as i64], |r| {
-            Ok(EventRow {
-                idx: r.get(0)?,
-                ticket: r.get(1)?,
-                seq: r.get(2)?,
-                record: r.get(3)?,
-                leaf: r.get(4)?,
-                recorded_at_ms: r.get(5)?,
-                batch_id: None,
-                batch_first: None,
-                batch_count: None,
-            })
-        })
+        .query_map([first as i64, (first + count) as i64], event_row)
         .map_err(from_sqlite)?;
     rows.map(|row| row.map_err(from_sqlite).and_then(|r| r.into_event(None)))
         .collect()
