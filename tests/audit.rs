@@ -900,8 +900,17 @@ async fn story(app: App) {
     }
 
     // The HTML report of the clean audit opens in headless Chromium with
-    // every chart painted.
-    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/audit-report");
+    // every chart painted. One folder per backend: the two stories run at
+    // once, and a shared report.html was read by one while the other
+    // rewrote it (Chromium then found no finished chart script).
+    let backend = if app.db_url.starts_with("postgres") {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/audit-report")
+        .join(backend);
     render::write_all(&report, &out).unwrap();
     let csv = std::fs::read_to_string(out.join("report.csv")).unwrap();
     assert!(
@@ -974,7 +983,10 @@ fn check_html_in_chromium(dir: &Path) {
     let dom = run("--dump-dom");
     assert!(
         dom.contains("data-charts=\"rendered\""),
-        "the chart script did not finish"
+        "the chart script did not finish; the DOM ends: {}",
+        dom.chars()
+            .skip(dom.chars().count().saturating_sub(2000))
+            .collect::<String>()
     );
     let painted: Vec<u64> = dom
         .split("data-painted-pixels=\"")
