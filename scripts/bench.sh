@@ -53,10 +53,7 @@ log() { echo "bench: $*" >&2; }
 record() { echo "$1" >>"$results"; log "$1"; }
 
 "$root/scripts/install-toolchain.sh"
-if ! command -v wrk >/dev/null; then
-    log "installing wrk (Debian package)"
-    apt-get install -y wrk >/dev/null
-fi
+"$root/scripts/bench/install-wrk.sh"
 cargo build --release --locked --bin proofdesk --example loadgen
 bin="$target_dir/release/proofdesk"
 loadgen="$target_dir/release/examples/loadgen"

@@ -24,6 +24,7 @@ pg_base="${BENCH_PG:-postgres://postgres@127.0.0.1:5432/test}"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 operator_key="0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 
+"$root/scripts/bench/install-wrk.sh"
 cargo build --release --locked --bin proofdesk --example loadgen >&2
 bin="${PROOFDESK_BIN:-$target_dir/release/proofdesk}"
 loadgen="$target_dir/release/examples/loadgen"
