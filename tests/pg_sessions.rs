@@ -9,7 +9,7 @@ mod common;
 use common::*;
 use proofdesk::log::postgres::PgStore;
 
-use proofdesk::log::EVENTS_BY_TICKET_SQL as BUNDLE_QUERY;
+use proofdesk::log::PG_BUNDLE_EVENTS_SQL as BUNDLE_QUERY;
 
 #[tokio::test]
 async fn every_session_plans_each_execution_without_jit_or_parallel_plans() {

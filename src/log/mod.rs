@@ -9,7 +9,9 @@ pub mod integrations;
 pub mod keycache;
 pub mod plan;
 pub mod postgres;
+mod postgres_reader;
 mod postgres_writer;
+pub mod proof_cache;
 mod rows;
 pub(crate) mod sql_store;
 pub mod sqlite;
@@ -17,10 +19,11 @@ mod sqlite_reader;
 mod sqlite_writer;
 pub mod tiles;
 
-/// The events half of a proof-bundle read, for tests that check how the
+/// The statement every PostgreSQL proof-bundle read runs (its batches and
+/// tiles mostly come from `proof_cache`), for the test that checks how the
 /// database plans it (tests/pg_sessions.rs).
 #[doc(hidden)]
-pub const EVENTS_BY_TICKET_SQL: &str = rows::sql::EVENTS_BY_TICKET;
+pub const PG_BUNDLE_EVENTS_SQL: &str = rows::sql::EVENTS_OF_TICKET;
 
 use std::sync::Arc;
 

@@ -15,6 +15,8 @@ pub struct PgStore {
     group: super::group::GroupCommit,
     /// API key lookups, trusted for `keycache::KEY_CACHE_TTL`.
     keys: super::keycache::KeyCache,
+    /// Tiles and final batches, which never change (`proof_cache`).
+    proofs: super::proof_cache::ProofCache,
 }
 
 /// What a write transaction needs, owned, so a group commit can run in its
@@ -71,6 +73,7 @@ impl PgStore {
             pool,
             group: Default::default(),
             keys: Default::default(),
+            proofs: Default::default(),
         };
         store.backfill_tiles().await?;
         Ok(store)
@@ -124,61 +127,20 @@ impl PgStore {
         Ok(())
     }
 
-    /// A ticket's events, each with its batch row, then their tiles: two
-    /// statements whose text never changes, so each is parsed once per
-    /// connection (a `VALUES` list of the tile keys was a new statement
-    /// for every key count, parsed and planned on every bundle).
+    /// A ticket's events with their batches and audit paths
+    /// (`postgres_reader`: what never changes comes from memory).
     async fn read_ticket_proof(
         &self,
         handle: &crate::protocol::fields::TicketHandle,
     ) -> Result<super::TicketProof, StoreError> {
-        use sqlx::FromRow;
-
-        use super::rows::{BatchRow, EventRow, sql};
-        let rows = sqlx::query(sql::EVENTS_BY_TICKET)
-            .bind(handle.as_str())
-            .fetch_all(&self.pool)
-            .await?;
-        let mut events = Vec::with_capacity(rows.len());
-        let mut batches = std::collections::BTreeMap::new();
-        for row in &rows {
-            let event = EventRow::from_row(row)?;
-            if let Some(id) = event.batch_id
-                && !batches.contains_key(&(id as u64))
-            {
-                let batch: super::Batch = BatchRow::from_row(row)?.try_into()?;
-                batches.insert(batch.id, batch);
-            }
-            events.push(event);
-        }
-        Ok(super::TicketProof {
-            events: self.attach_paths(events).await?,
-            batches,
-        })
+        super::postgres_reader::ticket_proof(&self.pool, &self.proofs, handle).await
     }
 
-    /// The events' audit paths, from the tiles they need, in one statement.
     async fn attach_paths(
         &self,
         rows: Vec<super::rows::EventRow>,
     ) -> Result<Vec<super::StoredEvent>, StoreError> {
-        use super::rows;
-        let keys = rows::tile_keys(&rows)?;
-        let batch: Vec<i64> = keys.iter().map(|(b, _)| *b as i64).collect();
-        let stratum: Vec<i64> = keys.iter().map(|(_, k)| i64::from(k.stratum)).collect();
-        let index: Vec<i64> = keys.iter().map(|(_, k)| k.index as i64).collect();
-        let tiles: Vec<(i64, i64, i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT t.batch_id, t.stratum, t.tile, t.hashes FROM batch_tiles t \
-             JOIN UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[]) AS k(b, s, i) \
-             ON t.batch_id = k.b AND t.stratum = k.s AND t.tile = k.i",
-        )
-        .bind(&batch)
-        .bind(&stratum)
-        .bind(&index)
-        .fetch_all(&self.pool)
-        .await?;
-        let found = tiles.into_iter().map(rows::tile_from_row).collect();
-        rows::with_paths(rows, &found)
+        super::postgres_reader::attach_paths(&self.pool, &self.proofs, rows).await
     }
 }
 
