@@ -315,3 +315,119 @@ async fn batches_sealed_before_tiles_get_their_tiles_when_the_store_opens() {
         db.cleanup().await;
     }
 }
+
+/// A bundle read twice, once from the database and once with its final
+/// batch and tiles from memory (PostgreSQL's `proof_cache`), is the same,
+/// and a batch that is not final yet is read afresh each time: its status
+/// moves on in the next read. Also what a second, cold store reads.
+#[tokio::test]
+async fn bundles_from_memory_match_the_database_and_unfinal_batches_move_on() {
+    use proofdesk::log::{BatchStatus, BatchStep, Inclusion, Submission};
+    for db in TestDb::all().await {
+        let store = db.store();
+        let policy = Policy::default();
+        let (t, _) = store
+            .create_ticket(
+                "zd-cache",
+                proofdesk::ingest::new_handle(),
+                proofdesk::protocol::fields::Timestamp::now(),
+            )
+            .await
+            .unwrap();
+        let ticket = t.handle;
+        let events = [created(), message(), message(), message(), message()];
+        for e in events {
+            store
+                .append(vec![req(&ticket, e)], None, &policy)
+                .await
+                .unwrap();
+        }
+        let sealed = seal_all(
+            store,
+            &SealPolicy {
+                max_batch: 3,
+                max_age: std::time::Duration::ZERO,
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(sealed.len(), 2, "{}", store.backend());
+        let submission = Submission {
+            tx_hash: Hash32([9; 32]),
+            nonce: 0,
+            max_fee_per_gas: 2,
+            max_priority_fee_per_gas: 1,
+            at_ms: 1,
+        };
+        let inclusion = Inclusion {
+            block_number: 5,
+            block_hash: Hash32([8; 32]),
+            block_time: 6,
+            at_ms: 2,
+        };
+        // Batch 0 goes all the way to final; batch 1 only to submitted.
+        for (from, step) in [
+            (
+                BatchStatus::Sealed,
+                BatchStep::Submitted(submission.clone()),
+            ),
+            (
+                BatchStatus::Submitted,
+                BatchStep::Included(inclusion.clone()),
+            ),
+            (BatchStatus::Included, BatchStep::Final { at_ms: 3 }),
+        ] {
+            store.step_batch(0, from, step).await.unwrap();
+        }
+        store
+            .step_batch(
+                1,
+                BatchStatus::Sealed,
+                BatchStep::Submitted(submission.clone()),
+            )
+            .await
+            .unwrap();
+
+        let shape = |p: &proofdesk::log::TicketProof| {
+            (
+                p.events
+                    .iter()
+                    .map(|e| (e.index, e.record.clone(), e.leaf, e.sealed.clone()))
+                    .collect::<Vec<_>>(),
+                p.batches
+                    .values()
+                    .map(|b| (b.id, b.status, b.root, b.inclusion.clone()))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let first = store.ticket_proof(&ticket).await.unwrap();
+        let second = store.ticket_proof(&ticket).await.unwrap();
+        let cold = proofdesk::log::connect(&db.url).await.unwrap();
+        let from_cold = cold.ticket_proof(&ticket).await.unwrap();
+        assert_eq!(shape(&first), shape(&second), "{}", store.backend());
+        assert_eq!(shape(&first), shape(&from_cold), "{}", store.backend());
+        let statuses: Vec<_> = second.batches.values().map(|b| b.status).collect();
+        assert_eq!(statuses, [BatchStatus::Final, BatchStatus::Submitted]);
+        for e in &second.events {
+            let (id, path) = e.sealed.clone().expect("sealed");
+            let b = &second.batches[&id];
+            verify_inclusion(&e.leaf, e.index - b.first_index, b.count, &path, &b.root).unwrap();
+        }
+
+        // Batch 1 moves on after it was read: the next bundle says so.
+        store
+            .step_batch(1, BatchStatus::Submitted, BatchStep::Included(inclusion))
+            .await
+            .unwrap();
+        let third = store.ticket_proof(&ticket).await.unwrap();
+        assert_eq!(
+            third.batches[&1].status,
+            BatchStatus::Included,
+            "{}",
+            store.backend()
+        );
+        assert_eq!(third.batches[&0].status, BatchStatus::Final);
+        drop(cold);
+        db.cleanup().await;
+    }
+}
