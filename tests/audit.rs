@@ -903,14 +903,9 @@ async fn story(app: App) {
     // every chart painted. One folder per backend: the two stories run at
     // once, and a shared report.html was read by one while the other
     // rewrote it (Chromium then found no finished chart script).
-    let backend = if app.db_url.starts_with("postgres") {
-        "postgres"
-    } else {
-        "sqlite"
-    };
     let out = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("target/audit-report")
-        .join(backend);
+        .join(app.node.store.backend());
     render::write_all(&report, &out).unwrap();
     let csv = std::fs::read_to_string(out.join("report.csv")).unwrap();
     assert!(

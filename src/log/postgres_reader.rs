@@ -53,8 +53,10 @@ pub(super) async fn ticket_proof(
         for event in &mut events {
             if let Some(batch) = at.get(&event.idx) {
                 place(event, batch);
-                cache.offer_batch(batch);
-                batches.entry(batch.id).or_insert_with(|| batch.clone());
+                batches.entry(batch.id).or_insert_with(|| {
+                    cache.offer_batch(batch);
+                    batch.clone()
+                });
             }
         }
     }

@@ -216,6 +216,14 @@ pub(crate) mod sql {
              AND e.idx < b.first_index + b.count"
         };
     }
+    /// Events with the columns of `EventRow`, their batch left NULL.
+    macro_rules! events_unplaced {
+        () => {
+            "SELECT idx, ticket, seq, record, leaf, recorded_at_ms, \
+             CAST(NULL AS BIGINT) AS batch_id, CAST(NULL AS BIGINT) AS batch_first, \
+             CAST(NULL AS BIGINT) AS batch_count FROM events"
+        };
+    }
     macro_rules! batch_columns {
         () => {
             "id, first_index, count, root, head, sealed_at_ms, status, tx_hash, nonce, \
@@ -244,9 +252,8 @@ pub(crate) mod sql {
     /// reader places from its cache of final batches (`proof_cache`) and
     /// reads with `BATCHES_AT_INDICES` for the rest: one index range scan,
     /// cheap to plan.
-    pub const EVENTS_OF_TICKET: &str = "SELECT idx, ticket, seq, record, leaf, recorded_at_ms, \
-         CAST(NULL AS BIGINT) AS batch_id, CAST(NULL AS BIGINT) AS batch_first, \
-         CAST(NULL AS BIGINT) AS batch_count FROM events WHERE ticket = $1 ORDER BY seq";
+    pub const EVENTS_OF_TICKET: &str =
+        concat!(events_unplaced!(), " WHERE ticket = $1 ORDER BY seq");
     /// For each index in the array, the batch holding it (none if it is
     /// not sealed yet), as `at_index` and the columns of `BatchRow`.
     pub const BATCHES_AT_INDICES: &str = concat!(
@@ -258,9 +265,10 @@ pub(crate) mod sql {
     );
     /// Events without their batch: a replay's answer, read back inside
     /// its append transaction, which reports no batch (as when first sent).
-    pub const APPENDED_BY_RANGE: &str = "SELECT idx, ticket, seq, record, leaf, recorded_at_ms, \
-         CAST(NULL AS BIGINT) AS batch_id, CAST(NULL AS BIGINT) AS batch_first, \
-         CAST(NULL AS BIGINT) AS batch_count FROM events WHERE idx >= $1 AND idx < $2 ORDER BY idx";
+    pub const APPENDED_BY_RANGE: &str = concat!(
+        events_unplaced!(),
+        " WHERE idx >= $1 AND idx < $2 ORDER BY idx"
+    );
     pub const BATCH_BY_ID: &str = concat!(batch_select!(), " WHERE id = $1");
     pub const BATCHES_FROM: &str = concat!(batch_select!(), " WHERE id >= $1 ORDER BY id LIMIT $2");
     pub const FIRST_UNFINAL: &str = concat!(
