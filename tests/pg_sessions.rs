@@ -1,7 +1,9 @@
 //! The settings every pooled PostgreSQL session of the store runs with
 //! (src/log/postgres.rs), whatever the server's defaults: a fresh plan for
 //! every execution, no JIT compilation and no parallel plans. Each guards a
-//! proof-bundle slowdown seen at 1M events (see the comment there).
+//! proof-bundle slowdown seen at 1M events (see the comment there). The
+//! sessions that read bundles' events keep one plan instead, and it must be
+//! the index range scan even when planned on an empty table.
 //! Skipped (with a message) without PostgreSQL.
 
 mod common;
@@ -78,6 +80,71 @@ async fn every_session_plans_each_execution_without_jit_or_parallel_plans() {
             .unwrap();
     }
     drop(conns);
+    drop(store);
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn bundle_sessions_plan_once_and_the_plan_is_the_index_scan_even_on_an_empty_log() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let store = PgStore::connect(&db.url).await.unwrap();
+    let mut conn = store.bundle_pool().acquire().await.unwrap();
+    for (setting, expected) in [
+        ("plan_cache_mode", "force_generic_plan"),
+        ("enable_seqscan", "off"),
+        ("enable_bitmapscan", "off"),
+        ("jit", "off"),
+        ("default_transaction_read_only", "on"),
+    ] {
+        let value: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SHOW {setting}")))
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(value, expected, "{setting}");
+    }
+    for i in 0..3 {
+        sqlx::query(BUNDLE_QUERY)
+            .bind(format!("tk_{i}"))
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+    }
+    let (name, generic, custom): (String, i64, i64) = sqlx::query_as(
+        "SELECT name, generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
+    )
+    .bind(BUNDLE_QUERY)
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!((generic, custom), (3, 0));
+
+    // The plan kept, made while the events table is empty (where the
+    // planner's own choice is a bitmap scan and a sort): it must stay a
+    // range scan of the (ticket, seq) index however the log grows.
+    let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN EXECUTE {name}('tk_none')"
+    )))
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    let plan = plan.join("\n");
+    assert!(
+        plan.starts_with("Index Scan using events_ticket_seq_key on events"),
+        "{plan}"
+    );
+    assert!(
+        !plan.contains("Seq Scan") && !plan.contains("Bitmap") && !plan.contains("Sort"),
+        "{plan}"
+    );
+
+    // Read-only: a write on these sessions is refused.
+    let write = sqlx::query("UPDATE log_state SET size = size WHERE id = 1")
+        .execute(&mut *conn)
+        .await;
+    assert!(write.is_err(), "a bundle session wrote");
+    drop(conn);
     drop(store);
     db.cleanup().await;
 }

@@ -12,6 +12,9 @@ use super::sql_store::impl_sql_store;
 
 pub struct PgStore {
     pool: PgPool,
+    /// Proof bundles' one statement, planned once per connection
+    /// (`bundle_options`).
+    bundle_reads: PgPool,
     group: super::group::GroupCommit,
     /// API key lookups, trusted for `keycache::KEY_CACHE_TTL`.
     keys: super::keycache::KeyCache,
@@ -24,6 +27,26 @@ pub struct PgStore {
 #[derive(Clone)]
 pub struct WriteHandle {
     pool: PgPool,
+}
+
+/// Sessions for the one statement every proof bundle runs
+/// (`rows::sql::EVENTS_OF_TICKET`: a ticket's events, in order). Planning
+/// it on every execution, as the main pool's sessions do, was the larger
+/// part of PostgreSQL's CPU per bundle once batches and tiles came from
+/// memory; a plan kept for the connection's life is safe for it only if it
+/// cannot become a scan. With sequential and bitmap scans off, the one plan
+/// left is the range scan of the `(ticket, seq)` index, whatever the
+/// table's size when it was planned (`tests/pg_sessions.rs` checks this on
+/// an empty table). Read-only: these sessions never write.
+fn bundle_options(url: &str) -> Result<PgConnectOptions, StoreError> {
+    Ok(PgConnectOptions::from_str(url)?.options([
+        ("plan_cache_mode", "force_generic_plan"),
+        ("enable_seqscan", "off"),
+        ("enable_bitmapscan", "off"),
+        ("jit", "off"),
+        ("max_parallel_workers_per_gather", "0"),
+        ("default_transaction_read_only", "on"),
+    ]))
 }
 
 impl PgStore {
@@ -55,6 +78,10 @@ impl PgStore {
             ("jit", "off"),
             ("max_parallel_workers_per_gather", "0"),
         ]);
+        let bundle_reads = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_lazy_with(bundle_options(url)?);
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
@@ -71,6 +98,7 @@ impl PgStore {
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         let store = PgStore {
             pool,
+            bundle_reads,
             group: Default::default(),
             keys: Default::default(),
             proofs: Default::default(),
@@ -81,6 +109,11 @@ impl PgStore {
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// The sessions that read proof bundles' events (`bundle_options`).
+    pub fn bundle_pool(&self) -> &PgPool {
+        &self.bundle_reads
     }
 
     fn write_handle(&self) -> WriteHandle {
@@ -133,7 +166,8 @@ impl PgStore {
         &self,
         handle: &crate::protocol::fields::TicketHandle,
     ) -> Result<super::TicketProof, StoreError> {
-        super::postgres_reader::ticket_proof(&self.pool, &self.proofs, handle).await
+        super::postgres_reader::ticket_proof(&self.bundle_reads, &self.pool, &self.proofs, handle)
+            .await
     }
 
     /// A range's audit paths (`events_by_range`).

@@ -2,12 +2,12 @@
 //! (`proof_cache`: tiles and final batches).
 //!
 //! A bundle of a ticket whose batches are final and whose tiles were read
-//! before is one statement: the ticket's events, an index range scan
-//! planned in microseconds. It was two (events joined to their batch rows
-//! through a correlated subquery, then tiles through an `UNNEST` join),
-//! each planned on every execution (`plan_cache_mode=force_custom_plan`,
-//! see `PgStore::connect`): planning was a quarter of all CPU samples at
-//! 3,000 bundles/s, more than executing.
+//! before is one statement: the ticket's events, an index range scan on
+//! sessions that plan it once (`postgres::bundle_options`). It was two
+//! (events joined to their batch rows through a correlated subquery, then
+//! tiles through an `UNNEST` join), each planned on every execution
+//! (`plan_cache_mode=force_custom_plan`, see `PgStore::connect`): planning
+//! was a quarter of all CPU samples at 3,000 bundles/s, more than executing.
 //!
 //! Only bundles read through the cache; ranges (exports, audits) read the
 //! database of record, so a row changed behind the server shows there.
@@ -28,14 +28,17 @@ use super::tiles::TileKey;
 use super::{Batch, StoreError, StoredEvent, TicketProof};
 use crate::protocol::fields::TicketHandle;
 
+/// `bundle_reads` runs the events' statement (a generic plan,
+/// `postgres::bundle_options`); `pool` whatever the cache lacks.
 pub(super) async fn ticket_proof(
+    bundle_reads: &PgPool,
     pool: &PgPool,
     cache: &ProofCache,
     handle: &TicketHandle,
 ) -> Result<TicketProof, StoreError> {
     let mut events: Vec<EventRow> = sqlx::query_as(sql::EVENTS_OF_TICKET)
         .bind(handle.as_str())
-        .fetch_all(pool)
+        .fetch_all(bundle_reads)
         .await?;
     let mut batches = BTreeMap::new();
     let mut unplaced = Vec::new();
