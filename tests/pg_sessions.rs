@@ -25,17 +25,15 @@ async fn every_session_plans_each_execution_without_jit_or_parallel_plans() {
         conns.push(store.pool().acquire().await.unwrap());
     }
     for conn in &mut conns {
-        for (setting, expected) in [
-            ("plan_cache_mode", "force_custom_plan"),
-            ("jit", "off"),
-            ("max_parallel_workers_per_gather", "0"),
-        ] {
-            let value: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SHOW {setting}")))
-                .fetch_one(&mut **conn)
-                .await
-                .unwrap();
-            assert_eq!(value, expected, "{setting}");
-        }
+        assert_settings(
+            conn,
+            &[
+                ("plan_cache_mode", "force_custom_plan"),
+                ("jit", "off"),
+                ("max_parallel_workers_per_gather", "0"),
+            ],
+        )
+        .await;
 
         // The bundle query, prepared once on this connection as the store
         // does and run more than the five times after which PostgreSQL
@@ -91,19 +89,17 @@ async fn bundle_sessions_plan_once_and_the_plan_is_the_index_scan_even_on_an_emp
     };
     let store = PgStore::connect(&db.url).await.unwrap();
     let mut conn = store.bundle_pool().acquire().await.unwrap();
-    for (setting, expected) in [
-        ("plan_cache_mode", "force_generic_plan"),
-        ("enable_seqscan", "off"),
-        ("enable_bitmapscan", "off"),
-        ("jit", "off"),
-        ("default_transaction_read_only", "on"),
-    ] {
-        let value: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SHOW {setting}")))
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap();
-        assert_eq!(value, expected, "{setting}");
-    }
+    assert_settings(
+        &mut conn,
+        &[
+            ("plan_cache_mode", "force_generic_plan"),
+            ("enable_seqscan", "off"),
+            ("enable_bitmapscan", "off"),
+            ("jit", "off"),
+            ("default_transaction_read_only", "on"),
+        ],
+    )
+    .await;
     for i in 0..3 {
         sqlx::query(BUNDLE_QUERY)
             .bind(format!("tk_{i}"))
@@ -147,4 +143,15 @@ async fn bundle_sessions_plan_once_and_the_plan_is_the_index_scan_even_on_an_emp
     drop(conn);
     drop(store);
     db.cleanup().await;
+}
+
+/// Each `(setting, value)` as the session reports it (`SHOW`).
+async fn assert_settings(conn: &mut sqlx::PgConnection, expected: &[(&str, &str)]) {
+    for (setting, expected) in expected {
+        let value: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SHOW {setting}")))
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(&value, expected, "{setting}");
+    }
 }
