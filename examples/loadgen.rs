@@ -110,6 +110,13 @@ enum Command {
         /// Concurrent writers (PostgreSQL can commit in parallel).
         #[arg(long, default_value_t = 1)]
         writers: u64,
+        /// The tickets the rows go to. With 1 (the default) every row lands
+        /// on one ticket and no tip is updated: the plain insert rate. With
+        /// more, each commit is spread as the bench's bulk requests are: 10
+        /// rows for each of `per_tx / 10` random tickets among them, and one
+        /// statement updates those tickets' tips.
+        #[arg(long, default_value_t = 1)]
+        tickets: u64,
     },
 }
 
@@ -438,8 +445,9 @@ async fn steady(
 /// One raw row: (index, canonical record, leaf, recorded_at ms).
 type RawRow = (i64, String, Vec<u8>, i64);
 
-/// Rows shaped exactly like the API's: a message with salted content.
-fn rows(first: u64, count: u64, ticket: &TicketHandle) -> anyhow::Result<Vec<RawRow>> {
+/// Rows shaped exactly like the API's: a message with salted content, and
+/// the ticket state a tip update writes.
+fn rows(first: u64, count: u64, ticket: &TicketHandle) -> anyhow::Result<(Vec<RawRow>, String)> {
     let input: EventInput = serde_json::from_value(event("message.added"))?;
     let request = input.into_request(ticket.clone())?;
     let mut tip = ChainTip::EMPTY;
@@ -447,6 +455,7 @@ fn rows(first: u64, count: u64, ticket: &TicketHandle) -> anyhow::Result<Vec<Raw
     let created = created.into_request(ticket.clone())?;
     let now = Timestamp::now();
     let mut out = Vec::with_capacity(count as usize);
+    let mut last_state = String::new();
     for i in first..first + count {
         let draft = if i == first {
             &created.draft
@@ -454,6 +463,9 @@ fn rows(first: u64, count: u64, ticket: &TicketHandle) -> anyhow::Result<Vec<Raw
             &request.draft
         };
         let (h, state) = next_record(ticket, &tip, draft, i, now, &Policy::default())?;
+        if i == first + 1 || count == 1 {
+            last_state = serde_json::to_string(&state)?;
+        }
         tip = tip.advance(h.leaf, state);
         out.push((
             i as i64,
@@ -462,32 +474,65 @@ fn rows(first: u64, count: u64, ticket: &TicketHandle) -> anyhow::Result<Vec<Raw
             now.millis(),
         ));
     }
-    Ok(out)
+    Ok((out, last_state))
+}
+
+/// Where each row of a commit goes: (ticket, seq), and the tips to update.
+/// One ticket: seq is the row's index, nothing to update. Spread: 10 rows
+/// for each of `rows / 10` distinct random tickets, seqs continuing.
+struct Spread {
+    handles: Vec<TicketHandle>,
+    next_seq: Vec<i64>,
+    state: String,
+}
+
+impl Spread {
+    fn assign(&mut self, rows: &[&RawRow]) -> (Vec<(usize, i64)>, Vec<usize>) {
+        if self.handles.len() == 1 {
+            return (rows.iter().map(|r| (0, r.0)).collect(), Vec::new());
+        }
+        let picked = rand::seq::index::sample(&mut rand::rng(), self.handles.len(), rows.len().div_ceil(10)).into_vec();
+        let places = (0..rows.len())
+            .map(|i| {
+                let t = picked[i / 10];
+                self.next_seq[t] += 1;
+                (t, self.next_seq[t] - 1)
+            })
+            .collect();
+        (places, picked)
+    }
 }
 
 macro_rules! raw_insert_into {
-    ($pool:expr, $rows:expr, $per_tx:expr, $writers:expr, $ticket:expr) => {{
+    ($pool:expr, $rows:expr, $per_tx:expr, $writers:expr, $spread:expr, $update_tips:expr) => {{
         let pool = $pool.clone();
         let rows = Arc::new($rows);
         let per_tx = $per_tx as usize;
         let writers = $writers as usize;
+        let spread = Arc::new(std::sync::Mutex::new($spread));
         let started = Instant::now();
         let mut tasks = Vec::new();
         for w in 0..writers {
-            let (pool, rows, ticket) = (pool.clone(), rows.clone(), $ticket.clone());
+            let (pool, rows, spread) = (pool.clone(), rows.clone(), spread.clone());
             tasks.push(tokio::spawn(async move {
                 let mine: Vec<_> = rows.iter().skip(w).step_by(writers).collect();
                 for chunk in mine.chunks(per_tx) {
+                    let (places, tips, handles, state) = {
+                        let mut s = spread.lock().unwrap();
+                        let (places, tips) = s.assign(chunk);
+                        let tips: Vec<_> = tips.iter().map(|&t| (t, s.next_seq[t])).collect();
+                        (places, tips, s.handles.clone(), s.state.clone())
+                    };
                     let mut tx = pool.begin().await?;
                     // Multi-row statements, 500 rows each, as the store writes.
-                    for rows in chunk.chunks(500) {
+                    for (rows, places) in chunk.chunks(500).zip(places.chunks(500)) {
                         let mut q = sqlx::QueryBuilder::new(
                             "INSERT INTO events (idx, ticket, seq, record, leaf, recorded_at_ms) ",
                         );
-                        q.push_values(rows, |mut b, (idx, record, leaf, at)| {
+                        q.push_values(rows.iter().zip(places), |mut b, ((idx, record, leaf, at), (t, seq))| {
                             b.push_bind(*idx)
-                                .push_bind(ticket.as_str())
-                                .push_bind(*idx)
+                                .push_bind(handles[*t].as_str())
+                                .push_bind(*seq)
                                 .push_bind(record.as_str())
                                 .push_bind(leaf.as_slice())
                                 .push_bind(*at);
@@ -502,6 +547,18 @@ macro_rules! raw_insert_into {
                         });
                         q.build().execute(&mut *tx).await?;
                     }
+                    if !tips.is_empty() {
+                        let (head, tail) = $update_tips;
+                        let mut q = sqlx::QueryBuilder::new(head);
+                        q.push_values(&tips, |mut b, (t, next_seq)| {
+                            b.push_bind(handles[*t].as_str())
+                                .push_bind(*next_seq)
+                                .push_bind([9u8; 32].as_slice())
+                                .push_bind(state.as_str());
+                        });
+                        q.push(tail);
+                        q.build().execute(&mut *tx).await?;
+                    }
                     tx.commit().await?;
                 }
                 anyhow::Ok(())
@@ -514,28 +571,52 @@ macro_rules! raw_insert_into {
     }};
 }
 
-async fn raw_insert(database: String, n: u64, per_tx: u64, writers: u64) -> anyhow::Result<()> {
+/// One `UPDATE … FROM (VALUES …)` for a commit's tips, in each dialect
+/// (SQLite names a VALUES list's columns column1, column2, …).
+const SQLITE_TIPS: (&str, &str) = (
+    "UPDATE tickets SET next_seq = v.column2, last_leaf = v.column3, state = v.column4 FROM (",
+    ") AS v WHERE tickets.handle = v.column1",
+);
+const PG_TIPS: (&str, &str) = (
+    "UPDATE tickets SET next_seq = v.next_seq, last_leaf = v.last_leaf, state = v.state FROM (",
+    ") AS v(handle, next_seq, last_leaf, state) WHERE tickets.handle = v.handle",
+);
+
+async fn raw_insert(
+    database: String,
+    n: u64,
+    per_tx: u64,
+    writers: u64,
+    tickets: u64,
+) -> anyhow::Result<()> {
+    if tickets > 1 && (writers != 1 || per_tx % 10 != 0 || per_tx / 10 > tickets) {
+        bail!("--tickets above 1 needs one writer and --per-tx a multiple of 10, at most 10 × --tickets");
+    }
+    let handles: Vec<TicketHandle> = (0..tickets.max(1)).map(|_| proofdesk::ingest::new_handle()).collect();
+    let (rows, state) = rows(0, n, &handles[0])?;
+    let spread = Spread {
+        next_seq: vec![0; handles.len()],
+        handles: handles.clone(),
+        state,
+    };
     // The store's own connect: same migrations, pragmas and pool settings.
-    let ticket = proofdesk::ingest::new_handle();
-    let rows = rows(0, n, &ticket)?;
+    use proofdesk::log::Store;
     let secs = if database.starts_with("sqlite:") {
         let store = proofdesk::log::sqlite::SqliteStore::connect(&database).await?;
-        use proofdesk::log::Store;
-        store
-            .create_ticket("raw", ticket.clone(), Timestamp::now())
-            .await?;
-        raw_insert_into!(store.pool(), rows, per_tx, writers, ticket)
+        for (i, h) in handles.iter().enumerate() {
+            store.create_ticket(&format!("raw-{i}"), h.clone(), Timestamp::now()).await?;
+        }
+        raw_insert_into!(store.pool(), rows, per_tx, writers, spread, SQLITE_TIPS)
     } else {
         let store = proofdesk::log::postgres::PgStore::connect(&database).await?;
-        use proofdesk::log::Store;
-        store
-            .create_ticket("raw", ticket.clone(), Timestamp::now())
-            .await?;
-        raw_insert_into!(store.pool(), rows, per_tx, writers, ticket)
+        for (i, h) in handles.iter().enumerate() {
+            store.create_ticket(&format!("raw-{i}"), h.clone(), Timestamp::now()).await?;
+        }
+        raw_insert_into!(store.pool(), rows, per_tx, writers, spread, PG_TIPS)
     };
     println!(
         "{}",
-        json!({"rows": n, "per_tx": per_tx, "writers": writers, "seconds": secs, "rows_per_s": n as f64 / secs})
+        json!({"rows": n, "per_tx": per_tx, "writers": writers, "tickets": tickets, "seconds": secs, "rows_per_s": n as f64 / secs})
     );
     Ok(())
 }
@@ -590,6 +671,7 @@ async fn main() -> anyhow::Result<()> {
             rows,
             per_tx,
             writers,
-        } => raw_insert(database, rows, per_tx, writers).await,
+            tickets,
+        } => raw_insert(database, rows, per_tx, writers, tickets).await,
     }
 }

@@ -9,7 +9,8 @@
 #
 # Knobs: FILL (events, default 100000), DURATION (s of wrk, default 20),
 # PERF=0 (no profile), PERF_ALL=1, BENCH_PG (as in bench.sh), PROOFDESK_BIN
-# (another server binary, to compare builds). Builds with
+# (another server binary, to compare builds), SERVER_LOG (where the server's
+# stderr goes, to keep it; default a temporary file). Builds with
 # `cargo build --release` first. Prints wrk's JSON line; the profile is
 # left in $CARGO_TARGET_DIR/bench/perf-BACKEND-MODE.data for `perf report`,
 # and the server's peak memory goes to stderr.
@@ -64,7 +65,7 @@ url="http://127.0.0.1:$port"
 PROOFDESK_OPERATOR_KEY="$operator_key" RUST_LOG=warn "$bin" serve --database "$db" \
     --listen "127.0.0.1:$port" --rpc "$rpc" --contract "$contract" --confirmations 3 \
     --ip-rate 1000000 --ip-burst 2000000 --key-rate 1000000 --key-burst 2000000 \
-    2>"$work/server.log" &
+    2>"${SERVER_LOG:-$work/server.log}" &
 server=$!
 pids+=("$server")
 for _ in $(seq 100); do curl -sf "$url/readyz" >/dev/null && break; sleep 0.2; done

@@ -79,7 +79,10 @@ for backend in ["sqlite", "postgres"]:
     if not mine:
         continue
     print(f"## {backend}\n")
-    raw = {r["per_tx"]: r for r in mine if r["measure"] == "raw_insert"}
+    # The goal's limit is the plain insert (every row on one ticket); the
+    # spread one ("tickets" > 1) lays rows out as the bulk requests do.
+    raw = {r["per_tx"]: r for r in mine if r["measure"] == "raw_insert" and r.get("tickets", 1) == 1}
+    spread = next((r for r in mine if r["measure"] == "raw_insert" and r.get("tickets", 1) > 1), None)
     print("| Measure | Throughput | p50 ms | p90 ms | p99 ms | p99.9 ms | non-2xx | Limit | Ratio |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in mine:
@@ -97,13 +100,16 @@ for backend in ["sqlite", "postgres"]:
             lim = raw.get(1000)
             ratio = ev / lim["rows_per_s"] if lim else 0
             print(f"| bulk append ({r['events_per_request']}/request), c={r['connections']} | {ev:,.0f} events/s | {ms(r['p50_us'])} | {ms(r['p90_us'])} | {ms(r['p99_us'])} | {ms(r['p999_us'])} | {r['non_2xx']} | {lim['rows_per_s']:,.0f} rows/s (1000 rows per commit) | {ratio:.2f} |")
+            if spread:
+                print(f"| bulk append, against the spread limit | | | | | | | {spread['rows_per_s']:,.0f} rows/s (1000 rows per commit, spread) | {ev / spread['rows_per_s']:.2f} |")
             if backend == "sqlite":
                 goals.append(("Bulk ingest, durable, SQLite", "≥ 50,000/s and ≥ 0.5 × raw", f"{ev:,.0f}/s, {ratio:.2f} × raw", ev >= 50000 and ratio >= 0.5 and r["non_2xx"] == 0))
             else:
                 goals.append(("Bulk ingest, durable, PostgreSQL", "≥ 30,000/s", f"{ev:,.0f}/s, {ratio:.2f} × raw", ev >= 30000 and r["non_2xx"] == 0))
     for r in mine:
         if r["measure"] == "raw_insert":
-            print(f"| limit: raw insert, {r['per_tx']} per commit, {r['writers']} writer(s) | {r['rows_per_s']:,.0f} rows/s | | | | | | | |")
+            how = f", spread: 10 rows for each of {r['per_tx'] // 10} random tickets of {r['tickets']:,}, tips updated" if r.get("tickets", 1) > 1 else ""
+            print(f"| limit: raw insert, {r['per_tx']} per commit, {r['writers']} writer(s){how} | {r['rows_per_s']:,.0f} rows/s | | | | | | | |")
     # "proof": measured once sealing and anchoring have caught up, nothing
     # else running. "proof_under_ingest": the same fetches while loadgen
     # appends at a fixed rate.

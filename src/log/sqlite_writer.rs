@@ -39,7 +39,7 @@ impl Writer {
         conn.busy_timeout(Duration::from_secs(10))
             .map_err(from_sqlite)?;
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;",
         )
         .map_err(from_sqlite)?;
         Ok(Writer {

@@ -89,7 +89,7 @@ pub fn next_record(
         data: draft.data.to_value(),
         content: draft.content,
     };
-    Ok((record.hashed()?, state))
+    Ok((record.hashed_from(draft.data.clone())?, state))
 }
 
 impl ChainTip {

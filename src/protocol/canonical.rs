@@ -29,11 +29,40 @@ pub enum CanonicalError {
 /// Canonical bytes of a JSON value, or the reason it has none.
 pub fn canonicalize(value: &Value) -> Result<Vec<u8>, CanonicalError> {
     let mut out = String::with_capacity(256);
-    write_value(value, &mut out, &mut String::from("$"))?;
+    write_canonical(value, &mut out)?;
     Ok(out.into_bytes())
 }
 
-fn write_value(value: &Value, out: &mut String, path: &mut String) -> Result<(), CanonicalError> {
+/// Appends the canonical form of `value` to `out` (for writers that build a
+/// larger canonical text around it, such as `EventRecord::canonical_bytes`).
+/// On error `out` holds a partial value.
+pub fn write_canonical(value: &Value, out: &mut String) -> Result<(), CanonicalError> {
+    write_value(value, out, &mut Vec::new())
+}
+
+/// One step of the path to a value, kept as borrowed parts and formatted
+/// (`$.data.labels[2]`) only when a value is refused: most values never are.
+enum Step<'a> {
+    Member(&'a str),
+    Item(usize),
+}
+
+fn path_text(path: &[Step<'_>]) -> String {
+    let mut text = String::from("$");
+    for step in path {
+        let _ = match step {
+            Step::Member(k) => write!(text, ".{k}"),
+            Step::Item(i) => write!(text, "[{i}]"),
+        };
+    }
+    text
+}
+
+fn write_value<'a>(
+    value: &'a Value,
+    out: &mut String,
+    path: &mut Vec<Step<'a>>,
+) -> Result<(), CanonicalError> {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(true) => out.push_str("true"),
@@ -46,29 +75,25 @@ fn write_value(value: &Value, out: &mut String, path: &mut String) -> Result<(),
                 if i > 0 {
                     out.push(',');
                 }
-                let len = path.len();
-                let _ = write!(path, "[{i}]");
+                path.push(Step::Item(i));
                 write_value(item, out, path)?;
-                path.truncate(len);
+                path.pop();
             }
             out.push(']');
         }
         Value::Object(map) => {
-            let mut members: Vec<(&String, &Value)> = map.iter().collect();
+            out.push('{');
             // RFC 8785 §3.2.3: sort by UTF-16 code units, not by UTF-8 bytes
             // (they differ for characters above U+FFFF vs. U+E000..U+FFFF).
-            members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
-            out.push('{');
-            for (i, (k, v)) in members.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_string(k, out);
-                out.push(':');
-                let len = path.len();
-                let _ = write!(path, ".{k}");
-                write_value(v, out, path)?;
-                path.truncate(len);
+            // For ASCII names the two orders agree, so names the map already
+            // yields in byte order (serde_json's map is sorted) are not sorted
+            // again.
+            if map.keys().all(|k| k.is_ascii()) && map.keys().is_sorted() {
+                write_members(map.iter(), out, path)?;
+            } else {
+                let mut members: Vec<(&String, &Value)> = map.iter().collect();
+                members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+                write_members(members.into_iter(), out, path)?;
             }
             out.push('}');
         }
@@ -76,12 +101,30 @@ fn write_value(value: &Value, out: &mut String, path: &mut String) -> Result<(),
     Ok(())
 }
 
-fn write_number(n: &Number, out: &mut String, path: &str) -> Result<(), CanonicalError> {
+fn write_members<'a>(
+    members: impl Iterator<Item = (&'a String, &'a Value)>,
+    out: &mut String,
+    path: &mut Vec<Step<'a>>,
+) -> Result<(), CanonicalError> {
+    for (i, (k, v)) in members.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_string(k, out);
+        out.push(':');
+        path.push(Step::Member(k));
+        write_value(v, out, path)?;
+        path.pop();
+    }
+    Ok(())
+}
+
+fn write_number(n: &Number, out: &mut String, path: &[Step<'_>]) -> Result<(), CanonicalError> {
     if let Some(i) = n.as_i64() {
         if i.unsigned_abs() > MAX_SAFE_INTEGER {
             return Err(CanonicalError::IntegerOutOfRange(
                 n.to_string(),
-                path.into(),
+                path_text(path),
             ));
         }
         let _ = write!(out, "{i}");
@@ -89,10 +132,10 @@ fn write_number(n: &Number, out: &mut String, path: &str) -> Result<(), Canonica
         // Only values above i64::MAX land here, all far beyond 2^53.
         return Err(CanonicalError::IntegerOutOfRange(
             u.to_string(),
-            path.into(),
+            path_text(path),
         ));
     } else {
-        return Err(CanonicalError::NotAnInteger(n.to_string(), path.into()));
+        return Err(CanonicalError::NotAnInteger(n.to_string(), path_text(path)));
     }
     Ok(())
 }
@@ -218,6 +261,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
 
     /// The escaping rule as first written, one character at a time.
@@ -289,6 +333,77 @@ mod tests {
         assert!(canonicalize(&json!(-(MAX_SAFE_INTEGER as i64))).is_ok());
         assert!(canonicalize(&json!(MAX_SAFE_INTEGER + 1)).is_err());
         assert!(canonicalize(&json!(u64::MAX)).is_err());
+    }
+
+    #[test]
+    fn a_refused_number_names_its_path() {
+        let v = json!({"a": [0, {"b": [1, 2.5]}]});
+        assert!(
+            matches!(canonicalize(&v), Err(CanonicalError::NotAnInteger(n, p)) if n == "2.5" && p == "$.a[1].b[1]")
+        );
+        assert!(
+            matches!(canonicalize(&json!([u64::MAX])), Err(CanonicalError::IntegerOutOfRange(_, p)) if p == "$[0]")
+        );
+    }
+
+    /// The algorithm as first written: every object's members collected and
+    /// sorted by UTF-16 code units, whatever order the map yields them in.
+    fn canon_reference(v: &Value, out: &mut String) {
+        match v {
+            Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    canon_reference(item, out);
+                }
+                out.push(']');
+            }
+            Value::Object(map) => {
+                let mut members: Vec<_> = map.iter().collect();
+                members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+                out.push('{');
+                for (i, (k, v)) in members.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_string(k, out);
+                    out.push(':');
+                    canon_reference(v, out);
+                }
+                out.push('}');
+            }
+            Value::String(s) => write_string(s, out),
+            other => out.push_str(&other.to_string()),
+        }
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            (-(MAX_SAFE_INTEGER as i64)..=MAX_SAFE_INTEGER as i64).prop_map(Value::from),
+            ".{0,8}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                // Names from ASCII, the BMP above U+E000 and the astral planes,
+                // where UTF-8 and UTF-16 orders disagree.
+                prop::collection::btree_map("([a-z_]|[\\u{e000}-\\u{ffff}]|[\\u{10000}-\\u{10ffff}]){0,4}", inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn canonical_bytes_match_the_reference_algorithm(v in json_value()) {
+            let mut expected = String::new();
+            canon_reference(&v, &mut expected);
+            prop_assert_eq!(String::from_utf8(canonicalize(&v).unwrap()).unwrap(), expected);
+        }
     }
 
     #[test]

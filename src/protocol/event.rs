@@ -297,6 +297,15 @@ impl EventData {
         Ok(parsed)
     }
 
+    /// The rules serde cannot express (scales, levels, labels), for typed
+    /// data that did not come through `parse`.
+    pub fn validate(&self) -> Result<(), DataError> {
+        self.check().map_err(|reason| DataError {
+            event_type: self.event_type(),
+            reason,
+        })
+    }
+
     fn check(&self) -> Result<(), String> {
         match self {
             EventData::Rated(r) if r.scale == 0 || r.scale > 100 => {
