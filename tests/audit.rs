@@ -25,8 +25,10 @@ use proofdesk::audit::check::Failure;
 use proofdesk::audit::http::LogClient;
 use proofdesk::audit::kpi::{Limits, Period};
 use proofdesk::audit::monitor::{MonitorOptions, Stop};
-use proofdesk::audit::render::{self, Report};
-use proofdesk::audit::run::{AuditOptions, AuditResult, ProgressStyle};
+use proofdesk::audit::progress::ProgressStyle;
+use proofdesk::audit::render::{self, Report, ReportOptions};
+use proofdesk::audit::result::AuditResult;
+use proofdesk::audit::run::{AuditOptions, ExportLimits};
 use proofdesk::devnet::{Anvil, DEV_KEYS};
 use proofdesk::node::{Node, NodeConfig};
 use proofdesk::protocol::fields::Timestamp;
@@ -181,6 +183,8 @@ impl App {
             resume: None,
             out: Some(out.to_owned()),
             progress: ProgressStyle::Quiet,
+            max_merge_delay_ms: Some(60_000),
+            limits: ExportLimits::default(),
         })
         .await
         .unwrap()
@@ -196,8 +200,9 @@ impl App {
             follow: false,
             interval: Duration::from_secs(1),
             metrics_listen: None,
-            check_events: true,
             verbose: false,
+            give_up_after: Duration::from_secs(60),
+            max_batch_leaves: proofdesk::audit::monitor::DEFAULT_MAX_BATCH_LEAVES,
         })
         .await
         .unwrap()
@@ -699,7 +704,13 @@ async fn story(app: App) {
         clean.batches.iter().all(|b| b.tx.is_some()),
         "every batch has its anchoring tx"
     );
-    let report = render::report_from_saved(&saved, Period::default(), Limits::default()).unwrap();
+    let report = render::report_from_saved(
+        &saved,
+        Period::default(),
+        Limits::default(),
+        ReportOptions::default(),
+    )
+    .unwrap();
     assert_hand_computed(&report, &scenario);
     assert!(report.unverified.failures.is_empty());
 
@@ -747,6 +758,8 @@ async fn story(app: App) {
         resume: None,
         out: None,
         progress: ProgressStyle::Lines,
+        max_merge_delay_ms: Some(60_000),
+        limits: ExportLimits::default(),
     })
     .await
     .unwrap();
@@ -779,13 +792,32 @@ async fn story(app: App) {
             .detail
             .contains("changed after it was anchored")
     );
-    // The report over that audit leaves ticket A out and lists it.
-    let tampered = render::report_from_saved(
-        &dir.path().join("edited.jsonl"),
+    // The report over that audit refuses figures, and with --partial
+    // leaves ticket A out and lists it.
+    let edited = dir.path().join("edited.jsonl");
+    let refused = render::report_from_saved(
+        &edited,
         Period::default(),
         Limits::default(),
+        ReportOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        refused.contains("the audit failed") && refused.contains("--partial"),
+        "{refused}"
+    );
+    let tampered = render::report_from_saved(
+        &edited,
+        Period::default(),
+        Limits::default(),
+        ReportOptions {
+            partial: true,
+            ..ReportOptions::default()
+        },
     )
     .unwrap();
+    assert!(tampered.unverified.partial_report);
     assert_eq!(tampered.kpis.overall.tickets, 4);
     assert!(tampered.unverified.excluded_tickets.contains(&scenario.a));
     app.sql(&format!(

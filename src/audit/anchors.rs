@@ -35,6 +35,15 @@ pub async fn anchor_events(
     from_block: u64,
 ) -> Result<BTreeMap<u64, AnchorEvent>, ChainError> {
     let latest = chain.block_number().await?;
+    anchor_events_between(chain, from_block, latest).await
+}
+
+/// Every BatchAnchored event of blocks `from_block..=latest`, by batch id.
+pub async fn anchor_events_between(
+    chain: &Chain,
+    from_block: u64,
+    latest: u64,
+) -> Result<BTreeMap<u64, AnchorEvent>, ChainError> {
     let mut out = BTreeMap::new();
     let mut start = from_block;
     while start <= latest {

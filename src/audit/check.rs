@@ -24,13 +24,20 @@ use crate::protocol::record::HashedRecord;
 use crate::protocol::state::{Policy, TicketState};
 use crate::protocol::tree;
 
+use super::layout::Layout;
+
 /// One thing that did not check, named by index, ticket and batch where known.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
     /// Short machine name: record, leaf, index_gap, index_order, chain_gap,
-    /// chain_prev, duplicate, state, batch_order, batch_head, batch_missing.
+    /// chain_prev, duplicate, state, batch_label, batch_head, batch_root,
+    /// path.
     pub kind: String,
     pub index: Option<u64>,
+    /// Last index of a failure that covers a range (a missing or unmatched
+    /// batch, a gap), inclusive; `None` for one index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_index: Option<u64>,
     pub ticket: Option<String>,
     pub batch: Option<u64>,
     pub detail: String,
@@ -39,8 +46,10 @@ pub struct Failure {
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "[{}]", self.kind)?;
-        if let Some(i) = self.index {
-            write!(f, " index {i}")?;
+        match (self.index, self.last_index) {
+            (Some(i), Some(z)) if z > i => write!(f, " indices {i}..={z}")?,
+            (Some(i), _) => write!(f, " index {i}")?,
+            _ => {}
         }
         if let Some(t) = &self.ticket {
             write!(f, " ticket {t}")?;
@@ -74,15 +83,57 @@ pub struct ClosedBatch {
     /// mismatch; not saved in resume files.
     #[serde(skip)]
     pub leaves: Vec<Hash32>,
+    /// Each record's `recorded_at` (ms; `None` if it did not parse), for
+    /// the timing flags once the anchoring block's time is known.
+    #[serde(skip)]
+    pub recorded_at: Vec<Option<i64>>,
+    /// The anchoring block's time, once the chain check has read it.
+    #[serde(default)]
+    pub anchored_at_ms: Option<i64>,
+    /// End (exclusive) of the batch as the chain anchored it: a failed
+    /// batch fails every index the chain put in it, read or not.
+    #[serde(default)]
+    pub anchored_end: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct OpenBatch {
-    id: Option<u64>,
+    id: u64,
     first_index: u64,
+    anchored_end: u64,
     leaves: Vec<Hash32>,
     #[serde(skip)]
     paths: Vec<Option<Vec<Hash32>>>,
+    #[serde(skip)]
+    recorded_at: Vec<Option<i64>>,
+}
+
+/// What the chain says of a closed batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OnChain {
+    /// `batchHead(id)`; `None` when zero.
+    pub head: Option<Hash32>,
+    /// The anchoring block's timestamp, ms.
+    pub anchored_at_ms: Option<i64>,
+}
+
+/// Records whose timing the chain contradicts: a count, and the first few
+/// indices (a log that anchors everything late must not fill memory).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flagged {
+    pub count: u64,
+    pub first: Vec<u64>,
+}
+
+const FLAGGED_KEPT: usize = 100;
+
+impl Flagged {
+    fn add(&mut self, index: u64) {
+        self.count += 1;
+        if self.first.len() < FLAGGED_KEPT {
+            self.first.push(index);
+        }
+    }
 }
 
 /// The checker's whole state; serialisable so an audit can resume.
@@ -90,15 +141,21 @@ struct OpenBatch {
 pub struct Checker {
     policy: Policy,
     next_index: u64,
+    /// End of the audited range (exclusive): every index below it is
+    /// anchored on chain and must be read.
+    end: u64,
+    /// The maximum merge delay the auditor holds the log to, ms.
+    max_merge_delay_ms: Option<u64>,
     tickets: HashMap<String, Tip>,
     open: Option<OpenBatch>,
-    last_batch: Option<u64>,
     pub failures: Vec<Failure>,
     pub records: u64,
-    /// Records read that are in no batch yet (not anchored, not verified).
-    pub unbatched: u64,
-    /// Batches whose head matched the chain: (id, first_index, count).
+    /// Batches whose head matched the chain.
     pub verified_batches: Vec<ClosedBatch>,
+    /// Anchored later than `recorded_at` + the maximum merge delay.
+    pub late_anchors: Flagged,
+    /// `recorded_at` later than the anchoring block's time.
+    pub recorded_after_anchor: Flagged,
     /// Set when the audit starts after index 0: a ticket first seen with
     /// seq > 0 was created before the range. Its chain start cannot be
     /// checked, so it is listed here, not failed, and left out of reports.
@@ -110,6 +167,7 @@ pub struct Checker {
 
 /// A parsed export line: the record as given, the log's batch claim and
 /// the audit path it serves for the record.
+#[derive(Debug)]
 pub struct Line {
     pub batch: Option<u64>,
     pub path: Option<Vec<Hash32>>,
@@ -118,8 +176,9 @@ pub struct Line {
 
 impl Line {
     /// Parses `{"batch": N|null, "path": "hex"|null, "record": {…}}`
-    /// strictly (§5.3). `path` is the audit path's hashes concatenated, in
-    /// hex without `0x` (64 digits per hash).
+    /// strictly (§5.3): duplicate or unknown members are refused, so a line
+    /// means one thing to the audit and to the report. `path` is the audit
+    /// path's hashes concatenated, in hex without `0x` (64 digits a hash).
     pub fn parse(text: &str) -> Result<Line, String> {
         let mut v = crate::protocol::canonical::parse_strict(text).map_err(|e| e.to_string())?;
         let obj = v
@@ -147,34 +206,37 @@ impl Line {
             }
             Some(_) => return Err("path is not a string".into()),
         };
+        if let Some(unknown) = obj.keys().next() {
+            return Err(format!("an export line has an unknown member {unknown:?}"));
+        }
         Ok(Line {
             batch,
             path,
             record,
         })
     }
-
-    /// The batch id of a line that does not parse, if its prefix says it.
-    pub fn batch_hint(text: &str) -> Option<u64> {
-        let rest = text.strip_prefix("{\"batch\":")?;
-        let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-        digits.parse().ok()
-    }
 }
 
 impl Checker {
-    /// A checker expecting the first record at `first_index`.
-    pub fn new(first_index: u64, policy: Policy) -> Checker {
+    /// A checker for the anchored indices `first_index..end`.
+    pub fn new(
+        first_index: u64,
+        end: u64,
+        policy: Policy,
+        max_merge_delay_ms: Option<u64>,
+    ) -> Checker {
         Checker {
             policy,
             next_index: first_index,
+            end,
+            max_merge_delay_ms,
             tickets: HashMap::new(),
             open: None,
-            last_batch: None,
             failures: Vec::new(),
             records: 0,
-            unbatched: 0,
             verified_batches: Vec::new(),
+            late_anchors: Flagged::default(),
+            recorded_after_anchor: Flagged::default(),
             partial_start: first_index > 0,
             partial_tickets: Vec::new(),
             check_paths: true,
@@ -184,6 +246,20 @@ impl Checker {
     /// The index the next record must carry.
     pub fn next_index(&self) -> u64 {
         self.next_index
+    }
+
+    pub fn end(&self) -> u64 {
+        self.end
+    }
+
+    /// The maximum merge delay the records are judged by, ms.
+    pub fn max_merge_delay_ms(&self) -> Option<u64> {
+        self.max_merge_delay_ms
+    }
+
+    /// Whether every index of the range has been read.
+    pub fn done(&self) -> bool {
+        self.next_index >= self.end
     }
 
     pub fn tickets(&self) -> usize {
@@ -201,22 +277,35 @@ impl Checker {
         self.failures.push(Failure {
             kind: kind.into(),
             index,
+            last_index: None,
             ticket: ticket.map(str::to_owned),
             batch,
             detail,
         });
     }
 
-    /// Whether a record of batch `batch` closes the batch being read.
-    pub fn closes_open_batch(&self, batch: Option<u64>) -> bool {
-        self.open.as_ref().is_some_and(|o| o.id != batch)
+    fn fail_range(
+        &mut self,
+        kind: &str,
+        first: u64,
+        last: u64,
+        batch: Option<u64>,
+        detail: String,
+    ) {
+        self.failures.push(Failure {
+            kind: kind.into(),
+            index: Some(first),
+            last_index: Some(last),
+            ticket: None,
+            batch,
+            detail,
+        });
     }
 
-    /// Closes the batch being read. Returns it when it is a batch (records
-    /// with no batch are not anchored and have nothing to check on chain).
+    /// Closes the batch being read, if any, for the chain check.
     pub fn close_batch(&mut self) -> Option<ClosedBatch> {
         let open = self.open.take()?;
-        let id = open.id?;
+        let id = open.id;
         let count = open.leaves.len() as u64;
         // A batch always has a leaf here: it is opened by a record.
         let tree = tree::BatchTree::build(&open.leaves).ok()?;
@@ -256,69 +345,101 @@ impl Checker {
             root,
             head: batch_head(id, open.first_index, count, &root),
             leaves: open.leaves,
+            recorded_at: open.recorded_at,
+            anchored_at_ms: None,
+            anchored_end: open.anchored_end,
         })
     }
 
-    /// The chain's word on a closed batch: `None` if not anchored.
-    pub fn batch_checked(&mut self, batch: ClosedBatch, on_chain: Option<Hash32>) {
-        let last = batch.first_index + batch.count - 1;
-        match on_chain {
-            Some(h) if h == batch.head => self.verified_batches.push(ClosedBatch {
-                leaves: Vec::new(),
-                ..batch
-            }),
-            Some(h) => self.fail(
+    /// The chain's word on a closed batch, and the timing flags of its
+    /// records against the anchoring block's time.
+    pub fn batch_checked(&mut self, batch: ClosedBatch, chain: OnChain) {
+        let last = (batch.first_index + batch.count).max(batch.anchored_end) - 1;
+        match chain.head {
+            Some(h) if h == batch.head => {
+                if let Some(t) = chain.anchored_at_ms {
+                    self.flag_timing(&batch, t);
+                }
+                self.verified_batches.push(ClosedBatch {
+                    leaves: Vec::new(),
+                    recorded_at: Vec::new(),
+                    anchored_at_ms: chain.anchored_at_ms,
+                    ..batch
+                });
+            }
+            Some(h) => self.fail_range(
                 "batch_head",
-                Some(batch.first_index),
-                None,
+                batch.first_index,
+                last,
                 Some(batch.id),
                 format!(
-                    "the {} exported records {}..={} rebuild head {} (root {}), but batchHead({}) on chain is {h}: every record of the batch is unverified",
-                    batch.count, batch.first_index, last, batch.head, batch.root, batch.id
+                    "the {} records exported for batch {} (anchored indices {}..={}) rebuild head {} (root {}), but batchHead({}) on chain is {h}: every record of the batch is unverified",
+                    batch.count, batch.id, batch.first_index, last, batch.head, batch.root, batch.id
                 ),
             ),
-            None => self.fail(
-                "batch_missing",
-                Some(batch.first_index),
-                None,
+            None => self.fail_range(
+                "batch_head",
+                batch.first_index,
+                last,
                 Some(batch.id),
                 format!(
-                    "batch {} (records {}..={}) is not anchored on chain",
+                    "batchHead({}) on chain is zero, though the chain's events anchor records {}..={} in it",
                     batch.id, batch.first_index, last
                 ),
             ),
         }
     }
 
-    /// A line that is not even JSON: a failure at the expected index, and a
-    /// zero leaf so its batch cannot match the chain either.
-    pub fn feed_unparsable(&mut self, batch: Option<u64>, detail: String) {
+    /// PROTOCOL §13 (h), at the chain's one-second grain: a record whose
+    /// `recorded_at` is after its block, and one anchored later than
+    /// `recorded_at` + the maximum merge delay.
+    fn flag_timing(&mut self, batch: &ClosedBatch, anchored_at_ms: i64) {
+        for (pos, at) in batch.recorded_at.iter().enumerate() {
+            let Some(at) = *at else { continue };
+            let index = batch.first_index + pos as u64;
+            if at.div_euclid(1000) * 1000 > anchored_at_ms {
+                self.recorded_after_anchor.add(index);
+            }
+            if let Some(mmd) = self.max_merge_delay_ms
+                && anchored_at_ms > at.saturating_add(mmd as i64).saturating_add(999)
+            {
+                self.late_anchors.add(index);
+            }
+        }
+    }
+
+    /// A line that is not even a line of the export: a failure at the
+    /// expected index, and a zero leaf in its place so its batch cannot
+    /// match the chain either.
+    pub fn feed_unparsable(&mut self, layout: &Layout, detail: String) -> Option<ClosedBatch> {
         let index = self.next_index;
+        let closed = self.feed(
+            Line {
+                batch: None,
+                path: None,
+                record: Value::Null,
+            },
+            layout,
+        );
+        // feed() logged the null record (and its label); keep one failure.
+        self.failures.retain(|f| {
+            !(f.index == Some(index) && matches!(f.kind.as_str(), "record" | "batch_label"))
+        });
         self.fail(
             "record",
             Some(index),
             None,
-            batch,
+            layout.batch_of(index).map(|b| b.batch),
             format!("export line does not parse: {detail}"),
         );
-        self.feed(Line {
-            batch,
-            path: None,
-            record: Value::Null,
-        });
-        // feed() logged the null record as a second failure; keep one.
-        if self
-            .failures
-            .last()
-            .is_some_and(|f| f.index == Some(index) && f.kind == "record")
-        {
-            self.failures.pop();
-        }
+        closed
     }
 
-    /// Checks one record. Call [`Checker::closes_open_batch`] /
-    /// [`Checker::close_batch`] first when the batch changes.
-    pub fn feed(&mut self, line: Line) {
+    /// Checks one record, placed in the batch the chain anchors its index
+    /// in, whatever the line says. Returns the batch it closed, if the
+    /// record belongs to the next one: check that batch on chain and report
+    /// back with [`Checker::batch_checked`].
+    pub fn feed(&mut self, line: Line, layout: &Layout) -> Option<ClosedBatch> {
         let index = self.next_index;
         self.records += 1;
         // §3: the record on its own. If it does not parse, its leaf is still
@@ -328,7 +449,6 @@ impl Checker {
         let (leaf, hashed) = match parsed {
             Ok(h) => (h.leaf, Some(h)),
             Err(e) => {
-                let claimed_index = line.record.get("index").and_then(Value::as_u64);
                 let ticket = line
                     .record
                     .get("ticket")
@@ -336,9 +456,9 @@ impl Checker {
                     .map(str::to_owned);
                 self.fail(
                     "record",
-                    Some(claimed_index.unwrap_or(index)),
+                    Some(index),
                     ticket.as_deref(),
-                    line.batch,
+                    layout.batch_of(index).map(|b| b.batch),
                     format!("record rejected (PROTOCOL §3): {e}"),
                 );
                 let leaf = canonicalize(&line.record)
@@ -348,70 +468,115 @@ impl Checker {
             }
         };
         let record_index = hashed.as_ref().map_or(index, |h| h.record.index);
-        // Gap-free, in order.
+        let ticket = hashed.as_ref().map(|h| h.record.ticket.as_str().to_owned());
+        // Gap-free, in order. The slot the record fills is the later of
+        // where it should be and where it says it is.
         if record_index > index {
-            self.fail(
+            let last = (record_index - 1).min(self.end.saturating_sub(1));
+            self.fail_range(
                 "index_gap",
-                Some(index),
-                hashed.as_ref().map(|h| h.record.ticket.as_str()),
-                line.batch,
+                index,
+                last,
+                layout.batch_of(index).map(|b| b.batch),
                 format!(
-                    "records {index}..={} are missing from the log (next record is {record_index})",
-                    record_index - 1
+                    "records {index}..={last} are anchored on chain but missing from the export (the next record is {record_index})"
                 ),
             );
         } else if record_index < index {
             self.fail(
                 "index_order",
-                Some(record_index),
-                hashed.as_ref().map(|h| h.record.ticket.as_str()),
-                line.batch,
+                Some(index),
+                ticket.as_deref(),
+                layout.batch_of(index).map(|b| b.batch),
                 format!("index {record_index} appears again or out of order (expected {index})"),
             );
         }
-        self.next_index = record_index.max(index) + 1;
-        // Batch membership: contiguous ids.
-        match line.batch {
-            None => self.unbatched += 1,
-            Some(b) => {
-                if self.open.is_none() {
-                    if let Some(prev) = self.last_batch
-                        && b != prev + 1
-                    {
-                        self.fail(
-                            "batch_order",
-                            Some(record_index),
-                            None,
-                            Some(b),
-                            format!(
-                                "batch {b} follows batch {prev}; expected batch {}",
-                                prev + 1
-                            ),
-                        );
-                    }
-                    self.last_batch = Some(b);
-                }
-            }
+        let slot = record_index.max(index);
+        self.next_index = slot.saturating_add(1);
+        let Some(placed) = layout.batch_of(slot).filter(|_| slot < self.end).copied() else {
+            // Past the audited range: nothing on chain to place it in.
+            self.fail(
+                "index_order",
+                Some(slot),
+                ticket.as_deref(),
+                None,
+                format!(
+                    "the export served a record at index {slot}, past the end of the audited range ({})",
+                    self.end
+                ),
+            );
+            return None;
+        };
+        // The log's label must agree with the chain.
+        if line.batch != Some(placed.batch) {
+            let said = line
+                .batch
+                .map_or("not in any batch".to_owned(), |b| format!("in batch {b}"));
+            self.fail(
+                "batch_label",
+                Some(slot),
+                ticket.as_deref(),
+                Some(placed.batch),
+                format!(
+                    "the log says index {slot} is {said}, but the chain anchors it in batch {} (indices {}..={})",
+                    placed.batch,
+                    placed.first_index,
+                    placed.first_index + placed.count - 1
+                ),
+            );
         }
+        let closed = if self.open.as_ref().is_some_and(|o| o.id != placed.batch) {
+            self.close_batch()
+        } else {
+            None
+        };
+        let recorded_at = hashed.as_ref().map(|h| h.record.recorded_at.millis());
         match &mut self.open {
             Some(o) => {
                 o.leaves.push(leaf);
                 o.paths.push(line.path);
+                o.recorded_at.push(recorded_at);
             }
             None => {
                 self.open = Some(OpenBatch {
-                    id: line.batch,
-                    first_index: record_index,
+                    id: placed.batch,
+                    first_index: slot,
+                    anchored_end: placed.first_index + placed.count,
                     leaves: vec![leaf],
                     paths: vec![line.path],
+                    recorded_at: vec![recorded_at],
                 })
             }
         }
         if let Some(h) = hashed {
-            self.chain_and_state(h, line.batch);
+            self.chain_and_state(h, Some(placed.batch));
         }
+        closed
     }
 
+    /// The stream ended: every index it did not reach is missing.
+    pub fn finish_stream(&mut self, layout: &Layout, why: Option<&str>) -> Option<ClosedBatch> {
+        let reached = self.next_index;
+        if reached < self.end {
+            let last = self.end - 1;
+            let detail = match why {
+                Some(e) => format!(
+                    "the export broke off at index {reached} ({e}); records {reached}..={last}, anchored on chain, were not received"
+                ),
+                None => format!(
+                    "the export ended at index {reached}; records {reached}..={last} are anchored on chain but missing"
+                ),
+            };
+            self.fail_range(
+                "index_gap",
+                reached,
+                last,
+                layout.batch_of(reached).map(|b| b.batch),
+                detail,
+            );
+        }
+        self.close_batch()
+    }
     /// §7 ticket chain and §10 replay for a record that passed §3.
     fn chain_and_state(&mut self, h: HashedRecord, batch: Option<u64>) {
         let index = h.record.index;
@@ -515,33 +680,35 @@ impl Checker {
     }
 }
 
-/// Indices whose records cannot be counted: every failing record, and
-/// every record of a batch that did not match the chain.
+/// Indices whose records cannot be counted: every failing record, every
+/// record of a batch that did not match the chain, every missing index.
+/// Sorted and merged.
 pub fn failed_ranges(failures: &[Failure]) -> Vec<(u64, u64)> {
-    let mut v: Vec<(u64, u64)> = Vec::new();
-    for f in failures {
-        match (f.kind.as_str(), f.index) {
-            ("batch_head" | "batch_missing", Some(first)) => {
-                let last = parse_last(&f.detail).unwrap_or(first);
-                v.push((first, last));
-            }
-            ("index_gap" | "batch_root", _) => {}
-            (_, Some(i)) => v.push((i, i)),
-            _ => {}
+    let mut v: Vec<(u64, u64)> = failures
+        .iter()
+        .filter_map(|f| f.index.map(|i| (i, f.last_index.unwrap_or(i).max(i))))
+        .collect();
+    v.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::with_capacity(v.len());
+    for (a, z) in v {
+        match merged.last_mut() {
+            Some(last) if a <= last.1.saturating_add(1) => last.1 = last.1.max(z),
+            _ => merged.push((a, z)),
         }
     }
-    v
+    merged
 }
 
-fn parse_last(detail: &str) -> Option<u64> {
-    let (_, rest) = detail.split_once("..=")?;
-    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-    digits.parse().ok()
+/// Whether `index` is in one of `ranges` (sorted and merged).
+pub fn in_ranges(ranges: &[(u64, u64)], index: u64) -> bool {
+    let pos = ranges.partition_point(|r| r.1 < index);
+    ranges.get(pos).is_some_and(|r| r.0 <= index)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::anchors::AnchorEvent;
     use crate::protocol::vectors;
 
     fn vector_lines() -> Vec<Value> {
@@ -554,34 +721,64 @@ mod tests {
             .collect()
     }
 
-    fn run(records: &[Value], batch_of: impl Fn(u64) -> u64) -> (Checker, Vec<ClosedBatch>) {
+    /// The vectors' 24 records anchored as batches of `size`.
+    fn layout(n: u64, size: u64) -> Layout {
+        let events = (0..n.div_ceil(size)).map(|b| AnchorEvent {
+            batch: b,
+            first_index: b * size,
+            count: size.min(n - b * size),
+            root: Hash32::ZERO,
+            tx: Hash32::ZERO,
+            block: b + 1,
+        });
+        Layout::new(events, n.div_ceil(size), n).unwrap()
+    }
+
+    /// Feeds `lines` (batch label, record) to a checker of `0..end`.
+    fn run_lines(lines: Vec<(Option<u64>, Value)>, layout: &Layout) -> (Checker, Vec<ClosedBatch>) {
         let mut c = Checker::new(
             0,
+            layout.next_index(),
             Policy {
                 reopen_closed: true,
             },
+            Some(60_000),
         );
         c.check_paths = false;
         let mut closed = Vec::new();
-        for (i, r) in records.iter().enumerate() {
-            let b = Some(batch_of(i as u64));
-            if c.closes_open_batch(b) {
-                closed.extend(c.close_batch());
+        for (batch, record) in lines {
+            if c.done() {
+                break;
             }
-            c.feed(Line {
-                batch: b,
-                path: None,
-                record: r.clone(),
-            });
+            closed.extend(c.feed(
+                Line {
+                    batch,
+                    path: None,
+                    record,
+                },
+                layout,
+            ));
         }
-        closed.extend(c.close_batch());
+        closed.extend(c.finish_stream(layout, None));
         (c, closed)
+    }
+
+    fn run(records: &[Value], size: u64) -> (Checker, Vec<ClosedBatch>) {
+        let l = layout(24, size);
+        let lines = records
+            .iter()
+            .map(|r| {
+                let i = r["index"].as_u64().unwrap_or(0);
+                (l.batch_of(i).map(|b| b.batch), r.clone())
+            })
+            .collect();
+        run_lines(lines, &l)
     }
 
     #[test]
     fn the_protocol_vectors_audit_clean() {
         let recs = vector_lines();
-        let (c, closed) = run(&recs, |i| i / 10);
+        let (c, closed) = run(&recs, 10);
         assert!(c.failures.is_empty(), "{:?}", c.failures);
         assert_eq!(closed.len(), 3);
         assert_eq!((closed[2].first_index, closed[2].count), (20, 4));
@@ -600,7 +797,7 @@ mod tests {
         let mut dup = recs[earlier].clone();
         dup["index"] = target["index"].clone();
         recs[5] = dup;
-        let (c, _) = run(&recs, |_| 0);
+        let (c, _) = run(&recs, 24);
         let d = c
             .failures
             .iter()
@@ -618,33 +815,147 @@ mod tests {
     fn a_missing_record_is_a_gap_and_breaks_the_batch() {
         let mut recs = vector_lines();
         recs.remove(7);
-        let (mut c, closed) = run(&recs, |_| 0);
-        assert!(
-            c.failures
-                .iter()
-                .any(|f| f.kind == "index_gap" && f.index == Some(7))
-        );
+        let (mut c, closed) = run(&recs, 24);
+        let gap = c
+            .failures
+            .iter()
+            .find(|f| f.kind == "index_gap")
+            .expect("gap");
+        assert_eq!((gap.index, gap.last_index), (Some(7), Some(7)));
         // The log's real head covered 24 leaves; these 23 cannot match it.
         let real = {
             let full = vector_lines();
-            let (_, b) = run(&full, |_| 0);
+            let (_, b) = run(&full, 24);
             b[0].head
         };
-        c.batch_checked(closed[0].clone(), Some(real));
+        c.batch_checked(
+            closed[0].clone(),
+            OnChain {
+                head: Some(real),
+                anchored_at_ms: None,
+            },
+        );
         assert!(c.failures.iter().any(|f| f.kind == "batch_head"));
-        assert!(failed_ranges(&c.failures).contains(&(0, 22)));
+        assert_eq!(failed_ranges(&c.failures), vec![(0, 23)]);
     }
 
     #[test]
     fn an_altered_record_fails_its_chain_successor() {
         let mut recs = vector_lines();
         recs[3]["data"]["group"] = Value::String("other".into());
-        let (c, _) = run(&recs, |_| 0);
+        let (c, _) = run(&recs, 24);
         // Record 3 itself is well formed; the next record of its ticket
         // points at the original leaf.
         let f = &c.failures[0];
         assert_eq!(f.kind, "chain_prev");
         assert!(f.index.unwrap() > 3);
+    }
+
+    #[test]
+    fn the_chain_not_the_line_says_which_batch_a_record_is_in() {
+        // Finding 2 of issue 32: lines relabelled "not sealed" (null) or
+        // with another batch are placed where the chain anchors them, and
+        // the label is a failure.
+        let recs = vector_lines();
+        let l = layout(24, 10);
+        let lines = recs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let label = match i {
+                    0..=9 => None,
+                    10 => Some(7),
+                    _ => l.batch_of(i as u64).map(|b| b.batch),
+                };
+                (label, r.clone())
+            })
+            .collect();
+        let (c, closed) = run_lines(lines, &l);
+        assert_eq!(closed.len(), 3, "batch 0 is closed and checked on chain");
+        let labels: Vec<u64> = c
+            .failures
+            .iter()
+            .filter(|f| f.kind == "batch_label")
+            .filter_map(|f| f.index)
+            .collect();
+        assert_eq!(labels, (0..=10).collect::<Vec<u64>>());
+        assert!(c.failures.iter().all(|f| f.kind == "batch_label"));
+    }
+
+    #[test]
+    fn an_export_that_stops_early_or_starts_late_misses_anchored_indices() {
+        // Finding 1: the range is the chain's; what the export does not
+        // serve is missing, however the log labels its range.
+        let recs = vector_lines();
+        let l = layout(24, 10);
+        let served = |range: std::ops::Range<usize>| {
+            recs[range]
+                .iter()
+                .map(|r| {
+                    let i = r["index"].as_u64().unwrap();
+                    (l.batch_of(i).map(|b| b.batch), r.clone())
+                })
+                .collect::<Vec<_>>()
+        };
+        let (c, _) = run_lines(served(0..20), &l);
+        let gap = c.failures.iter().find(|f| f.kind == "index_gap").unwrap();
+        assert_eq!((gap.index, gap.last_index), (Some(20), Some(23)));
+        let (c, _) = run_lines(Vec::new(), &l);
+        assert_eq!(failed_ranges(&c.failures), vec![(0, 23)]);
+        let (c, _) = run_lines(served(10..24), &l);
+        let gap = c.failures.iter().find(|f| f.kind == "index_gap").unwrap();
+        assert_eq!((gap.index, gap.last_index), (Some(0), Some(9)));
+    }
+
+    #[test]
+    fn records_anchored_late_or_recorded_after_their_block_are_flagged() {
+        let recs = vector_lines();
+        let (mut c, closed) = run(&recs, 24);
+        let b = closed[0].clone();
+        let first_at = b.recorded_at[0].unwrap();
+        // Anchored 61 s after the first record: the first few records
+        // (recorded within a second of each other in the vectors) are late
+        // under a 60 s merge delay; the later ones were recorded after it.
+        let anchored = first_at + 61_000;
+        c.batch_checked(
+            b.clone(),
+            OnChain {
+                head: Some(b.head),
+                anchored_at_ms: Some(anchored),
+            },
+        );
+        let late: Vec<u64> = (0..24)
+            .filter(|&i| {
+                let at = b.recorded_at[i as usize].unwrap();
+                anchored > at + 60_000 + 999
+            })
+            .collect();
+        let after: Vec<u64> = (0..24)
+            .filter(|&i| b.recorded_at[i as usize].unwrap() / 1000 * 1000 > anchored)
+            .collect();
+        assert!(
+            !late.is_empty() && !after.is_empty(),
+            "the vectors span minutes"
+        );
+        assert_eq!(c.late_anchors.first, late);
+        assert_eq!(c.recorded_after_anchor.first, after);
+        assert_eq!(c.verified_batches.len(), 1);
+    }
+
+    #[test]
+    fn failed_ranges_merge_and_answer_membership() {
+        let f = |i: u64, z: Option<u64>| Failure {
+            kind: "x".into(),
+            index: Some(i),
+            last_index: z,
+            ticket: None,
+            batch: None,
+            detail: String::new(),
+        };
+        let r = failed_ranges(&[f(9, None), f(3, Some(5)), f(6, None), f(20, Some(25))]);
+        assert_eq!(r, vec![(3, 6), (9, 9), (20, 25)]);
+        assert!(in_ranges(&r, 3) && in_ranges(&r, 6) && in_ranges(&r, 25));
+        assert!(!in_ranges(&r, 2) && !in_ranges(&r, 7) && !in_ranges(&r, 26));
     }
 }
 
@@ -671,6 +982,15 @@ mod line_tests {
         assert!(Line::parse(r#"{"batch":1,"batch":2,"record":{}}"#).is_err());
         assert!(Line::parse(r#"{"batch":1,"path":"abc","record":{}}"#).is_err());
         assert!(Line::parse(r#"{"batch":1,"path":"00","record":{}}"#).is_err());
-        assert_eq!(Line::batch_hint(r#"{"batch":42,"path":garbage"#), Some(42));
+    }
+
+    #[test]
+    fn a_line_with_an_unknown_member_is_refused() {
+        // Finding 3 of issue 32: a line beginning {"audit_result": … that
+        // also carries a record was verified by the audit and skipped by
+        // the report. Now it means nothing to either.
+        let e =
+            Line::parse(r#"{"audit_result":{},"batch":1,"path":null,"record":{}}"#).unwrap_err();
+        assert!(e.contains("unknown member \"audit_result\""), "{e}");
     }
 }

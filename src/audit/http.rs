@@ -24,6 +24,13 @@ pub struct BatchClaim {
     pub root: Hash32,
 }
 
+/// The log served something that cannot be right (too many leaves, pages
+/// that do not follow on): a verdict on the log, not a transport error to
+/// retry.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Misbehaved(pub String);
+
 #[derive(Deserialize)]
 struct LeavesPage {
     leaves: Vec<Hash32>,
@@ -65,22 +72,60 @@ impl LogClient {
         self.get_json(&format!("/v1/batches/{id}")).await
     }
 
-    /// All leaf hashes of a batch, page by page.
+    /// All leaf hashes of a batch, page by page: exactly `count` (the
+    /// chain's count for the batch), never more, whatever the log's pages
+    /// say.
     pub async fn leaves(&self, id: u64, count: u64) -> anyhow::Result<Vec<Hash32>> {
-        let mut out = Vec::with_capacity(count.min(1 << 20) as usize);
-        let mut from = 0;
+        let mut out = Vec::with_capacity(count.min(1 << 16) as usize);
+        self.each_leaf_page(id, count, |page| {
+            out.extend_from_slice(page);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Reads the leaves of a batch page by page, handing each page to
+    /// `f`, and stops with an error as soon as the log serves more than
+    /// `count` leaves or pages that do not follow on: memory stays at one
+    /// page however many leaves the log claims.
+    pub async fn each_leaf_page(
+        &self,
+        id: u64,
+        count: u64,
+        mut f: impl FnMut(&[Hash32]) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let bad = |why: String| anyhow::Error::new(Misbehaved(format!("batch {id}: {why}")));
+        let mut from = 0u64;
         loop {
             let page: LeavesPage = self
                 .get_json(&format!("/v1/batches/{id}/leaves?from={from}&limit=10000"))
                 .await?;
             if page.leaves.is_empty() {
-                bail!("batch {id}: the log returned an empty page of leaves at {from}");
+                return Err(bad(format!(
+                    "the log returned an empty page of leaves at {from}"
+                )));
             }
-            out.extend(page.leaves);
+            let got = from.saturating_add(page.leaves.len() as u64);
+            if got > count {
+                return Err(bad(format!(
+                    "the log serves more than the {count} leaves the chain anchored (at least {got})"
+                )));
+            }
+            f(&page.leaves)?;
             match page.next {
-                Some(n) if n > from && n <= count => from = n,
-                Some(n) => bail!("batch {id}: the log's next page {n} does not follow {from}"),
-                None => return Ok(out),
+                Some(n) if n == got && n < count => from = n,
+                Some(n) => {
+                    return Err(bad(format!(
+                        "the log's next page {n} does not follow its page {from}..{got} of {count} leaves"
+                    )));
+                }
+                None if got == count => return Ok(()),
+                None => {
+                    return Err(bad(format!(
+                        "the log served {got} leaves, but the chain anchored {count}"
+                    )));
+                }
             }
         }
     }

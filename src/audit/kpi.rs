@@ -9,7 +9,16 @@
 //! log at `recorded_at` and anchored since). Where a regulatory deadline is
 //! met by `occurred_at` but the event was only *recorded* after the
 //! deadline, the complaint is listed under `recorded_after_limit`: the log
-//! can vouch for when it was told, not for when it happened.
+//! can vouch for when it was told, not for when it happened. "Recorded"
+//! is the record's *effective* recorded time (see [`effective_recorded_ms`]):
+//! `recorded_at` only where the chain bounds it, else the anchoring block's
+//! time, so a log that back-dates `recorded_at` gains nothing.
+//!
+//! Three ways to game the figures are flagged, never silently absorbed
+//! ([`Integrity`]): events the platform reports as happening long before
+//! the log was told of them, events dated before their ticket was created
+//! (left out of the durations, not clamped to 0), and ratings given by
+//! anyone but the customer (left out of CSAT).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -82,26 +91,150 @@ pub struct TicketFacts {
     pub last_batch: u64,
 }
 
+/// When the log can vouch that a record was recorded: its `recorded_at`
+/// if its anchoring block came within the maximum merge delay of it (and
+/// never later than that block), else the block's time. With no delay
+/// from the auditor, the block's time: the only time the chain vouches
+/// for. Block times have one-second resolution, hence the 999 ms.
+pub fn effective_recorded_ms(
+    recorded_at_ms: i64,
+    anchored_at_ms: Option<i64>,
+    max_merge_delay_ms: Option<u64>,
+) -> i64 {
+    match (anchored_at_ms, max_merge_delay_ms) {
+        (None, _) => recorded_at_ms,
+        (Some(block), Some(mmd))
+            if block
+                <= recorded_at_ms
+                    .saturating_add(mmd as i64)
+                    .saturating_add(999) =>
+        {
+            recorded_at_ms.min(block.saturating_add(999))
+        }
+        (Some(block), _) => block,
+    }
+}
+
+/// One event flagged by an integrity rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flag {
+    pub ticket: String,
+    pub index: u64,
+    /// The event type.
+    pub event: String,
+    pub occurred_ms: i64,
+    /// The effective recorded time.
+    pub recorded_ms: i64,
+}
+
+/// Flagged events of one rule: how many, and the first ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flags {
+    pub count: u64,
+    pub first: Vec<Flag>,
+}
+
+const FLAGS_KEPT: usize = 100;
+
+impl Flags {
+    fn add(&mut self, f: Flag) {
+        self.count += 1;
+        if self.first.len() < FLAGS_KEPT {
+            self.first.push(f);
+        }
+    }
+}
+
+/// The rules against gaming the figures (docs/AUDIT.md, "Integrity").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Integrity {
+    /// How much earlier than its effective recorded time an event may say
+    /// it happened before it is flagged, ms.
+    pub tolerance_ms: i64,
+    /// Acknowledgements, replies, final responses and resolutions the
+    /// platform dates more than `tolerance_ms` before the log was told of
+    /// them: the durations use occurred_at, which the log cannot vouch for.
+    pub reported_earlier_than_recorded: Flags,
+    /// Events dated before their ticket's creation: left out of the
+    /// durations they would end.
+    pub dated_before_creation: Flags,
+    /// satisfaction.rated by an actor other than the customer: not counted
+    /// in CSAT.
+    pub rating_not_by_customer: Flags,
+}
+
+/// Default [`Integrity::tolerance_ms`]: 15 minutes, three times the
+/// protocol's allowance for clock skew at append (§10.4).
+pub const DEFAULT_BACKDATE_TOLERANCE_MS: i64 = 15 * 60_000;
+
 /// Collects per-ticket facts from verified records.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct KpiBuilder {
     tickets: BTreeMap<String, TicketFacts>,
     /// Tickets whose first record here is not ticket.created.
     pub started_outside: BTreeSet<String>,
     pub max_recorded_ms: i64,
+    pub integrity: Integrity,
+}
+
+impl Default for KpiBuilder {
+    fn default() -> KpiBuilder {
+        KpiBuilder::new()
+    }
 }
 
 impl KpiBuilder {
     pub fn new() -> KpiBuilder {
-        KpiBuilder::default()
+        KpiBuilder::with_tolerance(DEFAULT_BACKDATE_TOLERANCE_MS)
     }
 
-    /// Adds one verified record (in index order) of batch `batch`.
-    pub fn add(&mut self, h: &HashedRecord, batch: u64) {
+    pub fn with_tolerance(tolerance_ms: i64) -> KpiBuilder {
+        KpiBuilder {
+            tickets: BTreeMap::new(),
+            started_outside: BTreeSet::new(),
+            max_recorded_ms: 0,
+            integrity: Integrity {
+                tolerance_ms,
+                ..Integrity::default()
+            },
+        }
+    }
+
+    /// Adds one verified record (in index order) of batch `batch`, whose
+    /// effective recorded time is `recorded_ms` ([`effective_recorded_ms`]).
+    pub fn add(&mut self, h: &HashedRecord, batch: u64, recorded_ms: i64) {
         let r = &h.record;
         let at = r.occurred_at.millis();
-        self.max_recorded_ms = self.max_recorded_ms.max(r.recorded_at.millis());
+        self.max_recorded_ms = self.max_recorded_ms.max(recorded_ms);
         let handle = r.ticket.as_str();
+        let flag = || Flag {
+            ticket: handle.to_owned(),
+            index: r.index,
+            event: r.event_type.to_string(),
+            occurred_ms: at,
+            recorded_ms,
+        };
+        // The events whose occurred_at ends a duration or meets a limit.
+        let timed = match &h.data {
+            EventData::Acknowledged(_) | EventData::FinalResponse(_) | EventData::Resolved(_) => {
+                true
+            }
+            EventData::Message(m) => {
+                m.direction == Direction::Outbound
+                    && m.visibility == Visibility::Public
+                    && r.actor.role == Role::Agent
+            }
+            _ => false,
+        };
+        if timed && recorded_ms.saturating_sub(at) > self.integrity.tolerance_ms {
+            self.integrity.reported_earlier_than_recorded.add(flag());
+        }
+        if let Some(t) = self.tickets.get(handle)
+            && timed
+            && at < t.created_ms
+        {
+            self.integrity.dated_before_creation.add(flag());
+        }
         if let EventData::Created(c) = &h.data {
             self.tickets.insert(
                 handle.to_owned(),
@@ -140,7 +273,7 @@ impl KpiBuilder {
         match &h.data {
             EventData::Acknowledged(_) if t.ack_ms.is_none() => {
                 t.ack_ms = Some(at);
-                t.ack_recorded_ms = Some(r.recorded_at.millis());
+                t.ack_recorded_ms = Some(recorded_ms);
             }
             EventData::Message(m)
                 if m.direction == Direction::Outbound
@@ -156,7 +289,7 @@ impl KpiBuilder {
             }
             EventData::FinalResponse(_) if t.final_response_ms.is_none() => {
                 t.final_response_ms = Some(at);
-                t.final_response_recorded_ms = Some(r.recorded_at.millis());
+                t.final_response_recorded_ms = Some(recorded_ms);
             }
             EventData::Resolved(_) => {
                 t.resolved_ms = Some(at);
@@ -167,7 +300,10 @@ impl KpiBuilder {
                 t.resolved_ms = None;
             }
             EventData::Escalated(_) => t.escalations += 1,
-            EventData::Rated(x) => t.rating = Some((x.score, x.scale)),
+            EventData::Rated(x) if r.actor.role == Role::Customer => {
+                t.rating = Some((x.score, x.scale))
+            }
+            EventData::Rated(_) => self.integrity.rating_not_by_customer.add(flag()),
             _ => {}
         }
     }
@@ -221,6 +357,7 @@ impl KpiBuilder {
             overall,
             groups,
             regulatory: Regulatory::of(&complaints, limits, period.as_of_ms),
+            integrity: self.integrity.clone(),
         }
     }
 }
@@ -295,9 +432,15 @@ impl Durations {
             .copied()
             .filter(|t| end(t).is_some())
             .collect();
+        // An end dated before creation is flagged (Integrity) and left out,
+        // never clamped to 0, which would flatter the figure.
+        let with: Vec<&TicketFacts> = with
+            .into_iter()
+            .filter(|t| end(t).is_some_and(|e| e >= t.created_ms))
+            .collect();
         let mut v: Vec<i64> = with
             .iter()
-            .filter_map(|t| end(t).map(|e| (e - t.created_ms).max(0)))
+            .filter_map(|t| end(t).map(|e| e - t.created_ms))
             .collect();
         v.sort_unstable();
         Durations {
@@ -550,6 +693,8 @@ pub struct Kpis {
     /// dimension (category, priority, channel, month, kind) → value → figures.
     pub groups: BTreeMap<String, BTreeMap<String, Figures>>,
     pub regulatory: Regulatory,
+    /// Events flagged by the rules against gaming the figures.
+    pub integrity: Integrity,
 }
 
 #[cfg(test)]
@@ -635,5 +780,47 @@ mod tests {
         assert_eq!(c.open_past_limit[0].ticket, "open");
         assert_eq!(c.recorded_after_limit[0].ticket, "backfilled");
         assert_eq!(c.share_met, Some(0.5));
+    }
+
+    #[test]
+    fn the_chain_bounds_when_a_record_was_recorded() {
+        let s = 1000;
+        // Anchored within the delay: recorded_at stands.
+        assert_eq!(
+            effective_recorded_ms(100 * s, Some(130 * s), Some(60_000)),
+            100 * s
+        );
+        // Anchored later than recorded_at + delay: the block's time.
+        assert_eq!(
+            effective_recorded_ms(100 * s, Some(200 * s), Some(60_000)),
+            200 * s
+        );
+        // No delay from the auditor: the block's time.
+        assert_eq!(effective_recorded_ms(100 * s, Some(101 * s), None), 101 * s);
+        // A recorded_at after its own block is brought back to the block.
+        assert_eq!(
+            effective_recorded_ms(300 * s, Some(200 * s), Some(60_000)),
+            200 * s + 999
+        );
+        // Nothing known about the anchor (an old saved audit): recorded_at.
+        assert_eq!(effective_recorded_ms(100 * s, None, None), 100 * s);
+        // The delay compares at the block's one-second grain.
+        assert_eq!(
+            effective_recorded_ms(100_500, Some(160_000), Some(60_000)),
+            100_500
+        );
+    }
+
+    #[test]
+    fn durations_leave_out_an_end_dated_before_creation() {
+        let mut early = facts("early", 10 * DAY_MS);
+        early.ack_ms = Some(9 * DAY_MS);
+        let mut ok = facts("ok", 0);
+        ok.ack_ms = Some(DAY_MS);
+        let d = Durations::of(&[&early, &ok], |t| t.ack_ms);
+        assert_eq!(
+            (d.count, d.p50_ms, d.max_ms),
+            (1, Some(DAY_MS), Some(DAY_MS))
+        );
     }
 }

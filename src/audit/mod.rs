@@ -3,18 +3,28 @@
 //! exported and re-verified against the chain) and `proofdesk report`
 //! (handling KPIs over verified records only).
 //!
-//! The pure parts, [`check`] and [`kpi`], have no I/O and are unit-tested;
-//! the rest fetches from the log over HTTP and from the chain through the
-//! auditor's own RPC, trusting neither the log's status claims nor its
-//! batch metadata: everything is checked against `batchHead` on chain.
+//! The pure parts ([`layout`], [`check`], [`lines`], [`kpi`]) have no I/O
+//! and are unit-tested; the rest fetches from the log over HTTP and from
+//! the chain through the auditor's own RPC. What must be checked comes
+//! from the chain (its `BatchAnchored` events, `batchCount()`,
+//! `nextIndex()`), never from what the log says about itself: its ranges,
+//! batch labels, leaf counts and status fields are claims, compared and
+//! reported, never trusted.
 
 pub mod anchors;
+pub mod chain_view;
 pub mod check;
 pub mod http;
 pub mod kpi;
+pub mod layout;
+pub mod lines;
 pub mod monitor;
+pub mod progress;
 pub mod render;
+pub mod result;
+pub mod resume;
 pub mod run;
+pub mod saved;
 
 use std::path::Path;
 

@@ -2,14 +2,16 @@
 //! Tessera's fsck), re-checks every batch the *chain* says is anchored.
 //!
 //! For batch ids 0 .. `batchCount()` (read from the contract, never from
-//! the log), it checks that the batch follows on from the previous one
-//! (first_index = previous end, count ≥ 1), that the leaf hashes the log
-//! serves rebuild a root whose head equals `batchHead(id)` on chain, and,
-//! when asked, that the contract's BatchAnchored event carries the same
-//! range and root. The log's status fields (sealed, final, tx, block) are
-//! never read. Its place is kept in a small JSON state file written
+//! the log), it takes each batch's range and root from the contract's own
+//! `BatchAnchored` event, checks that the event rebuilds `batchHead(id)`
+//! and follows on from the previous batch, then streams the leaf hashes
+//! the log serves, no more than the event's count, into a root built in
+//! O(log n) memory, which must be the event's root. The log's own claims
+//! about a batch (its range, root, status, tx, block) are compared, never
+//! trusted. Its place is kept in a small JSON state file written
 //! atomically; `--follow` keeps watching; the first inconsistency ends it
-//! with exit code 1 and the batch named.
+//! with exit code 1 and the batch named, and so does a batch the log keeps
+//! failing to serve for longer than `--give-up-after`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,12 +20,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use super::anchors::{AnchorEvent, anchor_events};
-use super::http::LogClient;
+use super::anchors::{AnchorEvent, anchor_events_between};
+use super::http::{LogClient, Misbehaved};
 use crate::anchor::Chain;
 use crate::protocol::Hash32;
 use crate::protocol::hashing::batch_head;
-use crate::protocol::tree;
+use crate::protocol::tree::RootBuilder;
 
 /// The monitor's place: every batch below `next_batch` has been checked.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +36,10 @@ pub struct MonitorState {
     pub next_index: u64,
     /// Head of the last checked batch, to notice a rewritten history.
     pub last_head: Option<Hash32>,
+    /// Block of the last checked batch's BatchAnchored event: later
+    /// batches' events are searched from there, not from deployment.
+    #[serde(default)]
+    pub last_block: Option<u64>,
 }
 
 pub struct MonitorOptions {
@@ -43,11 +49,19 @@ pub struct MonitorOptions {
     pub follow: bool,
     pub interval: Duration,
     pub metrics_listen: Option<SocketAddr>,
-    /// Also compare each batch with the contract's BatchAnchored event.
-    pub check_events: bool,
     /// Print one line per checked batch.
     pub verbose: bool,
+    /// How long one batch may keep failing to be served (transient
+    /// errors) before it is reported as unverifiable.
+    pub give_up_after: Duration,
+    /// Most leaves a batch may have: a chain written by a dishonest
+    /// anchorer can claim any count.
+    pub max_batch_leaves: u64,
 }
+
+/// Default for [`MonitorOptions::max_batch_leaves`]: 256 × the sealer's
+/// default batch of 65,536.
+pub const DEFAULT_MAX_BATCH_LEAVES: u64 = 1 << 24;
 
 /// Why the monitor stopped.
 #[derive(Debug)]
@@ -56,6 +70,8 @@ pub enum Stop {
     CaughtUp(MonitorState),
     /// A batch does not check: the log or the chain disagrees.
     Inconsistent { batch: u64, detail: String },
+    /// The log kept failing to serve a batch the chain anchored.
+    Unverifiable { batch: u64, detail: String },
 }
 
 enum StepError {
@@ -80,6 +96,7 @@ pub struct MonitorMetrics {
     pub last_failure_unix: f64,
     pub last_failure: String,
     pub inconsistent: bool,
+    pub unverifiable: bool,
 }
 
 impl MonitorMetrics {
@@ -138,6 +155,12 @@ impl MonitorMetrics {
             "gauge",
             if self.inconsistent { 1.0 } else { 0.0 },
         );
+        g(
+            "proofdesk_monitor_unverifiable",
+            "1 once the log failed to serve a batch for longer than --give-up-after",
+            "gauge",
+            if self.unverifiable { 1.0 } else { 0.0 },
+        );
         if !self.last_failure.is_empty() {
             let reason: String = self
                 .last_failure
@@ -187,20 +210,44 @@ fn save_state(opts: &MonitorOptions, state: &MonitorState) -> anyhow::Result<()>
     Ok(())
 }
 
-/// Checks one batch the chain has anchored.
+/// Checks one batch the chain has anchored, against its BatchAnchored
+/// event `ev`.
 async fn check_batch(
     opts: &MonitorOptions,
     state: &MonitorState,
-    id: u64,
-    events: Option<&AnchorEvent>,
+    ev: &AnchorEvent,
 ) -> Result<(u64, Hash32), StepError> {
+    let id = ev.batch;
     let on_chain = opts.chain.batch_head(id).await?;
-    if on_chain == Hash32::ZERO {
+    let head = batch_head(id, ev.first_index, ev.count, &ev.root);
+    if on_chain != head {
         return Err(StepError::Inconsistent(
             id,
-            format!("batchCount() says batch {id} is anchored, but batchHead({id}) is zero"),
+            format!(
+                "the contract's BatchAnchored event for batch {id} (first index {}, count {}, root {}) gives head {head}, but batchHead({id}) on chain is {on_chain}",
+                ev.first_index, ev.count, ev.root
+            ),
         ));
     }
+    if ev.first_index != state.next_index || ev.count == 0 {
+        return Err(StepError::Inconsistent(
+            id,
+            format!(
+                "batch {id} anchors indices {}+{} but the previous batch ended at {} (not contiguous)",
+                ev.first_index, ev.count, state.next_index
+            ),
+        ));
+    }
+    if ev.count > opts.max_batch_leaves {
+        return Err(StepError::Inconsistent(
+            id,
+            format!(
+                "batch {id} is anchored with {} leaves, more than the {} a monitor accepts (--max-batch-leaves)",
+                ev.count, opts.max_batch_leaves
+            ),
+        ));
+    }
+    let last = ev.first_index + ev.count - 1;
     let claim = match opts.log.batch(id).await {
         Ok(c) => c,
         Err(e) if e.to_string().contains("HTTP 404") => {
@@ -211,97 +258,68 @@ async fn check_batch(
         }
         Err(e) => return Err(StepError::Transient(e)),
     };
-    if claim.id != id {
+    if (claim.id, claim.first_index, claim.count, claim.root)
+        != (id, ev.first_index, ev.count, ev.root)
+    {
         return Err(StepError::Inconsistent(
             id,
             format!(
-                "asked the log for batch {id}, it answered batch {}",
-                claim.id
+                "the log states batch {} = indices {}+{} with root {}, but the chain anchored batch {id} = indices {}+{} with root {} (batchHead({id}) on chain is {on_chain})",
+                claim.id,
+                claim.first_index,
+                claim.count,
+                claim.root,
+                ev.first_index,
+                ev.count,
+                ev.root
             ),
         ));
     }
-    if claim.count == 0 {
-        return Err(StepError::Inconsistent(
-            id,
-            format!("batch {id} has count 0"),
-        ));
-    }
-    if claim.first_index != state.next_index {
-        return Err(StepError::Inconsistent(
-            id,
-            format!(
-                "batch {id} starts at index {} but the previous batch ended at {} (not contiguous)",
-                claim.first_index, state.next_index
-            ),
-        ));
-    }
-    let leaves = match opts.log.leaves(id, claim.count).await {
-        Ok(l) => l,
-        Err(e) if e.to_string().contains("HTTP 5") || e.to_string().contains("HTTP 404") => {
+    // The leaves, no more than the chain's count, folded into a root as
+    // they arrive.
+    let mut root = RootBuilder::new();
+    match opts
+        .log
+        .each_leaf_page(id, ev.count, |page| {
+            for leaf in page {
+                root.push(*leaf);
+            }
+            Ok(())
+        })
+        .await
+    {
+        Ok(()) => {}
+        Err(e) if e.is::<Misbehaved>() || e.to_string().contains("HTTP 404") => {
             return Err(StepError::Inconsistent(
                 id,
-                format!("the log cannot serve the leaves of batch {id}: {e}"),
+                format!("the log cannot serve the leaves of batch {id}: {e:#}"),
             ));
         }
         Err(e) => return Err(StepError::Transient(e)),
-    };
-    if leaves.len() as u64 != claim.count {
+    }
+    let rebuilt = root
+        .root()
+        .map_err(|e| StepError::Inconsistent(id, e.to_string()))?;
+    if rebuilt != ev.root {
         return Err(StepError::Inconsistent(
             id,
             format!(
-                "batch {id} claims {} leaves, the log served {}",
-                claim.count,
-                leaves.len()
+                "the {} leaves the log serves for batch {id} (indices {}..={last}) rebuild root {rebuilt}, but the chain anchored root {} (batchHead({id}) on chain is {on_chain})",
+                ev.count, ev.first_index, ev.root
             ),
         ));
     }
-    let root = tree::root(&leaves).map_err(|e| StepError::Inconsistent(id, e.to_string()))?;
-    let head = batch_head(id, claim.first_index, claim.count, &root);
-    if head != on_chain {
-        return Err(StepError::Inconsistent(
-            id,
-            format!(
-                "the {} leaves the log serves for batch {id} (indices {}..={}) rebuild root {root} and head {head}, but batchHead({id}) on chain is {on_chain}",
-                claim.count,
-                claim.first_index,
-                claim.first_index + claim.count - 1
-            ),
-        ));
-    }
-    if claim.root != root {
-        return Err(StepError::Inconsistent(
-            id,
-            format!(
-                "batch {id}: the log's stated root {} is not the root {root} of its own leaves",
-                claim.root
-            ),
-        ));
-    }
-    if let Some(ev) = events {
-        if (ev.first_index, ev.count, ev.root) != (claim.first_index, claim.count, root) {
-            return Err(StepError::Inconsistent(
-                id,
-                format!(
-                    "the contract's BatchAnchored event for batch {id} says first_index {}, count {}, root {}; the leaves say {}, {}, {root}",
-                    ev.first_index, ev.count, ev.root, claim.first_index, claim.count
-                ),
-            ));
-        }
-    } else if opts.check_events {
-        return Err(StepError::Inconsistent(
-            id,
-            format!("no BatchAnchored event found on chain for batch {id}"),
-        ));
-    }
-    Ok((claim.first_index + claim.count, head))
+    Ok((ev.first_index + ev.count, head))
 }
 
-/// One pass: checks every batch on chain not yet checked.
+/// One pass: checks every batch on chain not yet checked, from the
+/// events of the blocks since the last one checked.
 async fn catch_up(
     opts: &MonitorOptions,
     state: &mut MonitorState,
     metrics: &Mutex<MonitorMetrics>,
 ) -> Result<(), StepError> {
+    let latest = opts.chain.block_number().await?;
     let count = opts.chain.batch_count().await?;
     metrics.lock().unwrap().chain_batches = count;
     if count < state.next_batch {
@@ -323,36 +341,52 @@ async fn catch_up(
             ));
         }
     }
-    let events = if opts.check_events && count > state.next_batch {
-        Some(anchor_events(&opts.chain, opts.chain.from_block).await?)
-    } else {
-        None
-    };
-    for id in state.next_batch..count {
-        let ev = events.as_ref().and_then(|e| e.get(&id));
-        let (next_index, head) = check_batch(opts, state, id, ev).await?;
-        state.next_batch = id + 1;
-        state.next_index = next_index;
-        state.last_head = Some(head);
-        save_state(opts, state)?;
-        {
-            let mut m = metrics.lock().unwrap();
-            m.checked_total += 1;
-            m.verified = state.next_batch;
+    if count > state.next_batch {
+        let from = state.last_block.unwrap_or(opts.chain.from_block);
+        let events = anchor_events_between(&opts.chain, from, latest).await?;
+        for id in state.next_batch..count {
+            let Some(ev) = events.get(&id) else {
+                // batchCount() may have been read after `latest`.
+                break;
+            };
+            let (next_index, head) = check_batch(opts, state, ev).await?;
+            state.next_batch = id + 1;
+            state.next_index = next_index;
+            state.last_head = Some(head);
+            state.last_block = Some(ev.block);
+            save_state(opts, state)?;
+            {
+                let mut m = metrics.lock().unwrap();
+                m.checked_total += 1;
+                m.verified = state.next_batch;
+            }
+            if opts.verbose {
+                eprintln!(
+                    "monitor: batch {id} ✓ (log indices {}..={})",
+                    ev.first_index,
+                    next_index - 1
+                );
+            }
         }
-        if opts.verbose {
-            eprintln!("monitor: batch {id} ✓ (log indices up to {next_index})");
+        if state.next_batch < count && !events.contains_key(&state.next_batch) {
+            return Err(StepError::Inconsistent(
+                state.next_batch,
+                format!(
+                    "batchCount() is {count}, but no BatchAnchored event was found for batch {} in blocks {from}..={latest}: the RPC's logs are incomplete, or --from-block is after the deployment",
+                    state.next_batch
+                ),
+            ));
         }
     }
     // With no new batch in between, the chain's leaf counter must be where
     // the checked batches end.
     let next_index = opts.chain.next_index().await?;
-    if opts.chain.batch_count().await? == count && next_index != state.next_index {
+    if opts.chain.batch_count().await? == state.next_batch && next_index != state.next_index {
         return Err(StepError::Inconsistent(
-            count.saturating_sub(1),
+            state.next_batch.saturating_sub(1),
             format!(
-                "nextIndex() on chain is {next_index}, but the {count} batches end at index {}",
-                state.next_index
+                "nextIndex() on chain is {next_index}, but the {} batches end at index {}",
+                state.next_batch, state.next_index
             ),
         ));
     }
@@ -421,9 +455,12 @@ pub async fn run(opts: MonitorOptions) -> anyhow::Result<Stop> {
     if let (true, Some(addr)) = (opts.follow, opts.metrics_listen) {
         serve_metrics(addr, metrics.clone()).await?;
     }
+    // The batch the log keeps failing on, and since when.
+    let mut stuck: Option<(u64, std::time::Instant)> = None;
     loop {
         match catch_up(&opts, &mut state, &metrics).await {
             Ok(()) => {
+                stuck = None;
                 if !opts.follow {
                     return Ok(Stop::CaughtUp(state));
                 }
@@ -439,11 +476,25 @@ pub async fn run(opts: MonitorOptions) -> anyhow::Result<Stop> {
                 if !opts.follow {
                     return Err(e);
                 }
+                let batch = state.next_batch;
+                let since = match stuck {
+                    Some((b, t)) if b == batch => t,
+                    _ => std::time::Instant::now(),
+                };
+                stuck = Some((batch, since));
                 eprintln!("monitor: {e:#} (retrying)");
                 let mut m = metrics.lock().unwrap();
                 m.errors_total += 1;
                 m.last_failure_unix = now_unix();
                 m.last_failure = format!("{e:#}");
+                if since.elapsed() >= opts.give_up_after {
+                    m.unverifiable = true;
+                    let detail = format!(
+                        "the log has failed to serve batch {batch} for {} s (longer than --give-up-after); last error: {e:#}",
+                        since.elapsed().as_secs()
+                    );
+                    return Ok(Stop::Unverifiable { batch, detail });
+                }
             }
         }
         tokio::time::sleep(opts.interval).await;

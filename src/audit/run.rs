@@ -1,23 +1,29 @@
-//! `proofdesk audit`: streams the log's export (audit scope) and checks
-//! every record, chain, state machine replay, audit path and batch head
-//! against the chain, with a progress bar, a resume file and a saved audit
-//! that `proofdesk report` reads.
+//! `proofdesk audit`: reads the chain's layout of the log at one block,
+//! streams the log's export (audit scope) for exactly the anchored indices
+//! to audit, and checks every record, chain, state machine replay, audit
+//! path and batch head against the chain, with a progress bar, a resume
+//! file and a saved audit that `proofdesk report` reads.
 //!
-//! The hot loop parses each line once, hashes each record once
-//! (`HashedRecord::from_value`), and keeps one small tip per ticket; a batch
-//! is checked on chain (one `batchHead` call) when its last record is read.
+//! What must be audited comes from the chain: every index below
+//! `nextIndex()` (or the `--to` asked for) is fetched, verified and placed
+//! in the batch the chain anchored it in. The log's `Proofdesk-Range`
+//! header, its batch labels and its own status claims are never used to
+//! decide that; anything missing is a failure naming the indices.
 
-use std::collections::BTreeMap;
-use std::io::{IsTerminal, Seek, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::anchors::{AnchorEvent, anchor_events};
-use super::check::{Checker, ClosedBatch, Failure, Line};
+use super::chain_view::{self, BlockTimes, ChainView};
+use super::check::{Checker, ClosedBatch, Failure, Line, OnChain, failed_ranges};
 use super::http::LogClient;
+use super::lines::{DEFAULT_MAX_LINE, LineSplitter};
+use super::progress::{Progress, ProgressStyle};
+use super::result::{AuditResult, Coverage, CoverageKind, VerifiedBatch};
+use super::resume::{self, ResumeState};
+use super::saved::SavedWriter;
 use crate::anchor::Chain;
 use crate::protocol::Hash32;
 use crate::protocol::fields::Timestamp;
@@ -44,21 +50,35 @@ impl std::str::FromStr for Bound {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProgressStyle {
-    /// indicatif bar (on a terminal).
-    Bar,
-    /// A plain line every few seconds (logs, CI).
-    Lines,
-    Quiet,
+impl std::fmt::Display for Bound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Bound::Index(i) => write!(f, "{i}"),
+            Bound::Time(ms) => match Timestamp::from_millis(*ms) {
+                Some(t) => write!(f, "{t}"),
+                None => write!(f, "{ms} ms"),
+            },
+        }
+    }
 }
 
-impl ProgressStyle {
-    pub fn auto() -> ProgressStyle {
-        if std::io::stderr().is_terminal() {
-            ProgressStyle::Bar
-        } else {
-            ProgressStyle::Lines
+/// Bounds on what the log's export can make the auditor do.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportLimits {
+    /// Longest line accepted.
+    pub max_line: usize,
+    /// Longest wait for the next bytes.
+    pub idle: Duration,
+    /// Longest the whole export may take (none: as long as it makes progress).
+    pub overall: Option<Duration>,
+}
+
+impl Default for ExportLimits {
+    fn default() -> ExportLimits {
+        ExportLimits {
+            max_line: DEFAULT_MAX_LINE,
+            idle: Duration::from_secs(60),
+            overall: None,
         }
     }
 }
@@ -73,163 +93,11 @@ pub struct AuditOptions {
     /// The saved audit: every exported line, then the result.
     pub out: Option<PathBuf>,
     pub progress: ProgressStyle,
-}
-
-/// One anchored batch the audit verified, with its anchoring transaction.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VerifiedBatch {
-    pub id: u64,
-    pub first_index: u64,
-    pub count: u64,
-    pub head: Hash32,
-    pub tx: Option<Hash32>,
-    pub block: Option<u64>,
-}
-
-/// What an audit found; the last line of a saved audit.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AuditResult {
-    pub ok: bool,
-    pub log: String,
-    pub chain_id: u64,
-    pub contract: String,
-    pub policy: Policy,
-    /// Index range audited, end exclusive.
-    pub first_index: u64,
-    pub end_index: u64,
-    pub records: u64,
-    pub tickets: u64,
-    pub batches: Vec<VerifiedBatch>,
-    /// Records in the log beyond the chain's nextIndex(): not anchored yet,
-    /// so not audited.
-    pub not_yet_anchored: u64,
-    /// Tickets created before the range: their records are read but not
-    /// counted (their chain start is outside the range).
-    pub partial_tickets: Vec<String>,
-    pub failures: Vec<Failure>,
-    pub elapsed_ms: u64,
-}
-
-impl AuditResult {
-    pub fn first_failure(&self) -> Option<&Failure> {
-        self.failures.first()
-    }
-
-    pub fn render(&self) -> String {
-        let mut s = String::new();
-        s.push_str(&format!(
-            "audited records {}..{} ({} records, {} tickets, {} batches) of {} against contract {} on chain {} in {:.1} s\n",
-            self.first_index,
-            self.end_index,
-            self.records,
-            self.tickets,
-            self.batches.len(),
-            self.log,
-            self.contract,
-            self.chain_id,
-            self.elapsed_ms as f64 / 1000.0
-        ));
-        if self.not_yet_anchored > 0 {
-            s.push_str(&format!(
-                "{} newer records are not anchored yet and were not audited\n",
-                self.not_yet_anchored
-            ));
-        }
-        if self.ok {
-            s.push_str("✓ every record, chain, replay, path and batch head checks\n");
-        } else {
-            let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
-            for f in &self.failures {
-                *kinds.entry(&f.kind).or_default() += 1;
-            }
-            s.push_str(&format!("✗ {} failures:", self.failures.len()));
-            for (k, n) in kinds {
-                s.push_str(&format!(" {k} ×{n}"));
-            }
-            s.push('\n');
-            if let Some(f) = self.first_failure() {
-                s.push_str(&format!("first failure: {f}\n"));
-            }
-            s.push_str("(all failures: --json)\n");
-        }
-        s
-    }
-}
-
-#[derive(Serialize, Deserialize)]
-struct ResumeFile {
-    version: u32,
-    log: String,
-    contract: String,
-    chain_id: u64,
-    policy: Policy,
-    first_index: u64,
-    end: u64,
-    next: u64,
-    out_len: u64,
-    started_ms: u64,
-    checker: Checker,
-}
-
-struct Progress {
-    style: ProgressStyle,
-    bar: Option<indicatif::ProgressBar>,
-    total: u64,
-    done: u64,
-    started: Instant,
-    last_line: Instant,
-}
-
-impl Progress {
-    fn new(style: ProgressStyle, total: u64, done: u64) -> Progress {
-        let bar = (style == ProgressStyle::Bar).then(|| {
-            let b = indicatif::ProgressBar::new(total);
-            b.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} records · {per_sec:0} · ETA {eta}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            b.set_position(done);
-            b
-        });
-        Progress {
-            style,
-            bar,
-            total,
-            done,
-            started: Instant::now(),
-            last_line: Instant::now(),
-        }
-    }
-
-    fn set(&mut self, done: u64) {
-        self.done = done;
-        if let Some(b) = &self.bar {
-            b.set_position(done);
-        } else if self.style == ProgressStyle::Lines
-            && self.last_line.elapsed() >= Duration::from_secs(2)
-        {
-            self.last_line = Instant::now();
-            let secs = self.started.elapsed().as_secs_f64().max(0.001);
-            let rate = done as f64 / secs;
-            let eta = if rate > 0.0 {
-                (self.total.saturating_sub(done)) as f64 / rate
-            } else {
-                0.0
-            };
-            eprintln!(
-                "audit: {done}/{} records, {rate:.0}/s, ETA {eta:.0} s",
-                self.total
-            );
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(b) = &self.bar {
-            b.finish_and_clear();
-        }
-    }
+    /// The maximum merge delay the auditor holds the log to (ms): from the
+    /// platform's signed receipts or the auditor's own terms, never from
+    /// the log's `/v1/log`.
+    pub max_merge_delay_ms: Option<u64>,
+    pub limits: ExportLimits,
 }
 
 #[derive(Deserialize)]
@@ -240,24 +108,116 @@ pub struct LogInfo {
     pub log_size: u64,
 }
 
+fn now_ms() -> u64 {
+    Timestamp::now().millis().max(0) as u64
+}
+
+/// The indices to audit: from the chain for an index range; for a time
+/// range, the log's answer (the only party that knows recorded_at before
+/// reading), widened to the chain's whole batches and cut at its end.
+async fn coverage(opts: &AuditOptions, view: &ChainView) -> anyhow::Result<Coverage> {
+    let layout = &view.layout;
+    let next = layout.next_index();
+    let chain_said = format!(
+        "nextIndex() = {next} in {} batches at block {}",
+        layout.batch_count(),
+        view.block
+    );
+    let (kind, first, end, why) = match (&opts.from, &opts.to) {
+        (Some(Bound::Time(_)), _) | (_, Some(Bound::Time(_))) => {
+            let mut q = String::new();
+            for (name, b) in [("since", &opts.from), ("until", &opts.to)] {
+                match b {
+                    Some(Bound::Time(ms)) => {
+                        let t = Timestamp::from_millis(*ms).context("instant out of range")?;
+                        q.push_str(&format!("&{name}={t}"));
+                    }
+                    Some(Bound::Index(_)) => {
+                        bail!("--from and --to must both be indices or both instants")
+                    }
+                    None => {}
+                }
+            }
+            let (resp, range) = opts.log.export(q.trim_start_matches('&')).await?;
+            drop(resp);
+            let (a, z) = range.context(
+                "the log's export names no index range for that time range (no Proofdesk-Range header)",
+            )?;
+            let (first, end) = layout.whole_batches(a, z.max(a));
+            let why = format!(
+                "a time range: the log named indices {a}..{z} for recorded_at {}..{} (recorded_at is the log's clock, so the log chose them), widened to whole anchored batches: {first}..{end}; the chain says {chain_said}. Not the whole log",
+                opts.from
+                    .as_ref()
+                    .map_or("(start)".into(), |b| b.to_string()),
+                opts.to.as_ref().map_or("(end)".into(), |b| b.to_string()),
+            );
+            (CoverageKind::TimeRange, first, end, why)
+        }
+        (from, to) => {
+            let asked_first = match from {
+                Some(Bound::Index(i)) => *i,
+                _ => 0,
+            };
+            let asked_end = match to {
+                Some(Bound::Index(i)) => *i,
+                _ => u64::MAX,
+            };
+            let (first, end) = layout.whole_batches(asked_first, asked_end);
+            if first == 0 && end == next {
+                let why = format!(
+                    "the whole log as anchored: every index below nextIndex(), {chain_said}"
+                );
+                (CoverageKind::WholeLog, first, end, why)
+            } else {
+                let mut why = format!(
+                    "indices {}..{} as asked, widened to whole anchored batches: {first}..{end}; the chain says {chain_said}. Not the whole log",
+                    asked_first,
+                    if asked_end == u64::MAX {
+                        "(end)".to_owned()
+                    } else {
+                        asked_end.to_string()
+                    }
+                );
+                if asked_end != u64::MAX && asked_end > next {
+                    why.push_str(&format!(
+                        "; indices {next}..{asked_end} are not anchored yet and were not audited"
+                    ));
+                }
+                (CoverageKind::IndexRange, first, end, why)
+            }
+        }
+    };
+    Ok(Coverage {
+        kind,
+        first_index: first,
+        end_index: end,
+        chain_block: view.block,
+        chain_next_index: next,
+        chain_batches: layout.batch_count(),
+        why,
+    })
+}
+
 struct Run {
     opts: AuditOptions,
+    view: ChainView,
     checker: Checker,
-    chain_batches: u64,
-    anchors: BTreeMap<u64, AnchorEvent>,
-    out: Option<std::io::BufWriter<std::fs::File>>,
+    times: BlockTimes,
+    saved: Option<SavedWriter>,
+    state: ResumeState,
 }
 
 impl Run {
-    /// The chain's word on a batch, with the log's claims compared and a
-    /// mismatch localised to the record(s) that changed.
+    /// The chain's word on a batch the export has closed: its head, its
+    /// anchoring block's time, and the log's own claim about it compared.
     async fn check_batch(&mut self, b: ClosedBatch) -> anyhow::Result<()> {
-        if b.id >= self.chain_batches {
-            self.checker.batch_checked(b, None);
-            return Ok(());
-        }
-        let on_chain = self.opts.chain.batch_head(b.id).await?;
-        let on_chain = (on_chain != Hash32::ZERO).then_some(on_chain);
+        let Some(ev) = self.view.layout.batches().get(b.id as usize).copied() else {
+            // The checker places records only in batches of the layout.
+            bail!("internal: batch {} is not in the chain's layout", b.id);
+        };
+        let head = self.opts.chain.batch_head(b.id).await?;
+        let head = (head != Hash32::ZERO).then_some(head);
+        let anchored_at_ms = Some(self.times.get(&self.opts.chain, ev.block).await?);
         let claim = self.opts.log.batch(b.id).await.ok();
         if let Some(c) = &claim
             && (c.root != b.root || c.first_index != b.first_index || c.count != b.count)
@@ -265,6 +225,7 @@ impl Run {
             self.checker.failures.push(Failure {
                 kind: "batch_root".into(),
                 index: Some(b.first_index),
+                last_index: None,
                 ticket: None,
                 batch: Some(b.id),
                 detail: format!(
@@ -273,29 +234,32 @@ impl Run {
                 ),
             });
         }
-        if on_chain != Some(b.head) {
-            self.localise(&b, on_chain).await;
+        if head != Some(b.head) {
+            self.localise(&b, head, ev.count).await;
         }
-        self.checker.batch_checked(b, on_chain);
+        self.checker.batch_checked(
+            b,
+            OnChain {
+                head,
+                anchored_at_ms,
+            },
+        );
         Ok(())
     }
 
     /// When a batch's head does not match, fetch the anchored leaves the
-    /// log still serves: if they rebuild the chain's head, every position
-    /// where an exported record hashes differently names a changed record.
-    async fn localise(&mut self, b: &ClosedBatch, on_chain: Option<Hash32>) {
+    /// log still serves (no more than the chain's count): if they rebuild
+    /// the chain's head, every position where an exported record hashes
+    /// differently names a changed record.
+    async fn localise(&mut self, b: &ClosedBatch, on_chain: Option<Hash32>, count: u64) {
         let Some(chain_head) = on_chain else { return };
-        let Ok(claim) = self.opts.log.batch(b.id).await else {
-            return;
-        };
-        let Ok(leaves) = self.opts.log.leaves(b.id, claim.count).await else {
+        let Ok(leaves) = self.opts.log.leaves(b.id, count).await else {
             return;
         };
         let Ok(root) = tree::root(&leaves) else {
             return;
         };
-        if batch_head(b.id, claim.first_index, claim.count, &root) != chain_head
-            || claim.first_index != b.first_index
+        if batch_head(b.id, b.first_index, count, &root) != chain_head
             || leaves.len() != b.leaves.len()
         {
             return;
@@ -306,6 +270,7 @@ impl Run {
                 self.checker.failures.push(Failure {
                     kind: "leaf".into(),
                     index: Some(index),
+                    last_index: None,
                     ticket: None,
                     batch: Some(b.id),
                     detail: format!(
@@ -316,284 +281,241 @@ impl Run {
         }
     }
 
-    fn save_resume(&mut self, meta: &ResumeMeta) -> anyhow::Result<()> {
+    fn save_resume(&mut self) -> anyhow::Result<()> {
         let Some(path) = &self.opts.resume else {
             return Ok(());
         };
-        let out_len = match &mut self.out {
-            Some(w) => {
-                w.flush()?;
-                w.get_mut().stream_position()?
-            }
-            None => 0,
+        self.state.saved = match &mut self.saved {
+            Some(w) => Some(w.mark()?),
+            None => None,
         };
-        let file = ResumeFile {
-            version: 1,
-            log: self.opts.log_url.clone(),
-            contract: meta.contract.clone(),
-            chain_id: meta.chain_id,
-            policy: meta.policy,
-            first_index: meta.first_index,
-            end: meta.end,
-            next: self.checker.next_index(),
-            out_len,
-            started_ms: meta.started_ms,
-            checker: self.checker.clone(),
+        self.state.checker = self.checker.clone();
+        resume::save(path, &self.state)
+    }
+
+    /// One export line: saved as received, then checked.
+    async fn line(&mut self, raw: &[u8]) -> anyhow::Result<()> {
+        if let Some(w) = &mut self.saved {
+            w.line(raw)?;
+        }
+        let layout = &self.view.layout;
+        let closed = match std::str::from_utf8(raw)
+            .map_err(|_| "the line is not UTF-8".to_owned())
+            .and_then(Line::parse)
+        {
+            Ok(l) => self.checker.feed(l, layout),
+            Err(e) => self.checker.feed_unparsable(layout, e),
         };
-        super::write_atomic(path, &serde_json::to_vec(&file)?)?;
+        if let Some(b) = closed {
+            self.check_batch(b).await?;
+        }
         Ok(())
     }
+
+    /// Streams the export until every index of the range is read, the log
+    /// stops, or a limit is passed; returns why it stopped early, if it did.
+    async fn stream(&mut self, progress: &mut Progress) -> anyhow::Result<Option<String>> {
+        let query = format!(
+            "from={}&to={}",
+            self.checker.next_index(),
+            self.checker.end()
+        );
+        let (mut resp, _claimed_range) = self.opts.log.export(&query).await?;
+        let limits = self.opts.limits;
+        let deadline = limits.overall.map(|d| Instant::now() + d);
+        let mut split = LineSplitter::new(limits.max_line);
+        let mut last_save = Instant::now();
+        loop {
+            if self.checker.done() {
+                return Ok(None);
+            }
+            let wait = match deadline {
+                Some(d) => limits.idle.min(d.saturating_duration_since(Instant::now())),
+                None => limits.idle,
+            };
+            let chunk = match tokio::time::timeout(wait, resp.chunk()).await {
+                Err(_) if deadline.is_some_and(|d| Instant::now() >= d) => {
+                    return Ok(Some(format!(
+                        "the export took longer than {} s (--export-timeout)",
+                        limits.overall.unwrap_or_default().as_secs()
+                    )));
+                }
+                Err(_) => {
+                    return Ok(Some(format!(
+                        "the log sent nothing for {} s",
+                        limits.idle.as_secs()
+                    )));
+                }
+                Ok(Err(e)) => return Ok(Some(e.to_string())),
+                Ok(Ok(None)) => {
+                    if !split.rest().is_empty() && !self.checker.done() {
+                        let raw = split.rest().to_vec();
+                        self.line(&raw).await?;
+                    }
+                    return Ok(None);
+                }
+                Ok(Ok(Some(c))) => c,
+            };
+            split.push(&chunk);
+            loop {
+                if self.checker.done() {
+                    return Ok(None);
+                }
+                let range = match split.next_line() {
+                    Ok(Some(r)) => r,
+                    Ok(None) => break,
+                    Err(e) => return Ok(Some(e.to_string())),
+                };
+                let raw = split.bytes()[range].to_vec();
+                self.line(&raw).await?;
+                if self.checker.records.is_multiple_of(1024) {
+                    progress.set(
+                        self.checker
+                            .next_index()
+                            .saturating_sub(self.state.coverage.first_index),
+                    );
+                    if last_save.elapsed() >= Duration::from_secs(5) {
+                        self.save_resume()?;
+                        last_save = Instant::now();
+                    }
+                }
+            }
+        }
+    }
 }
 
-struct ResumeMeta {
-    contract: String,
-    chain_id: u64,
-    policy: Policy,
-    first_index: u64,
-    end: u64,
-    started_ms: u64,
+/// Records in verified batches, less every failed index inside them.
+fn verified_records(batches: &[VerifiedBatch], failures: &[Failure]) -> u64 {
+    let failed = failed_ranges(failures);
+    batches
+        .iter()
+        .map(|b| {
+            let (a, z) = (b.first_index, b.first_index + b.count - 1);
+            let bad: u64 = failed
+                .iter()
+                .map(|&(f, l)| {
+                    let (lo, hi) = (f.max(a), l.min(z));
+                    if lo <= hi { hi - lo + 1 } else { 0 }
+                })
+                .sum();
+            b.count - bad.min(b.count)
+        })
+        .sum()
 }
 
-fn now_ms() -> u64 {
-    Timestamp::now().millis().max(0) as u64
-}
-
-/// Runs the audit to the end of the range (or the first transport error).
+/// Runs the audit over the range the chain defines (or the first transport
+/// error, which is an error, not a verdict).
 pub async fn run(opts: AuditOptions) -> anyhow::Result<AuditResult> {
     let started = Instant::now();
-    let chain_id = opts.chain.chain_id().await?;
+    let view = chain_view::read(&opts.chain).await?;
     let contract = format!("{:#x}", opts.chain.contract);
-    let anchored_end = opts.chain.next_index().await?;
-    let chain_batches = opts.chain.batch_count().await?;
-    let anchors = match anchor_events(&opts.chain, opts.chain.from_block).await {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!(
-                "audit: cannot list BatchAnchored events ({e}); transactions will be missing from the report"
-            );
-            BTreeMap::new()
-        }
+    let asked = (
+        opts.from.as_ref().map(Bound::to_string),
+        opts.to.as_ref().map(Bound::to_string),
+    );
+    let resumed = match &opts.resume {
+        Some(p) => resume::load(
+            p,
+            &resume::Expect {
+                log: &opts.log_url,
+                contract: &contract,
+                chain_id: view.chain_id,
+                asked: &asked,
+            },
+        )?,
+        None => None,
     };
-    let resumed: Option<ResumeFile> = match &opts.resume {
-        Some(p) if p.exists() => {
-            let f: ResumeFile = serde_json::from_slice(
-                &std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
-            )
-            .with_context(|| format!("resume file {}", p.display()))?;
-            if f.contract != contract || f.chain_id != chain_id || f.log != opts.log_url {
-                bail!(
-                    "the resume file {} is for {} / {} on chain {}; delete it to start over",
-                    p.display(),
-                    f.log,
-                    f.contract,
-                    f.chain_id
-                );
-            }
-            Some(f)
-        }
-        _ => None,
-    };
-    let mut not_yet_anchored = 0;
-    let (query, meta, checker, out_len) = match resumed {
-        Some(f) => {
+    let info: LogInfo = opts.log.get_json("/v1/log").await?;
+    let not_yet_anchored = info.log_size.saturating_sub(view.layout.next_index());
+    let (state, saved) = match resumed {
+        Some(state) => {
             eprintln!(
                 "audit: resuming at index {} of {}..{}",
-                f.next, f.first_index, f.end
+                state.checker.next_index(),
+                state.coverage.first_index,
+                state.coverage.end_index
             );
-            let meta = ResumeMeta {
-                contract: contract.clone(),
-                chain_id,
-                policy: f.policy,
-                first_index: f.first_index,
-                end: f.end,
-                started_ms: f.started_ms,
+            let saved = match (&opts.out, state.saved) {
+                (Some(p), Some(mark)) => Some(SavedWriter::resume(p, mark)?),
+                (Some(p), None) => bail!(
+                    "the resume file was written without a saved audit, so {} cannot be continued; delete the resume file to start over",
+                    p.display()
+                ),
+                (None, _) => None,
             };
-            (
-                format!("from={}&to={}&whole_batches=true", f.next, f.end),
-                meta,
-                Some(f.checker),
-                Some(f.out_len),
-            )
+            (state, saved)
         }
         None => {
-            let info: LogInfo = opts.log.get_json("/v1/log").await?;
-            let q = match (&opts.from, &opts.to) {
-                (Some(Bound::Time(_)), _) | (_, Some(Bound::Time(_))) => {
-                    let mut q = "whole_batches=true".to_owned();
-                    for (name, b) in [("since", &opts.from), ("until", &opts.to)] {
-                        match b {
-                            Some(Bound::Time(ms)) => {
-                                let t =
-                                    Timestamp::from_millis(*ms).context("instant out of range")?;
-                                q.push_str(&format!("&{name}={t}"));
-                            }
-                            Some(Bound::Index(_)) => {
-                                bail!("--from and --to must both be indices or both instants")
-                            }
-                            None => {}
-                        }
-                    }
-                    q
-                }
-                (from, to) => {
-                    let from = match from {
-                        Some(Bound::Index(i)) => *i,
-                        _ => 0,
-                    };
-                    let to = match to {
-                        Some(Bound::Index(i)) => (*i).min(anchored_end),
-                        _ => anchored_end,
-                    };
-                    format!("from={from}&to={to}&whole_batches=true")
-                }
-            };
-            not_yet_anchored = info.log_size.saturating_sub(anchored_end);
-            let meta = ResumeMeta {
+            let coverage = coverage(&opts, &view).await?;
+            let checker = Checker::new(
+                coverage.first_index,
+                coverage.end_index,
+                info.policy,
+                opts.max_merge_delay_ms,
+            );
+            let state = ResumeState {
+                version: ResumeState::VERSION,
+                log: opts.log_url.clone(),
                 contract: contract.clone(),
-                chain_id,
+                chain_id: view.chain_id,
+                asked,
                 policy: info.policy,
-                first_index: 0,
-                end: 0,
+                coverage,
+                saved: None,
                 started_ms: now_ms(),
+                checker,
             };
-            (q, meta, None, None)
+            let saved = opts.out.as_deref().map(SavedWriter::create).transpose()?;
+            (state, saved)
         }
     };
-    let mut meta = meta;
-    let (resp, range) = opts.log.export(&query).await?;
-    let (first, served_end) = range.context("the log's export has no Proofdesk-Range header")?;
-    // Only what the chain anchors is audited.
-    let end = served_end.min(anchored_end);
-    let checker = match checker {
-        Some(c) => c,
-        None => {
-            meta.first_index = first;
-            meta.end = end;
-            Checker::new(first, meta.policy)
-        }
-    };
-    let out = match (&opts.out, out_len) {
-        (Some(p), Some(len)) => {
-            let f = std::fs::OpenOptions::new()
-                .write(true)
-                .open(p)
-                .with_context(|| format!("opening {}", p.display()))?;
-            f.set_len(len)?;
-            let mut f = f;
-            f.seek(std::io::SeekFrom::Start(len))?;
-            Some(std::io::BufWriter::with_capacity(1 << 20, f))
-        }
-        (Some(p), None) => Some(std::io::BufWriter::with_capacity(
-            1 << 20,
-            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
-        )),
-        (None, _) => None,
-    };
-    let total = meta.end.saturating_sub(meta.first_index);
+    let coverage = state.coverage.clone();
     let mut progress = Progress::new(
         opts.progress,
-        total,
-        checker.next_index().saturating_sub(meta.first_index),
+        coverage.end_index - coverage.first_index,
+        state
+            .checker
+            .next_index()
+            .saturating_sub(coverage.first_index),
     );
     let mut run = Run {
+        checker: state.checker.clone(),
         opts,
-        checker,
-        chain_batches,
-        anchors,
-        out,
+        view,
+        times: BlockTimes::default(),
+        saved,
+        state,
     };
-    let mut last_save = Instant::now();
-    let mut resp = resp;
-    let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
-    let mut stream_error = None;
-    'outer: loop {
-        let chunk = match resp.chunk().await {
-            Ok(Some(c)) => c,
-            Ok(None) => break,
-            Err(e) => {
-                stream_error = Some(e.to_string());
-                break;
-            }
-        };
-        buf.extend_from_slice(&chunk);
-        let mut start = 0;
-        while let Some(pos) = buf[start..].iter().position(|&b| b == b'\n') {
-            if run.checker.next_index() >= end {
-                break 'outer;
-            }
-            let raw = &buf[start..start + pos];
-            start += pos + 1;
-            let text = match std::str::from_utf8(raw) {
-                Ok(t) => t,
-                Err(_) => {
-                    run.checker
-                        .feed_unparsable(None, "the line is not UTF-8".into());
-                    continue;
-                }
-            };
-            let parsed = Line::parse(text);
-            let batch = match &parsed {
-                Ok(l) => l.batch,
-                Err(_) => Line::batch_hint(text),
-            };
-            if run.checker.closes_open_batch(batch) {
-                if let Some(b) = run.checker.close_batch() {
-                    run.check_batch(b).await?;
-                }
-                if last_save.elapsed() >= Duration::from_secs(5) {
-                    run.save_resume(&meta)?;
-                    last_save = Instant::now();
-                }
-            }
-            if let Some(w) = &mut run.out {
-                w.write_all(raw)?;
-                w.write_all(b"\n")?;
-            }
-            match parsed {
-                Ok(l) => run.checker.feed(l),
-                Err(e) => run.checker.feed_unparsable(batch, e),
-            }
-            if run.checker.records.is_multiple_of(1024) {
-                progress.set(run.checker.next_index().saturating_sub(meta.first_index));
-            }
-        }
-        buf.drain(..start);
-    }
-    drop(resp);
-    if let Some(b) = run.checker.close_batch() {
+    let stopped = if run.checker.done() {
+        None
+    } else {
+        run.stream(&mut progress).await?
+    };
+    if let Some(b) = run
+        .checker
+        .finish_stream(&run.view.layout, stopped.as_deref())
+    {
         run.check_batch(b).await?;
     }
-    progress.set(run.checker.next_index().saturating_sub(meta.first_index));
+    progress.set(
+        run.checker
+            .next_index()
+            .saturating_sub(coverage.first_index),
+    );
     progress.finish();
-    let reached = run.checker.next_index();
-    if reached < end {
-        run.checker.failures.push(Failure {
-            kind: "index_gap".into(),
-            index: Some(reached),
-            ticket: None,
-            batch: None,
-            detail: match &stream_error {
-                Some(e) => format!(
-                    "the export broke off at index {reached} ({e}); records {reached}..{end} were not received"
-                ),
-                None => format!(
-                    "the export ended at index {reached}; records {reached}..{end} are missing"
-                ),
-            },
-        });
-    }
     let Run {
         opts,
+        view,
         checker,
-        out,
-        anchors,
+        saved,
+        state,
         ..
     } = run;
-    let verified = checker
+    let batches: Vec<VerifiedBatch> = checker
         .verified_batches
         .iter()
         .map(|b| {
-            let ev = anchors.get(&b.id);
+            let ev = view.layout.batches().get(b.id as usize);
             VerifiedBatch {
                 id: b.id,
                 first_index: b.first_index,
@@ -601,30 +523,36 @@ pub async fn run(opts: AuditOptions) -> anyhow::Result<AuditResult> {
                 head: b.head,
                 tx: ev.map(|e| e.tx),
                 block: ev.map(|e| e.block),
+                anchored_at_ms: b.anchored_at_ms,
             }
         })
         .collect();
     let failures = checker.sorted_failures();
-    let result = AuditResult {
+    let mut result = AuditResult {
         ok: failures.is_empty(),
         log: opts.log_url.clone(),
-        chain_id,
+        chain_id: view.chain_id,
         contract,
-        policy: meta.policy,
-        first_index: meta.first_index,
-        end_index: end,
+        policy: state.policy,
+        first_index: coverage.first_index,
+        end_index: coverage.end_index,
+        coverage,
         records: checker.records,
+        verified_records: verified_records(&batches, &failures),
         tickets: checker.tickets() as u64,
-        batches: verified,
+        batches,
         not_yet_anchored,
         partial_tickets: checker.partial_tickets.clone(),
         failures,
+        max_merge_delay_ms: checker.max_merge_delay_ms(),
+        late_anchors: checker.late_anchors.clone(),
+        recorded_after_anchor: checker.recorded_after_anchor.clone(),
+        lines_sha256: None,
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
-    if let Some(mut w) = out {
-        serde_json::to_writer(&mut w, &serde_json::json!({ "audit_result": &result }))?;
-        w.write_all(b"\n")?;
-        w.flush()?;
+    if let Some(w) = saved {
+        result.lines_sha256 = Some(w.lines_sha256());
+        w.finish(&result)?;
     }
     if let Some(p) = &opts.resume {
         // Finished: a later run starts over.

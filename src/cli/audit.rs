@@ -12,9 +12,13 @@ use chrono::DateTime;
 
 use proofdesk::anchor::Chain;
 use proofdesk::audit::http::LogClient;
+use proofdesk::audit::kpi::DEFAULT_BACKDATE_TOLERANCE_MS;
 use proofdesk::audit::kpi::{Limits, Period};
-use proofdesk::audit::monitor::{MonitorOptions, Stop};
-use proofdesk::audit::run::{AuditOptions, Bound, ProgressStyle};
+use proofdesk::audit::lines::DEFAULT_MAX_LINE;
+use proofdesk::audit::monitor::{DEFAULT_MAX_BATCH_LEAVES, MonitorOptions, Stop};
+use proofdesk::audit::progress::ProgressStyle;
+use proofdesk::audit::render::ReportOptions;
+use proofdesk::audit::run::{AuditOptions, Bound, ExportLimits};
 use proofdesk::protocol::fields::Timestamp;
 
 #[derive(clap::Args)]
@@ -65,9 +69,14 @@ pub struct MonitorArgs {
     /// Serve Prometheus metrics here while following (e.g. 127.0.0.1:9464).
     #[arg(long)]
     metrics_listen: Option<SocketAddr>,
-    /// Skip comparing each batch with the contract's BatchAnchored event.
-    #[arg(long)]
-    no_events: bool,
+    /// When following: report a batch the log keeps failing to serve as
+    /// unverifiable after this many seconds (exit 1).
+    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    give_up_after: u64,
+    /// Most leaves a batch may have (a dishonest anchorer can anchor any
+    /// count); a larger batch is reported.
+    #[arg(long, default_value_t = DEFAULT_MAX_BATCH_LEAVES)]
+    max_batch_leaves: u64,
 }
 
 pub async fn monitor(a: MonitorArgs) -> anyhow::Result<ExitCode> {
@@ -78,8 +87,9 @@ pub async fn monitor(a: MonitorArgs) -> anyhow::Result<ExitCode> {
         follow: a.follow,
         interval: Duration::from_secs(a.interval.max(1)),
         metrics_listen: a.metrics_listen,
-        check_events: !a.no_events,
         verbose: true,
+        give_up_after: Duration::from_secs(a.give_up_after),
+        max_batch_leaves: a.max_batch_leaves,
     };
     match proofdesk::audit::monitor::run(opts).await? {
         Stop::CaughtUp(s) => {
@@ -93,12 +103,22 @@ pub async fn monitor(a: MonitorArgs) -> anyhow::Result<ExitCode> {
             println!("✗ batch {batch}: {detail}");
             Ok(ExitCode::from(1))
         }
+        Stop::Unverifiable { batch, detail } => {
+            println!("✗ batch {batch} is unverifiable: {detail}");
+            Ok(ExitCode::from(1))
+        }
     }
 }
 
 /// Export the whole log (audit scope) and re-verify every record against the chain.
+///
+/// What must be audited comes from the chain: every index below the
+/// contract's nextIndex() (or the --to you give) must be served and verify.
+/// Exits 0 when everything checks, 1 when anything failed or is missing, 2
+/// when the audit could not run (log or RPC unreachable, bad arguments).
 #[derive(clap::Args)]
 pub struct AuditArgs {
+    /// Base URL of the log (e.g. https://proofs.example.com).
     #[arg(long)]
     log: String,
     /// An API key with the audit scope.
@@ -127,6 +147,32 @@ pub struct AuditArgs {
     /// No progress output.
     #[arg(long)]
     quiet: bool,
+    /// The maximum merge delay you hold the log to, seconds (from the
+    /// platform's signed receipts, or your terms): records anchored later
+    /// than recorded_at + this are flagged. Without it, reports take every
+    /// record as recorded when its block was.
+    #[arg(long, value_name = "SECONDS")]
+    max_merge_delay: Option<u64>,
+    /// Longest export line accepted, bytes.
+    #[arg(long, default_value_t = DEFAULT_MAX_LINE)]
+    max_line_bytes: usize,
+    /// Longest wait for the log's next bytes, seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    export_idle_timeout: u64,
+    /// Longest the whole export may take, seconds (default: no limit while
+    /// it makes progress).
+    #[arg(long, value_name = "SECONDS")]
+    export_timeout: Option<u64>,
+}
+
+fn mmd_ms(seconds: Option<u64>) -> anyhow::Result<Option<u64>> {
+    seconds
+        .map(|s| {
+            s.checked_mul(1000)
+                .filter(|ms| *ms <= i64::MAX as u64)
+                .context("--max-merge-delay is too large")
+        })
+        .transpose()
 }
 
 pub async fn audit(a: AuditArgs) -> anyhow::Result<ExitCode> {
@@ -151,6 +197,12 @@ pub async fn audit(a: AuditArgs) -> anyhow::Result<ExitCode> {
         } else {
             ProgressStyle::auto()
         },
+        max_merge_delay_ms: mmd_ms(a.max_merge_delay)?,
+        limits: ExportLimits {
+            max_line: a.max_line_bytes.max(1024),
+            idle: Duration::from_secs(a.export_idle_timeout.max(1)),
+            overall: a.export_timeout.map(Duration::from_secs),
+        },
     };
     let result = proofdesk::audit::run::run(opts).await?;
     if a.json {
@@ -159,13 +211,21 @@ pub async fn audit(a: AuditArgs) -> anyhow::Result<ExitCode> {
         print!("{}", result.render());
     }
     if let (Some(dir), Some(saved)) = (&a.report, &out) {
-        let r = proofdesk::audit::render::report_from_saved(
-            saved,
-            Period::default(),
-            Limits::default(),
-        )?;
-        proofdesk::audit::render::write_all(&r, dir)?;
-        eprintln!("report written to {}", dir.join("report.html").display());
+        if result.ok {
+            let r = proofdesk::audit::render::report_from_saved(
+                saved,
+                Period::default(),
+                Limits::default(),
+                ReportOptions::default(),
+            )?;
+            proofdesk::audit::render::write_all(&r, dir)?;
+            eprintln!("report written to {}", dir.join("report.html").display());
+        } else {
+            eprintln!(
+                "no report: the audit failed (`proofdesk report --audit {} --partial` computes figures over the verified records only)",
+                saved.display()
+            );
+        }
     }
     Ok(if result.ok {
         ExitCode::SUCCESS
@@ -198,6 +258,15 @@ pub struct ReportArgs {
     /// MiCA RTS 2025/294 final-response limit, calendar months.
     #[arg(long, default_value_t = 2)]
     mica_months: u32,
+    /// Compute figures even though the audit failed: over the verified
+    /// records only, listing every failed or missing index and every ticket
+    /// left out.
+    #[arg(long)]
+    partial: bool,
+    /// Flag acknowledgements, replies, final responses and resolutions dated
+    /// more than this many minutes before the log was told of them.
+    #[arg(long, value_name = "MINUTES", default_value_t = DEFAULT_BACKDATE_TOLERANCE_MS / 60_000)]
+    backdate_tolerance: i64,
 }
 
 fn instant(s: &Option<String>) -> anyhow::Result<Option<i64>> {
@@ -221,7 +290,11 @@ pub fn report(a: ReportArgs) -> anyhow::Result<ExitCode> {
         disp_final_days: a.disp_days,
         mica_final_months: a.mica_months,
     };
-    let r = proofdesk::audit::render::report_from_saved(&a.audit, period, limits)
+    let options = ReportOptions {
+        partial: a.partial,
+        backdate_tolerance_ms: a.backdate_tolerance.max(0).saturating_mul(60_000),
+    };
+    let r = proofdesk::audit::render::report_from_saved(&a.audit, period, limits, options)
         .with_context(|| format!("reading {}", a.audit.display()))?;
     proofdesk::audit::render::write_all(&r, &a.out_dir)?;
     let o = &r.kpis.overall;
@@ -233,6 +306,13 @@ pub fn report(a: ReportArgs) -> anyhow::Result<ExitCode> {
         r.source.records_counted,
         r.unverified.failures.len()
     );
+    println!("coverage: {}", r.source.coverage.why);
+    if let Some(caveat) = &r.unverified.caveat {
+        println!(
+            "⚠ partial: {caveat}; {} tickets left out",
+            r.unverified.excluded_tickets.len()
+        );
+    }
     println!(
         "wrote {}/report.{{json,csv,html}} and breaches.csv",
         a.out_dir.display()

@@ -113,6 +113,55 @@ pub fn root(leaves: &[Hash32]) -> Result<Hash32, ProofError> {
     BatchTree::build(leaves).map(|t| t.root())
 }
 
+/// The root of a tree whose leaves arrive one at a time, in O(log n)
+/// memory: a monitor checking a batch of millions of leaves never holds
+/// them all. It keeps the roots of the perfect subtrees the leaves so far
+/// decompose into (largest first, as the binary digits of the count), and
+/// folds them right to left at the end, which is RFC 6962's split at the
+/// largest power of two below n, applied recursively.
+#[derive(Debug, Clone, Default)]
+pub struct RootBuilder {
+    /// (height, root) of each perfect subtree, heights strictly decreasing.
+    stack: Vec<(u32, Hash32)>,
+    count: u64,
+}
+
+impl RootBuilder {
+    pub fn new() -> RootBuilder {
+        RootBuilder::default()
+    }
+
+    pub fn push(&mut self, leaf: Hash32) {
+        let mut node = (0u32, leaf);
+        while let Some(&(height, left)) = self.stack.last() {
+            if height != node.0 {
+                break;
+            }
+            self.stack.pop();
+            node = (height + 1, node_hash(&left, &node.1));
+        }
+        self.stack.push(node);
+        self.count += 1;
+    }
+
+    /// Leaves pushed so far.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The root of the leaves pushed so far; an empty tree has none.
+    pub fn root(&self) -> Result<Hash32, ProofError> {
+        let mut nodes = self.stack.iter().rev();
+        let Some(&(_, mut acc)) = nodes.next() else {
+            return Err(ProofError::EmptyTree);
+        };
+        for (_, left) in nodes {
+            acc = node_hash(left, &acc);
+        }
+        Ok(acc)
+    }
+}
+
 /// Recomputes the root from a leaf and its audit path (RFC 9162 §2.1.3.2),
 /// after rejecting an empty tree or an out-of-range position, before any
 /// hashing.
@@ -331,5 +380,22 @@ mod tests {
         let mut longer = p.clone();
         longer.push(ls[0]);
         assert!(verify_inclusion(&ls[4], 4, 6, &longer, &r).is_err());
+    }
+
+    #[test]
+    fn the_streaming_root_is_the_tree_root_at_every_size() {
+        let ls = leaves(300);
+        let mut b = RootBuilder::new();
+        assert_eq!(b.root(), Err(ProofError::EmptyTree));
+        for (n, leaf) in ls.iter().enumerate() {
+            b.push(*leaf);
+            assert_eq!(b.count(), n as u64 + 1);
+            assert_eq!(
+                b.root().unwrap(),
+                reference::mth(&ls[..=n]),
+                "size {}",
+                n + 1
+            );
+        }
     }
 }
