@@ -185,6 +185,7 @@ impl App {
             progress: ProgressStyle::Quiet,
             max_merge_delay_ms: Some(60_000),
             limits: ExportLimits::default(),
+            checkpoint_every: proofdesk::audit::run::CHECKPOINT_EVERY,
         })
         .await
         .unwrap()
@@ -760,6 +761,7 @@ async fn story(app: App) {
         progress: ProgressStyle::Lines,
         max_merge_delay_ms: Some(60_000),
         limits: ExportLimits::default(),
+        checkpoint_every: proofdesk::audit::run::CHECKPOINT_EVERY,
     })
     .await
     .unwrap();

@@ -419,6 +419,19 @@ pub fn to_csv(r: &Report) -> String {
             opt(c.basis.last_batch),
         ));
     }
+    let i = &r.kpis.integrity;
+    for (name, count) in [
+        (
+            "reported_earlier_than_recorded",
+            i.reported_earlier_than_recorded.count,
+        ),
+        ("dated_before_creation", i.dated_before_creation.count),
+        ("rating_not_by_customer", i.rating_not_by_customer.count),
+        ("late_anchors", r.late_anchors.count),
+        ("recorded_after_anchor", r.recorded_after_anchor.count),
+    ] {
+        out.push_str(&format!("integrity,all,{name},{count},,,,,,,,,,,,{tail}\n"));
+    }
     out
 }
 
@@ -557,6 +570,68 @@ pub fn to_html(r: &Report) -> String {
     for f in &r.unverified.failures {
         failures.push_str(&format!("<li>{}</li>", esc(&f.to_string())));
     }
+    let caveat = r.unverified.caveat.as_ref().map_or(String::new(), |c| {
+        format!(
+            "<p class=bad><b>Partial report.</b> {}: indices {}.</p>",
+            esc(c),
+            esc(&r
+                .unverified
+                .ranges
+                .iter()
+                .map(|(a, z)| if a == z {
+                    a.to_string()
+                } else {
+                    format!("{a}–{z}")
+                })
+                .collect::<Vec<_>>()
+                .join(", "))
+        )
+    });
+    let mut integrity = String::new();
+    let i = &r.kpis.integrity;
+    for (name, f) in [
+        (
+            "Reported as happening long before the log was told",
+            &i.reported_earlier_than_recorded,
+        ),
+        (
+            "Dated before the ticket was created (left out of durations)",
+            &i.dated_before_creation,
+        ),
+        (
+            "Ratings not by the customer (not in CSAT)",
+            &i.rating_not_by_customer,
+        ),
+    ] {
+        let first: Vec<String> = f
+            .first
+            .iter()
+            .take(10)
+            .map(|x| format!("{} #{}", x.ticket, x.index))
+            .collect();
+        integrity.push_str(&format!(
+            "<tr><td>{name}</td><td>{}</td><td class=b>{}</td></tr>",
+            f.count,
+            esc(&first.join(", "))
+        ));
+    }
+    for (name, f) in [
+        (
+            "Anchored later than recorded_at + the maximum merge delay",
+            &r.late_anchors,
+        ),
+        (
+            "recorded_at after the anchoring block",
+            &r.recorded_after_anchor,
+        ),
+    ] {
+        let first: Vec<String> = f.first.iter().take(10).map(|x| x.to_string()).collect();
+        integrity.push_str(&format!(
+            "<tr><td>{name}</td><td>{}</td><td class=b>indices {}</td></tr>",
+            f.count,
+            esc(&first.join(", "))
+        ));
+    }
     let mut anchors = String::new();
     for b in &r.anchors {
         anchors.push_str(&format!(
@@ -587,6 +662,8 @@ th{{background:#f4f6f8}} .b{{color:#57606a;font-size:12px}} code{{font-size:11px
 <p>Computed only from records whose batch head equals <code>batchHead</code> on chain {chain} at contract <code>{contract}</code>.
 Audited log <code>{log}</code>, indices {first}–{end_excl} (end exclusive), {counted} records counted,
 batches {fb}–{lb}. Audit: <b class="{okc}">{okt}</b>. Each figure names the records it rests on; anchoring transactions are listed at the end.</p>
+<p class=b>Coverage: {coverage}</p>
+{caveat}
 <div class="grid">
 <div class="card"><canvas id="chart-month"></canvas></div>
 <div class="card"><canvas id="chart-category"></canvas></div>
@@ -601,6 +678,8 @@ batches {fb}–{lb}. Audit: <b class="{okc}">{okt}</b>. Each figure names the re
 <table><tr><th>Limit</th><th>met / judged</th><th>share met</th><th>late</th><th>open past limit</th><th>not yet due</th><th>rests on</th></tr>{reg}</table>
 <h3>Breaches and open complaints past their limit</h3>
 <table><tr><th>Limit</th><th>Kind</th><th>Ticket</th><th>indices</th></tr>{breaches}</table>
+<h2>Integrity flags</h2>
+<table><tr><th>Flag</th><th>events</th><th>first</th></tr>{integrity}</table>
 <h2>Not counted: records that failed verification</h2>
 <ul>{failures}</ul>
 <p>{excluded} tickets left out (a record failed, or created before the audited range).</p>
@@ -670,6 +749,7 @@ batches {fb}–{lb}. Audit: <b class="{okc}">{okt}</b>. Each figure names the re
         complaints = o.complaints,
         support = o.support_requests,
         excluded = r.unverified.excluded_tickets.len(),
+        coverage = esc(&s.coverage.why),
         chartjs = CHART_JS,
     )
 }

@@ -88,6 +88,10 @@ pub struct AuditResult {
     pub recorded_after_anchor: Flagged,
     /// SHA-256 of every line of the saved audit before the result line.
     pub lines_sha256: Option<Hash32>,
+    /// Why the export stopped before the end of the range, if it did (the
+    /// missing indices are failures; a resume file keeps the place).
+    #[serde(default)]
+    pub stopped_early: Option<String>,
     pub elapsed_ms: u64,
 }
 
@@ -141,6 +145,11 @@ impl AuditResult {
                     .first()
                     .copied()
                     .unwrap_or_default()
+            ));
+        }
+        if let Some(why) = &self.stopped_early {
+            s.push_str(&format!(
+                "the export stopped early: {why}; with --resume, the same command continues from the last checkpoint\n"
             ));
         }
         if self.ok {

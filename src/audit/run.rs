@@ -98,7 +98,12 @@ pub struct AuditOptions {
     /// the log's `/v1/log`.
     pub max_merge_delay_ms: Option<u64>,
     pub limits: ExportLimits,
+    /// How often the resume file is written while the export streams.
+    pub checkpoint_every: Duration,
 }
+
+/// Default [`AuditOptions::checkpoint_every`].
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(5);
 
 #[derive(Deserialize)]
 pub struct LogInfo {
@@ -374,10 +379,10 @@ impl Run {
                             .next_index()
                             .saturating_sub(self.state.coverage.first_index),
                     );
-                    if last_save.elapsed() >= Duration::from_secs(5) {
-                        self.save_resume()?;
-                        last_save = Instant::now();
-                    }
+                }
+                if last_save.elapsed() >= self.opts.checkpoint_every {
+                    self.save_resume()?;
+                    last_save = Instant::now();
                 }
             }
         }
@@ -548,14 +553,19 @@ pub async fn run(opts: AuditOptions) -> anyhow::Result<AuditResult> {
         late_anchors: checker.late_anchors.clone(),
         recorded_after_anchor: checker.recorded_after_anchor.clone(),
         lines_sha256: None,
+        stopped_early: stopped,
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
     if let Some(w) = saved {
         result.lines_sha256 = Some(w.lines_sha256());
         w.finish(&result)?;
     }
-    if let Some(p) = &opts.resume {
-        // Finished: a later run starts over.
+    if let Some(p) = &opts.resume
+        && result.stopped_early.is_none()
+    {
+        // Read to the end: a later run starts over. An export that broke
+        // off keeps the file, so the same command continues where the
+        // last checkpoint was.
         let _ = std::fs::remove_file(p);
     }
     Ok(result)

@@ -18,7 +18,7 @@ use proofdesk::audit::lines::DEFAULT_MAX_LINE;
 use proofdesk::audit::monitor::{DEFAULT_MAX_BATCH_LEAVES, MonitorOptions, Stop};
 use proofdesk::audit::progress::ProgressStyle;
 use proofdesk::audit::render::ReportOptions;
-use proofdesk::audit::run::{AuditOptions, Bound, ExportLimits};
+use proofdesk::audit::run::{AuditOptions, Bound, CHECKPOINT_EVERY, ExportLimits};
 use proofdesk::protocol::fields::Timestamp;
 
 #[derive(clap::Args)]
@@ -203,6 +203,7 @@ pub async fn audit(a: AuditArgs) -> anyhow::Result<ExitCode> {
             idle: Duration::from_secs(a.export_idle_timeout.max(1)),
             overall: a.export_timeout.map(Duration::from_secs),
         },
+        checkpoint_every: CHECKPOINT_EVERY,
     };
     let result = proofdesk::audit::run::run(opts).await?;
     if a.json {

@@ -27,12 +27,19 @@ pub struct TestApp {
 
 pub struct AppBuilder {
     seal: SealPolicy,
+    database: Option<String>,
 }
 
 impl AppBuilder {
     /// Seal at `max_batch` events or when the oldest is `max_age` old.
     pub fn seal(mut self, max_batch: u64, max_age: Duration) -> AppBuilder {
         self.seal = SealPolicy { max_batch, max_age };
+        self
+    }
+
+    /// The node's database URL (default: a fresh SQLite file).
+    pub fn database(mut self, url: Option<String>) -> AppBuilder {
+        self.database = url;
         self
     }
 
@@ -51,7 +58,9 @@ impl AppBuilder {
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let config = NodeConfig {
-            database_url: format!("sqlite://{}", dir.path().join("e2e.db").display()),
+            database_url: self
+                .database
+                .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("e2e.db").display())),
             listen: "127.0.0.1:0".parse().unwrap(),
             rpc_url: anvil.url(),
             contract,
@@ -95,6 +104,7 @@ impl TestApp {
                 max_batch: 4,
                 max_age: Duration::from_millis(200),
             },
+            database: None,
         }
     }
 
