@@ -981,55 +981,284 @@ fn check_html_in_chromium(dir: &Path) {
         eprintln!("SKIPPED: no chromium (set PROOFDESK_CHROMIUM): HTML report not opened");
         return;
     };
-    let profile = tempfile::tempdir().unwrap();
     let url = format!("file://{}", dir.join("report.html").display());
-    let base = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1200,1400",
-    ];
-    let run = |extra: &str| {
-        let out = std::process::Command::new(&bin)
-            .args(base)
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .arg(extra)
-            .arg(&url)
-            .output()
-            .expect("chromium runs");
+    // Desktop, then a phone's 390 px: every chart paints at both, and the
+    // chart grid wraps to one column on the phone.
+    for (width, height, columns) in [(1200, 1400, "2"), (390, 844, "1")] {
+        let profile = tempfile::tempdir().unwrap();
+        let run = |extra: &str| {
+            let out = std::process::Command::new(&bin)
+                .args([
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                ])
+                .arg(format!("--window-size={width},{height}"))
+                .arg(format!("--user-data-dir={}", profile.path().display()))
+                .arg(extra)
+                .arg(&url)
+                .output()
+                .expect("chromium runs");
+            assert!(
+                out.status.success(),
+                "chromium: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let dom = run("--dump-dom");
         assert!(
-            out.status.success(),
-            "chromium: {}",
-            String::from_utf8_lossy(&out.stderr)
+            dom.contains("data-charts=\"rendered\""),
+            "the chart script did not finish at {width} px; the DOM ends: {}",
+            dom.chars()
+                .skip(dom.chars().count().saturating_sub(2000))
+                .collect::<String>()
         );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        assert!(
+            dom.contains(&format!("data-grid-columns=\"{columns}\"")),
+            "{columns} chart column(s) expected at {width} px"
+        );
+        let painted: Vec<u64> = dom
+            .split("data-painted-pixels=\"")
+            .skip(1)
+            .map(|s| s.split('"').next().unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(painted.len(), 5, "five charts");
+        assert!(
+            painted.iter().all(|&n| n > 1000),
+            "every chart painted pixels at {width} px: {painted:?}"
+        );
+        assert!(
+            dom.contains("class=\"heat\""),
+            "the round-the-clock heat map"
+        );
+        let png = dir.join(format!("report-{width}.png"));
+        run(&format!("--screenshot={}", png.display()));
+        assert!(std::fs::metadata(&png).unwrap().len() > 10_000);
+    }
+}
+
+/// Issue 30's lives, from a Monday 10:00 UTC about two months ago (`m`):
+/// - P waits on the customer twice: created Mon 10:00, assigned to the
+///   payments team at 11:00, pending 12:00–14:00, on hold Tue 10:00–16:00,
+///   resolved Tue 18:00. Handling time: 31 h − 8 h = 23 h.
+/// - R is reassigned: created Mon 10:00, assigned (payments) 10:30,
+///   reassigned (kyc) 13:00, resolved 15:30. Handling time 5 h, team kyc.
+/// - U is never assigned: created Wed 09:00, resolved 10:00. Handling
+///   time from creation: 1 h.
+/// - N is opened at night: Tue 03:00, acknowledged 03:20, answered 03:40.
+/// - W is opened at the weekend: Sun 14:00, acknowledged Mon 09:00 (19 h),
+///   answered Mon 10:00 (20 h).
+async fn handling(app: App) {
+    let now = Timestamp::now().millis();
+    let day = (now - 60 * D) / D * D;
+    let weekday = DateTime::<Utc>::from_timestamp_millis(day)
+        .unwrap()
+        .format("%u")
+        .to_string()
+        .parse::<i64>()
+        .unwrap(); // 1 = Monday
+    let m = day - (weekday - 1) * D + 10 * H;
+    let assigned = |group: &str, at: i64| {
+        simple(
+            "ticket.assigned",
+            json!({"assignee": "agent-3", "group": group}),
+            at,
+        )
     };
-    let dom = run("--dump-dom");
-    assert!(
-        dom.contains("data-charts=\"rendered\""),
-        "the chart script did not finish; the DOM ends: {}",
-        dom.chars()
-            .skip(dom.chars().count().saturating_sub(2000))
-            .collect::<String>()
+    let status = |from: &str, to: &str, at: i64| {
+        simple("status.changed", json!({"from": from, "to": to}), at)
+    };
+    let resolved = |at: i64| simple("ticket.resolved", json!({"resolution": "answered"}), at);
+    let (p, _) = app
+        .ticket(
+            "P",
+            vec![
+                created("withdrawal", "normal", false, "email", m),
+                assigned("payments", m + H),
+                status("new", "pending", m + 2 * H),
+                status("pending", "open", m + 4 * H),
+                status("open", "on_hold", m + D),
+                status("on_hold", "open", m + D + 6 * H),
+                resolved(m + D + 8 * H),
+            ],
+        )
+        .await;
+    let (r, _) = app
+        .ticket(
+            "R",
+            vec![
+                created("account", "normal", false, "email", m),
+                assigned("payments", m + H / 2),
+                assigned("kyc", m + 3 * H),
+                resolved(m + 5 * H + H / 2),
+            ],
+        )
+        .await;
+    let (u, _) = app
+        .ticket(
+            "U",
+            vec![
+                created("account", "low", false, "web", m + 2 * D - H),
+                resolved(m + 2 * D),
+            ],
+        )
+        .await;
+    let n0 = m + D - 7 * H; // Tue 03:00
+    let (n, _) = app
+        .ticket(
+            "N",
+            vec![
+                created("withdrawal", "high", true, "chat", n0),
+                simple("ticket.acknowledged", json!({}), n0 + 20 * 60_000),
+                msg("agent", "outbound", "public", n0 + 40 * 60_000),
+            ],
+        )
+        .await;
+    let w0 = m - D + 4 * H; // the Sunday before, 14:00
+    let (w, _) = app
+        .ticket(
+            "W",
+            vec![
+                created("withdrawal", "high", true, "web", w0),
+                simple("ticket.acknowledged", json!({}), w0 + 19 * H),
+                msg("agent", "outbound", "public", w0 + 20 * H),
+            ],
+        )
+        .await;
+    app.wait_anchored().await;
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("handling.jsonl");
+    assert!(app.audit(&saved).await.ok);
+    let report = render::report_from_saved(
+        &saved,
+        Period::default(),
+        Limits::default(),
+        ReportOptions {
+            zone: Some("Asia/Shanghai".parse().unwrap()),
+            ..ReportOptions::default()
+        },
+    )
+    .unwrap();
+    let o = &report.kpis.overall;
+
+    // Handling time: P 23 h, R 5 h, U 1 h (N and W are not resolved).
+    let aht = &o.handling_time;
+    assert_eq!(
+        (aht.count, aht.p50_ms, aht.p90_ms, aht.max_ms),
+        (3, Some(5 * H), Some(23 * H), Some(23 * H))
     );
-    let painted: Vec<u64> = dom
-        .split("data-painted-pixels=\"")
-        .skip(1)
-        .map(|s| s.split('"').next().unwrap().parse().unwrap())
-        .collect();
-    assert_eq!(painted.len(), 4, "four charts");
-    assert!(
-        painted.iter().all(|&n| n > 1000),
-        "every chart painted pixels: {painted:?}"
+    assert_eq!(aht.mean_ms, Some((23 + 5 + 1) * H / 3));
+    assert_eq!(aht.basis.tickets, 3);
+    let team = |t: &str| report.kpis.groups["team"][t].handling_time;
+    assert_eq!(
+        (team("payments").count, team("payments").mean_ms),
+        (1, Some(23 * H))
     );
-    let png = dir.join("report.png");
-    run(&format!("--screenshot={}", png.display()));
-    assert!(std::fs::metadata(&png).unwrap().len() > 10_000);
+    assert_eq!((team("kyc").count, team("kyc").mean_ms), (1, Some(5 * H)));
+    assert_eq!(
+        (team("unassigned").count, team("unassigned").mean_ms),
+        (1, Some(H))
+    );
+    assert_eq!(
+        report.kpis.groups["team"]["unassigned"].tickets, 3,
+        "U, N, W"
+    );
+
+    // Round the clock, UTC then Asia/Shanghai (UTC+8, no DST).
+    let [utc, cst] = &report.kpis.coverage[..] else {
+        panic!("two zones: {:?}", report.kpis.coverage.len())
+    };
+    assert_eq!(
+        (utc.zone.as_str(), cst.zone.as_str()),
+        ("UTC", "Asia/Shanghai")
+    );
+    let tickets_by_hour = |c: &proofdesk::audit::kpi::Coverage| -> Vec<(usize, u64)> {
+        c.by_hour
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.tickets > 0)
+            .map(|(h, s)| (h, s.tickets))
+            .collect()
+    };
+    assert_eq!(tickets_by_hour(utc), vec![(3, 1), (9, 1), (10, 2), (14, 1)]);
+    assert_eq!(
+        tickets_by_hour(cst),
+        vec![(11, 1), (17, 1), (18, 2), (22, 1)]
+    );
+    let night = &utc.by_hour[3];
+    assert_eq!(night.time_to_acknowledgement.p50_ms, Some(20 * 60_000));
+    assert_eq!(night.first_response_time.p50_ms, Some(40 * 60_000));
+    let weekend = &utc.by_weekday[6];
+    assert_eq!(weekend.tickets, 1);
+    assert_eq!(weekend.time_to_acknowledgement.p50_ms, Some(19 * H));
+    assert_eq!(weekend.first_response_time.p50_ms, Some(20 * H));
+    let days: Vec<u64> = utc.by_weekday.iter().map(|s| s.tickets).collect();
+    assert_eq!(days, vec![2, 1, 1, 0, 0, 0, 1]);
+    // Sunday 14:00 UTC is Sunday 22:00 in Shanghai; Tuesday 03:00 is 11:00.
+    assert_eq!(cst.grid[6][22].first_response_time.p50_ms, Some(20 * H));
+    assert_eq!(cst.grid[1][11].tickets, 1);
+
+    // JSON, CSV and HTML carry them, each with its basis.
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/audit-report")
+        .join(format!("handling-{}", app.node.store.backend()));
+    render::write_all(&report, &out).unwrap();
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(
+        json["kpis"]["overall"]["handling_time"]["basis"]["tickets"],
+        3
+    );
+    let csv = std::fs::read_to_string(out.join("report.csv")).unwrap();
+    let mean = (23 + 5 + 1) * H / 3;
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("all,all,handling_time,3,") && l.ends_with(&format!(",{mean}"))),
+        "{csv}"
+    );
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("hour_of_day:UTC,03,first_response_time,1,2400000,")),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("weekday:Asia/Shanghai,Sun,tickets,1,"),
+        "{csv}"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("Handling time") && html.contains("9.7 h"),
+        "the mean, in hours"
+    );
+    // minijinja escapes the zone's "/" in the attribute.
+    assert!(
+        html.contains("data-zone=\"Asia&#x2f;Shanghai\""),
+        "the zone's heat map"
+    );
+    check_html_in_chromium(&out);
+    let _ = (p, r, u, n, w);
+    app.node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handling_time_and_round_the_clock_on_sqlite() {
+    handling(App::spawn(None).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handling_time_and_round_the_clock_on_postgres() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let url = db.url.clone();
+    handling(App::spawn(Some(url)).await).await;
+    db.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Datelike, Months, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::event::{Direction, EventData, Visibility};
+use crate::protocol::event::{Direction, EventData, Status, Visibility};
 use crate::protocol::record::{HashedRecord, Role};
 
 /// Regulatory limits, from the complaint's `ticket.created`.
@@ -85,6 +85,14 @@ pub struct TicketFacts {
     pub agent_replies_before_resolution: u32,
     /// The latest rating (score, scale).
     pub rating: Option<(u8, u8)>,
+    /// The first ticket.assigned.
+    pub assigned_ms: Option<i64>,
+    /// The group of the latest ticket.assigned ("unassigned" before one).
+    pub team: String,
+    /// Periods in status pending or on_hold (waiting on the customer),
+    /// closed ones; and the start of the one still open.
+    pub waiting: Vec<(i64, i64)>,
+    pub waiting_since: Option<i64>,
     pub first_index: u64,
     pub last_index: u64,
     pub first_batch: u64,
@@ -256,6 +264,10 @@ impl KpiBuilder {
                     escalations: 0,
                     agent_replies_before_resolution: 0,
                     rating: None,
+                    assigned_ms: None,
+                    team: "unassigned".to_owned(),
+                    waiting: Vec::new(),
+                    waiting_since: None,
                     first_index: r.index,
                     last_index: r.index,
                     first_batch: batch,
@@ -270,7 +282,29 @@ impl KpiBuilder {
         };
         t.last_index = r.index;
         t.last_batch = batch;
+        // Waiting on the customer: status pending or on_hold, until the
+        // status moves on (or the ticket is resolved, closed or reopened).
+        let waits = match &h.data {
+            EventData::StatusChanged(c) => Some(matches!(c.to, Status::Pending | Status::OnHold)),
+            EventData::Resolved(_) | EventData::Closed(_) | EventData::Reopened(_) => Some(false),
+            _ => None,
+        };
+        match (waits, t.waiting_since) {
+            (Some(true), None) => t.waiting_since = Some(at),
+            (Some(false), Some(since)) => {
+                t.waiting.push((since, at));
+                t.waiting_since = None;
+            }
+            _ => {}
+        }
         match &h.data {
+            EventData::Assigned(a) => {
+                t.assigned_ms.get_or_insert(at);
+                t.team = a
+                    .group
+                    .as_ref()
+                    .map_or("no_group".to_owned(), |g| g.as_str().to_owned());
+            }
             EventData::Acknowledged(_) if t.ack_ms.is_none() => {
                 t.ack_ms = Some(at);
                 t.ack_recorded_ms = Some(recorded_ms);
@@ -314,7 +348,13 @@ impl KpiBuilder {
 
     /// The report over the tickets created in `period`, leaving out the
     /// tickets in `excluded` (a record of theirs failed verification).
-    pub fn build(&self, period: &Period, limits: &Limits, excluded: &BTreeSet<String>) -> Kpis {
+    pub fn build(
+        &self,
+        period: &Period,
+        limits: &Limits,
+        excluded: &BTreeSet<String>,
+        zone: Option<Zone>,
+    ) -> Kpis {
         let selected: Vec<&TicketFacts> = self
             .tickets
             .values()
@@ -331,6 +371,7 @@ impl KpiBuilder {
             ),
             ("priority", |t| t.priority.clone()),
             ("channel", |t| t.channel.clone()),
+            ("team", |t| t.team.clone()),
             ("month", |t| month_of(t.created_ms)),
             ("kind", |t| {
                 if t.complaint {
@@ -358,6 +399,10 @@ impl KpiBuilder {
             groups,
             regulatory: Regulatory::of(&complaints, limits, period.as_of_ms),
             integrity: self.integrity.clone(),
+            coverage: std::iter::once(Zone::Utc)
+                .chain(zone.filter(|z| *z != Zone::Utc))
+                .map(|z| Coverage::of(&selected, z))
+                .collect(),
         }
     }
 }
@@ -404,10 +449,13 @@ impl Basis {
     }
 }
 
-/// Count, p50, p90 and max of a duration (ms), nearest-rank percentiles.
+/// Count, mean, p50, p90 and max of a duration (ms), nearest-rank
+/// percentiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Durations {
     pub count: u64,
+    /// The arithmetic mean, rounded down to the millisecond.
+    pub mean_ms: Option<i64>,
     pub p50_ms: Option<i64>,
     pub p90_ms: Option<i64>,
     pub max_ms: Option<i64>,
@@ -426,31 +474,60 @@ pub fn nearest_rank(sorted: &[i64], q_percent: u64) -> Option<i64> {
 }
 
 impl Durations {
+    /// From the ticket's creation to `end`; an end dated before the
+    /// creation is flagged (Integrity) and left out, never clamped to 0,
+    /// which would flatter the figure.
     fn of(tickets: &[&TicketFacts], end: fn(&TicketFacts) -> Option<i64>) -> Durations {
-        let with: Vec<&TicketFacts> = tickets
-            .iter()
-            .copied()
-            .filter(|t| end(t).is_some())
-            .collect();
-        // An end dated before creation is flagged (Integrity) and left out,
-        // never clamped to 0, which would flatter the figure.
-        let with: Vec<&TicketFacts> = with
-            .into_iter()
-            .filter(|t| end(t).is_some_and(|e| e >= t.created_ms))
-            .collect();
-        let mut v: Vec<i64> = with
-            .iter()
-            .filter_map(|t| end(t).map(|e| e - t.created_ms))
-            .collect();
+        Durations::of_values(tickets, |t| {
+            end(t)
+                .filter(|e| *e >= t.created_ms)
+                .map(|e| e - t.created_ms)
+        })
+    }
+
+    /// Of a duration each ticket may have.
+    fn of_values(
+        tickets: &[&TicketFacts],
+        value: impl Fn(&TicketFacts) -> Option<i64>,
+    ) -> Durations {
+        let mut with = Vec::new();
+        let mut v = Vec::new();
+        for t in tickets {
+            if let Some(d) = value(t) {
+                with.push(*t);
+                v.push(d);
+            }
+        }
         v.sort_unstable();
+        let sum: i128 = v.iter().map(|&d| d as i128).sum();
         Durations {
             count: v.len() as u64,
+            mean_ms: (!v.is_empty()).then(|| (sum / v.len() as i128) as i64),
             p50_ms: nearest_rank(&v, 50),
             p90_ms: nearest_rank(&v, 90),
             max_ms: v.last().copied(),
             basis: Basis::of(with),
         }
     }
+}
+
+/// Handling time of a ticket resolved at the end: from its first
+/// ticket.assigned (its creation if never assigned) to the resolution in
+/// effect, less the time in status pending or on_hold, waiting on the
+/// customer. None for a ticket not resolved now, or whose resolution is
+/// dated before its start.
+pub fn handling_ms(t: &TicketFacts) -> Option<i64> {
+    let end = t.resolved_ms?;
+    let start = t.assigned_ms.unwrap_or(t.created_ms).max(t.created_ms);
+    if end < start {
+        return None;
+    }
+    let waited: i64 = t
+        .waiting
+        .iter()
+        .map(|&(a, z)| (z.min(end) - a.max(start)).max(0))
+        .sum();
+    Some(end - start - waited)
 }
 
 /// A share: numerator over denominator, with its basis.
@@ -509,6 +586,9 @@ pub struct Figures {
     pub first_response_time: Durations,
     pub time_to_final_response: Durations,
     pub time_to_resolution: Durations,
+    /// See [`handling_ms`]; the mean is what the platforms call average
+    /// handling time (平均处理时间).
+    pub handling_time: Durations,
     /// Reopened at least once, among tickets resolved at least once.
     pub reopen_rate: Rate,
     /// Escalated at least once, among all tickets.
@@ -539,6 +619,7 @@ impl Figures {
             first_response_time: Durations::of(tickets, |t| t.first_response_ms),
             time_to_final_response: Durations::of(tickets, |t| t.final_response_ms),
             time_to_resolution: Durations::of(tickets, |t| t.resolved_ms),
+            handling_time: Durations::of_values(tickets, handling_ms),
             reopen_rate: Rate::of(tickets, |t| t.ever_resolved, |t| t.reopens > 0),
             escalation_rate: Rate::of(tickets, |_| true, |t| t.escalations > 0),
             first_contact_resolution: Rate::of(
@@ -684,6 +765,129 @@ impl Regulatory {
     }
 }
 
+/// A time zone for the hour-of-day and weekday figures: UTC, an IANA
+/// name (`Asia/Shanghai`, with its daylight-saving rules) or a fixed
+/// offset (`+08:00`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Zone {
+    Utc,
+    Named(chrono_tz::Tz),
+    Fixed(chrono::FixedOffset),
+}
+
+impl std::str::FromStr for Zone {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Zone, String> {
+        if s.eq_ignore_ascii_case("utc") || s == "Z" {
+            return Ok(Zone::Utc);
+        }
+        if let Ok(tz) = s.parse::<chrono_tz::Tz>() {
+            return Ok(Zone::Named(tz));
+        }
+        if let Ok(off) = s.parse::<chrono::FixedOffset>() {
+            return Ok(Zone::Fixed(off));
+        }
+        Err(format!(
+            "{s:?} is not a time zone: give an IANA name (Asia/Shanghai, Europe/London), an offset (+08:00) or UTC"
+        ))
+    }
+}
+
+impl std::fmt::Display for Zone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Zone::Utc => f.write_str("UTC"),
+            Zone::Named(tz) => f.write_str(tz.name()),
+            Zone::Fixed(off) => write!(f, "{off}"),
+        }
+    }
+}
+
+impl Zone {
+    /// (weekday, 0 = Monday, and hour of day) of an instant in this zone.
+    pub fn weekday_hour(&self, ms: i64) -> (usize, usize) {
+        use chrono::Timelike;
+        let utc = DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default();
+        let (wd, h) = match self {
+            Zone::Utc => (utc.weekday(), utc.hour()),
+            Zone::Named(tz) => {
+                let l = utc.with_timezone(tz);
+                (l.weekday(), l.hour())
+            }
+            Zone::Fixed(off) => {
+                let l = utc.with_timezone(off);
+                (l.weekday(), l.hour())
+            }
+        };
+        (wd.num_days_from_monday() as usize, h as usize)
+    }
+}
+
+pub const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+/// The tickets created in one hour of the day, one weekday, or one hour
+/// of one weekday, and how fast they were answered.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Slot {
+    pub tickets: u64,
+    pub time_to_acknowledgement: Durations,
+    pub first_response_time: Durations,
+}
+
+impl Slot {
+    fn of(tickets: &[&TicketFacts]) -> Slot {
+        Slot {
+            tickets: tickets.len() as u64,
+            time_to_acknowledgement: Durations::of(tickets, |t| t.ack_ms),
+            first_response_time: Durations::of(tickets, |t| t.first_response_ms),
+        }
+    }
+}
+
+/// Round-the-clock coverage in one time zone, by the hour and weekday each
+/// ticket was created: where the night and weekend gaps are.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Coverage {
+    pub zone: String,
+    /// 24 slots, hour 0 first.
+    pub by_hour: Vec<Slot>,
+    /// 7 slots, Monday first.
+    pub by_weekday: Vec<Slot>,
+    /// 7 × 24: `grid[weekday][hour]`.
+    pub grid: Vec<Vec<Slot>>,
+}
+
+impl Coverage {
+    fn of(tickets: &[&TicketFacts], zone: Zone) -> Coverage {
+        let mut cells: Vec<Vec<Vec<&TicketFacts>>> = vec![vec![Vec::new(); 24]; 7];
+        for t in tickets {
+            let (wd, h) = zone.weekday_hour(t.created_ms);
+            cells[wd][h].push(t);
+        }
+        let by_hour = (0..24)
+            .map(|h| {
+                let all: Vec<&TicketFacts> =
+                    (0..7).flat_map(|wd| cells[wd][h].iter().copied()).collect();
+                Slot::of(&all)
+            })
+            .collect();
+        let by_weekday = cells
+            .iter()
+            .map(|day| Slot::of(&day.iter().flatten().copied().collect::<Vec<_>>()))
+            .collect();
+        let grid = cells
+            .iter()
+            .map(|day| day.iter().map(|c| Slot::of(c)).collect())
+            .collect();
+        Coverage {
+            zone: zone.to_string(),
+            by_hour,
+            by_weekday,
+            grid,
+        }
+    }
+}
+
 /// The whole KPI report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Kpis {
@@ -695,6 +899,9 @@ pub struct Kpis {
     pub regulatory: Regulatory,
     /// Events flagged by the rules against gaming the figures.
     pub integrity: Integrity,
+    /// By hour of day and weekday of creation: in UTC, then in the zone
+    /// asked for, if any.
+    pub coverage: Vec<Coverage>,
 }
 
 #[cfg(test)]
@@ -720,6 +927,10 @@ mod tests {
             escalations: 0,
             agent_replies_before_resolution: 0,
             rating: None,
+            assigned_ms: None,
+            team: "unassigned".into(),
+            waiting: Vec::new(),
+            waiting_since: None,
             first_index: 0,
             last_index: 0,
             first_batch: 0,

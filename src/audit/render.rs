@@ -13,15 +13,12 @@ use serde::Serialize;
 use super::check::{Failure, Flagged, Line, failed_ranges, in_ranges};
 use super::kpi::{
     DEFAULT_BACKDATE_TOLERANCE_MS, Durations, Figures, KpiBuilder, Kpis, LimitCheck, Limits,
-    Period, Rate, effective_recorded_ms,
+    Period, Rate, WEEKDAYS, Zone, effective_recorded_ms,
 };
 use super::result::{AuditResult, Coverage, VerifiedBatch};
 use super::saved;
 use crate::protocol::Hash32;
 use crate::protocol::record::HashedRecord;
-
-/// Chart.js 4.6.1 (MIT), see assets/vendor/README.md.
-const CHART_JS: &str = include_str!("../../assets/vendor/chart.umd.min.js");
 
 /// What the figures rest on, for the whole report.
 #[derive(Debug, Clone, Serialize)]
@@ -83,6 +80,8 @@ pub struct ReportOptions {
     pub partial: bool,
     /// [`super::kpi::Integrity::tolerance_ms`].
     pub backdate_tolerance_ms: i64,
+    /// A zone for the hour-of-day and weekday figures, beside UTC.
+    pub zone: Option<Zone>,
 }
 
 impl Default for ReportOptions {
@@ -90,6 +89,7 @@ impl Default for ReportOptions {
         ReportOptions {
             partial: false,
             backdate_tolerance_ms: DEFAULT_BACKDATE_TOLERANCE_MS,
+            zone: None,
         }
     }
 }
@@ -271,7 +271,9 @@ impl<'a> Counting<'a> {
             );
         }
         period.as_of_ms = self.builder.max_recorded_ms;
-        let kpis = self.builder.build(&period, &limits, &self.excluded);
+        let kpis = self
+            .builder
+            .build(&period, &limits, &self.excluded, options.zone);
         let partial_report = !result.ok && options.partial;
         Ok(Report {
             source: Source {
@@ -325,13 +327,13 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 /// basis (first/last index and batch) it rests on.
 pub fn to_csv(r: &Report) -> String {
     let mut out = String::from(
-        "dimension,group,metric,count,p50_ms,p90_ms,max_ms,numerator,denominator,value,tickets,first_index,last_index,first_batch,last_batch,chain_id,contract\n",
+        "dimension,group,metric,count,p50_ms,p90_ms,max_ms,numerator,denominator,value,tickets,first_index,last_index,first_batch,last_batch,chain_id,contract,mean_ms\n",
     );
     let tail = format!("{},{}", r.source.chain_id, r.source.contract);
     let mut figures = |dim: &str, group: &str, f: &Figures| {
         let dur = |out: &mut String, name: &str, d: &Durations| {
             out.push_str(&format!(
-                "{},{},{name},{},{},{},{},,,,{},{},{},{},{},{tail}\n",
+                "{},{},{name},{},{},{},{},,,,{},{},{},{},{},{tail},{}\n",
                 csv_field(dim),
                 csv_field(group),
                 d.count,
@@ -343,11 +345,12 @@ pub fn to_csv(r: &Report) -> String {
                 opt(d.basis.last_index),
                 opt(d.basis.first_batch),
                 opt(d.basis.last_batch),
+                opt(d.mean_ms),
             ));
         };
         let rate = |out: &mut String, name: &str, x: &Rate| {
             out.push_str(&format!(
-                "{},{},{name},,,,,{},{},{},{},{},{},{},{},{tail}\n",
+                "{},{},{name},,,,,{},{},{},{},{},{},{},{},{tail},\n",
                 csv_field(dim),
                 csv_field(group),
                 x.numerator,
@@ -361,7 +364,7 @@ pub fn to_csv(r: &Report) -> String {
             ));
         };
         out.push_str(&format!(
-            "{},{},tickets,{},,,,,,,{},{},{},{},{},{tail}\n",
+            "{},{},tickets,{},,,,,,,{},{},{},{},{},{tail},\n",
             csv_field(dim),
             csv_field(group),
             f.tickets,
@@ -372,7 +375,7 @@ pub fn to_csv(r: &Report) -> String {
             opt(f.basis.last_batch),
         ));
         out.push_str(&format!(
-            "{},{},complaints,{},,,,,,,,,,,,{tail}\n",
+            "{},{},complaints,{},,,,,,,,,,,,{tail},\n",
             csv_field(dim),
             csv_field(group),
             f.complaints
@@ -389,6 +392,7 @@ pub fn to_csv(r: &Report) -> String {
             &f.time_to_final_response,
         );
         dur(&mut out, "time_to_resolution", &f.time_to_resolution);
+        dur(&mut out, "handling_time", &f.handling_time);
         rate(&mut out, "reopen_rate", &f.reopen_rate);
         rate(&mut out, "escalation_rate", &f.escalation_rate);
         rate(
@@ -404,9 +408,56 @@ pub fn to_csv(r: &Report) -> String {
             figures(dim, g, f);
         }
     }
+    for c in &r.kpis.coverage {
+        let slots = c
+            .by_hour
+            .iter()
+            .enumerate()
+            .map(|(h, s)| (format!("hour_of_day:{}", c.zone), format!("{h:02}"), s))
+            .chain(
+                c.by_weekday
+                    .iter()
+                    .zip(WEEKDAYS)
+                    .map(|(s, d)| (format!("weekday:{}", c.zone), d.to_owned(), s)),
+            );
+        for (dim, group, slot) in slots {
+            let f = Figures {
+                tickets: slot.tickets,
+                time_to_acknowledgement: slot.time_to_acknowledgement,
+                first_response_time: slot.first_response_time,
+                ..Figures::default()
+            };
+            out.push_str(&format!(
+                "{},{},tickets,{},,,,,,,,,,,,{tail},\n",
+                csv_field(&dim),
+                group,
+                f.tickets
+            ));
+            for (name, d) in [
+                ("time_to_acknowledgement", &f.time_to_acknowledgement),
+                ("first_response_time", &f.first_response_time),
+            ] {
+                out.push_str(&format!(
+                    "{},{},{name},{},{},{},{},,,,{},{},{},{},{},{tail},{}\n",
+                    csv_field(&dim),
+                    group,
+                    d.count,
+                    opt(d.p50_ms),
+                    opt(d.p90_ms),
+                    opt(d.max_ms),
+                    d.basis.tickets,
+                    opt(d.basis.first_index),
+                    opt(d.basis.last_index),
+                    opt(d.basis.first_batch),
+                    opt(d.basis.last_batch),
+                    opt(d.mean_ms),
+                ));
+            }
+        }
+    }
     for c in regulatory(r) {
         out.push_str(&format!(
-            "regulatory,{},share_met,{},,,,{},{},{},{},{},{},{},{},{tail}\n",
+            "regulatory,{},share_met,{},,,,{},{},{},{},{},{},{},{},{tail},\n",
             csv_field(&c.limit),
             c.due,
             c.met,
@@ -430,12 +481,14 @@ pub fn to_csv(r: &Report) -> String {
         ("late_anchors", r.late_anchors.count),
         ("recorded_after_anchor", r.recorded_after_anchor.count),
     ] {
-        out.push_str(&format!("integrity,all,{name},{count},,,,,,,,,,,,{tail}\n"));
+        out.push_str(&format!(
+            "integrity,all,{name},{count},,,,,,,,,,,,{tail},\n"
+        ));
     }
     out
 }
 
-fn regulatory(r: &Report) -> [&LimitCheck; 3] {
+pub(crate) fn regulatory(r: &Report) -> [&LimitCheck; 3] {
     let g = &r.kpis.regulatory;
     [
         &g.acknowledgement,
@@ -446,8 +499,12 @@ fn regulatory(r: &Report) -> [&LimitCheck; 3] {
 
 /// Breaches and open complaints past their limit, one row each.
 pub fn breaches_csv(r: &Report) -> String {
-    let mut out =
-        String::from("limit,kind,ticket,created_ms,deadline_ms,done_ms,first_index,last_index\n");
+    let when = |ms: Option<i64>| {
+        ms.and_then(chrono::DateTime::from_timestamp_millis)
+            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            .unwrap_or_default()
+    };
+    let mut out = String::from("limit,kind,ticket,created,deadline,done,first_index,last_index\n");
     for c in regulatory(r) {
         for (kind, list) in [
             ("late", &c.late),
@@ -459,9 +516,9 @@ pub fn breaches_csv(r: &Report) -> String {
                     "{},{kind},{},{},{},{},{},{}\n",
                     csv_field(&c.limit),
                     b.ticket,
-                    b.created_ms,
-                    b.deadline_ms,
-                    opt(b.done_ms),
+                    when(Some(b.created_ms)),
+                    when(Some(b.deadline_ms)),
+                    when(b.done_ms),
                     b.first_index,
                     b.last_index
                 ));
@@ -473,293 +530,12 @@ pub fn breaches_csv(r: &Report) -> String {
 
 // ------------------------------------------------------------------ HTML
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn hours(ms: Option<i64>) -> String {
-    ms.map_or("–".into(), |m| format!("{:.1} h", m as f64 / 3_600_000.0))
-}
-
-fn pct(v: Option<f64>) -> String {
-    v.map_or("–".into(), |x| format!("{:.1} %", x * 100.0))
-}
-
-fn basis_text(b: &super::kpi::Basis) -> String {
-    match (b.first_index, b.last_index, b.first_batch, b.last_batch) {
-        (Some(a), Some(z), Some(fb), Some(lb)) => format!(
-            "{} tickets · indices {a}–{z} · batches {fb}–{lb}",
-            b.tickets
-        ),
-        _ => "no records".into(),
-    }
-}
-
-/// One self-contained page: the data as JSON, Chart.js inline, no
-/// external asset (it opens from disk, offline).
-pub fn to_html(r: &Report) -> String {
-    let data = serde_json::to_string(r)
-        .unwrap_or_else(|_| "{}".into())
-        .replace("</", "<\\/");
-    let o = &r.kpis.overall;
-    let mut rows = String::new();
-    for (name, d) in [
-        ("Time to acknowledgement", &o.time_to_acknowledgement),
-        ("First response time", &o.first_response_time),
-        ("Time to final response", &o.time_to_final_response),
-        ("Time to resolution", &o.time_to_resolution),
-    ] {
-        rows.push_str(&format!(
-            "<tr><td>{name}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=b>{}</td></tr>",
-            d.count,
-            hours(d.p50_ms),
-            hours(d.p90_ms),
-            hours(d.max_ms),
-            esc(&basis_text(&d.basis))
-        ));
-    }
-    let mut rates = String::new();
-    for (name, x) in [
-        ("Reopen rate", &o.reopen_rate),
-        ("Escalation rate", &o.escalation_rate),
-        ("First-contact resolution", &o.first_contact_resolution),
-        ("CSAT (score/scale ≥ 0.8)", &o.csat),
-    ] {
-        rates.push_str(&format!(
-            "<tr><td>{name}</td><td>{} / {}</td><td>{}</td><td class=b>{}</td></tr>",
-            x.numerator,
-            x.denominator,
-            pct(x.value),
-            esc(&basis_text(&x.basis))
-        ));
-    }
-    let mut reg = String::new();
-    let mut breaches = String::new();
-    for c in regulatory(r) {
-        reg.push_str(&format!(
-            "<tr><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=b>{}</td></tr>",
-            esc(&c.limit),
-            c.met,
-            c.due,
-            pct(c.share_met),
-            c.late.len(),
-            c.open_past_limit.len(),
-            c.pending,
-            esc(&basis_text(&c.basis))
-        ));
-        for (kind, list) in [
-            ("answered late", &c.late),
-            ("open past limit", &c.open_past_limit),
-            ("recorded after limit", &c.recorded_after_limit),
-        ] {
-            for b in list {
-                breaches.push_str(&format!(
-                    "<tr><td>{}</td><td>{kind}</td><td><code>{}</code></td><td>{}–{}</td></tr>",
-                    esc(&c.limit),
-                    esc(&b.ticket),
-                    b.first_index,
-                    b.last_index
-                ));
-            }
-        }
-    }
-    let mut failures = String::new();
-    for f in &r.unverified.failures {
-        failures.push_str(&format!("<li>{}</li>", esc(&f.to_string())));
-    }
-    let caveat = r.unverified.caveat.as_ref().map_or(String::new(), |c| {
-        format!(
-            "<p class=bad><b>Partial report.</b> {}: indices {}.</p>",
-            esc(c),
-            esc(&r
-                .unverified
-                .ranges
-                .iter()
-                .map(|(a, z)| if a == z {
-                    a.to_string()
-                } else {
-                    format!("{a}–{z}")
-                })
-                .collect::<Vec<_>>()
-                .join(", "))
-        )
-    });
-    let mut integrity = String::new();
-    let i = &r.kpis.integrity;
-    for (name, f) in [
-        (
-            "Reported as happening long before the log was told",
-            &i.reported_earlier_than_recorded,
-        ),
-        (
-            "Dated before the ticket was created (left out of durations)",
-            &i.dated_before_creation,
-        ),
-        (
-            "Ratings not by the customer (not in CSAT)",
-            &i.rating_not_by_customer,
-        ),
-    ] {
-        let first: Vec<String> = f
-            .first
-            .iter()
-            .take(10)
-            .map(|x| format!("{} #{}", x.ticket, x.index))
-            .collect();
-        integrity.push_str(&format!(
-            "<tr><td>{name}</td><td>{}</td><td class=b>{}</td></tr>",
-            f.count,
-            esc(&first.join(", "))
-        ));
-    }
-    for (name, f) in [
-        (
-            "Anchored later than recorded_at + the maximum merge delay",
-            &r.late_anchors,
-        ),
-        (
-            "recorded_at after the anchoring block",
-            &r.recorded_after_anchor,
-        ),
-    ] {
-        let first: Vec<String> = f.first.iter().take(10).map(|x| x.to_string()).collect();
-        integrity.push_str(&format!(
-            "<tr><td>{name}</td><td>{}</td><td class=b>indices {}</td></tr>",
-            f.count,
-            esc(&first.join(", "))
-        ));
-    }
-    let mut anchors = String::new();
-    for b in &r.anchors {
-        anchors.push_str(&format!(
-            "<tr><td>{}</td><td>{}–{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td></tr>",
-            b.id,
-            b.first_index,
-            b.first_index + b.count - 1,
-            b.head,
-            b.tx.map(|t| t.to_string()).unwrap_or_default(),
-            opt(b.block)
-        ));
-    }
-    let s = &r.source;
-    format!(
-        r##"<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Proofdesk verified handling report</title>
-<style>
-body{{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#1b1f24;padding:0 16px}}
-h1{{font-size:22px}} h2{{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}}
-table{{border-collapse:collapse;width:100%;margin:8px 0}} td,th{{border:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}}
-th{{background:#f4f6f8}} .b{{color:#57606a;font-size:12px}} code{{font-size:11px;word-break:break-all}}
-.grid{{display:grid;grid-template-columns:1fr 1fr;gap:16px}} .card{{border:1px solid #ddd;padding:8px;border-radius:6px;height:300px;position:relative}}
-.ok{{color:#1a7f37}} .bad{{color:#cf222e}}
-</style></head><body>
-<h1>Verified handling report</h1>
-<p>Computed only from records whose batch head equals <code>batchHead</code> on chain {chain} at contract <code>{contract}</code>.
-Audited log <code>{log}</code>, indices {first}–{end_excl} (end exclusive), {counted} records counted,
-batches {fb}–{lb}. Audit: <b class="{okc}">{okt}</b>. Each figure names the records it rests on; anchoring transactions are listed at the end.</p>
-<p class=b>Coverage: {coverage}</p>
-{caveat}
-<div class="grid">
-<div class="card"><canvas id="chart-month"></canvas></div>
-<div class="card"><canvas id="chart-category"></canvas></div>
-<div class="card"><canvas id="chart-csat"></canvas></div>
-<div class="card"><canvas id="chart-regulatory"></canvas></div>
-</div>
-<h2>Durations (all tickets: {tickets}; complaints {complaints}, support requests {support})</h2>
-<table><tr><th>Figure</th><th>n</th><th>p50</th><th>p90</th><th>max</th><th>rests on</th></tr>{rows}</table>
-<h2>Rates</h2>
-<table><tr><th>Figure</th><th>n / of</th><th>share</th><th>rests on</th></tr>{rates}</table>
-<h2>Regulatory limits (complaints only)</h2>
-<table><tr><th>Limit</th><th>met / judged</th><th>share met</th><th>late</th><th>open past limit</th><th>not yet due</th><th>rests on</th></tr>{reg}</table>
-<h3>Breaches and open complaints past their limit</h3>
-<table><tr><th>Limit</th><th>Kind</th><th>Ticket</th><th>indices</th></tr>{breaches}</table>
-<h2>Integrity flags</h2>
-<table><tr><th>Flag</th><th>events</th><th>first</th></tr>{integrity}</table>
-<h2>Not counted: records that failed verification</h2>
-<ul>{failures}</ul>
-<p>{excluded} tickets left out (a record failed, or created before the audited range).</p>
-<h2>Anchors</h2>
-<table><tr><th>Batch</th><th>indices</th><th>head</th><th>transaction</th><th>block</th></tr>{anchors}</table>
-<h2>Definitions</h2><dl id="defs"></dl>
-<script type="application/json" id="report-data">{data}</script>
-<script>{chartjs}</script>
-<script>
-(function(){{
-  var r = JSON.parse(document.getElementById('report-data').textContent);
-  var defs = document.getElementById('defs');
-  r.definitions.forEach(function(d){{ var t=document.createElement('dt'); t.textContent=d[0]; var v=document.createElement('dd'); v.textContent=d[1]; defs.appendChild(t); defs.appendChild(v); }});
-  Chart.defaults.animation = false;
-  Chart.defaults.maintainAspectRatio = false;
-  function draw(id, cfg){{
-    var c = document.getElementById(id);
-    var chart = new Chart(c, cfg);
-    chart.draw();
-    // Proof for tests and readers that the chart really painted.
-    var ctx = c.getContext('2d'), px = ctx.getImageData(0,0,c.width,c.height).data, n = 0;
-    for (var i = 3; i < px.length; i += 4) if (px[i] > 0) n++;
-    c.setAttribute('data-painted-pixels', String(n));
-    return chart;
-  }}
-  var months = r.kpis.groups.month || {{}};
-  var mk = Object.keys(months);
-  draw('chart-month', {{type:'bar', data:{{labels:mk, datasets:[
-    {{label:'complaints', data:mk.map(function(k){{return months[k].complaints;}}), backgroundColor:'#cf222e'}},
-    {{label:'support requests', data:mk.map(function(k){{return months[k].support_requests;}}), backgroundColor:'#0969da'}}]}},
-    options:{{plugins:{{title:{{display:true,text:'Tickets created per month'}}}}, scales:{{x:{{stacked:true}}, y:{{stacked:true, beginAtZero:true}}}}}}}});
-  var cats = r.kpis.groups.category || {{}};
-  var ck = Object.keys(cats);
-  function h(ms){{ return ms == null ? null : ms / 3600000; }}
-  draw('chart-category', {{type:'bar', data:{{labels:ck, datasets:[
-    {{label:'first response p50 (h)', data:ck.map(function(k){{return h(cats[k].first_response_time.p50_ms);}}), backgroundColor:'#8250df'}},
-    {{label:'resolution p50 (h)', data:ck.map(function(k){{return h(cats[k].time_to_resolution.p50_ms);}}), backgroundColor:'#1a7f37'}},
-    {{label:'resolution p90 (h)', data:ck.map(function(k){{return h(cats[k].time_to_resolution.p90_ms);}}), backgroundColor:'#9a6700'}}]}},
-    options:{{plugins:{{title:{{display:true,text:'Durations by category (hours, log scale)'}}}}, scales:{{y:{{type:'logarithmic'}}}}}}}});
-  var dist = r.kpis.overall.score_distribution, dk = Object.keys(dist);
-  draw('chart-csat', {{type:'bar', data:{{labels:dk, datasets:[{{label:'tickets (latest rating)', data:dk.map(function(k){{return dist[k];}}), backgroundColor:'#bf8700'}}]}},
-    options:{{plugins:{{title:{{display:true,text:'Satisfaction scores'}}}}, scales:{{y:{{beginAtZero:true}}}}}}}});
-  var g = r.kpis.regulatory, lim = [g.acknowledgement, g.final_response_disp, g.final_response_mica];
-  draw('chart-regulatory', {{type:'bar', data:{{labels:lim.map(function(l){{return l.limit;}}), datasets:[
-    {{label:'share met (%)', data:lim.map(function(l){{return l.share_met == null ? null : l.share_met * 100;}}), backgroundColor:'#1a7f37'}}]}},
-    options:{{indexAxis:'y', plugins:{{title:{{display:true,text:'Complaints within their limit'}}}}, scales:{{x:{{min:0,max:100}}}}}}}});
-  document.body.setAttribute('data-charts', 'rendered');
-}})();
-</script>
-</body></html>
-"##,
-        chain = s.chain_id,
-        contract = esc(&s.contract),
-        log = esc(&s.log),
-        first = s.audited_first_index,
-        end_excl = s.audited_end_index,
-        counted = s.records_counted,
-        fb = opt(s.first_batch),
-        lb = opt(s.last_batch),
-        okc = if s.audit_ok { "ok" } else { "bad" },
-        okt = if s.audit_ok {
-            "every record verified"
-        } else {
-            "failures found (listed below, not counted)"
-        },
-        tickets = o.tickets,
-        complaints = o.complaints,
-        support = o.support_requests,
-        excluded = r.unverified.excluded_tickets.len(),
-        coverage = esc(&s.coverage.why),
-        chartjs = CHART_JS,
-    )
-}
-
 /// Writes report.json, report.csv, breaches.csv and report.html into `dir`.
 pub fn write_all(r: &Report, dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join("report.json"), serde_json::to_vec_pretty(r)?)?;
     std::fs::write(dir.join("report.csv"), to_csv(r))?;
     std::fs::write(dir.join("breaches.csv"), breaches_csv(r))?;
-    std::fs::write(dir.join("report.html"), to_html(r))?;
+    std::fs::write(dir.join("report.html"), super::html::to_html(r)?)?;
     Ok(())
 }

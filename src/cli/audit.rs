@@ -12,7 +12,7 @@ use chrono::DateTime;
 
 use proofdesk::anchor::Chain;
 use proofdesk::audit::http::LogClient;
-use proofdesk::audit::kpi::DEFAULT_BACKDATE_TOLERANCE_MS;
+use proofdesk::audit::kpi::{DEFAULT_BACKDATE_TOLERANCE_MS, Zone};
 use proofdesk::audit::kpi::{Limits, Period};
 use proofdesk::audit::lines::DEFAULT_MAX_LINE;
 use proofdesk::audit::monitor::{DEFAULT_MAX_BATCH_LEAVES, MonitorOptions, Stop};
@@ -93,10 +93,14 @@ pub async fn monitor(a: MonitorArgs) -> anyhow::Result<ExitCode> {
     };
     match proofdesk::audit::monitor::run(opts).await? {
         Stop::CaughtUp(s) => {
-            println!(
-                "✓ {} batches on chain verified (log indices 0..{})",
-                s.next_batch, s.next_index
-            );
+            match s.next_index {
+                0 => println!("✓ no batch anchored on chain yet"),
+                n => println!(
+                    "✓ {} batches on chain verified (log indices 0–{})",
+                    s.next_batch,
+                    n - 1
+                ),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Stop::Inconsistent { batch, detail } => {
@@ -268,6 +272,11 @@ pub struct ReportArgs {
     /// more than this many minutes before the log was told of them.
     #[arg(long, value_name = "MINUTES", default_value_t = DEFAULT_BACKDATE_TOLERANCE_MS / 60_000)]
     backdate_tolerance: i64,
+    /// Also give the hour-of-day and weekday figures in this time zone
+    /// (an IANA name such as Asia/Shanghai, or an offset such as +08:00);
+    /// they are always given in UTC.
+    #[arg(long)]
+    tz: Option<Zone>,
 }
 
 fn instant(s: &Option<String>) -> anyhow::Result<Option<i64>> {
@@ -294,6 +303,7 @@ pub fn report(a: ReportArgs) -> anyhow::Result<ExitCode> {
     let options = ReportOptions {
         partial: a.partial,
         backdate_tolerance_ms: a.backdate_tolerance.max(0).saturating_mul(60_000),
+        zone: a.tz,
     };
     let r = proofdesk::audit::render::report_from_saved(&a.audit, period, limits, options)
         .with_context(|| format!("reading {}", a.audit.display()))?;
