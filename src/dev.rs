@@ -30,6 +30,7 @@ pub struct DevArgs {
 }
 
 pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
+    let mut stop = crate::cli::signals::Stop::install()?;
     eprintln!(
         "starting anvil on 127.0.0.1:{} (1 s blocks)…",
         args.anvil_port
@@ -103,11 +104,12 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         );
     }
     println!();
-    println!("Ctrl-C stops everything.");
-    tokio::signal::ctrl_c().await?;
-    eprintln!("stopping…");
+    println!("Ctrl-C (or SIGTERM) stops everything.");
+    let signal = stop.wait().await;
+    eprintln!("{signal}: stopping…");
     node.shutdown().await;
     anvil.stop().await;
+    eprintln!("stopped");
     Ok(ExitCode::SUCCESS)
 }
 

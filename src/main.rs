@@ -274,12 +274,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             {
                 anyhow::bail!("--public-rpc must be an http(s) URL, got {url:?}");
             }
+            let mut stop = cli::signals::Stop::install()?;
             let key = OperatorKey::load(args.key_file.as_deref())?;
             let node = Node::start_with_limits(args.config(), key, args.limits()).await?;
             eprintln!("proofdesk listening on {}", node.url());
-            tokio::signal::ctrl_c().await?;
-            eprintln!("stopping…");
+            let signal = stop.wait().await;
+            eprintln!("{signal}: stopping (finishing requests in flight, then the sealer and anchorer)…");
             node.shutdown().await;
+            eprintln!("stopped");
             Ok(ExitCode::SUCCESS)
         }
         Command::Dev(args) => dev::run(args).await,

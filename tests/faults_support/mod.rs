@@ -198,6 +198,27 @@ impl ServerProc {
         }
     }
 
+    /// SIGTERM, as systemd, Kubernetes and `docker stop` send it; waits
+    /// (bounded) for the process to end and returns how it ended.
+    pub async fn terminate(&mut self, within: Duration) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("the server is running");
+        let pid = c.id().expect("a pid");
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill -TERM {pid}");
+        tokio::time::timeout(within, c.wait())
+            .await
+            .unwrap_or_else(|_| panic!("proofdesk serve still running {within:?} after SIGTERM"))
+            .unwrap()
+    }
+
+    /// Starts the server again after it stopped.
+    pub async fn start_again(&mut self) {
+        self.spawn_and_wait().await;
+    }
+
     pub async fn restart(&mut self) {
         self.kill9().await;
         self.spawn_and_wait().await;
