@@ -279,7 +279,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let node = Node::start_with_limits(args.config(), key, args.limits()).await?;
             eprintln!("proofdesk listening on {}", node.url());
             let signal = stop.wait().await;
-            eprintln!("{signal}: stopping (finishing requests in flight, then the sealer and anchorer)…");
+            eprintln!(
+                "{signal}: stopping (finishing requests in flight, then the sealer and anchorer)…"
+            );
             node.shutdown().await;
             eprintln!("stopped");
             Ok(ExitCode::SUCCESS)

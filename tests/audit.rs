@@ -940,7 +940,7 @@ async fn story(app: App) {
     let out = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("target/audit-report")
         .join(app.node.store.backend());
-    render::write_all(&report, &out).unwrap();
+    proofdesk::audit::report_files::write_all(&report, &out).unwrap();
     let csv = std::fs::read_to_string(out.join("report.csv")).unwrap();
     assert!(
         csv.lines().any(|l| l.starts_with("all,all,csat,,,,,2,3,")),
@@ -1208,7 +1208,7 @@ async fn handling(app: App) {
     let out = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("target/audit-report")
         .join(format!("handling-{}", app.node.store.backend()));
-    render::write_all(&report, &out).unwrap();
+    proofdesk::audit::report_files::write_all(&report, &out).unwrap();
     let json: Value =
         serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(

@@ -146,7 +146,11 @@ async fn sigterm_under_load(db: &common::TestDb, label: &str) {
     check_chain_exactly_once(db.store(), &chain).await;
     for t in &tickets {
         let report = verify_ticket(&http, &base, t, &anvil.url(), contract).await;
-        assert!(report.valid && report.pending == 0, "{t}: {}", report.render());
+        assert!(
+            report.valid && report.pending == 0,
+            "{t}: {}",
+            report.render()
+        );
     }
     server.terminate(Duration::from_secs(30)).await;
 }
@@ -233,5 +237,8 @@ async fn dev_stops_its_anvil_on_sigterm() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(gone, "anvil still listens on {anvil_port} after dev stopped");
+    assert!(
+        gone,
+        "anvil still listens on {anvil_port} after dev stopped"
+    );
 }

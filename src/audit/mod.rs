@@ -22,6 +22,7 @@ pub mod lines;
 pub mod monitor;
 pub mod progress;
 pub mod render;
+pub mod report_files;
 pub mod result;
 pub mod resume;
 pub mod run;

@@ -529,13 +529,3 @@ pub fn breaches_csv(r: &Report) -> String {
 }
 
 // ------------------------------------------------------------------ HTML
-
-/// Writes report.json, report.csv, breaches.csv and report.html into `dir`.
-pub fn write_all(r: &Report, dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    std::fs::write(dir.join("report.json"), serde_json::to_vec_pretty(r)?)?;
-    std::fs::write(dir.join("report.csv"), to_csv(r))?;
-    std::fs::write(dir.join("breaches.csv"), breaches_csv(r))?;
-    std::fs::write(dir.join("report.html"), super::html::to_html(r)?)?;
-    Ok(())
-}

@@ -223,7 +223,7 @@ pub async fn audit(a: AuditArgs) -> anyhow::Result<ExitCode> {
                 Limits::default(),
                 ReportOptions::default(),
             )?;
-            proofdesk::audit::render::write_all(&r, dir)?;
+            proofdesk::audit::report_files::write_all(&r, dir)?;
             eprintln!("report written to {}", dir.join("report.html").display());
         } else {
             eprintln!(
@@ -307,7 +307,7 @@ pub fn report(a: ReportArgs) -> anyhow::Result<ExitCode> {
     };
     let r = proofdesk::audit::render::report_from_saved(&a.audit, period, limits, options)
         .with_context(|| format!("reading {}", a.audit.display()))?;
-    proofdesk::audit::render::write_all(&r, &a.out_dir)?;
+    proofdesk::audit::report_files::write_all(&r, &a.out_dir)?;
     let o = &r.kpis.overall;
     let as_of = DateTime::from_timestamp_millis(r.kpis.period.as_of_ms).unwrap_or_default();
     println!(

@@ -5,6 +5,7 @@ mod availability;
 pub mod content;
 mod error;
 pub(crate) mod group;
+pub mod import;
 pub mod integrations;
 pub mod keycache;
 pub mod plan;
@@ -332,6 +333,14 @@ pub trait Store: Send + Sync + 'static {
     /// Commits a sealed batch with all its tiles, atomically, only if it
     /// starts exactly where the sealed part of the log ends.
     async fn commit_batch(&self, batch: NewBatch) -> Result<(), StoreError>;
+    /// Writes an anchored batch verified elsewhere (a mirror, a recovery):
+    /// its records, the tickets' tips, the batch (final) and its tiles, in
+    /// one transaction. It must start where the log's sealed part ends;
+    /// records the store already holds must be identical.
+    async fn import_batch(&self, batch: import::ImportedBatch) -> Result<(), StoreError>;
+    /// Every ticket with its tip (for seeding a checker that continues a
+    /// log this store holds).
+    async fn all_tickets(&self) -> Result<Vec<Ticket>, StoreError>;
 
     async fn batch(&self, id: u64) -> Result<Option<Batch>, StoreError>;
     async fn batches(&self, from_id: u64, limit: u64) -> Result<Vec<Batch>, StoreError>;

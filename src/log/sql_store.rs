@@ -304,6 +304,121 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
+            async fn import_batch(
+                &self,
+                imported: $crate::log::import::ImportedBatch,
+            ) -> Result<(), $crate::log::StoreError> {
+                use $crate::log::StoreError;
+                use $crate::log::rows::sql;
+                let b = &imported.batch;
+                let end = b.first_index + b.count;
+                let (mut tx, _guard) = self.begin_write().await?;
+                let (size, sealed): (i64, i64) =
+                    sqlx::query_as(sql::LOG_STATE).fetch_one(&mut *tx).await?;
+                let next_batch_id: i64 = sqlx::query_scalar(sql::NEXT_BATCH_ID)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if sealed as u64 != b.first_index || next_batch_id as u64 != b.id {
+                    return Err(StoreError::Contended {
+                        expected: format!(
+                            "batch {} starting at index {}, but the log's next batch is {next_batch_id} at index {sealed}",
+                            b.id, b.first_index
+                        ),
+                    });
+                }
+                if imported.records.len() as u64 != b.count
+                    || imported
+                        .records
+                        .iter()
+                        .enumerate()
+                        .any(|(i, r)| r.index != b.first_index + i as u64)
+                {
+                    return Err(StoreError::corrupt(format!(
+                        "an imported batch {} must carry its {} records in index order",
+                        b.id, b.count
+                    )));
+                }
+                for t in &imported.tips {
+                    let state = t
+                        .tip
+                        .state
+                        .as_ref()
+                        .map(serde_json::to_string)
+                        .transpose()
+                        .map_err(StoreError::corrupt)?;
+                    sqlx::query(sql::UPSERT_TIP)
+                        .bind(t.handle.as_str())
+                        .bind(&t.external_id)
+                        .bind(&t.created_at)
+                        .bind(t.tip.next_seq as i64)
+                        .bind(t.tip.last_leaf.0.to_vec())
+                        .bind(state)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for r in &imported.records {
+                    if (r.index as i64) < size {
+                        // Kept by the restored store: it must be the record
+                        // the chain anchored.
+                        let held: Vec<u8> = sqlx::query_scalar(sql::LEAF_AT)
+                            .bind(r.index as i64)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        if held != r.leaf.0 {
+                            return Err(StoreError::corrupt(format!(
+                                "this store holds another record at index {} than the one the chain anchored: it is not a copy of this log",
+                                r.index
+                            )));
+                        }
+                        continue;
+                    }
+                    sqlx::query(sql::INSERT_EVENT)
+                        .bind(r.index as i64)
+                        .bind(r.ticket.as_str())
+                        .bind(r.seq as i64)
+                        .bind(&r.record)
+                        .bind(r.leaf.0.to_vec())
+                        .bind(r.recorded_at_ms)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let a = &imported.anchored;
+                let at_ms = (a.block_time as i64).saturating_mul(1000);
+                sqlx::query(sql::INSERT_FINAL_BATCH)
+                    .bind(b.id as i64)
+                    .bind(b.first_index as i64)
+                    .bind(b.count as i64)
+                    .bind(b.root.0.to_vec())
+                    .bind(b.head.0.to_vec())
+                    .bind(b.sealed_at_ms)
+                    .bind(a.tx.0.to_vec())
+                    .bind(a.block_number as i64)
+                    .bind(a.block_hash.0.to_vec())
+                    .bind(a.block_time as i64)
+                    .bind(at_ms)
+                    .bind(at_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                Self::insert_tiles(&mut tx, b.id, &b.tiles).await?;
+                sqlx::query(sql::SET_LOG_STATE)
+                    .bind(size.max(end as i64))
+                    .bind(end as i64)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn all_tickets(
+                &self,
+            ) -> Result<Vec<$crate::log::Ticket>, $crate::log::StoreError> {
+                use $crate::log::rows::{TicketRow, sql};
+                let rows: Vec<TicketRow> = sqlx::query_as(sql::ALL_TICKETS)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
             async fn batch(
                 &self,
                 id: u64,

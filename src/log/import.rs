@@ -1,0 +1,59 @@
+//! Writing anchored batches that were verified elsewhere: a mirror's copy
+//! of a log (`proofdesk mirror`), or the records a restored node lost,
+//! brought back from a mirror or an auditor's saved audit
+//! (`proofdesk recover`). The caller has checked every record, ticket
+//! chain, replay and batch head against the chain; the store writes the
+//! batch, its records, the tickets' tips and the tree's tiles in one
+//! transaction, with the batch final, so its proofs read as the log's.
+
+use crate::protocol::Hash32;
+use crate::protocol::append::ChainTip;
+use crate::protocol::fields::TicketHandle;
+
+use super::NewBatch;
+
+/// One record of an imported batch, as hashed.
+#[derive(Debug, Clone)]
+pub struct ImportedRecord {
+    pub index: u64,
+    pub ticket: TicketHandle,
+    pub seq: u64,
+    /// The canonical record bytes (UTF-8), exactly as hashed.
+    pub record: String,
+    pub leaf: Hash32,
+    pub recorded_at_ms: i64,
+}
+
+/// A ticket's tip after the batch.
+#[derive(Debug, Clone)]
+pub struct ImportedTip {
+    pub handle: TicketHandle,
+    /// The platform's id, for a ticket the store does not know yet. A
+    /// mirror or a recovery never learns the platform's own ids (they are
+    /// private), so it writes a placeholder the operator can re-link.
+    pub external_id: String,
+    pub created_at: String,
+    pub tip: ChainTip,
+}
+
+/// Where the chain anchored the batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnchorFacts {
+    pub tx: Hash32,
+    pub block_number: u64,
+    pub block_hash: Hash32,
+    /// Block timestamp, seconds.
+    pub block_time: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImportedBatch {
+    /// The batch, with its tree's tiles.
+    pub batch: NewBatch,
+    pub anchored: AnchorFacts,
+    /// Its records in index order. Those the store already holds (a
+    /// restored node kept them) must be identical, leaf for leaf.
+    pub records: Vec<ImportedRecord>,
+    /// The tips of the tickets the batch touched.
+    pub tips: Vec<ImportedTip>,
+}
