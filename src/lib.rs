@@ -13,6 +13,7 @@ pub mod integrations;
 pub mod leader;
 pub mod log;
 pub mod metrics;
+pub mod mirror;
 pub mod node;
 pub mod protocol;
 pub mod prove;

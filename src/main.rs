@@ -182,6 +182,10 @@ enum Command {
     Report(cli::audit::ReportArgs),
     /// Append at a set rate while verifying random tickets' bundles and receipts against the chain.
     Hammer(Box<proofdesk::hammer::HammerArgs>),
+    /// Copy a running SQLite log to a new file, consistently.
+    Backup(cli::recovery::BackupArgs),
+    /// Bring a database restored from a backup up to what the chain anchors.
+    Recover(cli::recovery::RecoverArgs),
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
@@ -292,6 +296,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(args) => cli::audit::audit(*args).await,
         Command::Report(args) => cli::audit::report(args),
         Command::Hammer(args) => proofdesk::hammer::command(*args).await,
+        Command::Backup(args) => cli::recovery::backup(args).await,
+        Command::Recover(args) => cli::recovery::recover(args).await,
         Command::Deploy {
             rpc,
             key_file,

@@ -64,6 +64,26 @@ pub enum NodeError {
         "the contract's anchorer is {on_chain}, but the operator key is {ours}: receipts would not verify"
     )]
     WrongKey { on_chain: Address, ours: Address },
+    #[error(
+        "this database is older than the chain: the contract has anchored {chain_batches} batches (records up to index {chain_next}), this database holds {our_batches} batches and {our_size} records. \
+         Sealing, anchoring or appending now would give anchored indices to other records and fork the log, so the node does not start. \
+         Bring the missing records back from a mirror's export or an auditor's saved audit: \
+         proofdesk recover --database … --rpc … --contract … --from FILE (README, \"Mirrors and recovery\")"
+    )]
+    BehindChain {
+        chain_batches: u64,
+        chain_next: u64,
+        our_batches: u64,
+        our_size: u64,
+    },
+    #[error(
+        "this database's batch {batch} is not the one the contract anchored (head {ours} here, {on_chain} on chain): it belongs to another log or contract"
+    )]
+    NotThisLog {
+        batch: u64,
+        ours: crate::protocol::Hash32,
+        on_chain: crate::protocol::Hash32,
+    },
 }
 
 impl Node {
@@ -91,6 +111,7 @@ impl Node {
                 ours: key.address(),
             });
         }
+        check_not_behind(&store, &chain).await?;
         let metrics = Arc::new(Metrics::default());
         let identity = LogIdentity {
             chain: ChainRef {
@@ -194,4 +215,34 @@ impl Node {
             let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
         }
     }
+}
+
+/// A database restored from a backup older than the chain lacks batches
+/// the contract has anchored: the node must not seal, anchor or append on
+/// top of it (it would number new records with indices the chain has
+/// already anchored). And the last batch both know must be the same one.
+async fn check_not_behind(store: &DynStore, chain: &Chain) -> Result<(), NodeError> {
+    let stats = store.stats().await?;
+    let chain_batches = chain.batch_count().await?;
+    if chain_batches > stats.batches {
+        return Err(NodeError::BehindChain {
+            chain_batches,
+            chain_next: chain.next_index().await?,
+            our_batches: stats.batches,
+            our_size: stats.size,
+        });
+    }
+    if let Some(last) = chain_batches.checked_sub(1)
+        && let Some(ours) = store.batch(last).await?
+    {
+        let on_chain = chain.batch_head(last).await?;
+        if on_chain != ours.head {
+            return Err(NodeError::NotThisLog {
+                batch: last,
+                ours: ours.head,
+                on_chain,
+            });
+        }
+    }
+    Ok(())
 }

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::protocol::Hash32;
+use crate::protocol::append::ChainTip;
 use crate::protocol::canonical::canonicalize;
 use crate::protocol::hashing::{batch_head, leaf_hash};
 use crate::protocol::record::HashedRecord;
@@ -241,6 +242,36 @@ impl Checker {
             partial_tickets: Vec::new(),
             check_paths: true,
         }
+    }
+
+    /// Continues a log another copy holds up to `next_index`: a ticket's
+    /// tip there (its next seq, last leaf and state) instead of a start
+    /// at seq 0.
+    pub fn seed(&mut self, handle: &str, tip: &ChainTip) {
+        self.partial_start = false;
+        self.tickets.insert(
+            handle.to_owned(),
+            Tip {
+                next_seq: tip.next_seq,
+                last_leaf: tip.last_leaf,
+                state: tip.state.clone(),
+                indices: Vec::new(),
+            },
+        );
+    }
+
+    /// A ticket's tip after the records read so far.
+    pub fn tip(&self, handle: &str) -> Option<ChainTip> {
+        self.tickets.get(handle).map(|t| ChainTip {
+            next_seq: t.next_seq,
+            last_leaf: t.last_leaf,
+            state: t.state.clone(),
+        })
+    }
+
+    /// Moves the end of the range on (a mirror following a log).
+    pub fn extend_to(&mut self, end: u64) {
+        self.end = self.end.max(end);
     }
 
     /// The index the next record must carry.

@@ -171,3 +171,43 @@ pub fn read(path: &Path, mut line: impl FnMut(&[u8])) -> anyhow::Result<AuditRes
     }
     Ok(result)
 }
+
+/// The export lines of a saved audit, without its result line, one at a
+/// time (call [`read`] first: this does not check the file's hash).
+pub struct Lines {
+    reader: std::io::BufReader<std::fs::File>,
+    held: Option<Vec<u8>>,
+}
+
+impl Lines {
+    pub fn open(path: &Path) -> anyhow::Result<Lines> {
+        let file =
+            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let mut lines = Lines {
+            reader: std::io::BufReader::with_capacity(1 << 20, file),
+            held: None,
+        };
+        lines.held = lines.read_one()?;
+        Ok(lines)
+    }
+
+    fn read_one(&mut self) -> anyhow::Result<Option<Vec<u8>>> {
+        let mut buf = Vec::with_capacity(1024);
+        if self.reader.read_until(b'\n', &mut buf)? == 0 {
+            return Ok(None);
+        }
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+        }
+        Ok(Some(buf))
+    }
+
+    /// The next export line; `None` at the result line (the last one).
+    pub fn next_line(&mut self) -> anyhow::Result<Option<Vec<u8>>> {
+        let Some(current) = self.held.take() else {
+            return Ok(None);
+        };
+        self.held = self.read_one()?;
+        Ok(self.held.as_ref().map(|_| current))
+    }
+}

@@ -2,4 +2,5 @@
 
 pub mod audit;
 pub mod integrations;
+pub mod recovery;
 pub mod signals;

@@ -2,6 +2,7 @@
 //! state, behind one `Store` trait with a SQLite and a PostgreSQL backend.
 
 mod availability;
+pub mod backup;
 pub mod content;
 mod error;
 pub(crate) mod group;
