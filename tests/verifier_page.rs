@@ -1406,3 +1406,27 @@ async fn public_reads_allow_any_origin_and_authenticated_routes_do_not() {
     app.node.shutdown().await;
     app.anvil.stop().await;
 }
+
+/// The operator serves the page, so the sha256 a complainant compares with
+/// is published outside it: in the README and web/dist/verify.html.sha256,
+/// equal to the committed page's. The page itself names no hash of its own
+/// (it cannot: the hash would change the file) and says where to look.
+#[test]
+fn the_readme_publishes_the_pages_sha256() {
+    use sha2::{Digest, Sha256};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let page = std::fs::read(root.join("web/dist/verify.html")).unwrap();
+    let hash = hex::encode(Sha256::digest(&page));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("\nPage sha256: `{hash}`\n")),
+        "README.md must publish {hash} (run scripts/build-page.sh)"
+    );
+    let file = std::fs::read_to_string(root.join("web/dist/verify.html.sha256")).unwrap();
+    assert_eq!(file, format!("{hash}  verify.html\n"));
+    let text = String::from_utf8(page).unwrap();
+    assert!(
+        text.contains("sha256sum verify.html") && text.contains("published in Proofdesk's README"),
+        "the page says how to check it"
+    );
+}
