@@ -78,12 +78,18 @@ function safeStorage(op, key, value) {
   return null;
 }
 
+// One formatter per language: building one per timestamp dominated the
+// rendering of a large timeline.
+const formatters = new Map();
 function fmtTime(ms) {
   if (ms === null || ms === undefined) return "?";
-  const locale = ui.lang === "zh" ? "zh-CN" : (navigator.language || "en-GB").startsWith("en") ? navigator.language : "en-GB";
-  return new Intl.DateTimeFormat(locale, {
-    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short",
-  }).format(new Date(ms));
+  if (!formatters.has(ui.lang)) {
+    const locale = ui.lang === "zh" ? "zh-CN" : (navigator.language || "en-GB").startsWith("en") ? navigator.language : "en-GB";
+    formatters.set(ui.lang, new Intl.DateTimeFormat(locale, {
+      year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short",
+    }));
+  }
+  return formatters.get(ui.lang).format(new Date(ms));
 }
 
 function applyLang() {
@@ -335,6 +341,7 @@ async function check() {
     receipts: [...ui.files.receipts, ...typedReceipts()],
     disclosures: ui.files.disclosures,
     maxMergeDelaySeconds: mmdText === "" ? null : mmdText,
+    onProgress: (done, total) => out.replaceChildren(h("p", { class: "busy" }, t(ui.lang, "progress", { done, total }))),
   }).catch((e) => ({ crashed: e.message }));
   // The user's own RPC is remembered; never one from the log or a link.
   if (redo.rpcText && redo.rpcs[0] && redo.rpcs[0].source === "typed") {

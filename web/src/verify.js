@@ -144,6 +144,7 @@ function resolveRpcs(opts) {
  *   disclosures     [{ticket, index, seq, salt, content}] as parsed JSON values
  *   maxMergeDelaySeconds  the user's own MMD, or null
  *   fetchImpl       optional fetch for the RPC
+ *   onProgress      optional (done, total) while events are checked
  * The report's `verdict` is valid | consistent | invalid | pending | error.
  */
 export async function verify(opts) {
@@ -229,7 +230,15 @@ export async function verify(opts) {
   const used = [];
   const usedSet = new Set();
   const byBatch = new Map(); // batch id → its events, so per-batch findings stay linear
-  b.events.forEach((ev, i) => {
+  for (let i = 0; i < b.events.length; i++) {
+    // A large bundle takes a while: let the page breathe (and say how far).
+    if (i > 0 && i % 2000 === 0) {
+      if (opts.onProgress) opts.onProgress(i, b.events.length);
+      await new Promise((ok) => setTimeout(ok, 0));
+    }
+    checkEvent(b.events[i], i);
+  }
+  function checkEvent(ev, i) {
     const e = {
       seq: i, index: null, type: null, record: null, occurredMs: null, recordedMs: null,
       batch: ev.batch, status: ev.batch === null ? "pending" : "anchored",
@@ -292,7 +301,7 @@ export async function verify(opts) {
     } catch (err) {
       e.problems.push(f("path_fails", { seq: i, id: bt.id, detail: err.message }));
     }
-  });
+  }
   const firstEvent = report.events[0];
   report.complaint = !!(firstEvent && firstEvent.record && firstEvent.record.type === "ticket.created" && firstEvent.record.data.complaint);
 
