@@ -1102,7 +1102,7 @@ async fn deadlines_count_as_met_only_when_the_anchor_bounds_them() {
     assert_eq!(bundle["max_merge_delay_ms"], json!(5_184_000_000u64));
     let (base, rpc) = (app.node.url(), app.anvil.url());
     let cases = json!([
-        {"name": "backdated", "url": format!("{base}/verify/{h}"), "rpc": rpc, "contract": app.contract},
+        {"name": "backdated", "url": format!("{base}/verify/{h}"), "rpc": rpc, "contract": app.contract, "readBody": true},
         {"name": "backdated-zh", "url": format!("{base}/verify/{h}"), "lang": "zh", "rpc": rpc, "contract": app.contract},
     ]);
     let results = run_browser(&cases, work.path());
@@ -1248,8 +1248,8 @@ async fn what_a_new_user_trips_over() {
     let cases = json!([
         {"name": "append-answer", "url": page, "rpc": rpc, "contract": contract, "files": [good, answer]},
         {"name": "bad-receipt", "url": page, "rpc": rpc, "contract": contract, "files": [good, bad]},
-        {"name": "pending-zh", "url": format!("{base}/verify/{req}?lang=zh-CN"), "lang": null, "rpc": rpc, "contract": contract},
-        {"name": "request", "url": format!("{base}/verify/{req}"), "rpc": rpc, "contract": contract},
+        {"name": "pending-zh", "url": format!("{base}/verify/{req}?lang=zh-CN"), "lang": null, "rpc": rpc, "contract": contract, "readBody": true},
+        {"name": "request", "url": format!("{base}/verify/{req}"), "rpc": rpc, "contract": contract, "readBody": true},
         {"name": "phone", "url": format!("{base}/verify/{h}"), "viewport": {"width": 390, "height": 844}, "rpc": rpc, "contract": contract, "screenshot": shots.join("verify-phone.png")},
         {"name": "qr", "url": format!("{base}{qr}"), "rpc": rpc, "contract": contract},
     ]);

@@ -40,10 +40,14 @@ await page.evaluate(() => setTimeout(() => document.getElementById("go").click()
 await page.waitForFunction(() => document.body.dataset.state === "done", null, { timeout: 600000, polling: 100 });
 const pageSeconds = (performance.now() - t) / 1000;
 const verdict = await page.evaluate(() => document.getElementById("verdict").dataset.verdict);
-const events = await page.evaluate(() => document.querySelectorAll("#timeline li.event").length);
+const timing = await page.evaluate(() => window.proofdesk.timing());
+const events = await page.evaluate(() => document.querySelectorAll("#timeline li.event").length
+  + [...document.querySelectorAll("#timeline li.gap")].reduce((n, g) => n + Number(g.dataset.hidden), 0));
 await browser.close();
 if (verdict !== "valid") throw new Error(`page verdict ${verdict}`);
 console.log(JSON.stringify({
   measure: "page_verify", events, batches: report.events.length ? new Set(report.events.map((e) => e.batch)).size : 0,
-  bundle_bytes: bytes, page_seconds: +pageSeconds.toFixed(2), node_verify_seconds: +nodeSeconds.toFixed(2), verdict,
+  bundle_bytes: bytes, page_seconds: +pageSeconds.toFixed(2),
+  page_verify_seconds: +(timing.verifyMs / 1000).toFixed(2), page_render_seconds: +(timing.renderMs / 1000).toFixed(2),
+  node_verify_seconds: +nodeSeconds.toFixed(2), verdict,
 }));

@@ -6,7 +6,12 @@
 # headless Chromium, verifying it (scripts/bench/page-verify.mjs).
 # Prints one JSON line, like the rows of scripts/bench.sh:
 #   {"measure":"page_verify","events":…,"batches":…,"bundle_bytes":…,
-#    "page_seconds":…,"node_verify_seconds":…,"verdict":"valid"}
+#    "page_seconds":…,"page_verify_seconds":…,"page_render_seconds":…,
+#    "node_verify_seconds":…,"verdict":"valid"}
+# page_seconds runs from pressing Check to the report on screen; of it,
+# page_verify_seconds is verify.js (checks and chain reads) and
+# page_render_seconds the report's DOM; node_verify_seconds is verify.js
+# alone under Node.
 # Needs scripts/install-toolchain.sh (anvil), scripts/install-browser.sh and
 # scripts/build-page.sh (web/node_modules).
 set -euo pipefail

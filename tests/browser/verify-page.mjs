@@ -15,7 +15,7 @@
 //                (e.g. {"proofdesk.rpc": url}: an RPC typed on an earlier visit)
 //    ticket?, rpc?, contract?, deployment? (a list entry's "chain/contract" id),
 //    trustBundle?, receipts?: [compact or "q=…"], files?: [paths], mmd?, ackDays?,
-//    conformance?, screenshot?}
+//    conformance?, screenshot?, readBody? (also return the page's whole text)}
 // With any of ticket/rpc/contract/deployment/trustBundle/receipts/files/mmd
 // given, the page's own check (if it started one) is awaited, the form is
 // filled and "Check" is pressed; otherwise the page is expected to check by
@@ -99,6 +99,8 @@ export async function runCase(browser, c, { timeoutMs = 60000 } = {}) {
     if (fill || !c.conformance) {
       await page.waitForFunction(() => document.body.dataset.state === "done", null, { timeout: timeoutMs });
       Object.assign(result, await page.evaluate(read));
+      // The whole text only when asked for: it makes failures unreadable.
+      if (c.readBody) result.body = await page.evaluate(() => document.body.innerText);
     }
     if (c.screenshot) {
       mkdirSync(dirname(c.screenshot), { recursive: true });
@@ -160,7 +162,6 @@ function read() {
     mmdError: one("#mmd-error"),
     footer: one("footer"),
     lang: document.documentElement.lang,
-    body: document.body.innerText,
   };
 }
 

@@ -29,6 +29,11 @@ const EXPLORERS = {
 const DAY = 86400000;
 const RPC_KEY = "proofdesk.rpc";
 const HANDLE = /^tk_[0-9a-f]{32}$/;
+/// Timelines longer than this show their head and tail (and every step
+/// with a problem or flag) until the user asks for all.
+const TIMELINE_FULL = 2000;
+const TIMELINE_HEAD = 1000;
+const TIMELINE_TAIL = 500;
 
 const $ = (id) => document.getElementById(id);
 
@@ -58,6 +63,8 @@ const ui = {
   listPick: null, // the deployment picked from the list
   lastReport: null,
   lastConformance: null,
+  showAll: false, // a long timeline shown in full
+  timing: null, // {verifyMs, renderMs} of the last check (scripts/bench/page-verify.mjs reads it)
 };
 
 function pickLang() {
@@ -299,6 +306,7 @@ async function check() {
   document.body.dataset.state = "running";
   out.replaceChildren(h("p", { class: "busy" }, t(ui.lang, "checking")));
   const inputs = gatherInputs();
+  ui.showAll = false;
   const mmdText = $("mmd").value.trim();
   const mmd = mmdText === "" ? null : readUserMmd(mmdText);
   $("mmd").setAttribute("aria-invalid", String(!!(mmd && mmd.error)));
@@ -331,6 +339,7 @@ async function check() {
     return;
   }
   const redo = gatherInputs(); // the log's suggestions may have arrived meanwhile
+  const started = performance.now();
   const report = await verify({
     bundleText,
     expectedTicket,
@@ -343,6 +352,7 @@ async function check() {
     maxMergeDelaySeconds: mmdText === "" ? null : mmdText,
     onProgress: (done, total) => out.replaceChildren(h("p", { class: "busy" }, t(ui.lang, "progress", { done, total }))),
   }).catch((e) => ({ crashed: e.message }));
+  ui.timing = { verifyMs: Math.round(performance.now() - started) };
   // The user's own RPC is remembered; never one from the log or a link.
   if (redo.rpcText && redo.rpcs[0] && redo.rpcs[0].source === "typed") {
     safeStorage("set", RPC_KEY, redo.rpcText);
@@ -353,7 +363,9 @@ async function check() {
 
 function finishCheck(report) {
   ui.lastReport = report;
+  const started = performance.now();
   render(report);
+  if (ui.timing) ui.timing.renderMs = Math.round(performance.now() - started);
   setTitle();
   document.body.dataset.state = "done";
   // After a check the verdict comes first (on a phone the form is long).
@@ -478,7 +490,22 @@ function render(r) {
   const ctx = { complaint: r.complaint };
   const list = h("ol", { class: "timeline", id: "timeline" });
   const trustBroken = r.problems.some((p) => TRUST_KEYS.has(p.key));
+  // A very long ticket shows its first and last steps and every step with a
+  // problem or a flag; the rest are checked the same, and shown on request
+  // (a browser lays out 100,000 steps slowly, and nobody reads them).
+  const long = r.events.length > TIMELINE_FULL && !ui.showAll;
+  let last = -1;
   for (const e of r.events) {
+    if (long && e.seq >= TIMELINE_HEAD && e.seq < r.events.length - TIMELINE_TAIL && e.ok && !e.flags.length) continue;
+    if (long && e.seq > last + 1) {
+      const more = h("button", { type: "button", class: "show-all" }, t(L, "show_all", { n: r.events.length }));
+      more.addEventListener("click", () => {
+        ui.showAll = true;
+        render(r);
+      });
+      list.append(h("li", { class: "gap", "data-hidden": e.seq - last - 1 }, t(L, "hidden_steps", { n: e.seq - last - 1 }), " ", more));
+    }
+    last = e.seq;
     const kind = markOf(r, e);
     const what = e.record ? describeEvent(L, e.record, ctx) : t(L, "event_n", { ev: e.seq + 1 });
     const who = e.record ? t(L, "by", { who: table(L, "role")[e.record.actor.role] + (e.record.actor.role === "customer" ? "" : ` (${e.record.actor.ref})`) }) : null;
@@ -562,7 +589,7 @@ function render(r) {
         h("dt", {}, "nextIndex()"), h("dd", {}, r.next_index === undefined ? "?" : String(r.next_index)),
         h("dt", {}, "RPCs"), h("dd", {}, (src.rpcs || []).map((x) => `${x.url} (${x.source})`).join(", ") || "?"),
         h("dt", {}, "common block"), h("dd", {}, r.latest_block ? `${r.latest_block.number} (${fmtTime(r.latest_block.time * 1000)})` : "?"),
-        h("dt", {}, "events"), h("dd", {}, r.events.map((e) => `${e.seq + 1}: seq ${e.seq}, index ${e.index ?? "?"}${e.batch !== null ? `, batch ${e.batch}` : ""}`).join("; ")),
+        h("dt", {}, "events"), h("dd", {}, r.events.slice(0, TIMELINE_HEAD).map((e) => `${e.seq + 1}: seq ${e.seq}, index ${e.index ?? "?"}${e.batch !== null ? `, batch ${e.batch}` : ""}`).join("; ") + (r.events.length > TIMELINE_HEAD ? "; …" : "")),
       ),
     ),
   );
@@ -730,7 +757,7 @@ function init() {
   $("ack-days").addEventListener("change", () => ui.lastReport && render(ui.lastReport));
   applyLang();
   document.body.dataset.state = "ready";
-  window.proofdesk = { check, conformance, takeFiles, report: () => ui.lastReport };
+  window.proofdesk = { check, conformance, takeFiles, report: () => ui.lastReport, timing: () => ui.timing };
 
   if (frag.has("conformance")) conformance();
   // A link to one ticket checks it at once (with whatever the user and,
