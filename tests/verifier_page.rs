@@ -934,7 +934,7 @@ async fn the_page_trusts_only_what_the_complainant_brings() {
     let percent = format!("{base}/verify/%74k_{}", &h[3..]);
     let cases = json!([
         // Opened as the log hands it out, nothing typed: the log's own contract and RPC.
-        {"name": "log-only", "url": format!("{base}/verify/{h}")},
+        {"name": "log-only", "url": format!("{base}/verify/{h}"), "screenshot": screenshots_dir().join("verify-consistent.png")},
         {"name": "rpc-from-log", "url": format!("{base}/verify/{h}"), "contract": contract},
         {"name": "contract-from-log", "url": format!("{base}/verify/{h}"), "rpc": rpc},
         {"name": "link-fragments", "url": format!("{base}/verify/{h}#contract={contract}&rpc={rpc}")},

@@ -181,14 +181,14 @@ async function loadSuggestions(base) {
 /// when a link tried to name another ticket than the page's.
 function renderOffers() {
   const L = ui.lang;
-  const line = (what, value, source) => h("li", { "data-source": source }, `${what} ${value} (${sourceWords(L, source)})`);
+  const line = (value, source) => h("li", { "data-source": source }, t(L, "offer", { value, source: sourceWords(L, source) }));
   const c = [];
-  if (ui.link.contract) c.push(line(t(L, "contract_label"), ui.link.contract, "link"));
-  if (ui.log.contract) c.push(line(t(L, "contract_label"), ui.log.contract, "log"));
+  if (ui.link.contract) c.push(line(ui.link.contract, "link"));
+  if (ui.log.contract) c.push(line(ui.log.contract, "log"));
   $("contract-offers").replaceChildren(...c);
   const r = [];
-  for (const u of ui.link.rpcs) r.push(line("RPC", u, "link"));
-  if (ui.log.rpc) r.push(line("RPC", ui.log.rpc, "log"));
+  for (const u of ui.link.rpcs) r.push(line(u, "link"));
+  if (ui.log.rpc) r.push(line(ui.log.rpc, "log"));
   $("rpc-offers").replaceChildren(...r);
   $("ticket-offers").replaceChildren(
     ...(ui.link.refusedTicket
@@ -656,8 +656,14 @@ function renderClock(r) {
   };
   const ack = judgeStep(r.events, "ticket.acknowledged", start + ackDays * DAY, now);
   const fin = judgeStep(r.events, "final_response.issued", finalDeadline, now);
+  // Judged from the log's claims alone when the contract or RPC is the log's.
+  const claimed = r.verdict === "consistent";
+  if (claimed) {
+    for (const j of [ack, fin]) if (j.cls === "met") j.cls = "reported";
+  }
   return h("section", { id: "clock" },
     h("h2", {}, t(L, "clock_h")),
+    claimed ? h("p", { class: "claimed" }, t(L, "outcome_claimed")) : null,
     h("p", {}, t(L, "clock_start", { time: fmtTime(start) })),
     h("p", { class: `clock ${ack.cls}`, id: "clock-ack", "data-judged": ack.key }, t(L, "clock_ack", { deadline: fmtTime(start + ackDays * DAY), verdict: words(ack) })),
     h("p", { class: `clock ${fin.cls}`, id: "clock-final", "data-judged": fin.key }, t(L, "clock_final", { deadline: fmtTime(finalDeadline), verdict: words(fin) })),
