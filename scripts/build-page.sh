@@ -4,7 +4,11 @@
 # installed from the npm registry into web/node_modules (gitignored).
 #   scripts/build-page.sh           rebuild web/dist in place
 #   scripts/build-page.sh --check   rebuild into a temporary folder and fail if the
-#                                   committed web/dist differs (the test command runs this)
+#                                   committed web/dist differs, or if the README does not
+#                                   publish the page's sha256 (the test command runs this)
+# The page's sha256 goes to web/dist/verify.html.sha256 (sha256sum -c format)
+# and to the README's "Page sha256:" line: the page cannot carry its own hash
+# (docs/VERIFIER.md, "Is this the published page?").
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 web="$root/web"
@@ -19,7 +23,8 @@ if [ "${1:-}" = "--check" ]; then
     fresh="$(mktemp -d)"
     trap 'rm -rf "$fresh"' EXIT
     node "$web/build.mjs" "$fresh" >/dev/null
-    for f in verify.html verify.csp; do
+    (cd "$fresh" && sha256sum verify.html > verify.html.sha256)
+    for f in verify.html verify.csp verify.html.sha256; do
         if ! cmp -s "$web/dist/$f" "$fresh/$f"; then
             diff -u "$web/dist/$f" "$fresh/$f" | head -n 30 >&2 || true
             echo "build-page: FAILED: web/dist/$f differs from a fresh build of web/src." >&2
@@ -27,7 +32,21 @@ if [ "${1:-}" = "--check" ]; then
             exit 1
         fi
     done
-    echo "build-page: web/dist matches a fresh build of web/src"
+    want_hash="$(cut -d' ' -f1 "$fresh/verify.html.sha256")"
+    if ! grep -q "^Page sha256: \`$want_hash\`" "$root/README.md"; then
+        echo "build-page: FAILED: README.md does not publish the page's sha256 ($want_hash)." >&2
+        echo "build-page: run scripts/build-page.sh (it updates the README's 'Page sha256:' line)." >&2
+        exit 1
+    fi
+    echo "build-page: web/dist matches a fresh build of web/src; the README publishes its sha256"
 else
     node "$web/build.mjs"
+    (cd "$web/dist" && sha256sum verify.html > verify.html.sha256)
+    hash="$(cut -d' ' -f1 "$web/dist/verify.html.sha256")"
+    if grep -q '^Page sha256: `' "$root/README.md"; then
+        sed -i "s/^Page sha256: \`[0-9a-f]*\`/Page sha256: \`$hash\`/" "$root/README.md"
+    else
+        echo "build-page: add the line 'Page sha256: \`$hash\`' to README.md's verifier page section" >&2
+    fi
+    echo "build-page: sha256 $hash"
 fi

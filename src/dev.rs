@@ -64,7 +64,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         },
         policy: Policy::default(),
         leader: Default::default(),
-        // The verifier page prefills this: a local chain is its own public RPC.
+        // The verifier page offers this ("suggested by the log"): a local
+        // chain is its own public RPC.
         public_rpc: Some(anvil.url()),
     };
     let node = Node::start(config, key).await?;

@@ -89,7 +89,8 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 10)]
     rpc_timeout: u64,
     /// A public RPC URL to suggest to verifiers (shown in GET /v1/log and
-    /// prefilled by the /verify page). Not the operator's private endpoint.
+    /// offered by the /verify page as "suggested by the log": never enough for
+    /// "Verified"). Not the operator's private endpoint.
     #[arg(long, env = "PROOFDESK_PUBLIC_RPC")]
     public_rpc: Option<String>,
     /// Requests per second allowed per API key (0: no limit) …

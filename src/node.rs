@@ -34,7 +34,8 @@ pub struct NodeConfig {
     pub policy: Policy,
     pub leader: crate::leader::LeaderTiming,
     /// A public RPC URL the log suggests to verifiers (GET /v1/log
-    /// `public_rpc`; the verifier page prefills it). Never the operator's own
+    /// `public_rpc`; the verifier page offers it, named "suggested by the
+    /// log", never enough for "Verified"). Never the operator's own
     /// private endpoint.
     pub public_rpc: Option<String>,
 }

@@ -32,6 +32,11 @@ struct App {
 
 impl App {
     async fn spawn() -> App {
+        App::spawn_with(Duration::from_secs(60)).await
+    }
+
+    /// With the maximum merge delay the log declares (in every bundle).
+    async fn spawn_with(max_merge_delay: Duration) -> App {
         let anvil = Anvil::start(0, Some(1))
             .await
             .expect("anvil (run scripts/install-toolchain.sh)");
@@ -52,7 +57,7 @@ impl App {
             contract,
             from_block: block,
             rpc_timeout: Duration::from_secs(5),
-            max_merge_delay: Duration::from_secs(60),
+            max_merge_delay,
             seal: SealPolicy {
                 max_batch: 4,
                 // Batches of 4 seal at once; a lone later event waits ten
@@ -508,15 +513,15 @@ async fn a_complainant_checks_the_record_in_a_browser() {
             .display()
     );
     let cases = json!([
-        {"name": "good", "url": format!("{base}{verify_url}"), "screenshot": shots.join("verify-good.png")},
-        {"name": "good-zh", "url": format!("{base}/verify/{h}"), "lang": "zh", "screenshot": shots.join("verify-good-zh.png")},
+        {"name": "good", "url": format!("{base}{verify_url}"), "rpc": rpc, "contract": app.contract, "screenshot": shots.join("verify-good.png")},
+        {"name": "good-zh", "url": format!("{base}/verify/{h}"), "lang": "zh", "rpc": rpc, "contract": app.contract, "screenshot": shots.join("verify-good-zh.png")},
         {"name": "changed", "url": page, "rpc": rpc, "contract": app.contract, "ticket": "", "files": [changed], "screenshot": shots.join("verify-tampered.png")},
         {"name": "dropped", "url": page, "rpc": rpc, "contract": app.contract, "ticket": "", "files": [dropped]},
         {"name": "wrong-contract", "url": page, "rpc": rpc, "contract": wrong_contract, "ticket": "", "files": [good]},
         {"name": "wrong-chain", "url": page, "rpc": rpc, "contract": app.contract, "ticket": "", "files": [chain]},
         {"name": "withheld", "url": page, "rpc": rpc, "contract": app.contract, "ticket": "", "files": [short, last_receipt], "screenshot": shots.join("verify-withheld.png")},
         {"name": "unproven", "url": page, "rpc": rpc, "contract": app.contract, "ticket": "", "files": [unproven]},
-        {"name": "untrusted", "url": page, "rpc": rpc, "contract": "", "ticket": "", "files": [good]},
+        {"name": "untrusted", "url": file_page, "rpc": rpc, "contract": "", "files": [good]},
         {"name": "disclosure", "url": page, "rpc": rpc, "contract": app.contract, "ticket": "", "files": [good, disclosure_file]},
         {"name": "wrong-disclosure", "url": page, "rpc": rpc, "contract": app.contract, "ticket": "", "files": [good, wrong_disclosure]},
         {"name": "from-disk", "url": file_page, "rpc": rpc, "contract": app.contract, "files": [good]},
@@ -536,7 +541,7 @@ async fn a_complainant_checks_the_record_in_a_browser() {
         r["verdictText"]
             .as_str()
             .unwrap()
-            .contains("1 recent step(s) are not anchored yet"),
+            .contains("1 recent step(s) are not yet anchored"),
         "{r:#}"
     );
     assert_eq!(r["resolution"], "Resolution: upheld.", "{r:#}");
@@ -550,27 +555,25 @@ async fn a_complainant_checks_the_record_in_a_browser() {
         texts.contains("acknowledged") && texts.contains("after you wrote"),
         "{texts}"
     );
-    assert!(r["completeness"].as_str().unwrap().contains(&format!(
-        "Events 0 through {} are anchored and complete",
-        n - 1
-    )));
+    // People count from 1: the eight events are events 1 through 8.
     assert!(
         r["completeness"]
             .as_str()
             .unwrap()
-            .contains(&format!("up to event {}", n - 1)),
+            .contains(&format!("Events 1 through {n} are anchored and complete")),
+        "{r:#}"
+    );
+    assert!(
+        r["completeness"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("up to event {n}")),
         "{r:#}"
     );
     assert_eq!(r["receipts"].as_array().unwrap().len(), n);
-    let clock = r["clock"].as_str().unwrap();
-    assert!(
-        clock.contains("Acknowledgement") && clock.contains("met"),
-        "{clock}"
-    );
-    assert!(
-        clock.contains("Final response") && clock.contains("met"),
-        "{clock}"
-    );
+    // Reported in time and anchored by the deadline: met.
+    assert_eq!(r["clockAck"]["judged"], "met", "{r:#}");
+    assert_eq!(r["clockFinal"]["judged"], "met", "{r:#}");
 
     let r = find(&results, "good-zh");
     assert_eq!(r["verdict"], "valid", "{r:#}");
@@ -578,7 +581,7 @@ async fn a_complainant_checks_the_record_in_a_browser() {
         r["verdictText"].as_str().unwrap().contains("已核验"),
         "{r:#}"
     );
-    assert_eq!(r["resolution"], "解决方式：upheld。");
+    assert_eq!(r["resolution"], "解决方式：投诉成立（upheld）。");
 
     // Each tampering: ✗, naming the event or the reason.
     let r = find(&results, "changed");
@@ -586,7 +589,7 @@ async fn a_complainant_checks_the_record_in_a_browser() {
     assert_eq!(marks(r)[3], "bad", "{r:#}");
     assert!(has_key(r, "leaf_mismatch"), "{r:#}");
     assert!(
-        r["problems"].to_string().contains("Event 3 was changed"),
+        r["problems"].to_string().contains("Event 4 was changed"),
         "{r:#}"
     );
     assert_eq!(
@@ -605,6 +608,8 @@ async fn a_complainant_checks_the_record_in_a_browser() {
     let r = find(&results, "wrong-contract");
     assert_eq!(r["verdict"], "invalid");
     assert!(has_key(r, "contract_mismatch"), "{r:#}");
+    // Not anchored on the contract the user trusts: no step shows ✓.
+    assert!(marks(r).iter().all(|m| m != "ok"), "{r:#}");
 
     let r = find(&results, "wrong-chain");
     assert_eq!(r["verdict"], "invalid");
@@ -612,7 +617,7 @@ async fn a_complainant_checks_the_record_in_a_browser() {
     assert!(
         r["problems"]
             .to_string()
-            .contains("bundle is anchored on chain 1"),
+            .contains("The bundle says chain 1; your RPC serves chain 31337."),
         "{r:#}"
     );
 
@@ -645,7 +650,7 @@ async fn a_complainant_checks_the_record_in_a_browser() {
     let r = find(&results, "untrusted");
     assert_eq!(
         r["verdict"], "invalid",
-        "no trusted contract, no verdict: {r:#}"
+        "no contract from anywhere, no verdict: {r:#}"
     );
     assert!(has_key(r, "no_trusted_contract"), "{r:#}");
 
@@ -731,4 +736,697 @@ async fn a_complainant_checks_the_record_in_a_browser() {
 
     app.node.shutdown().await;
     app.anvil.stop().await;
+}
+
+// ---- Issue 25: what the page trusts, and the rules it shares with the CLI ----
+
+/// An event that says it happened at `occurred_at`.
+fn event_at(t: &str, data: Value, role: &str, occurred_at: &str) -> Value {
+    let mut e = event(t, data, role, None);
+    e["occurred_at"] = json!(occurred_at);
+    e
+}
+
+/// A complaint's lifecycle, every step said to happen `days_ago` days ago
+/// (0: now), one second apart.
+fn complaint_events(days_ago: i64) -> Vec<Value> {
+    let start = proofdesk::protocol::fields::Timestamp::now().millis() - days_ago * 86_400_000;
+    let at = |k: i64| {
+        proofdesk::protocol::fields::Timestamp::from_millis(start + k * 1000)
+            .unwrap()
+            .to_string()
+    };
+    vec![
+        event_at(
+            "ticket.created",
+            json!({"category": "withdrawal_delay", "priority": "high", "complaint": true, "labels": {}}),
+            "customer",
+            &at(0),
+        ),
+        event_at("ticket.acknowledged", json!({}), "system", &at(1)),
+        event_at(
+            "ticket.assigned",
+            json!({"assignee": "agent-9", "group": "payments"}),
+            "agent",
+            &at(2),
+        ),
+        event_at(
+            "final_response.issued",
+            json!({"outcome": "upheld", "referral_rights": true}),
+            "agent",
+            &at(3),
+        ),
+        event_at(
+            "ticket.resolved",
+            json!({"resolution": "upheld"}),
+            "agent",
+            &at(4),
+        ),
+        event_at(
+            "satisfaction.rated",
+            json!({"score": 2, "scale": 5}),
+            "customer",
+            &at(5),
+        ),
+        event_at(
+            "message.added",
+            json!({"direction": "outbound", "visibility": "public"}),
+            "agent",
+            &at(6),
+        ),
+        event_at(
+            "message.added",
+            json!({"direction": "inbound", "visibility": "public"}),
+            "customer",
+            &at(7),
+        ),
+    ]
+}
+
+/// A support request (not a complaint) with one event.
+fn request_events() -> Vec<Value> {
+    vec![event(
+        "ticket.created",
+        json!({"category": "kyc", "priority": "normal", "complaint": false, "labels": {}}),
+        "customer",
+        None,
+    )]
+}
+
+impl App {
+    /// Creates a ticket and appends `events`; the append answers, verbatim.
+    async fn record(&self, external_id: &str, events: &[Value]) -> (String, Vec<Value>) {
+        let (status, created) = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/tickets",
+                Some(json!({"external_id": external_id})),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let h = created["ticket"].as_str().unwrap().to_owned();
+        let mut answers = Vec::new();
+        for e in events {
+            let (status, body) = self
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/v1/tickets/{h}/events"),
+                    Some(e.clone()),
+                )
+                .await;
+            assert_eq!(status, 201, "{body}");
+            answers.push(body);
+        }
+        (h, answers)
+    }
+
+    async fn proof(&self, h: &str) -> Value {
+        let (status, b) = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/v1/tickets/{h}/proof"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{b}");
+        b
+    }
+
+    /// The bundle once every event is in a batch final on chain (bounded wait).
+    async fn anchored_proof(&self, h: &str) -> Value {
+        for _ in 0..150 {
+            let b = self.proof(h).await;
+            let batches_final = b["batches"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|x| x["status"] == "final");
+            let all_in = b["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| !e["batch"].is_null());
+            if batches_final && all_in {
+                return b;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("ticket {h} not anchored within 30 s");
+    }
+}
+
+fn write_json(dir: &Path, name: &str, v: &Value) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, serde_json::to_vec_pretty(v).unwrap()).unwrap();
+    p.display().to_string()
+}
+
+fn file_page() -> String {
+    format!(
+        "file://{}",
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("web/dist/verify.html")
+            .display()
+    )
+}
+
+fn sources(r: &Value, input: &str) -> Vec<String> {
+    r["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["input"] == input)
+        .map(|s| s["source"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn source_text(r: &Value, input: &str) -> String {
+    r["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["input"] == input)
+        .map(|s| s["text"].as_str().unwrap().to_owned())
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// Issue 25 §1: what the log serves (/v1/log) and what a link carries
+/// (#contract=, #rpc=, #ticket=) is shown with its source and never enough
+/// for "Verified"; the ticket is the one in the page's URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_trusts_only_what_the_complainant_brings() {
+    let app = App::spawn().await;
+    let work = tempfile::tempdir().unwrap();
+    let (h, _) = app.record("zd-trust", &complaint_events(0)).await;
+    let good = app.anchored_proof(&h).await;
+    let (other, _) = app.record("zd-other", &request_events()).await;
+    let other_bundle = app.proof(&other).await;
+    let good = write_json(work.path(), "good.json", &good);
+    let other_file = write_json(work.path(), "other.json", &other_bundle);
+    let (base, rpc, contract) = (app.node.url(), app.anvil.url(), app.contract.clone());
+    let dev_entry = format!("31337/{contract}");
+    assert_eq!(
+        contract, "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+        "the dev chain's listed contract"
+    );
+    let evil = "0x4242424242424242424242424242424242424242";
+    let percent = format!("{base}/verify/%74k_{}", &h[3..]);
+    let cases = json!([
+        // Opened as the log hands it out, nothing typed: the log's own contract and RPC.
+        {"name": "log-only", "url": format!("{base}/verify/{h}"), "screenshot": screenshots_dir().join("verify-consistent.png")},
+        {"name": "rpc-from-log", "url": format!("{base}/verify/{h}"), "contract": contract},
+        {"name": "contract-from-log", "url": format!("{base}/verify/{h}"), "rpc": rpc},
+        {"name": "link-fragments", "url": format!("{base}/verify/{h}#contract={contract}&rpc={rpc}")},
+        {"name": "link-fragments-overridden", "url": format!("{base}/verify/{h}#contract={evil}&rpc=http://127.0.0.1:9"), "rpc": rpc, "contract": contract},
+        {"name": "ticket-swap", "url": format!("{base}/verify/{h}#ticket={base}/v1/tickets/{other}/proof"), "rpc": rpc, "contract": contract},
+        {"name": "ticket-swap-file", "url": format!("{base}/verify/{h}"), "rpc": rpc, "contract": contract, "files": [other_file]},
+        {"name": "percent-encoded", "url": percent, "rpc": rpc, "contract": contract},
+        {"name": "disk-link", "url": format!("{}#ticket={base}/verify/{h}", file_page())},
+        {"name": "disk-link-typed", "url": format!("{}#ticket={base}/verify/{h}", file_page()), "rpc": rpc, "contract": contract},
+        {"name": "list-pick", "url": file_page(), "rpc": rpc, "deployment": dev_entry, "files": [good]},
+        {"name": "stored-rpc", "url": format!("{base}/verify/{h}"), "storage": {"proofdesk.rpc": rpc}, "contract": contract},
+    ]);
+    let results = run_browser(&cases, work.path());
+
+    for name in ["log-only", "link-fragments", "disk-link"] {
+        let r = find(&results, name);
+        assert_eq!(r["verdict"], "consistent", "{name}: never Verified: {r:#}");
+        assert!(
+            r["verdictText"]
+                .as_str()
+                .unwrap()
+                .contains("NOT independently checked"),
+            "{r:#}"
+        );
+        assert_eq!(r["bring"].as_array().unwrap().len(), 2, "{r:#}");
+        assert!(marks(r).iter().all(|m| m != "ok"), "no ✓: {r:#}");
+        assert!(
+            r["resolution"].is_string(),
+            "the log's claims are shown: {r:#}"
+        );
+    }
+    let r = find(&results, "log-only");
+    assert_eq!(sources(r, "contract"), ["log"], "{r:#}");
+    assert_eq!(sources(r, "rpc"), ["log"], "{r:#}");
+    assert!(
+        source_text(r, "contract").contains("suggested by the log"),
+        "{r:#}"
+    );
+    assert_eq!(sources(r, "ticket"), ["path"], "{r:#}");
+    let r = find(&results, "link-fragments");
+    assert_eq!(sources(r, "contract"), ["link"], "{r:#}");
+    assert_eq!(sources(r, "rpc"), ["link"], "{r:#}");
+    assert!(source_text(r, "rpc").contains("from the link"), "{r:#}");
+    let r = find(&results, "disk-link");
+    assert_eq!(sources(r, "ticket"), ["link"], "{r:#}");
+    assert_eq!(sources(r, "contract"), ["log"], "{r:#}");
+
+    // Only the RPC, or only the contract, from the log: still not Verified.
+    let r = find(&results, "rpc-from-log");
+    assert_eq!(r["verdict"], "consistent", "{r:#}");
+    assert_eq!(sources(r, "rpc"), ["log"], "{r:#}");
+    assert_eq!(r["bring"].as_array().unwrap().len(), 1, "{r:#}");
+    let r = find(&results, "contract-from-log");
+    assert_eq!(r["verdict"], "consistent", "{r:#}");
+    assert_eq!(sources(r, "contract"), ["log"], "{r:#}");
+
+    // What the user typed wins over the link's; the link's are shown, unused.
+    let r = find(&results, "link-fragments-overridden");
+    assert_eq!(r["verdict"], "valid", "{r:#}");
+    assert_eq!(sources(r, "contract"), ["typed"], "{r:#}");
+    assert!(
+        source_text(r, "contract")
+            .contains("you typed it; it is the development deployment (not a platform's)"),
+        "{r:#}"
+    );
+    assert!(r["offers"].to_string().contains(evil), "{r:#}");
+
+    // A link cannot swap in another ticket: tk_A's page verifies tk_A.
+    let r = find(&results, "ticket-swap");
+    assert_eq!(r["verdict"], "valid", "{r:#}");
+    assert!(
+        source_text(r, "ticket").contains(&format!("Ticket {h}: the handle in the page's URL")),
+        "{r:#}"
+    );
+    assert!(
+        source_text(r, "ticket").contains(&format!(
+            "The link names ticket {other}, but this page is for {h}"
+        )),
+        "{r:#}"
+    );
+    assert_eq!(marks(r).len(), 8, "tk_A's eight events: {r:#}");
+    let r = find(&results, "ticket-swap-file");
+    assert_eq!(r["verdict"], "invalid", "{r:#}");
+    assert!(has_key(r, "wrong_ticket"), "{r:#}");
+    assert!(marks(r).iter().all(|m| m != "ok"), "{r:#}");
+    // The handle is decoded as the server decodes the path.
+    let r = find(&results, "percent-encoded");
+    assert_eq!(r["verdict"], "valid", "{r:#}");
+    assert!(source_text(r, "ticket").contains(&h), "{r:#}");
+
+    // The page from disk verifies a ticket from a server URL (CORS on the
+    // public reads), the user's contract and RPC making it Verified.
+    let r = find(&results, "disk-link-typed");
+    assert_eq!(r["verdict"], "valid", "{r:#}");
+    assert_eq!(sources(r, "ticket"), ["link"], "{r:#}");
+
+    let r = find(&results, "list-pick");
+    assert_eq!(r["verdict"], "valid", "{r:#}");
+    assert_eq!(sources(r, "contract"), ["list"], "{r:#}");
+    assert!(
+        source_text(r, "contract")
+            .contains("from the deployment list: the development deployment (not a platform's)"),
+        "{r:#}"
+    );
+
+    let r = find(&results, "stored-rpc");
+    assert_eq!(r["verdict"], "valid", "{r:#}");
+    assert_eq!(sources(r, "rpc"), ["stored"], "{r:#}");
+
+    app.node.shutdown().await;
+    app.anvil.stop().await;
+}
+
+/// Issue 25 §1, several RPCs: read at one common block, any disagreement
+/// fails with both answers and both RPCs named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_rpcs_are_compared_and_a_disagreement_fails() {
+    let app = App::spawn().await;
+    let work = tempfile::tempdir().unwrap();
+    let (h, _) = app.record("zd-rpcs", &complaint_events(0)).await;
+    app.anchored_proof(&h).await;
+    // A second chain with the same contract at the same address (the same
+    // deployer's first transaction) and nothing anchored on it.
+    let other = Anvil::start(0, Some(1)).await.unwrap();
+    let operator = OperatorKey::parse(DEV_KEYS[0]).unwrap();
+    let (twin, _) =
+        proofdesk::anchor::deploy::deploy(&other.url(), &operator, None, Duration::from_secs(30))
+            .await
+            .unwrap();
+    assert_eq!(format!("{twin:#x}"), app.contract);
+    let (base, rpc) = (app.node.url(), app.anvil.url());
+    let same_node = rpc.replace("127.0.0.1", "localhost");
+    let cases = json!([
+        {"name": "agree", "url": format!("{base}/verify/{h}"), "contract": app.contract, "rpc": format!("{rpc}\n{same_node}")},
+        {"name": "disagree", "url": format!("{base}/verify/{h}"), "contract": app.contract, "rpc": format!("{rpc}, {}", other.url())},
+    ]);
+    let results = run_browser(&cases, work.path());
+    let r = find(&results, "agree");
+    assert_eq!(r["verdict"], "valid", "{r:#}");
+    assert_eq!(sources(r, "rpc"), ["typed", "typed"], "{r:#}");
+    let r = find(&results, "disagree");
+    assert_eq!(r["verdict"], "invalid", "{r:#}");
+    assert!(has_key(r, "rpc_disagree"), "{r:#}");
+    let said = r["problems"].to_string();
+    assert!(
+        said.contains(&rpc) && said.contains(&other.url()),
+        "both RPCs named: {said}"
+    );
+    assert!(said.contains("Your RPCs disagree on nextIndex()"), "{said}");
+    other.stop().await;
+    app.node.shutdown().await;
+    app.anvil.stop().await;
+}
+
+/// Issue 25 §2/§4: steps reported 60 days ago but recorded and anchored now,
+/// with the bundle declaring a 60-day merge delay for itself. A deadline is
+/// met only when the anchor bounds it; the bundle's MMD bounds nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deadlines_count_as_met_only_when_the_anchor_bounds_them() {
+    let sixty_days = Duration::from_secs(60 * 86_400);
+    let app = App::spawn_with(sixty_days).await;
+    let work = tempfile::tempdir().unwrap();
+    let (h, _) = app.record("zd-backdated", &complaint_events(60)).await;
+    let bundle = app.anchored_proof(&h).await;
+    assert_eq!(bundle["max_merge_delay_ms"], json!(5_184_000_000u64));
+    let (base, rpc) = (app.node.url(), app.anvil.url());
+    let cases = json!([
+        {"name": "backdated", "url": format!("{base}/verify/{h}"), "rpc": rpc, "contract": app.contract, "readBody": true},
+        {"name": "backdated-zh", "url": format!("{base}/verify/{h}"), "lang": "zh", "rpc": rpc, "contract": app.contract},
+    ]);
+    let results = run_browser(&cases, work.path());
+    let r = find(&results, "backdated");
+    assert_eq!(r["verdict"], "valid", "nothing is forged, only late: {r:#}");
+    for which in ["clockAck", "clockFinal"] {
+        assert_eq!(r[which]["judged"], "met_late", "{which}: {r:#}");
+        assert!(
+            r[which]["text"].as_str().unwrap().contains("reported met"),
+            "{r:#}"
+        );
+    }
+    assert_eq!(r["mmdBound"], "nobody", "{r:#}");
+    let body = r["body"].as_str().unwrap();
+    assert!(
+        body.contains("the log claims 5184000 s (unsigned, its own claim)"),
+        "{body}"
+    );
+    assert!(!body.contains("recorded at the time shown"), "{body}");
+    let r = find(&results, "backdated-zh");
+    assert!(
+        r["clockAck"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("报告为按时完成"),
+        "{r:#}"
+    );
+    app.node.shutdown().await;
+    app.anvil.stop().await;
+}
+
+/// Issue 25 §2/§5: the three cases where the page and the CLI disagreed
+/// follow one rule, and the page agrees with `proofdesk verify`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_three_disputed_cases_follow_one_rule() {
+    let app = App::spawn().await;
+    let work = tempfile::tempdir().unwrap();
+    let (h, _) = app.record("zd-rules", &complaint_events(0)).await;
+    let bundle = app.anchored_proof(&h).await;
+    // The claimed block off by five: only a search hint.
+    let mut moved = bundle.clone();
+    for b in moved["batches"].as_array_mut().unwrap() {
+        b["block"] = json!(b["block"].as_u64().unwrap() + 5);
+    }
+    let moved = write_json(work.path(), "moved.json", &moved);
+    // The bundle's own MMD at 2^53 − 1: shown, never used.
+    let mut mmd_max = bundle.clone();
+    mmd_max["max_merge_delay_ms"] = json!(9_007_199_254_740_991u64);
+    let mmd_max = write_json(work.path(), "mmd-max.json", &mmd_max);
+    let good = write_json(work.path(), "good.json", &bundle);
+    let (rpc, contract) = (app.anvil.url(), app.contract.clone());
+    let page = format!("{}/verify", app.node.url());
+    let cases = json!([
+        {"name": "moved", "url": page, "rpc": rpc, "contract": contract, "files": [moved]},
+        {"name": "mmd-max", "url": page, "rpc": rpc, "contract": contract, "files": [mmd_max]},
+        {"name": "mmd-refused", "url": page, "rpc": rpc, "contract": contract, "files": [good], "mmd": "9007199254740991"},
+    ]);
+    let results = run_browser(&cases, work.path());
+    let r = find(&results, "moved");
+    assert_eq!(r["verdict"], "valid", "{r:#}");
+    assert!(
+        r["noteKeys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k == "block_moved")
+            && !r["notes"].as_array().unwrap().is_empty(),
+        "{r:#}"
+    );
+    assert!(
+        r["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("the log claimed block"),
+        "{r:#}"
+    );
+    let r = find(&results, "mmd-max");
+    assert_eq!(r["verdict"], "valid", "{r:#}");
+    assert_eq!(r["mmdBound"], "nobody", "{r:#}");
+    let r = find(&results, "mmd-refused");
+    assert_eq!(r["verdict"], "error", "{r:#}");
+    assert!(
+        r["mmdError"].as_str().unwrap().contains("is refused"),
+        "the field says why: {r:#}"
+    );
+    for (name, file) in [("moved", &moved), ("mmd-max", &mmd_max)] {
+        assert_eq!(
+            cli_valid(Path::new(file), &rpc, &contract, &[]),
+            Some(true),
+            "{name}: the CLI agrees"
+        );
+    }
+    app.node.shutdown().await;
+    app.anvil.stop().await;
+}
+
+/// Issue 25 §4: what a new user trips over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_a_new_user_trips_over() {
+    let app = App::spawn().await;
+    let work = tempfile::tempdir().unwrap();
+    let shots = screenshots_dir();
+    let (h, answers) = app.record("zd-user", &complaint_events(0)).await;
+    let bundle = app.anchored_proof(&h).await;
+    // A support request whose only event is not anchored yet.
+    let (req, _) = app.record("zd-request", &request_events()).await;
+    let good = write_json(work.path(), "good.json", &bundle);
+    // The append answer exactly as POST …/events returned it.
+    assert!(answers[7]["record"].is_object() && answers[7]["replayed"] == json!(false));
+    let answer = write_json(work.path(), "answer.json", &answers[7]);
+    // A receipt whose signature is not the anchorer's.
+    let mut bad = proofdesk::verify::receipt::from_append_answer(&answers[6]).unwrap();
+    let sig = bad.signature.clone();
+    bad.signature = format!(
+        "{}{}",
+        &sig[..10],
+        &sig[10..].replacen(
+            &sig[10..12],
+            if &sig[10..12] == "00" { "01" } else { "00" },
+            1
+        )
+    );
+    let bad = write_json(
+        work.path(),
+        "bad-receipt.json",
+        &serde_json::to_value(&bad).unwrap(),
+    );
+    let (status, ticket) = app
+        .call(reqwest::Method::GET, &format!("/v1/tickets/{h}"), None)
+        .await;
+    assert_eq!(status, 200);
+    let qr = ticket["verify_qr_url"].as_str().unwrap();
+    let long = ticket["verify_url"].as_str().unwrap();
+    assert!(qr.starts_with(&format!("/verify/{h}#q=")), "{qr}");
+    assert!(
+        qr.len() * 2 < long.len(),
+        "the QR form is compact: {} vs {}",
+        qr.len(),
+        long.len()
+    );
+    let (base, rpc, contract) = (app.node.url(), app.anvil.url(), app.contract.clone());
+    let page = format!("{base}/verify");
+    let cases = json!([
+        {"name": "append-answer", "url": page, "rpc": rpc, "contract": contract, "files": [good, answer]},
+        {"name": "bad-receipt", "url": page, "rpc": rpc, "contract": contract, "files": [good, bad]},
+        {"name": "pending-zh", "url": format!("{base}/verify/{req}?lang=zh-CN"), "lang": null, "rpc": rpc, "contract": contract, "readBody": true},
+        {"name": "request", "url": format!("{base}/verify/{req}"), "rpc": rpc, "contract": contract, "readBody": true},
+        {"name": "phone", "url": format!("{base}/verify/{h}"), "viewport": {"width": 390, "height": 844}, "rpc": rpc, "contract": contract, "screenshot": shots.join("verify-phone.png")},
+        {"name": "qr", "url": format!("{base}{qr}"), "rpc": rpc, "contract": contract},
+    ]);
+    let results = run_browser(&cases, work.path());
+
+    let r = find(&results, "append-answer");
+    assert_eq!(r["verdict"], "valid", "{r:#}");
+    assert_eq!(r["receipts"][0]["ok"], true, "{r:#}");
+    assert!(
+        r["receipts"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Receipt 1 (event 8)"),
+        "{r:#}"
+    );
+
+    // A bad receipt is that receipt's problem: the ticket stays as it is.
+    let r = find(&results, "bad-receipt");
+    assert_eq!(r["verdict"], "valid", "{r:#}");
+    assert_eq!(r["receipts"][0]["ok"], false, "{r:#}");
+    assert!(r["receiptsTrouble"].is_string(), "{r:#}");
+    assert!(marks(r).iter().all(|m| m == "ok"), "{r:#}");
+    // Whatever the changed signature recovers to (a wrong signer, or none),
+    // the receipt is named as the problem.
+    let said = r["receipts"][0]["text"].as_str().unwrap();
+    assert!(
+        said.starts_with("✗ Receipt 1")
+            && (said.contains("not by the log's anchorer") || said.contains("cannot be read")),
+        "{r:#}"
+    );
+
+    // Pending reads "not yet anchored", in Chinese too, chosen by the URL.
+    let r = find(&results, "pending-zh");
+    assert_eq!(r["lang"], "zh-CN", "{r:#}");
+    assert_eq!(r["verdict"], "pending", "{r:#}");
+    assert!(
+        r["verdictText"].as_str().unwrap().starts_with("尚未锚定"),
+        "{r:#}"
+    );
+    let body = r["body"].as_str().unwrap();
+    assert!(
+        !body.contains("未通过核验") && !body.contains("失败"),
+        "{body}"
+    );
+    assert_eq!(r["title"], "核验您的支持请求记录", "{r:#}");
+    assert_eq!(marks(r), ["pending"], "{r:#}");
+    // A support request is never titled a complaint.
+    let r = find(&results, "request");
+    assert_eq!(r["verdict"], "pending", "{r:#}");
+    assert_eq!(r["title"], "Check your support request's record", "{r:#}");
+    assert!(
+        !r["body"].as_str().unwrap().contains("complaint record"),
+        "{r:#}"
+    );
+    assert_eq!(
+        r["kind"],
+        "This ticket is a support request, not a complaint."
+    );
+
+    // At 390 px the verdict comes first after a check.
+    let r = find(&results, "phone");
+    assert_eq!(r["verdict"], "valid", "{r:#}");
+    let top = r["verdictTop"].as_f64().unwrap();
+    assert!(
+        (0.0..r["viewportHeight"].as_f64().unwrap()).contains(&top),
+        "in view: {r:#}"
+    );
+    assert!(
+        r["verdictPageY"].as_f64().unwrap() < 400.0,
+        "first on the page, not below the form: {}",
+        r["verdictPageY"]
+    );
+
+    // The QR link carries every receipt.
+    let r = find(&results, "qr");
+    assert_eq!(r["verdict"], "valid", "{r:#}");
+    let receipts = r["receipts"].as_array().unwrap();
+    assert_eq!(receipts.len(), 8, "{r:#}");
+    assert!(receipts.iter().all(|x| x["ok"] == true), "{r:#}");
+    // The caveats the CLI states: completeness and equivocation.
+    let comp = r["completeness"].as_str().unwrap();
+    assert!(
+        comp.contains("Later events are not ruled out")
+            && comp.contains("different version of an event"),
+        "{comp}"
+    );
+
+    app.node.shutdown().await;
+    app.anvil.stop().await;
+}
+
+/// The public reads the page fetches (the bundle, /v1/log) answer any
+/// origin, so a saved copy of the page works from disk or another host;
+/// nothing that needs an API key does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_reads_allow_any_origin_and_authenticated_routes_do_not() {
+    let app = App::spawn().await;
+    let (h, _) = app.record("zd-cors", &request_events()).await;
+    let url = app.node.url();
+    let get = |path: String, key: bool| {
+        let mut req = app
+            .http
+            .get(format!("{url}{path}"))
+            .header("Origin", "null");
+        if key {
+            req = req.bearer_auth(&app.key);
+        }
+        req.send()
+    };
+    for path in [format!("/v1/tickets/{h}/proof"), "/v1/log".to_owned()] {
+        let resp = get(path.clone(), false).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{path}");
+        assert_eq!(resp.headers()["access-control-allow-origin"], "*", "{path}");
+        assert!(
+            resp.headers()
+                .get("access-control-allow-credentials")
+                .is_none()
+        );
+    }
+    for path in [
+        format!("/v1/tickets/{h}"),
+        format!("/v1/tickets/{h}/events/0/receipt"),
+        "/v1/keys".to_owned(),
+        "/v1/export".to_owned(),
+    ] {
+        let resp = get(path.clone(), true).await.unwrap();
+        assert!(
+            resp.headers().get("access-control-allow-origin").is_none(),
+            "{path}: {:?}",
+            resp.headers()
+        );
+    }
+    // A preflight for a write from another origin is not granted.
+    let resp = app
+        .http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{url}/v1/tickets/{h}/events"),
+        )
+        .header("Origin", "https://elsewhere.example")
+        .header("Access-Control-Request-Method", "POST")
+        .header(
+            "Access-Control-Request-Headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        resp.headers().get("access-control-allow-origin").is_none(),
+        "{:?}",
+        resp.headers()
+    );
+    app.node.shutdown().await;
+    app.anvil.stop().await;
+}
+
+/// The operator serves the page, so the sha256 a complainant compares with
+/// is published outside it: in the README and web/dist/verify.html.sha256,
+/// equal to the committed page's. The page itself names no hash of its own
+/// (it cannot: the hash would change the file) and says where to look.
+#[test]
+fn the_readme_publishes_the_pages_sha256() {
+    use sha2::{Digest, Sha256};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let page = std::fs::read(root.join("web/dist/verify.html")).unwrap();
+    let hash = hex::encode(Sha256::digest(&page));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("\nPage sha256: `{hash}`\n")),
+        "README.md must publish {hash} (run scripts/build-page.sh)"
+    );
+    let file = std::fs::read_to_string(root.join("web/dist/verify.html.sha256")).unwrap();
+    assert_eq!(file, format!("{hash}  verify.html\n"));
+    let text = String::from_utf8(page).unwrap();
+    assert!(
+        text.contains("sha256sum verify.html") && text.contains("published in Proofdesk's README"),
+        "the page says how to check it"
+    );
 }

@@ -14,6 +14,7 @@ pub mod openapi;
 mod ops;
 mod page;
 mod public;
+mod qr_link;
 pub mod receipts;
 pub mod schema;
 mod writes;

@@ -180,6 +180,8 @@ pub async fn receipt(
 
 /// Per-event links and the compact receipt, for GET /v1/tickets/{handle}.
 pub struct EventLinks {
+    /// The v1 receipt the compact form encodes (for the QR link).
+    pub signed: SignedReceipt,
     pub receipt_url: String,
     pub receipt_compact: String,
     pub content_url: Option<String>,
@@ -197,6 +199,7 @@ pub fn event_links(
         receipt_url: format!("{base}/receipt"),
         receipt_compact: compact(&signed)?,
         content_url: has_content.then(|| format!("{base}/content")),
+        signed,
     })
 }
 

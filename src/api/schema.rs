@@ -121,6 +121,9 @@ pub struct TicketView {
     /// The complainant's verifier link, carrying every receipt in its
     /// fragment (never sent to a server).
     pub verify_url: String,
+    /// The same link in the compact form for a QR code: `/verify/{handle}#q=…`
+    /// carries every receipt in about a third of the length (docs/VERIFIER.md).
+    pub verify_qr_url: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

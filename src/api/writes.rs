@@ -363,6 +363,7 @@ pub async fn get_ticket(
         .ok_or_else(|| ApiError::NotFound(format!("ticket {ticket} not found")))?;
     let events = app.store.events_by_ticket(&ticket).await?;
     let mut compacts = Vec::with_capacity(events.len());
+    let mut signed = Vec::with_capacity(events.len());
     let records = events
         .iter()
         .map(|e| {
@@ -371,6 +372,7 @@ pub async fn get_ticket(
             // Receipt download, compact receipt and content links (src/api/receipts.rs).
             let links = super::receipts::event_links(&app, e, &record)?;
             compacts.push(links.receipt_compact.clone());
+            signed.push(links.signed);
             Ok(TicketEvent {
                 index: e.index,
                 seq: e.seq,
@@ -385,6 +387,7 @@ pub async fn get_ticket(
         .collect::<Result<Vec<_>, ApiError>>()?;
     Ok(Json(TicketView {
         verify_url: super::receipts::verify_link(&t.handle, &compacts),
+        verify_qr_url: super::qr_link::link(t.handle.as_str(), &signed),
         ticket: t.handle,
         external_id: t.external_id,
         created_at: t.created_at,

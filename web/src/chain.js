@@ -82,26 +82,35 @@ export class Rpc {
     return { number: qty(b.number, "block number"), time: qty(b.timestamp, "block timestamp"), hash: b.hash };
   }
 
-  async ethCall(to, data) {
-    const r = await this.call("eth_call", [{ to, data }, "latest"]);
+  /// eth_call at a block (a number, or "latest"): several RPCs are read
+  /// at one common block so that one lagging behind is no disagreement.
+  async ethCall(to, data, at = "latest") {
+    const r = await this.call("eth_call", [{ to, data }, typeof at === "number" ? hexQty(at) : at]);
     if (typeof r !== "string" || !/^0x([0-9a-fA-F]{64})+$/.test(r)) {
       throw new RpcError(`eth_call to ${to}: unexpected answer ${JSON.stringify(r).slice(0, 80)} (is there a SupportAnchor contract at this address?)`);
     }
     return r.toLowerCase();
   }
 
-  async anchorer(contract) {
-    const r = await this.ethCall(contract, SEL.anchorer);
+  /// The code at an address ("0x": none, so no contract to ask).
+  async code(address, at = "latest") {
+    const r = await this.call("eth_getCode", [address, typeof at === "number" ? hexQty(at) : at]);
+    if (typeof r !== "string" || !/^0x([0-9a-fA-F]{2})*$/.test(r)) throw new RpcError(`eth_getCode: unexpected answer ${JSON.stringify(r).slice(0, 80)}`);
+    return r.toLowerCase();
+  }
+
+  async anchorer(contract, at) {
+    const r = await this.ethCall(contract, SEL.anchorer, at);
     return "0x" + r.slice(2 + 24, 2 + 64);
   }
 
-  async nextIndex(contract) {
-    const r = await this.ethCall(contract, SEL.nextIndex);
+  async nextIndex(contract, at) {
+    const r = await this.ethCall(contract, SEL.nextIndex, at);
     return qty("0x" + r.slice(2, 66), "nextIndex()");
   }
 
-  async batchHead(contract, id) {
-    const r = await this.ethCall(contract, SEL.batchHead + word(id));
+  async batchHead(contract, id, at) {
+    const r = await this.ethCall(contract, SEL.batchHead + word(id), at);
     return "0x" + r.slice(2, 66);
   }
 

@@ -4,7 +4,7 @@
 
 import { canonicalBytes } from "./canonical.js";
 import { isObject, isUint } from "./json.js";
-import { isHash, leafHash, nodeHash, ZERO_HASH } from "./hash.js";
+import { fromHex, isHash, leafHash, nodeHash, nodeHashBytes, toHex, ZERO_HASH } from "./hash.js";
 
 export const ROLES = ["customer", "agent", "system", "bot", "integration"];
 export const CHANNELS = ["email", "web", "chat", "phone", "sms", "social", "api"];
@@ -210,11 +210,12 @@ export function rootFromPath(leaf, position, size, path) {
   // BigInt: positions and sizes may exceed 32 bits, where JS bit operators wrap.
   let fn = BigInt(position);
   let sn = BigInt(size) - 1n;
-  let r = leaf;
-  for (const p of path) {
+  let r = fromHex(leaf);
+  for (const hex of path) {
     if (sn === 0n) throw new Error(`audit path has ${path.length} hashes, more than a tree of ${size} leaves can need`);
+    const p = fromHex(hex);
     if ((fn & 1n) === 1n || fn === sn) {
-      r = nodeHash(p, r);
+      r = nodeHashBytes(p, r);
       if ((fn & 1n) === 0n) {
         while ((fn & 1n) === 0n && fn !== 0n) {
           fn >>= 1n;
@@ -222,13 +223,13 @@ export function rootFromPath(leaf, position, size, path) {
         }
       }
     } else {
-      r = nodeHash(r, p);
+      r = nodeHashBytes(r, p);
     }
     fn >>= 1n;
     sn >>= 1n;
   }
   if (sn !== 0n) throw new Error(`audit path has ${path.length} hashes, fewer than position ${position} in a tree of ${size} leaves needs`);
-  return r;
+  return toHex(r);
 }
 
 /// RFC 6962 Merkle tree hash of a list of leaf hashes (for the conformance run).

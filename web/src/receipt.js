@@ -7,7 +7,7 @@ import { canonicalBytes, canonicalText } from "./canonical.js";
 import { isObject, isUint, parseStrict } from "./json.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { concat, eip191Digest, fromHex, isHash, keccak, toHex } from "./hash.js";
-import { isAddress, isHandle, rootFromPath, timestampMillis } from "./protocol.js";
+import { acceptRecord, isAddress, isHandle, rootFromPath, timestampMillis } from "./protocol.js";
 
 const RECEIPT_KEYS = ["anchor_deadline", "chain_id", "contract", "index", "leaf", "recorded_at", "seq", "ticket", "v"];
 
@@ -16,10 +16,22 @@ export class ReceiptError extends Error {}
 const GROUP_KEYS = ["chain_id", "contract", "root", "size", "v"];
 
 /// Checks a signed receipt's shape: v1 {receipt, signature}, or v2 {receipt,
-/// group, position, path, signature} (PROTOCOL.md §12). Returns a
-/// normalised copy; `v2` holds {group, position, path} for a v2 receipt.
-export function readSignedReceipt(v) {
-  if (!isObject(v)) throw new ReceiptError("a receipt file holds {\"receipt\": …, \"signature\": …}");
+/// group, position, path, signature} (PROTOCOL.md §12), or the append API's
+/// whole answer as saved from POST …/events (the v2 receipt plus "record"
+/// and "replayed"; the record must then be the one the receipt names).
+/// Returns a normalised copy; `v2` holds {group, position, path} for a v2
+/// receipt.
+export function readSignedReceipt(input) {
+  if (!isObject(input)) throw new ReceiptError("a receipt file holds {\"receipt\": …, \"signature\": …}");
+  let v = input;
+  let appendedRecord = null;
+  if ("record" in input) {
+    // The append answer: the receipt's members, the record, `replayed`.
+    const { record, replayed, ...rest } = input;
+    if (replayed !== undefined && typeof replayed !== "boolean") throw new ReceiptError("the append answer's replayed is not true or false");
+    appendedRecord = record;
+    v = rest;
+  }
   const keys = Object.keys(v).sort();
   const v1Shape = keys.join() === "receipt,signature";
   const v2Shape = keys.join() === "group,path,position,receipt,signature";
@@ -58,6 +70,18 @@ export function readSignedReceipt(v) {
       throw new ReceiptError("position must be an integer and path a list of 32-byte hashes");
     }
     v2 = { group: g, position: v.position, path: v.path };
+  }
+  if (appendedRecord !== null) {
+    let leaf;
+    try {
+      leaf = acceptRecord(appendedRecord).leaf;
+    } catch (e) {
+      throw new ReceiptError(`the append answer's record is not a valid record: ${e.message}`);
+    }
+    const a = appendedRecord;
+    if (leaf !== r.leaf || a.ticket !== r.ticket || a.seq !== r.seq || a.index !== r.index) {
+      throw new ReceiptError("the append answer's record is not the one its receipt names");
+    }
   }
   return { receipt: r, signature: v.signature.toLowerCase(), recordedMs, deadlineMs, v2 };
 }

@@ -12,8 +12,10 @@ import { batchHead, contentCommitment, isHash, ZERO_HASH } from "./hash.js";
 import { acceptRecord, applyEvent, isAddress, isHandle, rootFromPath, startState } from "./protocol.js";
 import { BATCH_ANCHORED_TOPIC, hexQty, Rpc, RpcError, word } from "./chain.js";
 import { readSignedReceipt, receiptSigner } from "./receipt.js";
+import { entriesFor } from "./deployments.js";
 
-/// How far past a batch's claimed block the BatchAnchored log is searched.
+/// How far around a batch's claimed block the BatchAnchored log is searched
+/// (each eth_getLogs range at most this wide: public RPCs refuse wide ones).
 export const LOG_WINDOW = 1000;
 
 const f = (key, p = {}) => ({ key, p });
@@ -75,21 +77,81 @@ export function readDisclosure(v) {
   return v;
 }
 
+/// Where an input came from (docs/PROTOCOL.md §13, SPEC of issue 25 §1).
+/// Only a contract the user typed or picked from the deployment list, and
+/// an RPC the user typed (now or on an earlier visit), can earn "valid".
+export const CONTRACT_SOURCES = ["typed", "list", "bundle", "link", "log"];
+export const RPC_SOURCES = ["typed", "stored", "link", "log"];
+const TRUSTED_CONTRACT = new Set(["typed", "list"]);
+const USER_RPC = new Set(["typed", "stored"]);
+
+/// Findings that mean the chain was not read through a contract, chain and
+/// RPCs the user can rely on: no event is then shown as confirmed (✓).
+export const TRUST_KEYS = new Set([
+  "contract_mismatch", "no_trusted_contract", "trusted_not_address", "chain_mismatch",
+  "anchorer_mismatch", "rpc_disagree", "list_chain", "no_code",
+]);
+
+/// The largest timestamp the protocol can spell (9999-12-31T23:59:59.999Z).
+const MAX_TS_MS = 253402300799999;
+/// The largest maximum merge delay a user may set, in seconds: any deadline
+/// recorded_at + MMD stays an exact integer of milliseconds.
+export const MAX_USER_MMD_S = Math.floor((Number.MAX_SAFE_INTEGER - 999 - MAX_TS_MS) / 1000);
+
+/// A maximum merge delay the user typed (seconds): {ms} or {error: reason}.
+export function readUserMmd(value) {
+  const v = String(value).trim();
+  if (!/^[0-9]+$/.test(v)) return { error: "it must be a whole number of seconds, 0 or more" };
+  const s = Number(v);
+  if (!Number.isSafeInteger(s) || s > MAX_USER_MMD_S) {
+    return { error: `it must be at most ${MAX_USER_MMD_S} seconds, or a deadline cannot be computed exactly` };
+  }
+  return { ms: s * 1000 };
+}
+
+/// Splits the RPC field: one URL per line, or comma-separated.
+export function splitRpcs(text) {
+  return [...new Set((text || "").split(/[\s,]+/).map((x) => x.trim()).filter(Boolean))];
+}
+
+function resolveContract(opts) {
+  if (opts.contract && (opts.contract.value || opts.contract.source === "bundle")) {
+    return { value: (opts.contract.value || "").trim(), source: opts.contract.source, entry: opts.contract.entry || null };
+  }
+  const typed = (opts.trustedContract || "").trim();
+  if (typed) return { value: typed, source: "typed", entry: null };
+  if (opts.trustBundleContract) return { value: "", source: "bundle", entry: null };
+  return null;
+}
+
+function resolveRpcs(opts) {
+  const list = opts.rpcs ? opts.rpcs.filter((r) => r && r.url) : opts.rpcUrl ? splitRpcs(opts.rpcUrl).map((url) => ({ url, source: "typed" })) : [];
+  const seen = new Set();
+  return list.filter((r) => (seen.has(r.url) ? false : (seen.add(r.url), true)));
+}
+
 /**
  * Verifies a bundle. Options:
  *   bundleText      the bundle as text (parsed strictly here)
- *   expectedTicket  the handle the user expects (from the URL), or null
- *   rpcUrl          the user's RPC
- *   trustedContract the contract the user trusts, or "" / null
- *   trustBundleContract  the user explicitly accepts the bundle's own contract
- *   receipts        [{receipt, signature}] as parsed JSON values
+ *   expectedTicket  the handle the user asked for (page URL, typed link), or null
+ *   ticketSource    where that handle came from: path | typed | link | file
+ *   contract        {value, source, entry?}: source typed | list | bundle | link | log
+ *                   (entry: the deployment picked from the list)
+ *   rpcs            [{url, source}]: source typed | stored | link | log
+ *   (trustedContract, trustBundleContract, rpcUrl: the older spelling of the same)
+ *   deployments     the deployment list (the page passes the one built into it)
+ *   receipts        [{receipt, signature}] (or the saved append answer) as parsed JSON
  *   disclosures     [{ticket, index, seq, salt, content}] as parsed JSON values
  *   maxMergeDelaySeconds  the user's own MMD, or null
  *   fetchImpl       optional fetch for the RPC
+ *   onProgress      optional (done, total) while events are checked
+ * The report's `verdict` is valid | consistent | invalid | pending | error.
  */
 export async function verify(opts) {
   const report = {
+    verdict: null,
     valid: false,
+    checks_pass: false,
     ran: true,
     error: null,
     ticket: null,
@@ -97,8 +159,10 @@ export async function verify(opts) {
     contract: null,
     contract_source: null,
     anchorer: null,
+    sources: { contract: null, rpcs: [], ticket: null, list_hint: null },
     problems: [],
     warnings: [],
+    notes: [],
     events: [],
     receipts: [],
     disclosures: [],
@@ -110,8 +174,23 @@ export async function verify(opts) {
     complete_through: null,
     receipts_through: null,
     latest_block: null,
+    common_block: null,
     complaint: false,
   };
+  const deployments = opts.deployments || [];
+  const rpcs = resolveRpcs(opts);
+  report.sources.rpcs = rpcs.map((r) => ({ url: r.url, source: r.source }));
+  if (opts.expectedTicket) report.sources.ticket = { value: opts.expectedTicket, source: opts.ticketSource || "typed" };
+  // A user MMD that cannot be used is refused before anything is fetched.
+  let userMmd = null;
+  if (opts.maxMergeDelaySeconds !== null && opts.maxMergeDelaySeconds !== undefined && String(opts.maxMergeDelaySeconds).trim() !== "") {
+    userMmd = readUserMmd(opts.maxMergeDelaySeconds);
+    if (userMmd.error) {
+      report.ran = false;
+      report.error = f("mmd_refused", { value: String(opts.maxMergeDelaySeconds), detail: userMmd.error });
+      return finish(report);
+    }
+  }
   let b;
   try {
     b = readBundle(opts.bundleText);
@@ -123,9 +202,10 @@ export async function verify(opts) {
   report.chain_id = b.chain.chain_id;
   report.contract = b.chain.contract.toLowerCase();
   report.policy = b.policy;
+  report.bundle_mmd_ms = b.max_merge_delay_ms;
   const P = report.problems;
 
-  // (a) version; the ticket the user expects.
+  // (a) version; the ticket the user asked for.
   if (b.version !== 1) P.push(f("bundle_version", { v: b.version }));
   if (b.events.length === 0) P.push(f("no_events"));
   if (opts.expectedTicket && opts.expectedTicket !== b.ticket) {
@@ -148,13 +228,27 @@ export async function verify(opts) {
   let stateBroken = false;
   let seenPending = false;
   const used = [];
-  b.events.forEach((ev, i) => {
+  const usedSet = new Set();
+  const byBatch = new Map(); // batch id → its events, so per-batch findings stay linear
+  for (let i = 0; i < b.events.length; i++) {
+    // A large bundle takes a while: let the page breathe (and say how far).
+    if (i > 0 && i % 2000 === 0) {
+      if (opts.onProgress) opts.onProgress(i, b.events.length);
+      await new Promise((ok) => setTimeout(ok, 0));
+    }
+    checkEvent(b.events[i], i);
+  }
+  function checkEvent(ev, i) {
     const e = {
       seq: i, index: null, type: null, record: null, occurredMs: null, recordedMs: null,
       batch: ev.batch, status: ev.batch === null ? "pending" : "anchored",
-      block: null, blockTime: null, ok: true, problems: [], flags: [], mmd: null,
+      block: null, blockTime: null, lagS: null, ok: true, problems: [], flags: [], mmd: null,
     };
     report.events.push(e);
+    if (ev.batch !== null) {
+      if (!byBatch.has(ev.batch)) byBatch.set(ev.batch, []);
+      byBatch.get(ev.batch).push(e);
+    }
     let acc;
     try {
       acc = acceptRecord(ev.record);
@@ -193,7 +287,10 @@ export async function verify(opts) {
       e.problems.push(f("batch_not_listed", { seq: i, id: ev.batch }));
       return;
     }
-    if (!used.includes(ev.batch)) used.push(ev.batch);
+    if (!usedSet.has(ev.batch)) {
+      usedSet.add(ev.batch);
+      used.push(ev.batch);
+    }
     if (r.index < bt.first_index || r.index - bt.first_index >= bt.count) {
       e.problems.push(f("outside_batch", { seq: i, index: r.index, id: bt.id }));
       return;
@@ -204,13 +301,13 @@ export async function verify(opts) {
     } catch (err) {
       e.problems.push(f("path_fails", { seq: i, id: bt.id, detail: err.message }));
     }
-  });
+  }
   const firstEvent = report.events[0];
   report.complaint = !!(firstEvent && firstEvent.record && firstEvent.record.type === "ticket.created" && firstEvent.record.data.complaint);
 
   // Receipts and disclosures: shapes first (they need no chain).
   const receipts = (opts.receipts || []).map((raw, n) => {
-    const out = { n: n + 1, ok: true, problems: [], flags: [], receipt: null, signer: null };
+    const out = { n: n + 1, ok: true, problems: [], evidence: [], flags: [], receipt: null, signer: null };
     try {
       if (raw && typeof raw.unreadable === "string") throw new Error(raw.unreadable);
       const s = readSignedReceipt(raw);
@@ -226,104 +323,125 @@ export async function verify(opts) {
   });
   report.receipts = receipts;
 
-  // (e) on chain, through the user's RPC only.
-  const trusted = (opts.trustedContract || "").trim().toLowerCase();
-  if (trusted) {
-    if (!isAddress(trusted)) P.push(f("trusted_not_address", { got: opts.trustedContract }));
-    else if (trusted !== report.contract) P.push(f("contract_mismatch", { bundle: report.contract, trusted }));
-    report.contract_source = "user";
-  } else if (opts.trustBundleContract) {
-    report.contract_source = "bundle";
-    report.warnings.push(f("contract_from_bundle", { contract: report.contract }));
+  // The contract, and where it came from.
+  const chosen = resolveContract(opts);
+  let contract = null; // the contract the chain is read for, once it is an address
+  if (chosen) {
+    const value = chosen.source === "bundle" ? report.contract : chosen.value.toLowerCase();
+    report.contract_source = chosen.source;
+    report.sources.contract = { value, source: chosen.source, entry: chosen.entry, list: null };
+    if (!isAddress(value)) P.push(f("trusted_not_address", { got: chosen.value }));
+    else {
+      contract = value;
+      if (value !== report.contract) P.push(f("contract_mismatch", { bundle: report.contract, trusted: value, source: chosen.source }));
+    }
+    if (chosen.source === "bundle") report.warnings.push(f("contract_from_bundle", { contract: report.contract }));
   } else {
     P.push(f("no_trusted_contract"));
   }
-  if (!opts.rpcUrl) {
+  // Not chosen from the list, but on it: a hint of what to pick.
+  if (!chosen || !TRUSTED_CONTRACT.has(chosen.source)) {
+    const hint = entriesFor(deployments, report.contract).find((d) => d.chain_id === b.chain.chain_id);
+    if (hint) report.sources.list_hint = hint;
+  }
+
+  if (rpcs.length === 0) {
     report.ran = false;
     report.error = f("rpc_failed", { detail: "no RPC URL was given" });
     return finish(report);
   }
-  const rpc = new Rpc(opts.rpcUrl, { fetchImpl: opts.fetchImpl, timeoutMs: opts.timeoutMs || 20000 });
+  const clients = rpcs.map((r) => new Rpc(r.url, { fetchImpl: opts.fetchImpl, timeoutMs: opts.timeoutMs || 20000 }));
+  const primary = clients[0];
   const anchoredAt = new Map(); // batch id → {block, time}
   let latest = null;
+  // Every RPC answers the same question; any two that differ fail the check.
+  const agree = (what, answers) => {
+    for (let i = 1; i < answers.length; i++) {
+      if (answers[i] !== answers[0]) {
+        P.push(f("rpc_disagree", { what, a: String(answers[0]), rpcA: rpcs[0].url, b: String(answers[i]), rpcB: rpcs[i].url }));
+        return false;
+      }
+    }
+    return true;
+  };
+  const all = (fn) => Promise.all(clients.map(fn));
   try {
-    const chainId = await rpc.chainId();
+    const chainIds = await all((c) => c.chainId());
+    const chainId = chainIds[0];
     report.rpc_chain_id = chainId;
-    if (chainId !== b.chain.chain_id) {
-      P.push(f("chain_mismatch", { rpc: chainId, bundle: b.chain.chain_id }));
-    } else {
-      const contract = report.contract;
-      const anchorer = await rpc.anchorer(contract);
+    const sameChain = agree("eth_chainId", chainIds);
+    if (chainId !== b.chain.chain_id) P.push(f("chain_mismatch", { rpc: chainId, bundle: b.chain.chain_id }));
+    const entry = report.sources.contract && report.sources.contract.entry;
+    if (entry && entry.chain_id !== chainId) {
+      P.push(f("list_chain", { platform: entry.platform, list: entry.chain_id, rpc: chainId }));
+    }
+    if (report.sources.contract && report.contract_source === "typed") {
+      report.sources.contract.list = entriesFor(deployments, report.sources.contract.value).find((d) => d.chain_id === chainId) || null;
+    }
+    if (sameChain && chainId === b.chain.chain_id) {
+      // One common block: the lowest any RPC has, so lag is no disagreement.
+      const heights = await all((c) => c.blockNumber());
+      const at = Math.min(...heights);
+      report.common_block = at;
+      const target = report.contract; // the bundle's; the trust check is above
+      const codes = await all((c) => c.code(target, at));
+      if (codes[0] === "0x") {
+        P.push(f("no_code", { contract: target }));
+        throw new NoContract();
+      }
+      const anchorers = await all((c) => c.anchorer(target, at));
+      const anchorer = anchorers[0];
       report.anchorer = anchorer;
+      agree("anchorer()", anchorers);
       if (anchorer !== b.chain.anchorer.toLowerCase()) P.push(f("anchorer_mismatch", { chain: anchorer, bundle: b.chain.anchorer.toLowerCase() }));
-      const nextIndex = await rpc.nextIndex(contract);
+      const nextIndexes = await all((c) => c.nextIndex(target, at));
+      const nextIndex = nextIndexes[0];
       report.next_index = nextIndex;
-      latest = await rpc.block("latest");
+      agree("nextIndex()", nextIndexes);
+      latest = await primary.block(at);
       report.latest_block = latest;
       for (const id of used) {
         const bt = batches.get(id);
-        const head = await rpc.batchHead(contract, id);
+        const heads = await all((c) => c.batchHead(target, id, at));
+        if (!agree(`batchHead(${id})`, heads)) continue;
+        const head = heads[0];
         if (head === ZERO_HASH) {
           // Sealed by the log, not anchored yet: its events are pending.
-          for (const e of report.events) {
-            if (e.batch === id) {
-              e.batch = null;
-              e.status = "pending";
-              e.sealedBatch = id;
-            }
+          for (const e of byBatch.get(id) || []) {
+            e.batch = null;
+            e.status = "pending";
+            e.sealedBatch = id;
           }
           continue;
         }
         if (head !== bt.head) {
-          batchProblem(report, id, f("batch_head_differs", { id }));
+          batchProblem(byBatch, id, f("batch_head_differs", { id }));
           continue;
         }
-        // Searched near the block the bundle claims; a batch the log has
-        // just sent names none, so the latest blocks are searched.
-        const claimed = bt.block === null || bt.block === undefined ? null : bt.block;
-        if (claimed !== null && claimed > latest.number) {
-          batchProblem(report, id, f("batch_block_missing", { id, block: claimed }));
+        const found = await findAnchoring(primary, target, bt, at);
+        if (!found) {
+          batchProblem(byBatch, id, f("batch_no_log", { id, claimed: bt.block ?? null, window: LOG_WINDOW }));
           continue;
         }
-        const from = claimed !== null ? claimed : Math.max(0, latest.number - LOG_WINDOW + 1);
-        const to = claimed !== null ? Math.min(claimed + LOG_WINDOW - 1, latest.number) : latest.number;
-        const logs = await rpc.logs({
-          address: contract,
-          topics: [BATCH_ANCHORED_TOPIC, "0x" + word(id)],
-          fromBlock: hexQty(from),
-          toBlock: hexQty(to),
-        });
-        const want = "0x" + word(bt.first_index) + word(bt.count) + bt.root.slice(2);
-        const log = logs.find(
-          (l) => !l.removed && typeof l.address === "string" && l.address.toLowerCase() === contract &&
-            Array.isArray(l.topics) && (l.topics[0] || "").toLowerCase() === BATCH_ANCHORED_TOPIC &&
-            (l.topics[1] || "").toLowerCase() === "0x" + word(id) && (l.data || "").toLowerCase() === want,
-        );
-        if (!log) {
-          batchProblem(report, id, f("batch_no_log", { id, from, to }));
-          continue;
+        if (bt.block !== null && bt.block !== undefined && found.block !== bt.block) {
+          // The bundle's block is a search hint (a reorg moves blocks honestly).
+          report.notes.push(f("block_moved", { id, claimed: bt.block, block: found.block }));
         }
-        const blk = await rpc.block(Number(BigInt(log.blockNumber)));
-        if (!blk) {
-          batchProblem(report, id, f("batch_block_missing", { id, block: Number(BigInt(log.blockNumber)) }));
-          continue;
-        }
-        anchoredAt.set(id, { block: blk.number, time: blk.time });
+        anchoredAt.set(id, found);
       }
       // Pending means not anchored on chain; below nextIndex() nothing is.
-      let seenPending = false;
+      let pendingSeen = false;
       for (const e of report.events) {
         if (e.status === "pending") {
-          seenPending = true;
+          pendingSeen = true;
           if (e.index !== null && e.index < nextIndex) {
             e.problems.push(f("pending_but_anchored", { seq: e.seq, index: e.index, next: nextIndex }));
           }
-        } else if (seenPending) {
+        } else if (pendingSeen) {
           e.problems.push(f("anchored_after_pending", { seq: e.seq }));
         }
       }
-      // Receipts: signer = anchorer(), on this chain and the trusted contract, for this ticket.
-      const receiptContract = trusted || (opts.trustBundleContract ? report.contract : null);
+      // Receipts: signer = anchorer(), on this chain and the contract in use, for this ticket.
       for (const rc of receipts) {
         if (!rc.receipt) continue;
         const r = rc.receipt;
@@ -335,17 +453,23 @@ export async function verify(opts) {
           rc.problems.push(f("receipt_unreadable", { n: rc.n, detail: err.message }));
         }
         if (r.chain_id !== chainId) rc.problems.push(f("receipt_chain", { n: rc.n, got: r.chain_id, chain: chainId }));
-        if (!receiptContract || r.contract.toLowerCase() !== receiptContract) rc.problems.push(f("receipt_contract", { n: rc.n, got: r.contract.toLowerCase() }));
+        if (!contract || r.contract.toLowerCase() !== contract) rc.problems.push(f("receipt_contract", { n: rc.n, got: r.contract.toLowerCase() }));
         if (r.ticket !== b.ticket) rc.problems.push(f("receipt_ticket", { n: rc.n, got: r.ticket }));
       }
     }
   } catch (err) {
-    if (!(err instanceof RpcError)) throw err;
-    report.ran = false;
-    report.error = f("rpc_failed", { detail: err.message });
+    if (err instanceof NoContract) {
+      // Said above as a problem; nothing more can be read.
+    } else {
+      if (!(err instanceof RpcError)) throw err;
+      report.ran = false;
+      report.error = f("rpc_failed", { detail: err.message });
+    }
   }
 
-  // Receipts against the bundle's events (needs no chain).
+  // Receipts against the bundle's events (needs no chain). Only a receipt
+  // the log's anchorer signed is evidence; any other is a problem of that
+  // receipt alone and leaves the ticket's verdict as it is.
   for (const rc of receipts) {
     if (!rc.receipt) continue;
     // A signer that was never compared with anchorer() proves nothing.
@@ -353,48 +477,44 @@ export async function verify(opts) {
     const r = rc.receipt;
     const e = report.events[r.seq];
     rc.event = e && e.record && e.index === r.index && b.events[r.seq].leaf === r.leaf ? e : null;
-    if (!rc.event) rc.problems.push(f("receipt_withheld", { n: rc.n, seq: r.seq, index: r.index }));
+    if (!rc.event && rc.problems.length === 0) rc.evidence.push(f("receipt_withheld", { n: rc.n, seq: r.seq, index: r.index }));
   }
 
-  // (f) the maximum merge delay used, and its source.
-  const sigOk = receipts.filter((rc) => rc.receipt && rc.problems.length === 0);
+  // (f) the maximum merge delay that judges anchors timely, and who bounds
+  // it: the user, the signed receipts, or nobody (the bundle's own figure is
+  // the operator's unsigned claim: shown, never used).
+  const usable = receipts.filter((rc) => rc.receipt && rc.problems.length === 0 && rc.checked);
   let mmdFor = () => null;
-  if (opts.maxMergeDelaySeconds !== null && opts.maxMergeDelaySeconds !== undefined && opts.maxMergeDelaySeconds !== "") {
-    const s = Number(opts.maxMergeDelaySeconds);
-    const ms = s * 1000;
-    if (!Number.isSafeInteger(s) || s < 0 || !Number.isSafeInteger(ms)) P.push(f("mmd_overflow", { value: String(opts.maxMergeDelaySeconds) }));
-    else {
-      report.mmd = { ms, source: "user" };
-      mmdFor = () => ms;
-    }
-  } else if (sigOk.length) {
-    const per = new Map(sigOk.map((rc) => [rc.receipt.seq, rc.deadlineMs - rc.recordedMs]));
+  if (userMmd) {
+    report.mmd = { ms: userMmd.ms, source: "user" };
+    mmdFor = () => userMmd.ms;
+  } else if (usable.length) {
+    const per = new Map(usable.map((rc) => [rc.receipt.seq, rc.deadlineMs - rc.recordedMs]));
     const largest = Math.max(...per.values());
     if (largest < 0) P.push(f("mmd_overflow", { value: String(largest) }));
     report.mmd = { ms: largest, source: "receipts" };
     mmdFor = (seq) => (per.has(seq) ? per.get(seq) : largest);
   } else {
-    report.mmd = { ms: b.max_merge_delay_ms, source: "bundle" };
-    mmdFor = () => b.max_merge_delay_ms;
+    report.mmd = { ms: null, source: "nobody", claimed: b.max_merge_delay_ms };
   }
 
   // Flags, per event: pending, backdated, anchored late, pending past its promise.
   for (const e of report.events) {
     if (e.batch !== null) {
-      const id = e.batch;
-      const at = anchoredAt.get(id);
+      const at = anchoredAt.get(e.batch);
       if (at) {
         e.block = at.block;
         e.blockTime = at.time;
       }
       if (at && e.recordedMs !== null) {
-        if (Math.floor(e.recordedMs / 1000) > at.time) {
+        e.lagS = at.time - Math.floor(e.recordedMs / 1000);
+        if (e.lagS < 0) {
           report.backdated++;
           e.flags.push(f("flag_backdated", { seq: e.seq }));
         }
         const mmd = mmdFor(e.seq);
-        const limit = e.recordedMs + mmd + 999;
         if (mmd !== null) {
+          const limit = e.recordedMs + mmd + 999;
           if (!Number.isSafeInteger(limit)) e.problems.push(f("mmd_overflow", { value: String(mmd) }));
           else if (at.time * 1000 > limit) {
             report.broken_promises++;
@@ -417,7 +537,7 @@ export async function verify(opts) {
     }
   }
   for (const rc of receipts) {
-    if (!rc.event) continue;
+    if (!rc.event || rc.problems.length) continue;
     const e = rc.event;
     if (e.blockTime !== null) {
       if (e.blockTime * 1000 > rc.deadlineMs + 999) rc.flags.push(f("receipt_late", { n: rc.n, seq: e.seq }));
@@ -454,14 +574,49 @@ export async function verify(opts) {
   return finish(report, b);
 }
 
-function batchProblem(report, id, finding) {
-  for (const e of report.events) if (e.batch === id) e.problems.push(finding);
+class NoContract extends Error {}
+
+/// Where batch `bt` was anchored: the contract's BatchAnchored log for it,
+/// searched at the bundle's claimed block, then within LOG_WINDOW blocks
+/// before it, then after it (the claim is only a hint), never past block
+/// `at`; with no claim, the last LOG_WINDOW blocks. {block, time} or null.
+async function findAnchoring(rpc, contract, bt, at) {
+  const claimed = bt.block === null || bt.block === undefined ? null : bt.block;
+  const ranges = claimed !== null
+    ? [[claimed, claimed], [Math.max(0, claimed - LOG_WINDOW), claimed - 1], [claimed + 1, claimed + LOG_WINDOW]]
+    : [[Math.max(0, at - LOG_WINDOW + 1), at]];
+  const want = "0x" + word(bt.first_index) + word(bt.count) + bt.root.slice(2);
+  for (const [from, rawTo] of ranges) {
+    const to = Math.min(rawTo, at);
+    if (from > to) continue;
+    const logs = await rpc.logs({
+      address: contract,
+      topics: [BATCH_ANCHORED_TOPIC, "0x" + word(bt.id)],
+      fromBlock: hexQty(from),
+      toBlock: hexQty(to),
+    });
+    const log = logs.filter(
+      (l) => !l.removed && typeof l.address === "string" && l.address.toLowerCase() === contract &&
+        Array.isArray(l.topics) && (l.topics[0] || "").toLowerCase() === BATCH_ANCHORED_TOPIC &&
+        (l.topics[1] || "").toLowerCase() === "0x" + word(bt.id) && (l.data || "").toLowerCase() === want,
+    ).pop();
+    if (!log) continue;
+    const number = Number(BigInt(log.blockNumber));
+    const blk = await rpc.block(number);
+    if (!blk) return null;
+    return { block: blk.number, time: blk.time };
+  }
+  return null;
+}
+
+function batchProblem(byBatch, id, finding) {
+  for (const e of byBatch.get(id) || []) e.problems.push(finding);
 }
 
 function finish(report) {
   for (const e of report.events) e.ok = e.problems.length === 0;
   // A receipt is good only once its signer was compared with anchorer().
-  for (const r of report.receipts) r.ok = r.problems.length === 0 && r.checked === true;
+  for (const r of report.receipts) r.ok = r.problems.length === 0 && r.checked === true && r.evidence.length === 0;
   const eventsOk = report.events.every((e) => e.ok);
   // Completeness: the anchored prefix, and how far the user's receipts reach.
   let k = -1;
@@ -471,27 +626,44 @@ function finish(report) {
   }
   // No event anchored yet: nothing is proven (not valid, not evidence either).
   report.unproven = k < 0;
-  report.valid =
-    report.ran &&
-    report.problems.length === 0 &&
-    report.events.length > 0 &&
-    eventsOk &&
-    !report.unproven &&
-    report.receipts.every((r) => r.ok) &&
-    report.disclosures.every((d) => d.ok);
-  report.complete_through = report.valid && k >= 0 ? k : null;
+  const evidence = report.receipts.flatMap((r) => r.evidence);
+  const failed =
+    report.problems.length > 0 || !eventsOk || evidence.length > 0 || report.disclosures.some((d) => !d.ok);
+  report.checks_pass = report.ran && !failed && report.events.length > 0;
+  report.trust_failed = report.problems.some((p) => TRUST_KEYS.has(p.key)) || !report.ran;
+  const trustedContract = report.sources.contract !== null && TRUSTED_CONTRACT.has(report.sources.contract.source);
+  const userRpc = report.sources.rpcs.some((r) => USER_RPC.has(r.source));
+  report.untrusted = [];
+  if (!trustedContract) report.untrusted.push("contract");
+  if (!userRpc) report.untrusted.push("rpc");
+  report.verdict = failed
+    ? "invalid"
+    : !report.ran
+      ? "error"
+      : report.events.length === 0
+        ? "invalid"
+        : report.unproven
+          ? "pending"
+          : report.untrusted.length
+            ? "consistent"
+            : "valid";
+  report.valid = report.verdict === "valid";
+  report.complete_through = report.checks_pass && k >= 0 ? k : null;
   const held = report.receipts.filter((r) => r.ok && r.receipt).map((r) => r.receipt.seq);
-  report.receipts_through = report.valid && held.length ? Math.max(...held) : null;
-  // Status from the anchored events only; never from an invalid bundle.
+  report.receipts_through = report.checks_pass && held.length ? Math.max(...held) : null;
+  // Status from the anchored events only; never from a bundle that failed.
   report.state = null;
-  if (report.valid && k >= 0) report.state = report.events[k].stateAfter || null;
+  if (report.checks_pass && k >= 0) report.state = report.events[k].stateAfter || null;
   report.all_findings = [
     ...(report.error ? [report.error] : []),
     ...report.problems,
     ...report.events.flatMap((e) => e.problems),
-    ...report.receipts.flatMap((r) => r.problems),
+    ...evidence,
     ...report.disclosures.flatMap((d) => d.problems),
   ];
+  // A receipt's own problems (unreadable, another signer…): shown with the
+  // receipt, never turning the ticket red.
+  report.receipt_findings = report.receipts.flatMap((r) => r.problems);
   report.all_flags = [
     ...report.warnings,
     ...report.events.flatMap((e) => e.flags),
