@@ -183,6 +183,10 @@ enum Command {
     Report(cli::audit::ReportArgs),
     /// Append at a set rate while verifying random tickets' bundles and receipts against the chain.
     Hammer(Box<proofdesk::hammer::HammerArgs>),
+    /// Keep a live, verified copy of a log and serve its public routes.
+    Mirror(Box<cli::mirror::MirrorArgs>),
+    /// Write a mirror's copy to a file a restored node recovers from.
+    MirrorExport(cli::mirror::MirrorExportArgs),
     /// Copy a running SQLite log to a new file, consistently.
     Backup(cli::recovery::BackupArgs),
     /// Bring a database restored from a backup up to what the chain anchors.
@@ -297,6 +301,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(args) => cli::audit::audit(*args).await,
         Command::Report(args) => cli::audit::report(args),
         Command::Hammer(args) => proofdesk::hammer::command(*args).await,
+        Command::Mirror(args) => cli::mirror::mirror(*args).await,
+        Command::MirrorExport(args) => cli::mirror::export(args).await,
         Command::Backup(args) => cli::recovery::backup(args).await,
         Command::Recover(args) => cli::recovery::recover(args).await,
         Command::Deploy {

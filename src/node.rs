@@ -125,8 +125,8 @@ impl Node {
         };
         let state = AppState::new(AppParts {
             store: store.clone(),
-            key: key.clone(),
-            receipts: crate::ingest::receipts::ReceiptSigner::start(key.clone()),
+            key: Some(key.clone()),
+            receipts: Some(crate::ingest::receipts::ReceiptSigner::start(key.clone())),
             identity,
             policy: config.policy,
             chain: Some(chain.clone()),

@@ -2,9 +2,9 @@
 //! serve` runs, more events appended and anchored after it, then the
 //! backup restored. The node refuses to start on a database older than the
 //! chain (it would give anchored indices to new records and fork the log).
-//! `proofdesk recover` brings the missing records back from an auditor's
-//! saved audit, verifying every batch against the chain first; a copy that
-//! is too old, or edited, is refused. Afterwards the node starts, every
+//! `proofdesk recover` brings the missing records back from a mirror's
+//! export (`proofdesk mirror`, then `mirror-export`), verifying every batch
+//! against the chain first; a copy that is too old, or edited, is refused. Afterwards the node starts, every
 //! ticket verifies, and new events are appended and anchored on top.
 //! SQLite is copied with `proofdesk backup` (SQLite's backup API, online);
 //! PostgreSQL with pg_dump (a consistent snapshot, also online).
@@ -139,6 +139,39 @@ async fn story(db: &common::TestDb, backup: impl AsyncFnOnce() -> String) {
     let size = settle(&http, &base, db.store()).await;
     let audit = dir.path().join("audit.jsonl");
     saved_audit(&base, &key, &chain, &audit).await;
+    // A regulator's mirror has copied the log (one pass), and exports its
+    // copy for the recovery.
+    let mirror_db = format!("sqlite://{}", dir.path().join("mirror.db").display());
+    let chain_args = [
+        "--rpc".to_owned(),
+        anvil.url(),
+        "--contract".to_owned(),
+        format!("{contract:#x}"),
+        "--from-block".to_owned(),
+        block.to_string(),
+    ];
+    let mirrored = bin()
+        .args(["mirror", "--log", &base, "--key", &key, "--database", &mirror_db])
+        .args(&chain_args)
+        .output()
+        .unwrap();
+    assert!(
+        mirrored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&mirrored.stdout)
+    );
+    let from_mirror = dir.path().join("mirror.jsonl");
+    let exported = bin()
+        .args(["mirror-export", "--database", &mirror_db, "--out"])
+        .arg(&from_mirror)
+        .args(&chain_args)
+        .output()
+        .unwrap();
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
     server.terminate(Duration::from_secs(30)).await;
 
     // The restored database is older than the chain: the node refuses.
@@ -180,8 +213,9 @@ async fn story(db: &common::TestDb, backup: impl AsyncFnOnce() -> String) {
     let (ok, text) = recover(&restored, &anvil.url(), contract, block, &edited);
     assert!(!ok && text.contains("changed after the audit"), "{text}");
 
-    // Recovered from the auditor's copy, every batch checked on chain.
-    let (ok, text) = recover(&restored, &anvil.url(), contract, block, &audit);
+    // Recovered from the mirror's copy, every batch checked on chain; the
+    // auditor's copy then has nothing left to bring.
+    let (ok, text) = recover(&restored, &anvil.url(), contract, block, &from_mirror);
     assert!(ok, "{text}");
     assert!(text.contains("recovered"), "{text}");
     let (ok, text) = recover(&restored, &anvil.url(), contract, block, &audit);

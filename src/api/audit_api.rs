@@ -233,21 +233,7 @@ pub async fn export(
             };
             let mut buf = Vec::with_capacity(page.len() * 512);
             for e in &page {
-                buf.extend_from_slice(b"{\"batch\":");
-                match &e.sealed {
-                    Some((b, path)) => {
-                        buf.extend_from_slice(b.to_string().as_bytes());
-                        buf.extend_from_slice(b",\"path\":\"");
-                        for h in path {
-                            buf.extend_from_slice(hex::encode(h.0).as_bytes());
-                        }
-                        buf.push(b'"');
-                    }
-                    None => buf.extend_from_slice(b"null,\"path\":null"),
-                }
-                buf.extend_from_slice(b",\"record\":");
-                buf.extend_from_slice(e.record.as_bytes());
-                buf.extend_from_slice(b"}\n");
+                crate::prove::export::write_line(e, &mut buf);
             }
             Some((Ok::<_, std::io::Error>(Bytes::from(buf)), next + n))
         }

@@ -60,9 +60,11 @@ impl std::ops::Deref for AppState {
 
 pub struct AppParts {
     pub store: DynStore,
-    pub key: OperatorKey,
-    /// Signs receipts, one signature per group (receipt v2).
-    pub receipts: crate::ingest::receipts::ReceiptSigner,
+    /// The operator key; `None` on a mirror, which signs nothing.
+    pub key: Option<OperatorKey>,
+    /// Signs receipts, one signature per group (receipt v2); `None` on a
+    /// mirror.
+    pub receipts: Option<crate::ingest::receipts::ReceiptSigner>,
     pub identity: LogIdentity,
     pub policy: Policy,
     pub chain: Option<Chain>,
@@ -71,6 +73,50 @@ pub struct AppParts {
     pub public_rpc: Option<String>,
     /// Per-key and per-IP rate limits (src/api/limits.rs).
     pub limits: limits::SharedLimits,
+}
+
+/// The public read routes alone, for a mirror (`proofdesk mirror`): the
+/// log's description, batches, leaves, proof bundles and the verifier
+/// page. Nothing behind a key, no content, no writes.
+pub fn public_router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/tickets/{handle}/proof",
+            get(public::proof).layer(axum::middleware::map_response(page::any_origin)),
+        )
+        .route(
+            "/v1/log",
+            get(public::log_info).layer(axum::middleware::map_response(page::any_origin)),
+        )
+        .route("/verify", get(page::verify_page))
+        .route("/verify/{handle}", get(page::verify_ticket_page))
+        .route("/v1/batches", get(public::batches))
+        .route("/v1/batches/{id}", get(public::batch))
+        .route("/v1/batches/{id}/leaves", get(audit_api::batch_leaves))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+}
+
+/// The layers every server answers through: rate limits, body limit,
+/// timeout, problem+json, security headers, tracing.
+pub fn finish(routes: Router<AppState>, state: AppState) -> Router {
+    routes
+        .fallback(ops::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::limit,
+        ))
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        // Outside the body limit and the timeout, so their answers are
+        // problem+json too.
+        .layer(axum::middleware::map_response(ops::problemize))
+        .layer(axum::middleware::map_response(headers::security_headers))
+        .layer(TraceLayer::new_for_http())
 }
 
 pub fn router(state: AppState) -> Router {

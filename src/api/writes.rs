@@ -298,6 +298,8 @@ async fn receipts_for(
         .collect::<Result<Vec<_>, _>>()?;
     // One signature for the whole request, shared with concurrent ones.
     app.receipts
+        .as_ref()
+        .ok_or_else(read_only)?
         .sign(receipts)
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))
@@ -307,8 +309,16 @@ async fn receipts_for(
 /// compact links): its own signature, deterministic (RFC 6979), so every
 /// re-issue is the same. Accepted events get v2 receipts (`receipts_for`).
 pub(super) fn sign_receipt(app: &AppState, e: &StoredEvent) -> Result<SignedReceipt, ApiError> {
-    crate::verify::receipt::sign(&app.key, receipt_of(app, e, RECEIPT_VERSION)?)
+    let key = app.key.as_ref().ok_or_else(read_only)?;
+    crate::verify::receipt::sign(key, receipt_of(app, e, RECEIPT_VERSION)?)
         .map_err(|err| ApiError::Internal(err.to_string()))
+}
+
+/// A mirror holds no operator key: it serves proofs, never receipts.
+fn read_only() -> ApiError {
+    ApiError::Unavailable(
+        "this server is a read-only mirror: it signs no receipts and takes no writes".into(),
+    )
 }
 
 fn receipt_of(app: &AppState, e: &StoredEvent, version: u64) -> Result<Receipt, ApiError> {

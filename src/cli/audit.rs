@@ -38,7 +38,7 @@ pub struct ChainArgs {
 }
 
 impl ChainArgs {
-    fn chain(&self) -> anyhow::Result<Chain> {
+    pub fn chain(&self) -> anyhow::Result<Chain> {
         let mut c = Chain::connect(
             &self.rpc,
             self.contract,

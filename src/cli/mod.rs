@@ -2,5 +2,6 @@
 
 pub mod audit;
 pub mod integrations;
+pub mod mirror;
 pub mod recovery;
 pub mod signals;

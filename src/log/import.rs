@@ -40,6 +40,10 @@ pub struct ImportedTip {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AnchorFacts {
     pub tx: Hash32,
+    /// The anchoring transaction's nonce and fees, as the chain has them.
+    pub nonce: u64,
+    pub max_fee_per_gas: u128,
+    pub max_priority_fee_per_gas: u128,
     pub block_number: u64,
     pub block_hash: Hash32,
     /// Block timestamp, seconds.

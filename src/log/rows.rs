@@ -303,8 +303,9 @@ pub(crate) mod sql {
     pub const SET_LOG_STATE: &str = "UPDATE log_state SET size = $1, sealed = $2 WHERE id = 1";
     /// An imported batch, final, with where the chain anchored it.
     pub const INSERT_FINAL_BATCH: &str = "INSERT INTO batches (id, first_index, count, root, head, sealed_at_ms, status, \
-         tx_hash, attempts, block_number, block_hash, block_time, included_at_ms, final_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'final', $7, 0, $8, $9, $10, $11, $12)";
+         tx_hash, nonce, max_fee_per_gas, max_priority_fee_per_gas, submitted_at_ms, attempts, \
+         block_number, block_hash, block_time, included_at_ms, final_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'final', $7, $8, $9, $10, $11, 1, $12, $13, $14, $15, $16)";
     pub const INSERT_BATCH: &str = "INSERT INTO batches (id, first_index, count, root, head, sealed_at_ms, status) \
          VALUES ($1, $2, $3, $4, $5, $6, 'sealed')";
     /// Followed by a VALUES list.

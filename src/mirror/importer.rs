@@ -29,6 +29,12 @@ use crate::protocol::record::HashedRecord;
 use crate::protocol::state::{Policy, TicketState};
 use crate::protocol::tree::BatchTree;
 
+struct Sent {
+    nonce: u64,
+    max_fee_per_gas: u128,
+    max_priority_fee_per_gas: u128,
+}
+
 /// What feeding one line did.
 #[derive(Debug)]
 pub enum Fed {
@@ -54,6 +60,8 @@ pub struct Importer {
     placeholder: &'static str,
     blocks: BTreeMap<u64, (Hash32, u64)>,
     failures_seen: usize,
+    /// Tickets of the batches imported since [`Importer::take_imported_tickets`].
+    imported_tickets: BTreeSet<String>,
 }
 
 impl Importer {
@@ -115,6 +123,7 @@ impl Importer {
             placeholder,
             blocks: BTreeMap::new(),
             failures_seen: 0,
+            imported_tickets: BTreeSet::new(),
         })
     }
 
@@ -130,6 +139,16 @@ impl Importer {
 
     pub fn done(&self) -> bool {
         self.checker.done()
+    }
+
+    /// The chain's word as last read.
+    pub fn view(&self) -> &ChainView {
+        &self.view
+    }
+
+    /// The tickets of the batches imported since the last call.
+    pub fn take_imported_tickets(&mut self) -> BTreeSet<String> {
+        std::mem::take(&mut self.imported_tickets)
     }
 
     /// Reads the chain again, so the range goes on to what it anchors now.
@@ -208,6 +227,26 @@ impl Importer {
         Ok(b)
     }
 
+    /// The anchoring transaction's nonce and fees, as the chain has them.
+    async fn transaction(&self, tx: Hash32) -> anyhow::Result<Sent> {
+        use alloy::consensus::Transaction as _;
+        use alloy::providers::Provider;
+        let found = tokio::time::timeout(
+            self.chain.timeout,
+            self.chain
+                .provider()
+                .get_transaction_by_hash(crate::anchor::chain::b(&tx)),
+        )
+        .await
+        .with_context(|| format!("eth_getTransactionByHash({tx}) timed out"))??
+        .with_context(|| format!("the RPC does not know the anchoring transaction {tx}"))?;
+        Ok(Sent {
+            nonce: found.nonce(),
+            max_fee_per_gas: found.max_fee_per_gas(),
+            max_priority_fee_per_gas: found.max_priority_fee_per_gas().unwrap_or(0),
+        })
+    }
+
     async fn finish_batch(&mut self, closed: ClosedBatch) -> anyhow::Result<Fed> {
         let id = closed.id;
         let ev = *self
@@ -240,7 +279,9 @@ impl Importer {
                 failures: new,
             });
         }
+        let sent = self.transaction(ev.tx).await?;
         let tree = BatchTree::from_leaves(leaves)?;
+        self.imported_tickets.extend(touched.iter().cloned());
         let mut tips = Vec::with_capacity(touched.len());
         for handle in touched {
             let tip = self
@@ -271,6 +312,9 @@ impl Importer {
                 },
                 anchored: AnchorFacts {
                     tx: ev.tx,
+                    nonce: sent.nonce,
+                    max_fee_per_gas: sent.max_fee_per_gas,
+                    max_priority_fee_per_gas: sent.max_priority_fee_per_gas,
                     block_number: ev.block,
                     block_hash,
                     block_time,

@@ -5,6 +5,8 @@
 //! (a batch with no head on chain is pending). Events not yet sealed have
 //! batch null.
 
+pub mod export;
+
 use serde::Serialize;
 use serde_json::value::RawValue;
 

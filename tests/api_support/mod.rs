@@ -41,8 +41,10 @@ impl ApiServer {
                 max_merge_delay_ms: 60_000,
                 policy: Policy::default(),
             },
-            receipts: proofdesk::ingest::receipts::ReceiptSigner::start(key.clone()),
-            key,
+            receipts: Some(proofdesk::ingest::receipts::ReceiptSigner::start(
+                key.clone(),
+            )),
+            key: Some(key),
             policy: Policy::default(),
             public_rpc: None,
             chain: None,
