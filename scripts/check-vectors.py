@@ -197,4 +197,29 @@ for c in rv['rejected']:
     except (ValueError,AssertionError): bad=True
     assert bad, c['reason']
 assert (pretty(rv)+'\n').encode()==rraw, 'receipts.json pretty mismatch'
-print('check-vectors: every protocol v1 vector and receipt (v1, v2) reproduces from PROTOCOL.md')
+# Protocol v2 records (§4.1): a v1 record, but a rating names its survey.
+raw2 = open(__import__('os').path.join(__import__('os').path.dirname(__import__('os').path.abspath(__file__)), '..', 'tests', 'vectors', 'protocol-v2.json'), 'rb').read()
+d2 = json.loads(raw2)
+assert (pretty(d2)+'\n').encode()==raw2, 'v2 pretty mismatch'
+def rating_ok(r):
+    """The §4.1 rules on a record's version and its rating's data."""
+    if r['v'] not in (1, 2): return False
+    if r['type'] != 'satisfaction.rated': return True
+    want = {'score','scale'} | ({'survey'} if r['v']==2 else set())
+    x = r['data']
+    if not isinstance(x, dict) or set(x) != want: return False
+    if not (1 <= x['scale'] <= 100 and 0 <= x['score'] <= x['scale']): return False
+    if r['v']==2 and x['survey'] not in ('csat','nps'): return False
+    if r['v']==2 and x['survey']=='nps' and x['scale']!=10: return False
+    return True
+tips2={}
+for c in d2['records']:
+    r=c['record']; cb=canon(r).encode()
+    assert cb.decode()==c['canonical'] and hx(leaf(cb))==c['leaf']
+    assert rating_ok(r)
+    # an NPS answer is the one v2 record a log writes; a CSAT rating stays v1
+    assert r['v'] == (2 if r['type']=='satisfaction.rated' and r['data'].get('survey')=='nps' else 1)
+    s,p=tips2.get(r['ticket'],(0,'0x'+'0'*64)); assert (r['seq'],r['prev'])==(s,p); tips2[r['ticket']]=(s+1,c['leaf'])
+assert len(d2['rejected_records'])>=5
+for c in d2['rejected_records']: assert not rating_ok(c['record']), c['reason']
+print('check-vectors: every protocol v1 and v2 vector and receipt (v1, v2) reproduces from PROTOCOL.md')

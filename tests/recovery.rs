@@ -151,7 +151,15 @@ async fn story(db: &common::TestDb, backup: impl AsyncFnOnce() -> String) {
         block.to_string(),
     ];
     let mirrored = bin()
-        .args(["mirror", "--log", &base, "--key", &key, "--database", &mirror_db])
+        .args([
+            "mirror",
+            "--log",
+            &base,
+            "--key",
+            &key,
+            "--database",
+            &mirror_db,
+        ])
         .args(&chain_args)
         .output()
         .unwrap();

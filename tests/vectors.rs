@@ -207,3 +207,49 @@ fn receipt_vectors_recover_their_signer_and_rejected_ones_do_not() {
         assert!(signer_of(&s).is_err(), "{}", c["reason"]);
     }
 }
+
+const PATH_V2: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/vectors/protocol-v2.json"
+);
+
+/// Protocol v2 (PROTOCOL §4.1): the checked-in file is the generator's, its
+/// records hash to their leaves (a CSAT rating as v1, NPS answers as v2),
+/// and every rejected record is refused. `PROOFDESK_WRITE_VECTORS=1`
+/// rewrites it.
+#[test]
+fn v2_vectors_are_what_the_generator_produces_and_hold() {
+    let fresh = proofdesk::protocol::vectors::render_v2();
+    if std::env::var("PROOFDESK_WRITE_VECTORS").is_ok() {
+        std::fs::write(PATH_V2, &fresh).unwrap();
+    }
+    let text = std::fs::read_to_string(PATH_V2).expect("tests/vectors/protocol-v2.json exists");
+    assert_eq!(text, fresh, "protocol-v2.json differs from the generator");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let versions: Vec<u64> = v["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let h = HashedRecord::from_value(&r["record"]).unwrap();
+            assert_eq!(h.leaf, h_of(&r["leaf"]));
+            assert_eq!(
+                String::from_utf8(h.canonical).unwrap(),
+                r["canonical"].as_str().unwrap()
+            );
+            h.record.v
+        })
+        .collect();
+    assert_eq!(versions, vec![1, 1, 1, 2, 2, 1]);
+    for bad in v["rejected_records"].as_array().unwrap() {
+        assert!(
+            HashedRecord::from_value(&bad["record"]).is_err(),
+            "accepted: {}",
+            bad["reason"]
+        );
+    }
+}
+
+fn h_of(v: &Value) -> Hash32 {
+    h(v)
+}

@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Datelike, Months, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::event::{Direction, EventData, Status, Visibility};
+use crate::protocol::event::{Direction, EventData, Status, Survey, Visibility};
 use crate::protocol::record::{HashedRecord, Role};
 
 /// Regulatory limits, from the complaint's `ticket.created`.
@@ -83,8 +83,10 @@ pub struct TicketFacts {
     pub escalations: u32,
     /// Public outbound agent messages before the first resolution.
     pub agent_replies_before_resolution: u32,
-    /// The latest rating (score, scale).
+    /// The latest CSAT rating by the customer (score, scale).
     pub rating: Option<(u8, u8)>,
+    /// The latest NPS answer by the customer, 0 to 10.
+    pub nps: Option<u8>,
     /// The first ticket.assigned.
     pub assigned_ms: Option<i64>,
     /// The group of the latest ticket.assigned ("unassigned" before one).
@@ -264,6 +266,7 @@ impl KpiBuilder {
                     escalations: 0,
                     agent_replies_before_resolution: 0,
                     rating: None,
+                    nps: None,
                     assigned_ms: None,
                     team: "unassigned".to_owned(),
                     waiting: Vec::new(),
@@ -334,9 +337,10 @@ impl KpiBuilder {
                 t.resolved_ms = None;
             }
             EventData::Escalated(_) => t.escalations += 1,
-            EventData::Rated(x) if r.actor.role == Role::Customer => {
-                t.rating = Some((x.score, x.scale))
-            }
+            EventData::Rated(x) if r.actor.role == Role::Customer => match x.survey() {
+                Survey::Csat => t.rating = Some((x.score, x.scale)),
+                Survey::Nps => t.nps = Some(x.score),
+            },
             EventData::Rated(_) => self.integrity.rating_not_by_customer.add(flag()),
             _ => {}
         }
@@ -599,6 +603,8 @@ pub struct Figures {
     pub csat: Rate,
     /// Latest rating per ticket, as "score/scale" → tickets.
     pub score_distribution: BTreeMap<String, u64>,
+    /// Net Promoter Score over each ticket's latest NPS answer.
+    pub nps: Nps,
     pub basis: Basis,
 }
 
@@ -633,8 +639,48 @@ impl Figures {
                 |t| t.rating.is_some_and(|(s, k)| good_rating(s, k)),
             ),
             score_distribution: dist,
+            nps: Nps::of(tickets),
             basis: Basis::of(tickets.iter().copied()),
         }
+    }
+}
+
+/// Net Promoter Score: promoters answer 9-10, detractors 0-6, passives
+/// 7-8; the score is (promoters - detractors) / answers × 100, from -100
+/// to 100, over each ticket's latest NPS answer by its customer.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Nps {
+    pub answers: u64,
+    pub promoters: u64,
+    pub passives: u64,
+    pub detractors: u64,
+    /// Absent when nobody answered.
+    pub score: Option<f64>,
+    pub basis: Basis,
+}
+
+impl Nps {
+    fn of(tickets: &[&TicketFacts]) -> Nps {
+        let answered: Vec<&TicketFacts> = tickets
+            .iter()
+            .copied()
+            .filter(|t| t.nps.is_some())
+            .collect();
+        let mut n = Nps {
+            answers: answered.len() as u64,
+            basis: Basis::of(answered.iter().copied()),
+            ..Nps::default()
+        };
+        for t in &answered {
+            match t.nps {
+                Some(9..) => n.promoters += 1,
+                Some(7 | 8) => n.passives += 1,
+                _ => n.detractors += 1,
+            }
+        }
+        n.score = (n.answers > 0)
+            .then(|| (n.promoters as f64 - n.detractors as f64) / n.answers as f64 * 100.0);
+        n
     }
 }
 
@@ -927,6 +973,7 @@ mod tests {
             escalations: 0,
             agent_replies_before_resolution: 0,
             rating: None,
+            nps: None,
             assigned_ms: None,
             team: "unassigned".into(),
             waiting: Vec::new(),

@@ -58,7 +58,9 @@ pub enum IngestError {
 
 impl EventInput {
     pub fn into_request(self, ticket: TicketHandle) -> Result<AppendRequest, IngestError> {
-        let data = EventData::parse(self.event_type, &self.data)?;
+        // A CSAT rating is written as v1 writes it; an NPS answer is the
+        // one v2 record (PROTOCOL §4.1).
+        let data = EventData::parse(self.event_type, &self.data)?.normalized();
         let occurred_at = Timestamp::parse_input("occurred_at", &self.occurred_at)?;
         // The API documents one shape (crate::protocol::schema::
         // INPUT_TS_PATTERN), so exactly that shape is accepted: `T`, 0-3

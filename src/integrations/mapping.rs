@@ -319,7 +319,13 @@ pub fn plan(
     if let Some((score, scale)) = snap.rating
         && out.mirror.rating != Some((score, scale))
     {
-        let data = EventData::Rated(Rated { score, scale });
+        // Help desks' satisfaction ratings are CSAT (how this ticket was
+        // handled), never NPS: written as v1 writes every rating.
+        let data = EventData::Rated(Rated {
+            score,
+            scale,
+            survey: None,
+        });
         let rater = match &snap.requester {
             Some(id) => Actor {
                 role: Role::Customer,

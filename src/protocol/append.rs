@@ -6,7 +6,7 @@
 use super::Hash32;
 use super::event::EventData;
 use super::fields::{TicketHandle, Timestamp};
-use super::record::{Actor, Channel, EventRecord, HashedRecord, RECORD_VERSION, RecordError};
+use super::record::{Actor, Channel, EventRecord, HashedRecord, RecordError};
 use super::state::{Policy, TicketState, TransitionError};
 
 /// An event as a platform describes it, before it has a place in the log.
@@ -71,12 +71,14 @@ pub fn next_record(
             skew_ms: MAX_FUTURE_SKEW_MS,
         });
     }
+    // A CSAT rating is written without its survey, as v1 writes it.
+    let data = draft.data.clone().normalized();
     let state = match &tip.state {
-        None => TicketState::start(&draft.data)?,
-        Some(s) => s.apply(&draft.data, policy)?,
+        None => TicketState::start(&data)?,
+        Some(s) => s.apply(&data, policy)?,
     };
     let record = EventRecord {
-        v: RECORD_VERSION,
+        v: data.record_version(),
         index,
         ticket: ticket.clone(),
         seq: tip.next_seq,
@@ -86,10 +88,10 @@ pub fn next_record(
         channel: draft.channel,
         occurred_at: draft.occurred_at,
         recorded_at,
-        data: draft.data.to_value(),
+        data: data.to_value(),
         content: draft.content,
     };
-    Ok((record.hashed_from(draft.data.clone())?, state))
+    Ok((record.hashed_from(data)?, state))
 }
 
 impl ChainTip {

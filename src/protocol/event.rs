@@ -203,6 +203,16 @@ pub struct Reopened {
     pub reason: Option<Code>,
 }
 
+/// Which survey a rating answers (protocol v2, PROTOCOL §4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Survey {
+    /// Customer satisfaction with this ticket's handling: every v1 rating.
+    Csat,
+    /// Net Promoter Score: "would you recommend us", 0 to 10.
+    Nps,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rated {
@@ -211,6 +221,17 @@ pub struct Rated {
     pub score: u8,
     #[schema(minimum = 1, maximum = 100)]
     pub scale: u8,
+    /// The survey answered: absent (a v1 record) is CSAT. In a record,
+    /// present only in v2, and `nps` only on the 0-10 scale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub survey: Option<Survey>,
+}
+
+impl Rated {
+    /// The survey answered (a rating without one is CSAT).
+    pub fn survey(&self) -> Survey {
+        self.survey.unwrap_or(Survey::Csat)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -297,6 +318,57 @@ impl EventData {
         Ok(parsed)
     }
 
+    /// Parses `data` as a record of protocol version `v` carries it
+    /// (PROTOCOL §4.1): a v1 rating names no survey, a v2 rating names its
+    /// survey; every other type is the same in both.
+    pub fn parse_for_version(
+        v: u64,
+        event_type: EventType,
+        data: &Value,
+    ) -> Result<EventData, DataError> {
+        let parsed = EventData::parse(event_type, data)?;
+        if let EventData::Rated(r) = &parsed {
+            let fail = |reason: &str| DataError {
+                event_type,
+                reason: reason.to_owned(),
+            };
+            match (v, r.survey) {
+                (1, Some(_)) => {
+                    return Err(fail(
+                        "survey is a protocol v2 member: a v1 record cannot carry it",
+                    ));
+                }
+                (2, None) => {
+                    return Err(fail(
+                        "a v2 satisfaction.rated names its survey (csat or nps)",
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(parsed)
+    }
+
+    /// The lowest record version that can carry this data: 2 for an NPS
+    /// answer, 1 for everything else, so a verifier of v1 keeps verifying
+    /// every ticket without one.
+    pub fn record_version(&self) -> u64 {
+        match self {
+            EventData::Rated(r) if r.survey == Some(Survey::Nps) => 2,
+            _ => 1,
+        }
+    }
+
+    /// The form a log writes: a CSAT rating as v1 writes it (no survey).
+    pub fn normalized(mut self) -> EventData {
+        if let EventData::Rated(r) = &mut self
+            && r.survey == Some(Survey::Csat)
+        {
+            r.survey = None;
+        }
+        self
+    }
+
     /// The rules serde cannot express (scales, levels, labels), for typed
     /// data that did not come through `parse`.
     pub fn validate(&self) -> Result<(), DataError> {
@@ -314,6 +386,10 @@ impl EventData {
             EventData::Rated(r) if r.score > r.scale => {
                 Err(format!("score {} is above the scale {}", r.score, r.scale))
             }
+            EventData::Rated(r) if r.survey == Some(Survey::Nps) && r.scale != 10 => Err(format!(
+                "an NPS answer is on the 0-10 scale: scale must be 10, got {}",
+                r.scale
+            )),
             EventData::Created(c) => check_labels(&c.labels),
             EventData::Escalated(e) if e.level == 0 => Err("level starts at 1".into()),
             _ => Ok(()),

@@ -14,6 +14,9 @@ use super::fields::{PseudoRef, TicketHandle, Timestamp};
 use super::hashing::leaf_hash;
 
 pub const RECORD_VERSION: u64 = 1;
+/// Protocol v2 records: a v1 record, but a satisfaction.rated names its
+/// survey (PROTOCOL §4.1). A log writes v2 only for NPS answers.
+pub const RECORD_VERSION_2: u64 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -97,9 +100,9 @@ pub struct EventRecord {
 pub enum RecordError {
     #[error("record is not canonicalisable: {0}")]
     Canonical(#[from] CanonicalError),
-    #[error("record does not have the v1 shape: {0}")]
+    #[error("record does not have the record shape: {0}")]
     Shape(String),
-    #[error("record version {0} is not supported (this verifier knows v1)")]
+    #[error("record version {0} is not supported (this verifier knows v1 and v2)")]
     Version(u64),
     #[error("{0}")]
     Data(#[from] DataError),
@@ -171,12 +174,16 @@ impl EventRecord {
     /// Checks the rules a record obeys on its own (no log context).
     pub fn validate(&self) -> Result<EventData, RecordError> {
         self.validate_position()?;
-        Ok(EventData::parse(self.event_type, &self.data)?)
+        Ok(EventData::parse_for_version(
+            self.v,
+            self.event_type,
+            &self.data,
+        )?)
     }
 
     /// The rules on version, seq and prev.
     fn validate_position(&self) -> Result<(), RecordError> {
-        if self.v != RECORD_VERSION {
+        if self.v != RECORD_VERSION && self.v != RECORD_VERSION_2 {
             return Err(RecordError::Version(self.v));
         }
         if self.seq > self.index {
@@ -207,8 +214,16 @@ impl EventRecord {
             )));
         }
         data.validate()?;
+        if data.record_version() != self.v {
+            return Err(RecordError::Shape(format!(
+                "data of {} is written as a v{} record, not v{}",
+                self.event_type,
+                data.record_version(),
+                self.v
+            )));
+        }
         debug_assert_eq!(
-            EventData::parse(self.event_type, &self.data).as_ref(),
+            EventData::parse_for_version(self.v, self.event_type, &self.data).as_ref(),
             Ok(&data),
             "the record's data member is not the typed data it was written from"
         );
@@ -295,15 +310,68 @@ mod tests {
             HashedRecord::from_value(&bad_prev),
             Err(RecordError::PrevMismatch { .. })
         ));
-        let mut v2 = sample();
-        v2["v"] = json!(2);
+        let mut v3 = sample();
+        v3["v"] = json!(3);
         assert!(matches!(
-            HashedRecord::from_value(&v2),
-            Err(RecordError::Version(2))
+            HashedRecord::from_value(&v3),
+            Err(RecordError::Version(3))
         ));
         let mut upper = sample();
         upper["prev"] = json!(format!("0x{}", "A".repeat(64)));
         assert!(HashedRecord::from_value(&upper).is_err());
+    }
+
+    fn rating(v: u64, data: Value) -> Value {
+        let mut r = sample();
+        r["v"] = json!(v);
+        r["seq"] = json!(3);
+        r["prev"] = json!(Hash32([5; 32]));
+        r["type"] = json!("satisfaction.rated");
+        r["data"] = data;
+        r
+    }
+
+    #[test]
+    fn ratings_name_their_survey_only_in_v2() {
+        // v1: a rating is CSAT and names no survey.
+        assert!(HashedRecord::from_value(&rating(1, json!({"score": 4, "scale": 5}))).is_ok());
+        let v1_survey = rating(1, json!({"score": 4, "scale": 5, "survey": "csat"}));
+        assert!(
+            HashedRecord::from_value(&v1_survey)
+                .unwrap_err()
+                .to_string()
+                .contains("protocol v2 member")
+        );
+        // v2: the survey is named; an NPS answer is on the 0-10 scale.
+        let nps = HashedRecord::from_value(&rating(
+            2,
+            json!({"score": 9, "scale": 10, "survey": "nps"}),
+        ))
+        .unwrap();
+        assert!(
+            matches!(&nps.data, EventData::Rated(r) if r.survey == Some(super::super::event::Survey::Nps))
+        );
+        assert!(
+            HashedRecord::from_value(&rating(
+                2,
+                json!({"score": 4, "scale": 5, "survey": "csat"})
+            ))
+            .is_ok()
+        );
+        for bad in [
+            json!({"score": 4, "scale": 5}),
+            json!({"score": 4, "scale": 5, "survey": "nps"}),
+            json!({"score": 4, "scale": 10, "survey": "ces"}),
+        ] {
+            assert!(
+                HashedRecord::from_value(&rating(2, bad.clone())).is_err(),
+                "{bad}"
+            );
+        }
+        // Every other type is the same in v2.
+        let mut created = sample();
+        created["v"] = json!(2);
+        assert!(HashedRecord::from_value(&created).is_ok());
     }
 
     #[test]

@@ -441,3 +441,135 @@ pub fn render() -> String {
     s.push('\n');
     s
 }
+
+/// Protocol v2 records (PROTOCOL §4.1): one ticket, resolved, rated by its
+/// customer for CSAT (written as v1 writes it) and twice for NPS (v2
+/// records, the later answer replacing the first for the figures).
+fn records_v2() -> Value {
+    use Channel::*;
+    use EventType::*;
+    use Role::*;
+    let handle = TicketHandle::from_random([0x2b; 16]);
+    let script: [(Role, &str, EventType, Value); 6] = [
+        (
+            Customer,
+            "cust-77",
+            TicketCreated,
+            json!({"category": "deposit", "priority": "normal", "complaint": false, "labels": {}}),
+        ),
+        (
+            Agent,
+            "agent-3",
+            TicketResolved,
+            json!({"resolution": "answered"}),
+        ),
+        (
+            Customer,
+            "cust-77",
+            SatisfactionRated,
+            json!({"score": 4, "scale": 5, "survey": "csat"}),
+        ),
+        (
+            Customer,
+            "cust-77",
+            SatisfactionRated,
+            json!({"score": 6, "scale": 10, "survey": "nps"}),
+        ),
+        (
+            Customer,
+            "cust-77",
+            SatisfactionRated,
+            json!({"score": 9, "scale": 10, "survey": "nps"}),
+        ),
+        (Agent, "agent-3", TicketClosed, json!({})),
+    ];
+    let mut tip = ChainTip::EMPTY;
+    let mut out = Vec::new();
+    for (i, (role, who, ty, data)) in script.into_iter().enumerate() {
+        let draft = Draft {
+            data: EventData::parse(ty, &data).expect("script data is valid"),
+            actor: actor(role, who),
+            channel: Web,
+            occurred_at: ts(i as i64 * 61_000),
+            content: None,
+        };
+        let index = 100 + i as u64;
+        let (hashed, state) = next_record(
+            &handle,
+            &tip,
+            &draft,
+            index,
+            ts(i as i64 * 61_000 + 250),
+            &Policy::default(),
+        )
+        .expect("script follows the state machine");
+        tip = tip.advance(hashed.leaf, state);
+        out.push(json!({
+            "record": hashed.record.to_value(),
+            "canonical": String::from_utf8(hashed.canonical).expect("canonical JSON is UTF-8"),
+            "leaf": hashed.leaf,
+        }));
+    }
+    Value::Array(out)
+}
+
+/// Ratings a v2 verifier MUST reject, each a valid record with one rule
+/// broken.
+fn rejected_v2(records: &Value) -> Value {
+    let all = records.as_array().expect("records");
+    let csat_v1 = all[2]["record"].clone();
+    let nps = all[3]["record"].clone();
+    let with = |base: &Value, f: &dyn Fn(&mut Value)| {
+        let mut r = base.clone();
+        f(&mut r);
+        r
+    };
+    let cases = [
+        (
+            with(&csat_v1, &|r| r["data"]["survey"] = json!("csat")),
+            "a v1 record names no survey (§4.1)",
+        ),
+        (
+            with(&nps, &|r| {
+                r["data"].as_object_mut().map(|d| d.remove("survey"));
+            }),
+            "a v2 rating names its survey (§4.1)",
+        ),
+        (
+            with(&nps, &|r| r["data"]["scale"] = json!(5)),
+            "an NPS answer is on the 0-10 scale (§4.1)",
+        ),
+        (
+            with(&nps, &|r| r["data"]["survey"] = json!("ces")),
+            "the survey is csat or nps (§4.1)",
+        ),
+        (
+            with(&nps, &|r| r["v"] = json!(3)),
+            "record versions are 1 and 2 (§1)",
+        ),
+    ];
+    Value::Array(
+        cases
+            .into_iter()
+            .map(|(record, reason)| json!({"record": record, "reason": reason}))
+            .collect(),
+    )
+}
+
+/// The protocol v2 vectors document.
+pub fn generate_v2() -> Value {
+    let records = records_v2();
+    json!({
+        "protocol": "proofdesk/v2",
+        "description": "Test vectors for the v2 records of docs/PROTOCOL.md (§4.1). Every v1 vector still holds; these add ratings that name their survey. Hashes are 0x + 64 lowercase hex digits.",
+        "rejected_records": rejected_v2(&records),
+        "records": records,
+    })
+}
+
+/// The v2 file's exact text.
+pub fn render_v2() -> String {
+    let mut s = serde_json::to_string_pretty(&generate_v2()).expect("values serialise");
+    s.push('\n');
+    s
+}

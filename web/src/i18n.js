@@ -184,7 +184,9 @@ const T = {
       "ticket.resolved": (d) => `Resolved: ${code("en", d.resolution)}`,
       "ticket.reopened": (d) => `Reopened${d.reason ? `: ${code("en", d.reason)}` : ""}`,
       "ticket.closed": () => "Closed",
-      "satisfaction.rated": (d) => `Satisfaction rated ${d.score} of ${d.scale}`,
+      "satisfaction.rated": (d) => d.survey === "nps"
+        ? `Would recommend us: ${d.score} of 10 (NPS survey)`
+        : `Satisfaction rated ${d.score} of ${d.scale}`,
       "final_response.issued": (d) => `Final response: ${code("en", d.outcome)}; ${d.referral_rights ? "you were told of your right to refer" : "you were NOT told of your right to refer the complaint to an ombudsman"}`,
     },
     by: "by {who}",
@@ -385,7 +387,9 @@ const T = {
       "ticket.resolved": (d) => `已解决：${code("zh", d.resolution)}`,
       "ticket.reopened": (d) => `已重新打开${d.reason ? `：${code("zh", d.reason)}` : ""}`,
       "ticket.closed": () => "已关闭",
-      "satisfaction.rated": (d) => `满意度评分 ${d.score} / ${d.scale}`,
+      "satisfaction.rated": (d) => d.survey === "nps"
+        ? `推荐意愿 ${d.score} / 10（NPS 调查）`
+        : `满意度评分 ${d.score} / ${d.scale}`,
       "final_response.issued": (d) => `最终答复：${code("zh", d.outcome)}；${d.referral_rights ? "已告知您有权将投诉提交给申诉专员或监管机构" : "未告知您有权将投诉提交给申诉专员或监管机构"}`,
     },
     by: "操作者：{who}",

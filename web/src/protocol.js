@@ -69,6 +69,13 @@ const DATA = {
   "final_response.issued": { outcome: isCode, referral_rights: isBool },
 };
 
+// Protocol v2 (§4.1): a v2 record is a v1 record, but a rating names the
+// survey it answers; an NPS answer is on the 0-10 scale.
+const DATA_V2 = {
+  ...DATA,
+  "satisfaction.rated": { score: isU8, scale: isU8, survey: oneOf(["csat", "nps"]) },
+};
+
 function closed(obj, spec, what) {
   if (!isObject(obj)) throw new RecordError(`${what} must be a JSON object`);
   const keys = Object.keys(obj);
@@ -103,7 +110,7 @@ export function acceptRecord(r) {
   for (const k of keys) if (!RECORD_KEYS.includes(k)) throw new RecordError(`the record has an unknown member ${JSON.stringify(k)}`);
   for (const k of RECORD_KEYS) if (!keys.includes(k)) throw new RecordError(`the record is missing member ${JSON.stringify(k)}`);
   for (const k of ["v", "index", "seq"]) if (!isUint(r[k])) throw new RecordError(`${k} must be a non-negative integer`);
-  if (r.v !== 1) throw new RecordError(`record version ${r.v} is not supported (this verifier knows v1)`);
+  if (r.v !== 1 && r.v !== 2) throw new RecordError(`record version ${r.v} is not supported (this verifier knows v1 and v2)`);
   if (!isHandle(r.ticket)) throw new RecordError("ticket must be tk_ followed by 32 lowercase hex digits");
   if (!isHash(r.prev)) throw new RecordError("prev must be 0x followed by 64 lowercase hex digits");
   if (!EVENT_TYPES.includes(r.type)) throw new RecordError(`unknown event type ${short(r.type)}`);
@@ -118,7 +125,7 @@ export function acceptRecord(r) {
   if ((r.seq === 0) !== (r.prev === ZERO_HASH)) {
     throw new RecordError(`seq ${r.seq} with prev ${r.prev}: seq 0 has the zero prev and no other seq does`);
   }
-  closed(r.data, DATA[r.type], `data of ${r.type}`);
+  closed(r.data, (r.v === 2 ? DATA_V2 : DATA)[r.type], `data of ${r.type}`);
   if (r.type === "ticket.created") {
     const bad = checkLabels(r.data.labels);
     if (bad) throw new RecordError(`data of ticket.created: ${bad}`);
@@ -127,6 +134,7 @@ export function acceptRecord(r) {
   if (r.type === "satisfaction.rated") {
     if (r.data.scale === 0 || r.data.scale > 100) throw new RecordError(`data of satisfaction.rated: scale must be 1 to 100, got ${r.data.scale}`);
     if (r.data.score > r.data.scale) throw new RecordError(`data of satisfaction.rated: score ${r.data.score} is above the scale ${r.data.scale}`);
+    if (r.data.survey === "nps" && r.data.scale !== 10) throw new RecordError(`data of satisfaction.rated: an NPS answer is on the 0-10 scale: scale must be 10, got ${r.data.scale}`);
   }
   return { record: r, canonical, leaf: leafHash(canonical), recordedMs, occurredMs };
 }
