@@ -184,7 +184,7 @@ async fn a_complaint_is_recorded_anchored_and_proven() {
         (
             "the wrong chain",
             Box::new(|b| b.chain.chain_id = 1),
-            "anchored on chain 1",
+            "the bundle says chain 1; your RPC serves chain 31337",
         ),
     ];
     for (what, tamper, reason) in cases {
@@ -200,7 +200,7 @@ async fn a_complaint_is_recorded_anchored_and_proven() {
     }
     let r = app.verify(&bundle, Address::repeat_byte(0x42)).await;
     assert!(
-        !r.valid && problems(&r).contains("not to the contract you trust"),
+        !r.valid && problems(&r).contains("not the contract you typed"),
         "wrong contract: {}",
         problems(&r)
     );
