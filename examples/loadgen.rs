@@ -491,12 +491,7 @@ impl Spread {
         if self.handles.len() == 1 {
             return (rows.iter().map(|r| (0, r.0)).collect(), Vec::new());
         }
-        let picked = rand::seq::index::sample(
-            &mut rand::rng(),
-            self.handles.len(),
-            rows.len().div_ceil(10),
-        )
-        .into_vec();
+        let picked = rand::seq::index::sample(&mut rand::rng(), self.handles.len(), rows.len().div_ceil(10)).into_vec();
         let places = (0..rows.len())
             .map(|i| {
                 let t = picked[i / 10];
@@ -534,17 +529,14 @@ macro_rules! raw_insert_into {
                         let mut q = sqlx::QueryBuilder::new(
                             "INSERT INTO events (idx, ticket, seq, record, leaf, recorded_at_ms) ",
                         );
-                        q.push_values(
-                            rows.iter().zip(places),
-                            |mut b, ((idx, record, leaf, at), (t, seq))| {
-                                b.push_bind(*idx)
-                                    .push_bind(handles[*t].as_str())
-                                    .push_bind(*seq)
-                                    .push_bind(record.as_str())
-                                    .push_bind(leaf.as_slice())
-                                    .push_bind(*at);
-                            },
-                        );
+                        q.push_values(rows.iter().zip(places), |mut b, ((idx, record, leaf, at), (t, seq))| {
+                            b.push_bind(*idx)
+                                .push_bind(handles[*t].as_str())
+                                .push_bind(*seq)
+                                .push_bind(record.as_str())
+                                .push_bind(leaf.as_slice())
+                                .push_bind(*at);
+                        });
                         q.build().execute(&mut *tx).await?;
                         let mut q =
                             sqlx::QueryBuilder::new("INSERT INTO content (idx, salt, body) ");
@@ -598,13 +590,9 @@ async fn raw_insert(
     tickets: u64,
 ) -> anyhow::Result<()> {
     if tickets > 1 && (writers != 1 || per_tx % 10 != 0 || per_tx / 10 > tickets) {
-        bail!(
-            "--tickets above 1 needs one writer and --per-tx a multiple of 10, at most 10 × --tickets"
-        );
+        bail!("--tickets above 1 needs one writer and --per-tx a multiple of 10, at most 10 × --tickets");
     }
-    let handles: Vec<TicketHandle> = (0..tickets.max(1))
-        .map(|_| proofdesk::ingest::new_handle())
-        .collect();
+    let handles: Vec<TicketHandle> = (0..tickets.max(1)).map(|_| proofdesk::ingest::new_handle()).collect();
     let (rows, state) = rows(0, n, &handles[0])?;
     let spread = Spread {
         next_seq: vec![0; handles.len()],
@@ -616,17 +604,13 @@ async fn raw_insert(
     let secs = if database.starts_with("sqlite:") {
         let store = proofdesk::log::sqlite::SqliteStore::connect(&database).await?;
         for (i, h) in handles.iter().enumerate() {
-            store
-                .create_ticket(&format!("raw-{i}"), h.clone(), Timestamp::now())
-                .await?;
+            store.create_ticket(&format!("raw-{i}"), h.clone(), Timestamp::now()).await?;
         }
         raw_insert_into!(store.pool(), rows, per_tx, writers, spread, SQLITE_TIPS)
     } else {
         let store = proofdesk::log::postgres::PgStore::connect(&database).await?;
         for (i, h) in handles.iter().enumerate() {
-            store
-                .create_ticket(&format!("raw-{i}"), h.clone(), Timestamp::now())
-                .await?;
+            store.create_ticket(&format!("raw-{i}"), h.clone(), Timestamp::now()).await?;
         }
         raw_insert_into!(store.pool(), rows, per_tx, writers, spread, PG_TIPS)
     };

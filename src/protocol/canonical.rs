@@ -391,12 +391,8 @@ mod tests {
                 prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
                 // Names from ASCII, the BMP above U+E000 and the astral planes,
                 // where UTF-8 and UTF-16 orders disagree.
-                prop::collection::btree_map(
-                    "([a-z_]|[\\u{e000}-\\u{ffff}]|[\\u{10000}-\\u{10ffff}]){0,4}",
-                    inner,
-                    0..6
-                )
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
+                prop::collection::btree_map("([a-z_]|[\\u{e000}-\\u{ffff}]|[\\u{10000}-\\u{10ffff}]){0,4}", inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
             ]
         })
     }

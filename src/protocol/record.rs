@@ -6,9 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Hash32;
-use super::canonical::{
-    CanonicalError, MAX_SAFE_INTEGER, canonicalize, write_canonical, write_string,
-};
+use super::canonical::{CanonicalError, MAX_SAFE_INTEGER, canonicalize, write_canonical, write_string};
 use super::event::{DataError, EventData, EventType};
 use super::fields::{PseudoRef, TicketHandle, Timestamp};
 use super::hashing::leaf_hash;
@@ -130,10 +128,7 @@ impl EventRecord {
     /// in RFC 8785 order instead of through a JSON tree, because appends
     /// compute it for every event while holding the log's write lock.
     pub fn canonical_bytes(&self) -> Result<Vec<u8>, CanonicalError> {
-        if [self.v, self.index, self.seq]
-            .iter()
-            .any(|&n| n > MAX_SAFE_INTEGER)
-        {
+        if [self.v, self.index, self.seq].iter().any(|&n| n > MAX_SAFE_INTEGER) {
             // The general path names the refused member.
             return canonicalize(&self.to_value());
         }
@@ -322,10 +317,7 @@ mod tests {
     fn a_typed_record_with_data_of_another_type_is_refused() {
         let record = EventRecord::deserialize(&sample()).unwrap();
         let data = EventData::parse(EventType::TicketAcknowledged, &json!({})).unwrap();
-        assert!(matches!(
-            record.hashed_from(data),
-            Err(RecordError::Shape(_))
-        ));
+        assert!(matches!(record.hashed_from(data), Err(RecordError::Shape(_))));
     }
 
     #[test]
@@ -360,59 +352,33 @@ mod tests {
         }
 
         fn record() -> impl Strategy<Value = EventRecord> {
-            let near_limit =
-                prop_oneof![0..1_000u64, (MAX_SAFE_INTEGER - 2)..=(MAX_SAFE_INTEGER + 2)];
+            let near_limit = prop_oneof![0..1_000u64, (MAX_SAFE_INTEGER - 2)..=(MAX_SAFE_INTEGER + 2)];
             (
-                (
-                    near_limit.clone(),
-                    near_limit,
-                    any::<[u8; 16]>(),
-                    any::<[u8; 32]>(),
-                ),
-                (
-                    0..EventType::ALL.len(),
-                    0..5usize,
-                    0..7usize,
-                    "[!-?A-~]{1,12}",
-                ),
-                (
-                    0..4_102_444_800_000i64,
-                    0..1_000_000i64,
-                    data(),
-                    proptest::option::of(any::<[u8; 32]>()),
-                ),
+                (near_limit.clone(), near_limit, any::<[u8; 16]>(), any::<[u8; 32]>()),
+                (0..EventType::ALL.len(), 0..5usize, 0..7usize, "[!-?A-~]{1,12}"),
+                (0..4_102_444_800_000i64, 0..1_000_000i64, data(), proptest::option::of(any::<[u8; 32]>())),
             )
-                .prop_map(
-                    |(
-                        (index, seq, ticket, prev),
-                        (t, role, channel, reference),
-                        (at, lag, data, content),
-                    )| {
-                        use Channel::*;
-                        use Role::*;
-                        EventRecord {
-                            v: if index % 7 == 3 {
-                                MAX_SAFE_INTEGER + 1
-                            } else {
-                                RECORD_VERSION
-                            },
-                            index,
-                            ticket: TicketHandle::from_random(ticket),
-                            seq,
-                            prev: Hash32(prev),
-                            event_type: EventType::ALL[t],
-                            actor: Actor {
-                                role: [Customer, Agent, System, Bot, Integration][role],
-                                reference: PseudoRef::parse("ref", &reference).unwrap(),
-                            },
-                            channel: [Email, Web, Chat, Phone, Sms, Social, Api][channel],
-                            occurred_at: Timestamp::from_millis(at).unwrap(),
-                            recorded_at: Timestamp::from_millis(at + lag).unwrap(),
-                            data,
-                            content: content.map(Hash32),
-                        }
-                    },
-                )
+                .prop_map(|((index, seq, ticket, prev), (t, role, channel, reference), (at, lag, data, content))| {
+                    use Channel::*;
+                    use Role::*;
+                    EventRecord {
+                        v: if index % 7 == 3 { MAX_SAFE_INTEGER + 1 } else { RECORD_VERSION },
+                        index,
+                        ticket: TicketHandle::from_random(ticket),
+                        seq,
+                        prev: Hash32(prev),
+                        event_type: EventType::ALL[t],
+                        actor: Actor {
+                            role: [Customer, Agent, System, Bot, Integration][role],
+                            reference: PseudoRef::parse("ref", &reference).unwrap(),
+                        },
+                        channel: [Email, Web, Chat, Phone, Sms, Social, Api][channel],
+                        occurred_at: Timestamp::from_millis(at).unwrap(),
+                        recorded_at: Timestamp::from_millis(at + lag).unwrap(),
+                        data,
+                        content: content.map(Hash32),
+                    }
+                })
         }
 
         proptest! {
