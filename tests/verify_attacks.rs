@@ -7,10 +7,13 @@
 mod common;
 
 use std::process::Output;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use alloy::primitives::Address;
 use common::app::{TestApp, event, problems};
+use common::attacks::{Class, FakeLog, World, judge, run_cli};
 use common::forge::{ForgedTicket, Forger, ago};
 use proofdesk::anchor::OperatorKey;
 use proofdesk::devnet::{Anvil, DEV_KEYS};
@@ -694,5 +697,165 @@ async fn disclosed_content_is_checked_against_its_commitment() {
     ])
     .await;
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    anvil.stop().await;
+}
+
+// ------------------------------------------------- the table (issue 25)
+
+/// Every case of tests/common/attacks.rs through the real `proofdesk
+/// verify` binary: its verdict class (`--json`), its exit status, and what
+/// its report says and never says. `PROOFDESK_VERIFY_BIN` runs the table
+/// against another build (an older one, to see each case fail there).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_attack_case_gets_its_verdict_class_from_the_cli() {
+    let world = World::build().await;
+    let cases = world.cases();
+    let mut names: Vec<&str> = cases.iter().map(|c| c.name).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), cases.len(), "case names are unique");
+    for class in [
+        Class::Valid,
+        Class::Consistent,
+        Class::Invalid,
+        Class::Pending,
+        Class::Error,
+    ] {
+        assert!(
+            cases.iter().any(|c| c.expect == class),
+            "no case expects {}",
+            class.as_str()
+        );
+    }
+    let log = FakeLog::serve(&cases).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bin = std::env::var("PROOFDESK_VERIFY_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_proofdesk").to_owned());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let got = run_cli(&bin, case, &log.url, dir.path()).await;
+        let wrong = judge(case, &got);
+        eprintln!(
+            "{:<36} expected {:<10} got {:<10} {}",
+            case.name,
+            case.expect.as_str(),
+            got.class.map(Class::as_str).unwrap_or("?"),
+            if wrong.is_empty() { "ok" } else { "WRONG" }
+        );
+        if !wrong.is_empty() {
+            failures.push(format!(
+                "{} ({}; before issue 25: {}): {}\n{}\n--- output:\n{}",
+                case.name,
+                case.finding,
+                case.before,
+                wrong.join("; "),
+                serde_json::to_string(&case.describe(&log.url)).unwrap(),
+                got.text
+            ));
+        }
+    }
+    log.stop();
+    world.stop().await;
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+// --------------------------------------------------- batched chain reads
+
+/// Counts the HTTP requests and JSON-RPC calls an RPC endpoint receives,
+/// forwarding each to anvil.
+struct CountingRpc {
+    url: String,
+    requests: Arc<AtomicUsize>,
+    calls: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl CountingRpc {
+    async fn start(target: String) -> CountingRpc {
+        let requests = Arc::new(AtomicUsize::new(0));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let (r, c) = (requests.clone(), calls.clone());
+        let client = reqwest::Client::new();
+        let router = axum::Router::new().route(
+            "/",
+            axum::routing::post(move |body: axum::body::Bytes| {
+                let (r, c, client, target) = (r.clone(), c.clone(), client.clone(), target.clone());
+                async move {
+                    r.fetch_add(1, Ordering::Relaxed);
+                    let n = match serde_json::from_slice::<Value>(&body) {
+                        Ok(Value::Array(a)) => a.len(),
+                        _ => 1,
+                    };
+                    c.fetch_add(n, Ordering::Relaxed);
+                    let answer = client
+                        .post(&target)
+                        .header("content-type", "application/json")
+                        .body(body)
+                        .send()
+                        .await
+                        .unwrap()
+                        .bytes()
+                        .await
+                        .unwrap();
+                    ([("content-type", "application/json")], answer)
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        CountingRpc {
+            url,
+            requests,
+            calls,
+            task,
+        }
+    }
+}
+
+/// A ticket whose every event is its own one-leaf batch (issue 25 §3:
+/// 20,000 of them made 20,000 sequential eth_calls). The reads are
+/// batched: the HTTP requests grow by one per 100 batches, not by several
+/// per batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_leaf_batches_are_read_in_batched_requests() {
+    const N: usize = 120;
+    let anvil = Anvil::start(0, None).await.unwrap();
+    let mut f = Forger::deploy(&anvil.url(), key(0)).await;
+    let mut t = f.ticket();
+    let at = ago(5);
+    f.record(
+        &mut t,
+        "ticket.created",
+        json!({"category": "withdrawal", "priority": "high", "complaint": true, "labels": {}}),
+        at,
+    );
+    for _ in 1..N {
+        f.record(
+            &mut t,
+            "message.added",
+            json!({"direction": "inbound", "visibility": "public"}),
+            at,
+        );
+    }
+    for r in t.records.clone() {
+        f.anchor(&[&r]).await;
+    }
+    let bundle = f.bundle(&t.handle, &t.records);
+    assert_eq!(bundle.batches.len(), N);
+    let rpc = CountingRpc::start(anvil.url()).await;
+    let r = verify(&bundle, &VerifyOptions::new(rpc.url.clone(), f.contract)).await;
+    assert!(r.valid, "{}", r.render());
+    let (requests, calls) = (
+        rpc.requests.load(Ordering::Relaxed),
+        rpc.calls.load(Ordering::Relaxed),
+    );
+    // 1 (chain id, head) + 2 (state and 120 heads) + 1 (logs) + 2 (120
+    // block times): 6 requests; before, about 5 per batch (600).
+    assert!(requests <= 8, "{requests} HTTP requests for {N} batches");
+    assert!(calls <= 2 + 4 + N + 2 * N, "{calls} calls");
+    rpc.task.abort();
     anvil.stop().await;
 }
