@@ -97,7 +97,7 @@ pub struct OfflineReport {
     pub problems: Vec<String>,
     /// The state after each event (None from an event the machine rejects
     /// on): the verifier reports the one after the last event the chain
-    /// vouches for (§13 c).
+    /// vouches for (§13.6 c).
     pub states: Vec<Option<TicketState>>,
     /// Batches the events rely on, after their head was recomputed.
     pub batches_used: Vec<u64>,
