@@ -854,8 +854,57 @@ async fn one_leaf_batches_are_read_in_batched_requests() {
     );
     // 1 (chain id, head) + 2 (state and 120 heads) + 1 (logs) + 2 (120
     // block times): 6 requests; before, about 5 per batch (600).
+    eprintln!("{N} one-leaf batches: {requests} HTTP requests, {calls} JSON-RPC calls");
     assert!(requests <= 8, "{requests} HTTP requests for {N} batches");
     assert!(calls <= 2 + 4 + N + 2 * N, "{calls} calls");
+
+    // PROOFDESK_VERIFY_RPC may hold several RPCs, comma-separated: both are
+    // read and named (here the same chain, directly and through the proxy).
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_json(&dir, "bundle.json", &bundle);
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_proofdesk"))
+        .args([
+            "verify",
+            &file,
+            "--json",
+            "--contract",
+            &format!("{:#x}", f.contract),
+        ])
+        .env(
+            "PROOFDESK_VERIFY_RPC",
+            format!("{},{}", anvil.url(), rpc.url),
+        )
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["verdict"], "valid");
+    let urls: Vec<&str> = report["rpcs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(urls, [anvil.url().as_str(), rpc.url.as_str()]);
     rpc.task.abort();
     anvil.stop().await;
+}
+
+/// `verify --help` lists every exit status and its class.
+#[tokio::test]
+async fn verify_help_lists_every_exit_code() {
+    let out = cli(&["--help"]).await;
+    let help = stdout(&out);
+    for line in [
+        "0  valid",
+        "1  invalid",
+        "pending",
+        "2  error",
+        "3  consistent",
+        "--max-bundle-bytes",
+        "--deployments",
+    ] {
+        assert!(help.contains(line), "--help lacks {line:?}:\n{help}");
+    }
 }

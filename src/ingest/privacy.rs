@@ -304,7 +304,7 @@ fn nino(t: &[char]) -> Option<std::ops::Range<usize>> {
         while i < t.len() && got.len() < 9 {
             match t[i] {
                 c if c.is_ascii_alphanumeric() => got.push(c.to_ascii_uppercase()),
-                ' ' if !got.is_empty() && got.len() % 2 == 0 => {}
+                ' ' if !got.is_empty() && got.len().is_multiple_of(2) => {}
                 _ => break,
             }
             i += 1;
@@ -478,7 +478,7 @@ fn luhn(d: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// The value with the found datum's letters and digits masked, so an
