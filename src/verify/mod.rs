@@ -15,6 +15,7 @@ pub mod receipt;
 pub mod render;
 pub mod report;
 pub mod rpc;
+pub mod timeline;
 pub mod vectors;
 
 use std::time::Duration;

@@ -6,7 +6,8 @@
 use std::fmt::Write as _;
 
 use super::RpcSource;
-use super::report::{EventStatus, Verdict, VerifyReport, duration_words};
+use super::report::{EventStatus, Verdict, VerifyReport};
+use super::timeline::duration_words;
 
 impl VerifyReport {
     /// The timeline a person reads.

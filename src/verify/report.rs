@@ -5,16 +5,16 @@
 //! fact arrives in `ChainFacts`. One pass over the events: the time is
 //! linear in the bundle's size.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use alloy::primitives::Address;
 use serde::Serialize;
 
-use super::onchain::{BatchFact, ChainFacts, RpcSeen};
+use super::onchain::{ChainFacts, RpcSeen};
 use super::receipt::signer_of;
+use super::timeline::{self, Timeline, duration_words};
 use super::{ContractSource, Deployment, RpcSource, TicketSource, VerifyOptions};
 use crate::protocol::bundle::{Bundle, EventCheck, OfflineReport};
-use crate::protocol::fields::Timestamp;
 use crate::protocol::receipt::SignedReceipt;
 use crate::protocol::record::HashedRecord;
 
@@ -177,41 +177,6 @@ pub struct VerifyReport {
     pub disclosures: Vec<DisclosureReport>,
 }
 
-/// `recorded_at + mmd` in milliseconds, or None when it does not fit.
-fn deadline_ms(recorded_at_ms: i64, mmd_ms: u64) -> Option<i64> {
-    i64::try_from(mmd_ms)
-        .ok()
-        .and_then(|m| recorded_at_ms.checked_add(m))
-}
-
-/// Block times have one-second resolution: an event is late only when the
-/// block's second starts after the deadline's second ends.
-fn after_deadline(time_s: u64, deadline_ms: i64) -> Option<bool> {
-    let at_ms = i64::try_from(time_s).ok()?.checked_mul(1000)?;
-    Some(at_ms > deadline_ms.checked_add(999)?)
-}
-
-/// Whole seconds from an instant in ms to a block time, clamped.
-fn seconds_between(from_ms: i64, to_s: u64) -> i64 {
-    (to_s as i128 - (from_ms as i128).div_euclid(1000)).clamp(i64::MIN as i128, i64::MAX as i128)
-        as i64
-}
-
-/// A lag in words: "45 s", "3 h 2 min", "40 days".
-pub fn duration_words(s: i64) -> String {
-    let a = s.unsigned_abs();
-    let sign = if s < 0 { "−" } else { "" };
-    if a < 120 {
-        format!("{sign}{a} s")
-    } else if a < 7_200 {
-        format!("{sign}{} min", a / 60)
-    } else if a < 172_800 {
-        format!("{sign}{} h {} min", a / 3_600, (a % 3_600) / 60)
-    } else {
-        format!("{sign}{} days {} h", a / 86_400, (a % 86_400) / 3_600)
-    }
-}
-
 struct CheckedReceipt<'a> {
     signed: &'a SignedReceipt,
     report: ReceiptReport,
@@ -315,17 +280,6 @@ fn choose_mmd(options: &VerifyOptions, receipts: &[CheckedReceipt]) -> Option<(u
         .map(|mmd| (mmd, MmdSource::Receipts))
 }
 
-/// An event's anchoring deadline and what it rests on.
-#[derive(Clone, Copy)]
-enum Deadline {
-    /// Signed in the event's own receipt, or recorded_at + an MMD the user
-    /// holds: it can show an anchor timely or late.
-    Held(i64),
-    /// recorded_at + the bundle's own claim: it can only show an anchor
-    /// late (the log breaking its own word), never timely.
-    Claimed(i64),
-}
-
 pub(super) struct Inputs<'a> {
     pub bundle: &'a Bundle,
     pub offline: OfflineReport,
@@ -355,166 +309,28 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
         .collect();
     let mmd = choose_mmd(options, &receipts);
     // A receipt for an event sets that event's deadline, signed.
-    let mut own_receipts: HashMap<u64, &CheckedReceipt> = HashMap::new();
+    let mut own_deadlines: HashMap<u64, i64> = HashMap::new();
     for c in receipts.iter().filter(|c| c.authentic && c.report.found) {
-        own_receipts.entry(c.signed.receipt.seq).or_insert(c);
+        own_deadlines
+            .entry(c.signed.receipt.seq)
+            .or_insert(c.signed.receipt.anchor_deadline.millis());
     }
     let claimed_mmd = bundle.max_merge_delay_ms;
-
-    let mut notes: Vec<String> = Vec::new();
-    let mut noted_batches: BTreeMap<u64, ()> = BTreeMap::new();
-    let mut events = Vec::with_capacity(offline.events.len());
-    let (mut pending, mut withheld, mut broken, mut backdated) = (0, 0, 0, 0);
-    let mut seen_pending = false;
-    let mut max_lag: Option<i64> = None;
-    for mut check in offline.events {
-        let mut flags = Vec::new();
-        let (mut block, mut anchored_at, mut lag, mut timely) = (None, None, None, None);
-        let deadline = match (own_receipts.get(&check.seq), check.recorded_at_ms, mmd) {
-            (Some(c), _, _) => Some(Deadline::Held(c.signed.receipt.anchor_deadline.millis())),
-            (None, Some(rec), Some((m, _))) => match deadline_ms(rec, m) {
-                Some(d) => Some(Deadline::Held(d)),
-                None => {
-                    // Unreachable with a user MMD ≤ 2^53 − 1 and receipts'
-                    // timestamps; refused rather than wrapped all the same.
-                    check.problems.push(format!(
-                        "its anchoring deadline (recorded_at + a maximum merge delay of {m} ms) is out of range"
-                    ));
-                    None
-                }
-            },
-            (None, Some(rec), None) => deadline_ms(rec, claimed_mmd).map(Deadline::Claimed),
-            (None, None, _) => None,
-        };
-        // Late against `when` (a block time): a flag, and whether timely.
-        let mut judge = |when: u64, still_pending: bool, flags: &mut Vec<String>| {
-            let late = match deadline {
-                Some(Deadline::Held(d) | Deadline::Claimed(d)) => {
-                    after_deadline(when, d).map(|l| (l, d))
-                }
-                None => None,
-            };
-            match (deadline, late) {
-                (Some(Deadline::Held(_)), Some((late, d))) => {
-                    if late {
-                        broken += 1;
-                        flags.push(if still_pending {
-                            format!(
-                                "broken promise: still not anchored {} after its anchoring deadline",
-                                duration_words(seconds_between(d, when))
-                            )
-                        } else {
-                            format!(
-                                "broken promise: anchored {} after its anchoring deadline",
-                                duration_words(seconds_between(d, when))
-                            )
-                        });
-                    }
-                    Some(!late)
-                }
-                (Some(Deadline::Claimed(_)), Some((true, d))) => {
-                    broken += 1;
-                    flags.push(format!(
-                        "broken promise: {} {} after the deadline the log itself claims \
-                         (recorded_at + its stated maximum merge delay of {claimed_mmd} ms)",
-                        if still_pending {
-                            "still not anchored"
-                        } else {
-                            "anchored"
-                        },
-                        duration_words(seconds_between(d, when))
-                    ));
-                    Some(false)
-                }
-                _ => None,
-            }
-        };
-        // Pending: in no batch, or in a batch the log sealed but the chain
-        // does not hold yet. Only the chain says an event is anchored.
-        let fact = check.batch.and_then(|id| facts.batches.get(&id));
-        let status = match (check.batch, fact) {
-            (None, _) | (Some(_), Some(BatchFact::NotOnChain)) => EventStatus::Pending,
-            _ => EventStatus::Anchored,
-        };
-        match (status, fact) {
-            (EventStatus::Pending, _) => {
-                pending += 1;
-                seen_pending = true;
-                flags.push("pending: not yet in an anchored batch, so not yet proven".to_owned());
-                if let (Some(index), Some(next)) = (check.index, facts.next_index)
-                    && index < next
-                {
-                    withheld += 1;
-                    check.problems.push(format!(
-                        "shown as pending, but the contract has anchored every index below {next} \
-                         and this event has index {index}: its proof is being withheld, or the record was made up"
-                    ));
-                }
-                if let Some(now) = facts.latest_time {
-                    judge(now, true, &mut flags);
-                }
-            }
-            (_, Some(BatchFact::Problem(p))) => check.problems.push(p.clone()),
-            (_, None)
-                if facts.chain_id == bundle.chain.chain_id && facts.disagreements.is_empty() =>
-            {
-                if let Some(id) = check.batch {
-                    check
-                        .problems
-                        .push(format!("batch {id} could not be checked on chain"));
-                }
-            }
-            (_, Some(BatchFact::Anchored(at))) => {
-                block = Some(at.block);
-                anchored_at = i64::try_from(at.time)
-                    .ok()
-                    .and_then(|t| t.checked_mul(1000))
-                    .and_then(Timestamp::from_millis)
-                    .map(|t| t.to_string());
-                if let (Some(claimed), Some(id)) = (at.claimed, check.batch)
-                    && noted_batches.insert(id, ()).is_none()
-                {
-                    notes.push(format!(
-                        "batch {id}: the log claimed block {claimed}; anchored in block {}",
-                        at.block
-                    ));
-                }
-                if let Some(rec) = check.recorded_at_ms {
-                    if i128::from(rec.div_euclid(1000)) > i128::from(at.time) {
-                        backdated += 1;
-                        flags.push(
-                            "backdated: recorded_at is later than the anchoring block's time"
-                                .to_owned(),
-                        );
-                    }
-                    let l = seconds_between(rec, at.time);
-                    lag = Some(l);
-                    max_lag = Some(max_lag.map_or(l, |m: i64| m.max(l)));
-                }
-                timely = judge(at.time, false, &mut flags);
-            }
-            _ => {}
-        }
-        if status == EventStatus::Anchored && seen_pending {
-            check.problems.push(
-                "anchored after an earlier event of the ticket that is pending: batches are \
-                 anchored in index order, so that event's proof is being withheld"
-                    .into(),
-            );
-        }
-        let ok = check.problems.is_empty();
-        events.push(EventReport {
-            verified: false,
-            check,
-            status,
-            block,
-            anchored_at,
-            anchoring_lag_s: lag,
-            timely,
-            ok,
-            flags,
-        });
-    }
+    let Timeline {
+        mut events,
+        notes,
+        pending,
+        withheld,
+        broken,
+        backdated,
+        max_lag,
+    } = timeline::judge(timeline::Inputs {
+        checks: offline.events,
+        bundle,
+        facts,
+        own_deadlines: &own_deadlines,
+        mmd: mmd.map(|(m, _)| m),
+    });
     // Problems with the bundle as a whole (ticket, contract, chain, RPCs):
     // no event is shown ✓ under them.
     let whole_ok = problems.is_empty();
@@ -528,38 +344,7 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
         .rposition(|e| e.status == EventStatus::Anchored)
         .map(|i| i as u64);
 
-    let disclosures: Vec<DisclosureReport> = options
-        .disclosures
-        .iter()
-        .map(|d| {
-            let record = usize::try_from(d.seq)
-                .ok()
-                .and_then(|s| bundle.events.get(s))
-                .and_then(|e| HashedRecord::from_value(&e.record).ok());
-            let (ok, message) = match record {
-                None => (
-                    false,
-                    format!("the bundle has no readable event at seq {}", d.seq),
-                ),
-                Some(h) => match d.check(&h.record) {
-                    Ok(()) => (
-                        true,
-                        format!(
-                            "the message recorded at seq {} on {} is exactly this text",
-                            d.seq, h.record.occurred_at
-                        ),
-                    ),
-                    Err(e) => (false, e.to_string()),
-                },
-            };
-            DisclosureReport {
-                seq: d.seq,
-                index: d.index,
-                ok,
-                message,
-            }
-        })
-        .collect();
+    let disclosures = check_disclosures(options, bundle);
     for d in disclosures.iter().filter(|d| !d.ok) {
         problems.push(format!("disclosure for seq {}: {}", d.seq, d.message));
     }
@@ -591,6 +376,134 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
         (true, false, false) => Verdict::Consistent,
     };
 
+    let caveats = caveats(Caveats {
+        bundle,
+        facts,
+        options,
+        contract,
+        contract_source,
+        listed: listed.as_ref(),
+        complete_through_seq,
+        receipts: &receipts,
+        pending,
+        mmd,
+        max_lag,
+        events: &events,
+    });
+
+    let state = match (checks_pass, anchored_through) {
+        (true, Some(k)) => usize::try_from(k)
+            .ok()
+            .and_then(|k| offline.states.get(k))
+            .and_then(|s| s.as_ref()),
+        _ => None,
+    };
+    VerifyReport {
+        verdict,
+        valid: verdict == Verdict::Valid,
+        ticket: bundle.ticket.to_string(),
+        ticket_source: options
+            .expected_ticket
+            .as_ref()
+            .map(|_| options.ticket_source),
+        chain_id: facts.chain_id,
+        contract: format!("{contract:#x}"),
+        contract_source,
+        contract_listed: listed.map(|d| d.describe()),
+        bundle_contract: bundle.chain.contract.clone(),
+        rpcs: facts.rpcs.clone(),
+        at_block: facts.at_block,
+        anchorer: facts.anchorer.map(|a| format!("{a:#x}")),
+        problems,
+        notes,
+        caveats,
+        bring,
+        status: state.map(|s| s.status.to_string()),
+        resolution: state.and_then(|s| s.resolution.clone()),
+        final_response: state.and_then(|s| s.final_response.clone()),
+        complete_through_seq,
+        unproven,
+        events,
+        pending,
+        withheld_pending: withheld,
+        broken_promises: broken,
+        backdated,
+        max_merge_delay_ms: mmd.map(|(m, _)| m),
+        max_merge_delay_source: mmd.map(|(_, s)| s),
+        claimed_max_merge_delay_ms: claimed_mmd,
+        max_anchoring_lag_s: max_lag,
+        receipts,
+        disclosures,
+    }
+}
+
+/// Each disclosure against the record at its seq (PROTOCOL.md §12.1).
+fn check_disclosures(options: &VerifyOptions, bundle: &Bundle) -> Vec<DisclosureReport> {
+    options
+        .disclosures
+        .iter()
+        .map(|d| {
+            let record = usize::try_from(d.seq)
+                .ok()
+                .and_then(|s| bundle.events.get(s))
+                .and_then(|e| HashedRecord::from_value(&e.record).ok());
+            let (ok, message) = match record {
+                None => (
+                    false,
+                    format!("the bundle has no readable event at seq {}", d.seq),
+                ),
+                Some(h) => match d.check(&h.record) {
+                    Ok(()) => (
+                        true,
+                        format!(
+                            "the message recorded at seq {} on {} is exactly this text",
+                            d.seq, h.record.occurred_at
+                        ),
+                    ),
+                    Err(e) => (false, e.to_string()),
+                },
+            };
+            DisclosureReport {
+                seq: d.seq,
+                index: d.index,
+                ok,
+                message,
+            }
+        })
+        .collect()
+}
+
+struct Caveats<'a> {
+    bundle: &'a Bundle,
+    facts: &'a ChainFacts,
+    options: &'a VerifyOptions,
+    contract: Address,
+    contract_source: ContractSource,
+    listed: Option<&'a Deployment>,
+    complete_through_seq: Option<u64>,
+    receipts: &'a [ReceiptReport],
+    pending: usize,
+    mmd: Option<(u64, MmdSource)>,
+    max_lag: Option<i64>,
+    events: &'a [EventReport],
+}
+
+/// What the result does not prove, and where its trust comes from.
+fn caveats(c: Caveats) -> Vec<String> {
+    let Caveats {
+        bundle,
+        facts,
+        options,
+        contract,
+        contract_source,
+        listed,
+        complete_through_seq,
+        receipts,
+        pending,
+        mmd,
+        max_lag,
+        events,
+    } = c;
     let mut caveats = Vec::new();
     if contract_source == ContractSource::Bundle {
         caveats.push(format!(
@@ -598,7 +511,7 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
              a SupportAnchor, so this shows only that the records match a contract the log itself chose"
         ));
     }
-    if let Some(d) = &listed
+    if let Some(d) = listed
         && facts.anchorer.is_some_and(|a| a != d.anchorer_address())
     {
         caveats.push(format!(
@@ -650,57 +563,14 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
             "{pending} pending event(s) are not anchored yet: they are listed, but the status does not include them"
         ));
     }
-    caveats.push(time_limits(mmd, claimed_mmd, max_lag, &events));
+    caveats.push(time_limits(mmd, bundle.max_merge_delay_ms, max_lag, events));
     caveats.push(
         "one bundle cannot show whether the log gave another reader a different version of an event; \
          a full audit of the log (proofdesk audit) can"
             .into(),
     );
 
-    let state = match (checks_pass, anchored_through) {
-        (true, Some(k)) => usize::try_from(k)
-            .ok()
-            .and_then(|k| offline.states.get(k))
-            .and_then(|s| s.as_ref()),
-        _ => None,
-    };
-    VerifyReport {
-        verdict,
-        valid: verdict == Verdict::Valid,
-        ticket: bundle.ticket.to_string(),
-        ticket_source: options
-            .expected_ticket
-            .as_ref()
-            .map(|_| options.ticket_source),
-        chain_id: facts.chain_id,
-        contract: format!("{contract:#x}"),
-        contract_source,
-        contract_listed: listed.map(|d| d.describe()),
-        bundle_contract: bundle.chain.contract.clone(),
-        rpcs: facts.rpcs.clone(),
-        at_block: facts.at_block,
-        anchorer: facts.anchorer.map(|a| format!("{a:#x}")),
-        problems,
-        notes,
-        caveats,
-        bring,
-        status: state.map(|s| s.status.to_string()),
-        resolution: state.and_then(|s| s.resolution.clone()),
-        final_response: state.and_then(|s| s.final_response.clone()),
-        complete_through_seq,
-        unproven,
-        events,
-        pending,
-        withheld_pending: withheld,
-        broken_promises: broken,
-        backdated,
-        max_merge_delay_ms: mmd.map(|(m, _)| m),
-        max_merge_delay_source: mmd.map(|(_, s)| s),
-        claimed_max_merge_delay_ms: claimed_mmd,
-        max_anchoring_lag_s: max_lag,
-        receipts,
-        disclosures,
-    }
+    caveats
 }
 
 /// What is bounded in time, and by whom (PROTOCOL.md §13.4).
@@ -747,46 +617,6 @@ fn time_limits(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn deadlines_use_checked_arithmetic_at_one_second_grain() {
-        assert_eq!(deadline_ms(1_000, 60_000), Some(61_000));
-        assert_eq!(
-            deadline_ms(1_000, i64::MAX as u64),
-            None,
-            "overflow is refused"
-        );
-        assert_eq!(deadline_ms(1_000, u64::MAX), None, "not representable");
-        // Deadline 61.000 s: a block at second 61 is on time (its second
-        // may start before the deadline), second 62 is late.
-        assert_eq!(after_deadline(61, 61_000), Some(false));
-        assert_eq!(after_deadline(62, 61_000), Some(true));
-        assert_eq!(after_deadline(62, 61_001), Some(false));
-        assert_eq!(after_deadline(u64::MAX, 0), None);
-        assert_eq!(after_deadline(1, i64::MAX), None);
-        assert_eq!(seconds_between(61_000, 200), 139);
-        assert_eq!(
-            seconds_between(i64::MIN, u64::MAX),
-            i64::MAX,
-            "clamped, not wrapped"
-        );
-        // The largest MMD a user may give never overflows a deadline.
-        let latest_record = Timestamp::parse_canonical("9999-12-31T23:59:59.999Z").unwrap();
-        assert!(deadline_ms(latest_record.millis(), super::super::MAX_USER_MMD_MS).is_some());
-    }
-
-    #[test]
-    fn lags_read_as_words() {
-        assert_eq!(duration_words(45), "45 s");
-        assert_eq!(duration_words(3_600), "60 min");
-        assert_eq!(duration_words(3 * 3_600 + 120), "3 h 2 min");
-        assert_eq!(duration_words(40 * 86_400), "40 days 0 h");
-        assert_eq!(duration_words(-5), "−5 s");
-        assert_eq!(
-            duration_words(i64::MIN),
-            format!("−{} days 15 h", i64::MIN.unsigned_abs() / 86_400)
-        );
-    }
 
     #[test]
     fn exit_codes_are_one_per_class() {
