@@ -19,9 +19,10 @@ use proofdesk::verify::{
     VerifyOptions, VerifyReport, parse_bundle, verify_bundle,
 };
 
-/// Default cap on a bundle's size (download or file), 64 MiB: about 50,000
-/// events (a record and its audit path are 1 to 1.5 kB), far past any real
-/// ticket, and a bound on what a server can make the verifier hold.
+/// Default cap on a bundle's size (download or file), 64 MiB: about 40,000
+/// events (a record and its audit path: 1.6 kB each in a ticket of 100,000
+/// events, BENCHMARKS.md), far past any real ticket, and a bound on what a
+/// server can make the verifier hold (about 5 × the bundle's size).
 pub const DEFAULT_MAX_BUNDLE_BYTES: u64 = 64 * 1024 * 1024;
 
 const EXIT_CODES: &str = "\
@@ -126,10 +127,14 @@ async fn fetch(url: &str, timeout: Duration, cap: u64) -> anyhow::Result<String>
         if !resp.status().is_success() {
             bail!("fetching {url}: HTTP {}", resp.status());
         }
-        if resp.content_length().is_some_and(|n| n > cap) {
+        let announced = resp.content_length();
+        if announced.is_some_and(|n| n > cap) {
             return Err(too_large());
         }
-        let mut body: Vec<u8> = Vec::new();
+        // Room for what the server announced (never past the cap): a large
+        // bundle is not copied on every doubling.
+        let mut body: Vec<u8> =
+            Vec::with_capacity(announced.map_or(0, |n| usize::try_from(n).unwrap_or(0)));
         while let Some(chunk) = resp
             .chunk()
             .await
