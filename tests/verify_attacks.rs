@@ -705,7 +705,8 @@ async fn disclosed_content_is_checked_against_its_commitment() {
 /// Every case of tests/common/attacks.rs through the real `proofdesk
 /// verify` binary: its verdict class (`--json`), its exit status, and what
 /// its report says and never says. `PROOFDESK_VERIFY_BIN` runs the table
-/// against another build (an older one, to see each case fail there).
+/// against another build (an older one, to see each case fail there);
+/// `PROOFDESK_ATTACKS_SHOW=1` prints every report.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_attack_case_gets_its_verdict_class_from_the_cli() {
     let world = World::build().await;
@@ -742,6 +743,9 @@ async fn every_attack_case_gets_its_verdict_class_from_the_cli() {
             got.class.map(Class::as_str).unwrap_or("?"),
             if wrong.is_empty() { "ok" } else { "WRONG" }
         );
+        if std::env::var_os("PROOFDESK_ATTACKS_SHOW").is_some() {
+            eprintln!("{}\n", got.text);
+        }
         if !wrong.is_empty() {
             failures.push(format!(
                 "{} ({}; before issue 25: {}): {}\n{}\n--- output:\n{}",

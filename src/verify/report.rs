@@ -155,7 +155,8 @@ pub struct VerifyReport {
     pub status: Option<String>,
     pub resolution: Option<String>,
     pub final_response: Option<String>,
-    /// Seq of the last anchored event: 0..=this is proven complete.
+    /// Seq of the last anchored event, when every check passed: 0..=this
+    /// is proven complete.
     pub complete_through_seq: Option<u64>,
     /// No event is anchored yet: nothing is proven, nothing is disproven.
     pub unproven: bool,
@@ -353,11 +354,12 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
         problems.extend(r.problems.iter().cloned());
     }
 
-    let complete_through_seq = anchored_through;
     // A bundle of pending events alone proves nothing yet: not valid, but
     // not evidence of anything either (a ticket opened a moment ago).
-    let unproven = complete_through_seq.is_none();
+    let unproven = anchored_through.is_none();
     let checks_pass = problems.is_empty() && events.iter().all(|e| e.ok);
+    // Only a bundle that passed every check proves a prefix complete.
+    let complete_through_seq = anchored_through.filter(|_| checks_pass);
     let user_rpc = facts.rpcs.iter().any(|r| r.source == RpcSource::Typed);
     let mut bring = Vec::new();
     if !contract_source.independent() {
@@ -384,6 +386,7 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
         contract_source,
         listed: listed.as_ref(),
         complete_through_seq,
+        unproven,
         receipts: &receipts,
         pending,
         mmd,
@@ -481,6 +484,7 @@ struct Caveats<'a> {
     contract_source: ContractSource,
     listed: Option<&'a Deployment>,
     complete_through_seq: Option<u64>,
+    unproven: bool,
     receipts: &'a [ReceiptReport],
     pending: usize,
     mmd: Option<(u64, MmdSource)>,
@@ -498,6 +502,7 @@ fn caveats(c: Caveats) -> Vec<String> {
         contract_source,
         listed,
         complete_through_seq,
+        unproven,
         receipts,
         pending,
         mmd,
@@ -536,6 +541,9 @@ fn caveats(c: Caveats) -> Vec<String> {
         }
     }
     match complete_through_seq {
+        // Failed: nothing is established, and the report does not say
+        // otherwise.
+        None if !unproven => {}
         Some(k) => caveats.push(format!(
             "events seq 0 through {k} are anchored and complete: none between them can have been removed \
              or changed. Later events are not ruled out: a log can withhold events recorded after seq {k}"

@@ -605,7 +605,7 @@ impl World {
         );
         c.log = self.log(self.side_contract, &honest_rpc);
         c.says = s(&["not the contract you typed", "Contract "]);
-        c.never_says = s(&["as you expect", "✓"]);
+        c.never_says = s(&["as you expect", "✓", "are anchored and complete"]);
         cases.push(c);
 
         // §1: the operator's RPC serves a chain where the published contract
@@ -825,7 +825,7 @@ impl World {
             Class::Invalid,
         );
         c.says = s(&["not the contract you typed"]);
-        c.never_says = s(&["as you expect", "✓"]);
+        c.never_says = s(&["as you expect", "✓", "are anchored and complete"]);
         cases.push(c);
 
         // §3: a download size cap.
