@@ -766,7 +766,8 @@ async fn every_attack_case_gets_its_verdict_class_from_the_cli() {
 // --------------------------------------------------- batched chain reads
 
 /// Counts the HTTP requests and JSON-RPC calls an RPC endpoint receives,
-/// forwarding each to anvil.
+/// forwarding each to anvil. With `refuse_batches`, a batch request gets
+/// the error object some public endpoints answer instead.
 struct CountingRpc {
     url: String,
     requests: Arc<AtomicUsize>,
@@ -776,6 +777,10 @@ struct CountingRpc {
 
 impl CountingRpc {
     async fn start(target: String) -> CountingRpc {
+        CountingRpc::start_with(target, false).await
+    }
+
+    async fn start_with(target: String, refuse_batches: bool) -> CountingRpc {
         let requests = Arc::new(AtomicUsize::new(0));
         let calls = Arc::new(AtomicUsize::new(0));
         let (r, c) = (requests.clone(), calls.clone());
@@ -791,6 +796,14 @@ impl CountingRpc {
                         _ => 1,
                     };
                     c.fetch_add(n, Ordering::Relaxed);
+                    if refuse_batches && body.first() == Some(&b'[') {
+                        let refusal = json!({"jsonrpc": "2.0", "id": null,
+                            "error": {"code": -32600, "message": "batch requests are not supported"}});
+                        return (
+                            [("content-type", "application/json")],
+                            axum::body::Bytes::from(refusal.to_string()),
+                        );
+                    }
                     let answer = client
                         .post(&target)
                         .header("content-type", "application/json")
@@ -891,6 +904,21 @@ async fn one_leaf_batches_are_read_in_batched_requests() {
         .map(|r| r["url"].as_str().unwrap())
         .collect();
     assert_eq!(urls, [anvil.url().as_str(), rpc.url.as_str()]);
+
+    // An endpoint that refuses batch requests gets the calls one by one.
+    let single = CountingRpc::start_with(anvil.url(), true).await;
+    let r = verify(&bundle, &VerifyOptions::new(single.url.clone(), f.contract)).await;
+    assert!(r.valid, "{}", r.render());
+    let (requests, calls) = (
+        single.requests.load(Ordering::Relaxed),
+        single.calls.load(Ordering::Relaxed),
+    );
+    assert!(
+        requests > N,
+        "{requests} requests: the calls went one by one"
+    );
+    assert!(calls > N, "{calls}");
+    single.task.abort();
     rpc.task.abort();
     anvil.stop().await;
 }
