@@ -8,7 +8,8 @@
 #      same kind of database, proof bundles as the log grows to
 #      BENCH_FILL events (once sealing and anchoring have caught up, and
 #      again while loadgen appends at a fixed rate), and the server's peak
-#      memory.
+#      memory; then (SQLite) the release `proofdesk verify` on one ticket of
+#      100,000 events (scripts/bench/verify-bundle.sh).
 # Results: $CARGO_TARGET_DIR/bench/results.jsonl and report.md
 # (CARGO_TARGET_DIR defaults to target/).
 #
@@ -22,7 +23,8 @@
 # the proofs-under-ingest measure, default 1000) and BENCH_INGEST_PER_REQUEST
 # (events per append request there, default 1: single appends),
 # BENCH_CATCHUP_TIMEOUT (s to wait for sealing and anchoring to catch up
-# before proofs are measured, default 900).
+# before proofs are measured, default 900), BENCH_VERIFY_EVENTS (the ticket
+# `proofdesk verify` is timed on, SQLite run only; default 100000, 0 skips).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -247,6 +249,12 @@ for backend in $backends; do
     # then).
     proofs_at "$fill_to"
     record "{\"backend\":\"$backend\",\"measure\":\"server_peak_rss\",\"kib\":$(peak_rss_kib "$server")}"
+    # The release verifier on one ticket of BENCH_VERIFY_EVENTS events
+    # (issue 25), after the server's own measures.
+    if [ "$backend" = sqlite ] && [ "${BENCH_VERIFY_EVENTS:-100000}" != 0 ]; then
+        log "proofdesk verify on one ticket of ${BENCH_VERIFY_EVENTS:-100000} events"
+        record "$("$root/scripts/bench/verify-bundle.sh" "$bin" "$url" "$key" "$rpc" "$contract")"
+    fi
     curl -sf "$url/v1/log" >"$out/log-$backend.json" || true
     kill "$server"
     wait "$server" 2>/dev/null || true

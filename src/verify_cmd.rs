@@ -1,8 +1,9 @@
 //! `proofdesk verify`: fetch or read a bundle, bring the user's own
-//! expectations (contract, ticket, receipts, disclosures, merge delay), and
-//! print the report. Exit 0 valid, 1 invalid, 2 could not verify.
+//! expectations (contract, RPCs, ticket, receipts, disclosures, merge
+//! delay), and print the report. The exit status is the verdict class
+//! (docs/PROTOCOL.md §13.1, the CLI section of docs/VERIFIER.md).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -12,48 +13,87 @@ use anyhow::{Context, bail};
 use proofdesk::protocol::bundle::Bundle;
 use proofdesk::protocol::disclosure::Disclosure;
 use proofdesk::protocol::fields::TicketHandle;
-use proofdesk::protocol::receipt::SignedReceipt;
+use proofdesk::verify::inputs::{UrlTicket, parse_many, parse_receipts, ticket_in_url};
 use proofdesk::verify::{
-    DEFAULT_LOG_WINDOW, VerifyOptions, VerifyReport, parse_bundle, parse_strict, verify_bundle,
+    DEFAULT_LOG_WINDOW, Deployments, MAX_USER_MMD_MS, RpcInput, TicketSource, Verdict,
+    VerifyOptions, VerifyReport, parse_bundle, verify_bundle,
 };
 
+/// Default cap on a bundle's size (download or file), 64 MiB: about 40,000
+/// events (a record and its audit path: 1.6 kB each in a ticket of 100,000
+/// events, BENCHMARKS.md), far past any real ticket, and a bound on what a
+/// server can make the verifier hold (about 5 × the bundle's size).
+pub const DEFAULT_MAX_BUNDLE_BYTES: u64 = 64 * 1024 * 1024;
+
+const EXIT_CODES: &str = "\
+Exit status (the verdict class, docs/PROTOCOL.md §13.1):
+  0  valid       every check passes, an event is anchored, the contract is yours
+                 (--contract) or on the deployment list, and the RPCs are yours
+  1  invalid     a check failed (forgery, mismatch, a disagreement between RPCs);
+                 also when nothing is anchored yet (pending: \"NOT YET ANCHORED\")
+  2  error       could not verify: unreadable input, an RPC down, a bundle over
+                 --max-bundle-bytes, no contract to check against, bad arguments
+  3  consistent  every check passes, but the contract came from the bundle
+                 (--trust-bundle-contract): not independently checked";
+
 #[derive(clap::Args)]
+#[command(after_help = EXIT_CODES)]
 pub struct VerifyArgs {
     /// A bundle file, or the http(s) URL of /v1/tickets/{handle}/proof.
     bundle: String,
-    /// Your own JSON-RPC endpoint for the chain.
-    #[arg(long, env = "PROOFDESK_VERIFY_RPC")]
-    rpc: String,
-    /// The contract you trust: the address the platform publishes.
+    /// Your own JSON-RPC endpoint for the chain. Repeat it (or separate URLs
+    /// with commas in the environment variable) to read several: they are
+    /// compared at one common block, and any disagreement fails.
+    #[arg(
+        long,
+        env = "PROOFDESK_VERIFY_RPC",
+        value_delimiter = ',',
+        required = true
+    )]
+    rpc: Vec<String>,
+    /// The contract you trust: the address the platform publishes. Without
+    /// it, a contract on the deployment list is used.
     #[arg(long, env = "PROOFDESK_TRUSTED_CONTRACT")]
     contract: Option<Address>,
-    /// Without --contract, accept the contract the bundle names. The result
-    /// then only shows that the records match a contract the log chose.
+    /// Without --contract, and with a contract on no deployment list, accept
+    /// the one the bundle names. The result is then at best "consistent"
+    /// (exit 3): the records match a contract the log chose.
     #[arg(long, conflicts_with = "contract")]
     trust_bundle_contract: bool,
-    /// The ticket you expect (default: the handle in the bundle URL).
+    /// A reviewed deployment list to use instead of the one built in
+    /// (deployments/deployments.json).
+    #[arg(long, value_name = "FILE")]
+    deployments: Option<PathBuf>,
+    /// The ticket you expect (default: the handle in the bundle URL, decoded
+    /// as the server decodes it).
     #[arg(long)]
     ticket: Option<String>,
-    /// A receipt you hold, as the API returned it (v1 {"receipt",
-    /// "signature"}, v2 also "group", "position", "path"), or an array.
-    /// Repeatable.
+    /// A receipt you hold: as the API returned it (v1 {"receipt",
+    /// "signature"}; v2 also "group", "position", "path"), the whole answer
+    /// of POST /v1/tickets/{handle}/events as saved, a bulk answer, or an
+    /// array of these. Repeatable.
     #[arg(long = "receipt", value_name = "FILE")]
     receipts: Vec<PathBuf>,
     /// A content disclosure ({"ticket", "index", "seq", "salt",
     /// "content"}) to check against its record. Repeatable.
     #[arg(long = "disclose", value_name = "FILE")]
     disclosures: Vec<PathBuf>,
-    /// The maximum merge delay you hold the log to, seconds (default: from
-    /// your receipts, else the bundle's unsigned value).
+    /// The maximum merge delay you hold the log to, seconds. Without it the
+    /// delay is bounded by your receipts, else by nothing: the bundle's own
+    /// figure is shown, never used to call an anchor timely.
     #[arg(long, value_name = "SECONDS")]
     max_merge_delay: Option<u64>,
-    /// Largest block range per eth_getLogs query.
+    /// Largest block range per eth_getLogs query, and the search on either
+    /// side of the block the log claims.
     #[arg(long, default_value_t = DEFAULT_LOG_WINDOW)]
     log_window: u64,
-    /// Per-call RPC timeout, seconds.
+    /// Per-request RPC timeout, seconds.
     #[arg(long, default_value_t = 20)]
     rpc_timeout: u64,
-    /// Print the report as JSON.
+    /// Refuse a bundle larger than this many bytes (download or file).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BUNDLE_BYTES)]
+    max_bundle_bytes: u64,
+    /// Print the report as JSON (an error as {"verdict": "error", "error"}).
     #[arg(long)]
     json: bool,
 }
@@ -62,126 +102,188 @@ fn is_url(s: &str) -> bool {
     s.starts_with("http://") || s.starts_with("https://")
 }
 
-/// The ticket handle in a bundle URL's path, if there is one.
-pub fn handle_in_url(url: &str) -> Option<TicketHandle> {
-    let path = url.split(['?', '#']).next()?;
-    path.split('/')
-        .filter(|seg| seg.starts_with("tk_"))
-        .find_map(|seg| TicketHandle::parse(seg).ok())
+fn mib(n: u64) -> String {
+    format!("{:.1} MiB", n as f64 / 1_048_576.0)
 }
 
-async fn fetch(url: &str, timeout: Duration) -> anyhow::Result<String> {
-    let resp = reqwest::Client::builder()
-        .timeout(timeout)
-        .build()?
-        .get(url)
-        .send()
+/// Downloads the bundle, streaming: stops at the cap instead of holding
+/// whatever the server sends.
+async fn fetch(url: &str, timeout: Duration, cap: u64) -> anyhow::Result<String> {
+    let too_large = || {
+        anyhow::anyhow!(
+            "the bundle at {url} is larger than {cap} bytes ({}): refused. If the ticket really is that large, \
+             raise the cap with --max-bundle-bytes",
+            mib(cap)
+        )
+    };
+    let download = async {
+        let mut resp = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()?
+            .get(url)
+            .send()
+            .await
+            .with_context(|| format!("fetching {url}"))?;
+        if !resp.status().is_success() {
+            bail!("fetching {url}: HTTP {}", resp.status());
+        }
+        let announced = resp.content_length();
+        if announced.is_some_and(|n| n > cap) {
+            return Err(too_large());
+        }
+        // Room for what the server announced (never past the cap): a large
+        // bundle is not copied on every doubling.
+        let mut body: Vec<u8> =
+            Vec::with_capacity(announced.map_or(0, |n| usize::try_from(n).unwrap_or(0)));
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .with_context(|| format!("fetching {url}"))?
+        {
+            if (body.len() as u64).saturating_add(chunk.len() as u64) > cap {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        String::from_utf8(body).with_context(|| format!("the bundle at {url} is not UTF-8"))
+    };
+    tokio::time::timeout(timeout, download)
         .await
-        .with_context(|| format!("fetching {url}"))?;
-    if !resp.status().is_success() {
-        bail!("fetching {url}: HTTP {}", resp.status());
-    }
-    Ok(resp.text().await?)
+        .map_err(|_| anyhow::anyhow!("fetching {url}: no complete answer within {timeout:?}"))?
 }
 
-fn read(path: &PathBuf, what: &str) -> anyhow::Result<String> {
+fn read(path: &Path, what: &str, cap: u64) -> anyhow::Result<String> {
+    let len = std::fs::metadata(path)
+        .with_context(|| format!("reading {what} {}", path.display()))?
+        .len();
+    if len > cap {
+        bail!(
+            "{what} {} is larger than {cap} bytes ({}): refused. Raise the cap with --max-bundle-bytes",
+            path.display(),
+            mib(cap)
+        );
+    }
     std::fs::read_to_string(path).with_context(|| format!("reading {what} {}", path.display()))
 }
 
-/// A file holding one object or an array of them.
-fn read_many<T: serde::de::DeserializeOwned>(path: &PathBuf, what: &str) -> anyhow::Result<Vec<T>> {
-    let text = read(path, what)?;
-    let one: Result<T, _> = parse_strict(&text);
-    match one {
-        Ok(v) => Ok(vec![v]),
-        Err(first) => parse_strict::<Vec<T>>(&text)
-            .with_context(|| format!("{what} {}: {first}", path.display())),
-    }
-}
-
+/// Checks every argument before anything is fetched, so a bad one is an
+/// error with its reason (exit 2), never a verdict.
 fn options(args: &VerifyArgs) -> anyhow::Result<VerifyOptions> {
-    let expected_ticket = match (&args.ticket, is_url(&args.bundle)) {
-        (Some(t), _) => Some(TicketHandle::parse(t).map_err(|e| anyhow::anyhow!("--ticket: {e}"))?),
-        (None, true) => handle_in_url(&args.bundle),
-        (None, false) => None,
+    let (expected_ticket, ticket_source) = match (&args.ticket, is_url(&args.bundle)) {
+        (Some(t), _) => (
+            Some(TicketHandle::parse(t).map_err(|e| anyhow::anyhow!("--ticket: {e}"))?),
+            TicketSource::Typed,
+        ),
+        (None, true) => match ticket_in_url(&args.bundle)? {
+            UrlTicket::Handle(h) => (Some(h), TicketSource::BundleUrl),
+            UrlTicket::None => (None, TicketSource::Typed),
+        },
+        (None, false) => (None, TicketSource::Typed),
     };
-    let mut receipts: Vec<SignedReceipt> = Vec::new();
+    let cap = args.max_bundle_bytes;
+    let mut receipts = Vec::new();
     for p in &args.receipts {
-        receipts.extend(read_many(p, "receipt")?);
+        let text = read(p, "receipt", cap)?;
+        receipts.extend(
+            parse_receipts(&text).with_context(|| format!("receipt file {}", p.display()))?,
+        );
     }
     let mut disclosures: Vec<Disclosure> = Vec::new();
     for p in &args.disclosures {
-        disclosures.extend(read_many(p, "disclosure")?);
+        let text = read(p, "disclosure", cap)?;
+        disclosures.extend(
+            parse_many(&text, "disclosure")
+                .with_context(|| format!("disclosure file {}", p.display()))?,
+        );
     }
     let max_merge_delay_ms = match args.max_merge_delay {
-        Some(s) => Some(
-            s.checked_mul(1000)
-                .context("--max-merge-delay is too large")?,
-        ),
+        Some(s) => Some(s.checked_mul(1000).filter(|ms| *ms <= MAX_USER_MMD_MS).with_context(|| {
+            format!(
+                "--max-merge-delay {s} is too large: a deadline recorded_at + {s} s does not fit; \
+                 the most is {} s (2^53 − 1 ms)",
+                MAX_USER_MMD_MS / 1000
+            )
+        })?),
         None => None,
     };
+    let deployments = match &args.deployments {
+        Some(p) => Deployments::parse(&read(p, "deployment list", cap)?)
+            .with_context(|| format!("--deployments {}", p.display()))?,
+        None => Deployments::embedded(),
+    };
+    let mut rpcs = Vec::new();
+    for url in args.rpc.iter().map(|u| u.trim()).filter(|u| !u.is_empty()) {
+        if !is_url(url) {
+            bail!("--rpc {url:?} is not an http(s) URL");
+        }
+        if !rpcs.iter().any(|r: &RpcInput| r.url == url) {
+            rpcs.push(RpcInput::typed(url));
+        }
+    }
+    if rpcs.is_empty() {
+        bail!("--rpc: give your own JSON-RPC endpoint");
+    }
     Ok(VerifyOptions {
-        rpc_url: args.rpc.clone(),
+        rpcs,
         expected_contract: args.contract,
         trust_bundle_contract: args.trust_bundle_contract,
+        deployments,
         expected_ticket,
+        ticket_source,
         receipts,
         disclosures,
         max_merge_delay_ms,
         log_window: args.log_window.max(1),
         timeout: Duration::from_secs(args.rpc_timeout.max(1)),
+        max_rpc_answer_bytes: proofdesk::verify::rpc::DEFAULT_MAX_ANSWER_BYTES,
     })
 }
 
 async fn load(args: &VerifyArgs) -> anyhow::Result<Bundle> {
     let text = if is_url(&args.bundle) {
-        fetch(&args.bundle, Duration::from_secs(30)).await?
+        fetch(
+            &args.bundle,
+            Duration::from_secs(120),
+            args.max_bundle_bytes,
+        )
+        .await?
     } else {
-        read(&PathBuf::from(&args.bundle), "bundle")?
+        read(
+            &PathBuf::from(&args.bundle),
+            "bundle",
+            args.max_bundle_bytes,
+        )?
     };
     Ok(parse_bundle(&text)?)
 }
 
-pub async fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let options = options(&args)?;
-    let mut report: VerifyReport = verify_bundle(&load(&args).await?, &options).await?;
+async fn verify(args: &VerifyArgs) -> anyhow::Result<VerifyReport> {
+    let options = options(args)?;
+    let mut report = verify_bundle(&load(args).await?, &options).await?;
     // A batch can be anchored between the fetch and the chain reads; an
     // honest log then shows the event as anchored in a fresh bundle.
     if report.withheld_pending > 0 && is_url(&args.bundle) {
         eprintln!("a pending event is already anchored on chain: fetching the bundle once more");
-        report = verify_bundle(&load(&args).await?, &options).await?;
+        report = verify_bundle(&load(args).await?, &options).await?;
     }
+    Ok(report)
+}
+
+pub async fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let report = match verify(&args).await {
+        Ok(r) => r,
+        Err(e) if args.json => {
+            let error = serde_json::json!({"verdict": Verdict::Error, "error": format!("{e:#}")});
+            println!("{}", serde_json::to_string_pretty(&error)?);
+            eprintln!("error: {e:#}");
+            return Ok(ExitCode::from(Verdict::Error.exit_code()));
+        }
+        Err(e) => return Err(e),
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", report.render());
     }
-    Ok(if report.valid {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_handle_comes_from_the_url_path() {
-        let h = "tk_0123456789abcdef0123456789abcdef";
-        assert_eq!(
-            handle_in_url(&format!("https://log.example/v1/tickets/{h}/proof"))
-                .map(|t| t.to_string()),
-            Some(h.to_owned())
-        );
-        assert_eq!(
-            handle_in_url(&format!(
-                "http://127.0.0.1:8080/v1/tickets/{h}/proof?x=tk_00#tk_1"
-            ))
-            .map(|t| t.to_string()),
-            Some(h.to_owned())
-        );
-        assert!(handle_in_url("https://log.example/v1/tickets/tk_short/proof").is_none());
-    }
+    Ok(ExitCode::from(report.verdict.exit_code()))
 }

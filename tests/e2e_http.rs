@@ -109,6 +109,33 @@ async fn a_complaint_is_recorded_anchored_and_proven() {
             "{problem}"
         );
     }
+    // Personal data in any free-text member of a public record is refused
+    // like an e-mail address in an actor ref: 422, the same problem shape
+    // (issue 25 §5; the rule's table is in src/ingest/privacy.rs).
+    for (body, field) in [
+        (
+            json!({"type": "ticket.created", "data": {"category": "withdrawal", "priority": "low", "complaint": true, "labels": {"customer_email": "jane.doe@exchange.com"}}, "actor": {"role": "customer", "ref": "c-1"}, "channel": "web", "occurred_at": "2026-01-01T00:00:00Z"}),
+            "data.labels.customer_email",
+        ),
+        (
+            json!({"type": "ticket.assigned", "data": {"assignee": "13812345678", "group": null}, "actor": {"role": "agent", "ref": "a"}, "channel": "web", "occurred_at": "2026-01-01T00:00:00Z"}),
+            "data.assignee",
+        ),
+        (
+            json!({"type": "message.added", "data": {"direction": "inbound", "visibility": "public"}, "actor": {"role": "customer", "ref": "+86-139-1234-5678"}, "channel": "web", "occurred_at": "2026-01-01T00:00:00Z"}),
+            "actor.ref",
+        ),
+    ] {
+        let (status, problem) = app
+            .post(&format!("/v1/tickets/{handle}/events"), body)
+            .await;
+        assert_eq!(status, 422, "{problem}");
+        let detail = problem["detail"].as_str().unwrap_or_default();
+        assert!(
+            detail.starts_with(&format!("{field}: public records hold no personal data")),
+            "{problem}"
+        );
+    }
     let (status, _) = app
         .post(
             "/v1/tickets/tk_00000000000000000000000000000000/events",
@@ -184,7 +211,7 @@ async fn a_complaint_is_recorded_anchored_and_proven() {
         (
             "the wrong chain",
             Box::new(|b| b.chain.chain_id = 1),
-            "anchored on chain 1",
+            "the bundle says chain 1; your RPC serves chain 31337",
         ),
     ];
     for (what, tamper, reason) in cases {
@@ -200,7 +227,7 @@ async fn a_complaint_is_recorded_anchored_and_proven() {
     }
     let r = app.verify(&bundle, Address::repeat_byte(0x42)).await;
     assert!(
-        !r.valid && problems(&r).contains("not to the contract you trust"),
+        !r.valid && problems(&r).contains("not the contract you typed"),
         "wrong contract: {}",
         problems(&r)
     );

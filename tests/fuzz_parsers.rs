@@ -386,6 +386,23 @@ proptest! {
         feed_text(&damage(&text, &edits));
     }
 
+    /// Two integers of a valid bundle at extremes at once (sums of two
+    /// untrusted numbers), then byte damage.
+    #[test]
+    fn bundles_with_extreme_integers_never_panic(
+        a in any::<prop::sample::Index>(), b in any::<prop::sample::Index>(),
+        x in prop::sample::select(EXTREMES.to_vec()), y in prop::sample::select(EXTREMES.to_vec()),
+        edits in edits(),
+    ) {
+        let mut v = serde_json::to_value(valid_bundle()).unwrap();
+        let ptrs = integer_pointers(&v);
+        *v.pointer_mut(&ptrs[a.index(ptrs.len())]).unwrap() = json!(x);
+        *v.pointer_mut(&ptrs[b.index(ptrs.len())]).unwrap() = json!(y);
+        let text = v.to_string();
+        feed_text(&text);
+        feed_text(&damage(&text, &edits));
+    }
+
     #[test]
     fn mutated_receipts_never_panic_and_never_verify_as_the_operator(
         ops in choices(), edits in edits(),
@@ -407,6 +424,68 @@ proptest! {
         }
         feed_text(&damage(&text, &edits));
     }
+}
+
+/// Boundary values for the untrusted integers of a bundle: sums of two of
+/// them overflow u64 (a debug build once panicked on first_index + count,
+/// issue 25), and 2^53 ± 1 straddle the protocol's integer range.
+const EXTREMES: [u64; 7] = [
+    u64::MAX,
+    u64::MAX - 1,
+    1 << 63,
+    i64::MAX as u64,
+    1 << 53,
+    (1 << 53) - 1,
+    0,
+];
+
+/// JSON pointers to every integer in a value.
+fn integer_pointers(v: &Value) -> Vec<String> {
+    let mut all = Vec::new();
+    pointers(v, String::new(), &mut all);
+    all.into_iter()
+        .filter(|p| v.pointer(p).is_some_and(|x| x.is_u64()))
+        .collect()
+}
+
+/// Every integer of a valid bundle at every extreme, one at a time,
+/// through the bundle parser and the offline checks. Tests run in a debug
+/// build, with overflow checks on: a wrapping sum panics here.
+#[test]
+fn every_integer_of_a_bundle_at_its_extremes_never_panics() {
+    let original = serde_json::to_value(valid_bundle()).unwrap();
+    let ptrs = integer_pointers(&original);
+    assert!(ptrs.iter().any(|p| p.ends_with("/first_index")), "{ptrs:?}");
+    for p in &ptrs {
+        for x in EXTREMES {
+            let mut v = original.clone();
+            *v.pointer_mut(p).unwrap() = json!(x);
+            feed_text(&v.to_string());
+        }
+    }
+}
+
+/// The bundle of issue 25: a batch with first_index + count past 2^64 and
+/// an index outside it. It fails the offline check with a reason, and the
+/// debug build does not panic.
+#[test]
+fn regression_first_index_plus_count_past_u64() {
+    let mut b = valid_bundle();
+    b.batches[0].first_index = u64::MAX - 1;
+    b.batches[0].count = 3;
+    let report = check_offline(&b);
+    assert!(!report.ok());
+    assert!(
+        report.problems.iter().any(|p| p.contains("is past 2^64")),
+        "{:?}",
+        report.problems
+    );
+    let outside = report
+        .events
+        .iter()
+        .flat_map(|e| &e.problems)
+        .any(|p| p.contains("is outside batch"));
+    assert!(outside, "{report:?}");
 }
 
 #[test]

@@ -345,8 +345,9 @@ pub fn verify_options(rpc_url: &str, contract: Option<&str>) -> Result<VerifyOpt
         .map(|c| c.parse())
         .transpose()
         .map_err(|e| Error::Config(format!("contract address: {e}")))?;
-    // Without a contract nothing is trusted: the report says so and is not
-    // valid (PROTOCOL.md §13).
+    // Without a contract, the bundle's is used only if the built-in
+    // deployment list has it; otherwise verification stops with an error
+    // saying what to bring (PROTOCOL.md §13.1, §13.2).
     let mut options = VerifyOptions::new(rpc_url, Default::default());
     options.expected_contract = expected_contract;
     options.timeout = Duration::from_secs(20);

@@ -146,6 +146,36 @@ for backend in ["sqlite", "postgres"]:
         if r["measure"] == "server_peak_rss":
             print(f"Server peak memory (VmHWM) over the whole {backend} run: {r['kib'] / 1024:.0f} MiB.\n")
 
+def per_element_ns(full_id):
+    """Mean ns per element of a criterion benchmark with a throughput."""
+    for bench in glob.glob(os.path.join(criterion_dir, "**", "new", "benchmark.json"), recursive=True):
+        meta = json.load(open(bench))
+        if meta["full_id"] != full_id:
+            continue
+        n = (meta.get("throughput") or {}).get("Elements")
+        if n:
+            est = json.load(open(os.path.join(os.path.dirname(bench), "estimates.json")))
+            return est["mean"]["point_estimate"] / n
+    return None
+
+
+# The release verifier on one large ticket (scripts/bench/verify-bundle.sh),
+# beside the offline half alone (criterion's bundle/check_offline, per event).
+for r in rows:
+    if r["measure"] == "verify_bundle":
+        print("## Verifying a large bundle (proofdesk verify, release)\n")
+        print(f"One ticket of {r['events']:,} events in {r['batches']} batches, a bundle of {r['bundle_bytes'] / 1048576:.0f} MiB, against anvil:\n")
+        print("| Run | Time | Peak memory |\n|---|---|---|")
+        print(f"| from the server's URL (download, parse, checks, chain reads) | {r['url_seconds']:.2f} s | {r['url_peak_rss_kib'] / 1024:.0f} MiB |")
+        print(f"| from a file | {r['file_seconds']:.2f} s | {r['file_peak_rss_kib'] / 1024:.0f} MiB |")
+        offline = per_element_ns("bundle/check_offline")
+        parse = per_element_ns("bundle/parse_and_check_offline")
+        if offline:
+            print(f"| the offline checks alone (criterion bundle/check_offline, {fmt_ns(offline)} per event) | {offline * r['events'] / 1e9:.2f} s | |")
+        if parse:
+            print(f"| parse and offline checks (criterion bundle/parse_and_check_offline, {fmt_ns(parse)} per event) | {parse * r['events'] / 1e9:.2f} s | |")
+        print()
+
 print("## Goals\n")
 print("| Measure | Goal | Measured | |\n|---|---|---|---|")
 for name, goal, got, ok in goals:

@@ -163,7 +163,7 @@ pub async fn create_ticket(
         (status = 409, description = "The ticket's state does not allow this event, or the Idempotency-Key was used with another body", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Content-Type is not application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The event breaks a rule of PROTOCOL §2-§4", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The event breaks a rule of PROTOCOL §2-§4, or a free-text member holds personal data (§2.8)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn append_event(

@@ -2,6 +2,7 @@
 //! Content text is committed here with a fresh salt; only the commitment
 //! enters the record.
 
+pub mod privacy;
 pub mod receipts;
 
 use rand::RngCore;
@@ -88,15 +89,18 @@ impl EventInput {
                 (Some(content_commitment(&salt, &text)), Some((salt, text)))
             }
         };
+        let draft = Draft {
+            data,
+            actor: self.actor,
+            channel: self.channel,
+            occurred_at,
+            content: commitment,
+        };
+        // Records are public and permanent: no personal data in them.
+        privacy::check_draft(&draft)?;
         Ok(AppendRequest {
             ticket,
-            draft: Draft {
-                data,
-                actor: self.actor,
-                channel: self.channel,
-                occurred_at,
-                content: commitment,
-            },
+            draft,
             content,
         })
     }

@@ -130,14 +130,18 @@ fn code(s: &str) -> Option<Code> {
 }
 
 /// A group code from a vendor group id: `group-<id>`, lowercased; ids
-/// that do not fit a code are hashed like user ids.
+/// that do not fit a code, or that look like personal data (a number with
+/// a phone's or a card's shape, crate::ingest::privacy), are hashed like
+/// user ids.
 fn group_code(integration: &Integration, id: &str) -> Code {
     let candidate = format!("group-{}", id.to_ascii_lowercase());
-    code(&candidate).unwrap_or_else(|| {
-        let r = integration.pseudonym(&format!("group:{id}"));
-        code(&format!("group-{}", &r.as_str()[r.as_str().len() - 16..]))
-            .unwrap_or_else(|| unreachable!("hex is a code"))
-    })
+    code(&candidate)
+        .filter(|c| crate::ingest::privacy::find(c.as_str()).is_none())
+        .unwrap_or_else(|| {
+            let r = integration.pseudonym(&format!("group:{id}"));
+            code(&format!("group-{}", &r.as_str()[r.as_str().len() - 16..]))
+                .unwrap_or_else(|| unreachable!("hex is a code"))
+        })
 }
 
 /// The ref of the ticket's assignee; `unassigned` when there is none.

@@ -91,6 +91,10 @@ impl MappingOptions {
     pub fn check(&self) -> Result<(), FieldError> {
         Code::parse("category", &self.category)?;
         Code::parse("resolution", &self.resolution)?;
+        // They go into public records: the ingest rule on personal data.
+        crate::ingest::privacy::check("category", &self.category)?;
+        crate::ingest::privacy::check("resolution", &self.resolution)?;
+        crate::ingest::privacy::check("ref_prefix", &self.ref_prefix)?;
         // The prefix plus 32 hex digits must still be a valid ref.
         if self.ref_prefix.len() > 32 {
             return Err(FieldError::new(

@@ -2,7 +2,7 @@
 //! history against the chain, and the offline half of checking it (every
 //! step that needs no RPC). `crate::verify` adds the on-chain half.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -97,7 +97,7 @@ pub struct OfflineReport {
     pub problems: Vec<String>,
     /// The state after each event (None from an event the machine rejects
     /// on): the verifier reports the one after the last event the chain
-    /// vouches for (§13 c).
+    /// vouches for (§13.6 c).
     pub states: Vec<Option<TicketState>>,
     /// Batches the events rely on, after their head was recomputed.
     pub batches_used: Vec<u64>,
@@ -124,12 +124,21 @@ pub fn check_offline(bundle: &Bundle) -> OfflineReport {
     }
     let mut batches: HashMap<u64, &BundleBatch> = HashMap::new();
     let mut batches_used = Vec::new();
+    let mut used: HashSet<u64> = HashSet::new();
     for b in &bundle.batches {
         if batches.insert(b.id, b).is_some() {
             problems.push(format!("batch {} is listed twice", b.id));
         }
         if b.count == 0 {
             problems.push(format!("batch {} has count 0", b.id));
+        }
+        // Untrusted numbers: every sum is checked (a debug build once
+        // panicked here on first_index + count above 2^64).
+        if b.first_index.checked_add(b.count).is_none() {
+            problems.push(format!(
+                "batch {}: first_index {} + count {} is past 2^64",
+                b.id, b.first_index, b.count
+            ));
         }
         if batch_head(b.id, b.first_index, b.count, &b.root) != b.head {
             problems.push(format!(
@@ -242,15 +251,13 @@ pub fn check_offline(bundle: &Bundle) -> OfflineReport {
                     .problems
                     .push(format!("batch {id} is not in the bundle")),
                 Some(b) => {
-                    if !batches_used.contains(&id) {
+                    if used.insert(id) {
                         batches_used.push(id);
                     }
                     if r.index < b.first_index || r.index - b.first_index >= b.count {
                         check.problems.push(format!(
-                            "index {} is outside batch {id} [{}, {})",
-                            r.index,
-                            b.first_index,
-                            b.first_index + b.count
+                            "index {} is outside batch {id} (first_index {}, count {})",
+                            r.index, b.first_index, b.count
                         ));
                     } else if let Err(e) = verify_inclusion(
                         &hashed.leaf,

@@ -141,7 +141,9 @@ pub struct Created {
     pub complaint: bool,
     /// Platform-defined public labels (product, region, language, …): at
     /// most 16, names are codes, values 1–200 characters of any text. They
-    /// are public: never put personal data in them.
+    /// are public: personal data in them (an e-mail address, a phone
+    /// number, a national ID, an IBAN, a card number) is refused at ingest
+    /// (crate::ingest::privacy, PROTOCOL.md §2.8).
     #[schema(schema_with = super::schema::labels)]
     pub labels: BTreeMap<String, String>,
 }

@@ -55,15 +55,24 @@ impl fmt::Debug for TicketHandle {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {rule} (got {got:?})")]
 pub struct FieldError {
-    pub field: &'static str,
+    pub field: std::borrow::Cow<'static, str>,
     pub rule: &'static str,
     pub got: String,
 }
 
 impl FieldError {
     pub fn new(field: &'static str, rule: &'static str, got: &str) -> FieldError {
+        FieldError::at(field, rule, got)
+    }
+
+    /// At a path built at run time (`data.labels.region`).
+    pub fn at(
+        field: impl Into<std::borrow::Cow<'static, str>>,
+        rule: &'static str,
+        got: &str,
+    ) -> FieldError {
         FieldError {
-            field,
+            field: field.into(),
             rule,
             got: got.chars().take(80).collect(),
         }

@@ -71,7 +71,7 @@ impl PartialSchema for Code {
     fn schema() -> RefOr<Schema> {
         string(
             CODE_PATTERN,
-            "A machine code (category, resolution, …): 1-64 characters of a-z 0-9 _ . : - starting with a letter or digit",
+            "A machine code (category, resolution, …): 1-64 characters of a-z 0-9 _ . : - starting with a letter or digit. Refused at ingest (422) when it holds personal data: an e-mail address, a phone number, a national ID number, an IBAN or a payment card number (PROTOCOL.md §2.8).",
         )
         .min_length(Some(1))
         .max_length(Some(64))
@@ -85,7 +85,7 @@ impl PartialSchema for PseudoRef {
     fn schema() -> RefOr<Schema> {
         string(
             REF_PATTERN,
-            "A pseudonymous id: 1-128 printable ASCII characters with no space and no @ (never an e-mail address or a name)",
+            "A pseudonymous id: 1-128 printable ASCII characters with no space and no @ (never an e-mail address or a name). Refused at ingest (422) when it holds personal data: an e-mail address, a phone number, a national ID number, an IBAN or a payment card number (PROTOCOL.md §2.8).",
         )
         .min_length(Some(1))
         .max_length(Some(128))
@@ -140,7 +140,7 @@ pub fn labels() -> Object {
                 .max_length(Some(200)),
         )))
         .description(Some(
-            "Public labels: at most 16, names are codes, values 1-200 characters. Never personal data.",
+            "Public labels: at most 16, names are codes, values 1-200 characters. Never personal data: names and values are refused at ingest (422) when it holds personal data: an e-mail address, a phone number, a national ID number, an IBAN or a payment card number (PROTOCOL.md §2.8).",
         ))
         .build()
 }

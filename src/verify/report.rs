@@ -1,20 +1,65 @@
 //! The verification report: the offline findings and the chain's facts put
 //! together per event (✓ anchored and checked, … pending, ✗ failed), the
-//! receipts and disclosures the user brought, the flags, and what the
-//! bundle cannot prove. Pure: every chain fact arrives in `ChainFacts`.
+//! receipts and disclosures the user brought, the flags, the verdict class
+//! (PROTOCOL.md §13.1) and what the bundle cannot prove. Pure: every chain
+//! fact arrives in `ChainFacts`. One pass over the events: the time is
+//! linear in the bundle's size.
 
-use std::fmt::Write as _;
+use std::collections::HashMap;
 
 use alloy::primitives::Address;
 use serde::Serialize;
 
-use super::onchain::{BatchFact, ChainFacts};
+use super::onchain::{ChainFacts, RpcSeen};
 use super::receipt::signer_of;
-use super::{ContractSource, VerifyOptions};
+use super::timeline::{self, Timeline, duration_words};
+use super::{ContractSource, Deployment, RpcSource, TicketSource, VerifyOptions};
 use crate::protocol::bundle::{Bundle, EventCheck, OfflineReport};
-use crate::protocol::fields::Timestamp;
 use crate::protocol::receipt::SignedReceipt;
 use crate::protocol::record::HashedRecord;
+
+/// The verdict classes every verifier shares (CLI and page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every check passes, an event is anchored, the contract is typed or
+    /// from the deployment list, and an RPC is the user's.
+    Valid,
+    /// Every check passes, but the contract or every RPC came only from the
+    /// log, a link or the bundle: consistent with the log's own claims, not
+    /// independently checked.
+    Consistent,
+    /// A check failed.
+    Invalid,
+    /// The checks pass, but nothing is anchored yet.
+    Pending,
+    /// Could not verify (an RPC down, unreadable input). Never in a report:
+    /// the CLI prints it for an error.
+    Error,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Valid => "valid",
+            Verdict::Consistent => "consistent",
+            Verdict::Invalid => "invalid",
+            Verdict::Pending => "pending",
+            Verdict::Error => "error",
+        }
+    }
+
+    /// `proofdesk verify`'s exit status. Pending keeps the code it always
+    /// had (1: not valid); `consistent` has its own, 3.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Valid => 0,
+            Verdict::Invalid | Verdict::Pending => 1,
+            Verdict::Error => 2,
+            Verdict::Consistent => 3,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -31,15 +76,23 @@ pub struct EventReport {
     pub status: EventStatus,
     pub block: Option<u64>,
     pub anchored_at: Option<String>,
-    /// No problem found. A pending event can be ok without being proven.
+    /// Seconds from `recorded_at` to the anchoring block's time.
+    pub anchoring_lag_s: Option<i64>,
+    /// Anchored by its deadline: `Some(true)` only against a deadline the
+    /// user holds (their own MMD, or a signed receipt); never from the
+    /// bundle's own claim, which can only show an anchor late.
+    pub timely: Option<bool>,
+    /// No problem found in this event. A pending event can be ok without
+    /// being proven.
     pub ok: bool,
-    /// Anchored, and every check passed: the only state shown as ✓.
+    /// Anchored, every check of this event passed, and nothing about the
+    /// bundle as a whole failed: the only state shown as ✓.
     pub verified: bool,
     /// Warnings that do not break the proof: pending, backdated, late.
     pub flags: Vec<String>,
 }
 
-/// Where the maximum merge delay used for the deadlines came from.
+/// Who bounds the maximum merge delay used to call an anchor timely.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MmdSource {
@@ -47,18 +100,6 @@ pub enum MmdSource {
     User,
     /// Signed: `anchor_deadline − recorded_at` of the receipts.
     Receipts,
-    /// The bundle's unsigned `max_merge_delay_ms`: the operator's own claim.
-    Bundle,
-}
-
-impl MmdSource {
-    fn describe(self) -> &'static str {
-        match self {
-            MmdSource::User => "given by you",
-            MmdSource::Receipts => "signed in your receipts",
-            MmdSource::Bundle => "from the bundle: unsigned, the operator's own claim",
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -81,23 +122,41 @@ pub struct DisclosureReport {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifyReport {
+    pub verdict: Verdict,
+    /// `verdict == valid`.
+    pub valid: bool,
     pub ticket: String,
+    /// Where the ticket the bundle was bound to came from; None when the
+    /// user named none (the bundle's own ticket is then only shown).
+    pub ticket_source: Option<TicketSource>,
     pub chain_id: u64,
+    /// The contract checked against, and where it came from.
     pub contract: String,
     pub contract_source: ContractSource,
+    /// "it matches <platform>'s published deployment", or the development
+    /// deployment, when the contract is on the deployment list.
+    pub contract_listed: Option<String>,
+    /// The contract the bundle names.
+    pub bundle_contract: String,
+    /// The RPCs read, and the block every fact was read at.
+    pub rpcs: Vec<RpcSeen>,
+    pub at_block: Option<u64>,
     /// `anchorer()` on chain, when it could be read.
     pub anchorer: Option<String>,
-    /// True only if every check passed.
-    pub valid: bool,
     pub problems: Vec<String>,
+    /// Facts that are not failures (the log's claimed block was off).
+    pub notes: Vec<String>,
     /// What the result does not prove; always shown.
     pub caveats: Vec<String>,
+    /// For `consistent`: what to bring to verify independently.
+    pub bring: Vec<String>,
     pub events: Vec<EventReport>,
-    /// From the anchored events only, and only when valid.
+    /// From the anchored events only, and only when every check passed.
     pub status: Option<String>,
     pub resolution: Option<String>,
     pub final_response: Option<String>,
-    /// Seq of the last anchored event: 0..=this is proven complete.
+    /// Seq of the last anchored event, when every check passed: 0..=this
+    /// is proven complete.
     pub complete_through_seq: Option<u64>,
     /// No event is anchored yet: nothing is proven, nothing is disproven.
     pub unproven: bool,
@@ -106,29 +165,17 @@ pub struct VerifyReport {
     pub withheld_pending: usize,
     pub broken_promises: usize,
     pub backdated: usize,
-    pub max_merge_delay_ms: u64,
-    pub max_merge_delay_source: MmdSource,
+    /// The maximum merge delay that bounds anchoring, and who set it; None
+    /// when nothing the user holds bounds it.
+    pub max_merge_delay_ms: Option<u64>,
+    pub max_merge_delay_source: Option<MmdSource>,
+    /// The bundle's `max_merge_delay_ms`: the operator's unsigned claim,
+    /// shown, never used to call an anchor timely.
+    pub claimed_max_merge_delay_ms: u64,
+    /// The longest `anchoring_lag_s` among the anchored events.
+    pub max_anchoring_lag_s: Option<i64>,
     pub receipts: Vec<ReceiptReport>,
     pub disclosures: Vec<DisclosureReport>,
-}
-
-/// `recorded_at + mmd` in milliseconds, or None when it does not fit.
-fn deadline_ms(recorded_at_ms: i64, mmd_ms: u64) -> Option<i64> {
-    i64::try_from(mmd_ms)
-        .ok()
-        .and_then(|m| recorded_at_ms.checked_add(m))
-}
-
-/// Block times have one-second resolution: an event is late only when the
-/// block's second starts after the deadline's second ends.
-fn after_deadline(time_s: u64, deadline_ms: i64) -> Option<bool> {
-    let at_ms = i64::try_from(time_s).ok()?.checked_mul(1000)?;
-    Some(at_ms > deadline_ms.checked_add(999)?)
-}
-
-fn seconds_between(from_ms: i64, to_s: u64) -> i64 {
-    (to_s as i128 - (from_ms as i128).div_euclid(1000)).clamp(i64::MIN as i128, i64::MAX as i128)
-        as i64
 }
 
 struct CheckedReceipt<'a> {
@@ -142,7 +189,7 @@ fn check_receipt<'a>(
     signed: &'a SignedReceipt,
     bundle: &Bundle,
     facts: &ChainFacts,
-    contract: Option<Address>,
+    contract: Address,
 ) -> CheckedReceipt<'a> {
     let r = &signed.receipt;
     let mut problems = Vec::new();
@@ -167,11 +214,9 @@ fn check_receipt<'a>(
             r.seq, r.chain_id, facts.chain_id
         ));
     }
-    if let Some(c) = contract
-        && r.contract.parse::<Address>().ok() != Some(c)
-    {
+    if r.contract.parse::<Address>().ok() != Some(contract) {
         problems.push(format!(
-            "receipt for seq {} names contract {}, not {c:#x}",
+            "receipt for seq {} names contract {}, not {contract:#x}",
             r.seq, r.contract
         ));
     }
@@ -181,7 +226,9 @@ fn check_receipt<'a>(
             r.seq, r.ticket, bundle.ticket
         ));
     }
-    let in_bundle = bundle.events.get(r.seq as usize);
+    let in_bundle = usize::try_from(r.seq)
+        .ok()
+        .and_then(|s| bundle.events.get(s));
     let found = in_bundle.is_some_and(|e| {
         e.leaf == r.leaf && e.record.get("index").and_then(|i| i.as_u64()) == Some(r.index)
     });
@@ -212,15 +259,13 @@ fn check_receipt<'a>(
     }
 }
 
-fn choose_mmd(
-    options: &VerifyOptions,
-    receipts: &[CheckedReceipt],
-    bundle: &Bundle,
-) -> (u64, MmdSource) {
+/// The MMD that bounds anchoring: the user's, else the largest signed in
+/// the authentic receipts, else none. The bundle's own figure is never one.
+fn choose_mmd(options: &VerifyOptions, receipts: &[CheckedReceipt]) -> Option<(u64, MmdSource)> {
     if let Some(user) = options.max_merge_delay_ms {
-        return (user, MmdSource::User);
+        return Some((user, MmdSource::User));
     }
-    let signed = receipts
+    receipts
         .iter()
         .filter(|c| c.authentic)
         .filter_map(|c| {
@@ -232,11 +277,8 @@ fn choose_mmd(
             )
             .ok()
         })
-        .max();
-    match signed {
-        Some(mmd) => (mmd, MmdSource::Receipts),
-        None => (bundle.max_merge_delay_ms, MmdSource::Bundle),
-    }
+        .max()
+        .map(|mmd| (mmd, MmdSource::Receipts))
 }
 
 pub(super) struct Inputs<'a> {
@@ -245,8 +287,9 @@ pub(super) struct Inputs<'a> {
     pub problems: Vec<String>,
     pub facts: &'a ChainFacts,
     pub options: &'a VerifyOptions,
-    pub contract: Option<Address>,
+    pub contract: Address,
     pub contract_source: ContractSource,
+    pub listed: Option<Deployment>,
 }
 
 pub(super) fn build(inputs: Inputs) -> VerifyReport {
@@ -258,125 +301,42 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
         options,
         contract,
         contract_source,
+        listed,
     } = inputs;
     let receipts: Vec<CheckedReceipt> = options
         .receipts
         .iter()
         .map(|r| check_receipt(r, bundle, facts, contract))
         .collect();
-    let (mmd, mmd_source) = choose_mmd(options, &receipts, bundle);
-
-    let mut events = Vec::new();
-    let (mut pending, mut withheld, mut broken, mut backdated) = (0, 0, 0, 0);
-    for mut check in offline.events {
-        let mut flags = Vec::new();
-        let (mut block, mut anchored_at) = (None, None);
-        // A receipt for this very event sets its deadline, signed.
-        let own_receipt = receipts
-            .iter()
-            .find(|c| c.authentic && c.report.found && c.signed.receipt.seq == check.seq);
-        let deadline = match (own_receipt, check.recorded_at_ms) {
-            (Some(c), _) => Some(c.signed.receipt.anchor_deadline.millis()),
-            (None, Some(rec)) => match deadline_ms(rec, mmd) {
-                Some(d) => Some(d),
-                None => {
-                    check.problems.push(format!(
-                        "its anchoring deadline (recorded_at + a maximum merge delay of {mmd} ms) is out of range"
-                    ));
-                    None
-                }
-            },
-            (None, None) => None,
-        };
-        // Pending: in no batch, or in a batch the log sealed but the chain
-        // does not hold yet. Only the chain says an event is anchored.
-        let fact = check
-            .batch
-            .and_then(|id| facts.batches.get(&id).map(|f| (id, f)));
-        let status = match (check.batch, fact) {
-            (None, _) | (Some(_), Some((_, BatchFact::NotOnChain))) => EventStatus::Pending,
-            _ => EventStatus::Anchored,
-        };
-        match (status, fact) {
-            (EventStatus::Pending, _) => {
-                pending += 1;
-                flags.push("pending: not yet in an anchored batch, so not yet proven".to_owned());
-                if let (Some(index), Some(next)) = (check.index, facts.next_index)
-                    && index < next
-                {
-                    withheld += 1;
-                    check.problems.push(format!(
-                        "shown as pending, but the contract has anchored every index below {next} \
-                         and this event has index {index}: its proof is being withheld, or the record was made up"
-                    ));
-                }
-                if let (Some(d), Some(now)) = (deadline, facts.latest_time)
-                    && after_deadline(now, d) == Some(true)
-                {
-                    broken += 1;
-                    flags.push(format!(
-                        "broken promise: still not anchored {} s after its anchoring deadline",
-                        seconds_between(d, now)
-                    ));
-                }
-            }
-            (_, Some((_, BatchFact::Problem(p)))) => check.problems.push(p.clone()),
-            (_, None) if facts.chain_id == bundle.chain.chain_id => {
-                if let Some(id) = check.batch {
-                    check
-                        .problems
-                        .push(format!("batch {id} could not be checked on chain"));
-                }
-            }
-            (_, Some((_, BatchFact::Anchored(at)))) => {
-                block = Some(at.block);
-                anchored_at = i64::try_from(at.time)
-                    .ok()
-                    .and_then(|t| t.checked_mul(1000))
-                    .and_then(Timestamp::from_millis)
-                    .map(|t| t.to_string());
-                if let Some(rec) = check.recorded_at_ms
-                    && rec.div_euclid(1000) > at.time as i64
-                {
-                    backdated += 1;
-                    flags.push(
-                        "backdated: recorded_at is later than the anchoring block's time"
-                            .to_owned(),
-                    );
-                }
-                if let Some(d) = deadline
-                    && after_deadline(at.time, d) == Some(true)
-                {
-                    broken += 1;
-                    flags.push(format!(
-                        "broken promise: anchored {} s after its anchoring deadline",
-                        seconds_between(d, at.time)
-                    ));
-                }
-            }
-            _ => {}
-        }
-        if status == EventStatus::Anchored
-            && events
-                .iter()
-                .any(|e: &EventReport| e.status == EventStatus::Pending)
-        {
-            check.problems.push(
-                "anchored after an earlier event of the ticket that is pending: batches are \
-                 anchored in index order, so that event's proof is being withheld"
-                    .into(),
-            );
-        }
-        let ok = check.problems.is_empty();
-        events.push(EventReport {
-            verified: ok && status == EventStatus::Anchored,
-            check,
-            status,
-            block,
-            anchored_at,
-            ok,
-            flags,
-        });
+    let mmd = choose_mmd(options, &receipts);
+    // A receipt for an event sets that event's deadline, signed.
+    let mut own_deadlines: HashMap<u64, i64> = HashMap::new();
+    for c in receipts.iter().filter(|c| c.authentic && c.report.found) {
+        own_deadlines
+            .entry(c.signed.receipt.seq)
+            .or_insert(c.signed.receipt.anchor_deadline.millis());
+    }
+    let claimed_mmd = bundle.max_merge_delay_ms;
+    let Timeline {
+        mut events,
+        notes,
+        pending,
+        withheld,
+        broken,
+        backdated,
+        max_lag,
+    } = timeline::judge(timeline::Inputs {
+        checks: offline.events,
+        bundle,
+        facts,
+        own_deadlines: &own_deadlines,
+        mmd: mmd.map(|(m, _)| m),
+    });
+    // Problems with the bundle as a whole (ticket, contract, chain, RPCs):
+    // no event is shown ✓ under them.
+    let whole_ok = problems.is_empty();
+    for e in &mut events {
+        e.verified = whole_ok && e.ok && e.status == EventStatus::Anchored;
     }
     // The chain vouches for the anchored prefix: seq 0 up to the last
     // anchored event.
@@ -385,13 +345,110 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
         .rposition(|e| e.status == EventStatus::Anchored)
         .map(|i| i as u64);
 
-    let disclosures: Vec<DisclosureReport> = options
+    let disclosures = check_disclosures(options, bundle);
+    for d in disclosures.iter().filter(|d| !d.ok) {
+        problems.push(format!("disclosure for seq {}: {}", d.seq, d.message));
+    }
+    let receipts: Vec<ReceiptReport> = receipts.into_iter().map(|c| c.report).collect();
+    for r in &receipts {
+        problems.extend(r.problems.iter().cloned());
+    }
+
+    // A bundle of pending events alone proves nothing yet: not valid, but
+    // not evidence of anything either (a ticket opened a moment ago).
+    let unproven = anchored_through.is_none();
+    let checks_pass = problems.is_empty() && events.iter().all(|e| e.ok);
+    // Only a bundle that passed every check proves a prefix complete.
+    let complete_through_seq = anchored_through.filter(|_| checks_pass);
+    let user_rpc = facts.rpcs.iter().any(|r| r.source == RpcSource::Typed);
+    let mut bring = Vec::new();
+    if !contract_source.independent() {
+        bring.push(
+            "the contract the platform publishes (--contract), or a deployment list that has it (--deployments)"
+                .to_owned(),
+        );
+    }
+    if !user_rpc {
+        bring.push("an RPC endpoint of your own (--rpc)".to_owned());
+    }
+    let verdict = match (checks_pass, unproven, bring.is_empty()) {
+        (false, _, _) => Verdict::Invalid,
+        (true, true, _) => Verdict::Pending,
+        (true, false, true) => Verdict::Valid,
+        (true, false, false) => Verdict::Consistent,
+    };
+
+    let caveats = caveats(Caveats {
+        bundle,
+        facts,
+        options,
+        contract,
+        contract_source,
+        listed: listed.as_ref(),
+        complete_through_seq,
+        unproven,
+        receipts: &receipts,
+        pending,
+        mmd,
+        max_lag,
+        events: &events,
+    });
+
+    let state = match (checks_pass, anchored_through) {
+        (true, Some(k)) => usize::try_from(k)
+            .ok()
+            .and_then(|k| offline.states.get(k))
+            .and_then(|s| s.as_ref()),
+        _ => None,
+    };
+    VerifyReport {
+        verdict,
+        valid: verdict == Verdict::Valid,
+        ticket: bundle.ticket.to_string(),
+        ticket_source: options
+            .expected_ticket
+            .as_ref()
+            .map(|_| options.ticket_source),
+        chain_id: facts.chain_id,
+        contract: format!("{contract:#x}"),
+        contract_source,
+        contract_listed: listed.map(|d| d.describe()),
+        bundle_contract: bundle.chain.contract.clone(),
+        rpcs: facts.rpcs.clone(),
+        at_block: facts.at_block,
+        anchorer: facts.anchorer.map(|a| format!("{a:#x}")),
+        problems,
+        notes,
+        caveats,
+        bring,
+        status: state.map(|s| s.status.to_string()),
+        resolution: state.and_then(|s| s.resolution.clone()),
+        final_response: state.and_then(|s| s.final_response.clone()),
+        complete_through_seq,
+        unproven,
+        events,
+        pending,
+        withheld_pending: withheld,
+        broken_promises: broken,
+        backdated,
+        max_merge_delay_ms: mmd.map(|(m, _)| m),
+        max_merge_delay_source: mmd.map(|(_, s)| s),
+        claimed_max_merge_delay_ms: claimed_mmd,
+        max_anchoring_lag_s: max_lag,
+        receipts,
+        disclosures,
+    }
+}
+
+/// Each disclosure against the record at its seq (PROTOCOL.md §12.1).
+fn check_disclosures(options: &VerifyOptions, bundle: &Bundle) -> Vec<DisclosureReport> {
+    options
         .disclosures
         .iter()
         .map(|d| {
-            let record = bundle
-                .events
-                .get(d.seq as usize)
+            let record = usize::try_from(d.seq)
+                .ok()
+                .and_then(|s| bundle.events.get(s))
                 .and_then(|e| HashedRecord::from_value(&e.record).ok());
             let (ok, message) = match record {
                 None => (
@@ -416,29 +473,77 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
                 message,
             }
         })
-        .collect();
-    for d in disclosures.iter().filter(|d| !d.ok) {
-        problems.push(format!("disclosure for seq {}: {}", d.seq, d.message));
-    }
-    let receipts: Vec<ReceiptReport> = receipts.into_iter().map(|c| c.report).collect();
-    for r in &receipts {
-        problems.extend(r.problems.iter().cloned());
-    }
+        .collect()
+}
 
-    let complete_through_seq = anchored_through;
-    // A bundle of pending events alone proves nothing yet: not valid, but
-    // not evidence of anything either (a ticket opened a moment ago).
-    let unproven = complete_through_seq.is_none();
-    let valid = problems.is_empty() && events.iter().all(|e| e.ok) && !unproven;
+struct Caveats<'a> {
+    bundle: &'a Bundle,
+    facts: &'a ChainFacts,
+    options: &'a VerifyOptions,
+    contract: Address,
+    contract_source: ContractSource,
+    listed: Option<&'a Deployment>,
+    complete_through_seq: Option<u64>,
+    unproven: bool,
+    receipts: &'a [ReceiptReport],
+    pending: usize,
+    mmd: Option<(u64, MmdSource)>,
+    max_lag: Option<i64>,
+    events: &'a [EventReport],
+}
+
+/// What the result does not prove, and where its trust comes from.
+fn caveats(c: Caveats) -> Vec<String> {
+    let Caveats {
+        bundle,
+        facts,
+        options,
+        contract,
+        contract_source,
+        listed,
+        complete_through_seq,
+        unproven,
+        receipts,
+        pending,
+        mmd,
+        max_lag,
+        events,
+    } = c;
     let mut caveats = Vec::new();
     if contract_source == ContractSource::Bundle {
         caveats.push(format!(
-            "UNTRUSTED CONTRACT: {} was taken from the bundle (--trust-bundle-contract). Anyone can deploy \
-             a SupportAnchor, so this shows only that the records match a contract the log itself chose",
-            bundle.chain.contract
+            "UNTRUSTED CONTRACT: {contract:#x} was taken from the bundle (--trust-bundle-contract). Anyone can deploy \
+             a SupportAnchor, so this shows only that the records match a contract the log itself chose"
         ));
     }
+    if let Some(d) = listed
+        && facts.anchorer.is_some_and(|a| a != d.anchorer_address())
+    {
+        caveats.push(format!(
+            "the deployment list names anchorer {} for this contract; its anchorer() is now {} \
+             (rotated since the list was reviewed?)",
+            d.anchorer,
+            facts
+                .anchorer
+                .map(|a| format!("{a:#x}"))
+                .unwrap_or_default()
+        ));
+    }
+    if contract_source == ContractSource::Typed && listed.is_none() {
+        let elsewhere = options
+            .deployments
+            .on_other_chains(facts.chain_id, contract);
+        if let Some(d) = elsewhere.first() {
+            caveats.push(format!(
+                "the deployment list has {contract:#x} as {}'s deployment on chain {}, not on chain {}, which your RPC serves",
+                d.platform, d.chain_id, facts.chain_id
+            ));
+        }
+    }
     match complete_through_seq {
+        // Failed: nothing is established, and the report does not say
+        // otherwise.
+        None if !unproven => {}
         Some(k) => caveats.push(format!(
             "events seq 0 through {k} are anchored and complete: none between them can have been removed \
              or changed. Later events are not ruled out: a log can withhold events recorded after seq {k}"
@@ -466,150 +571,54 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
             "{pending} pending event(s) are not anchored yet: they are listed, but the status does not include them"
         ));
     }
-    caveats.push(format!(
-        "maximum merge delay used for deadlines: {} ms, {}",
-        mmd,
-        mmd_source.describe()
-    ));
+    caveats.push(time_limits(mmd, bundle.max_merge_delay_ms, max_lag, events));
     caveats.push(
         "one bundle cannot show whether the log gave another reader a different version of an event; \
          a full audit of the log (proofdesk audit) can"
             .into(),
     );
 
-    let state = match (valid, anchored_through) {
-        (true, Some(k)) => offline.states.get(k as usize).and_then(|s| s.as_ref()),
-        _ => None,
-    };
-    VerifyReport {
-        ticket: bundle.ticket.to_string(),
-        chain_id: facts.chain_id,
-        contract: bundle.chain.contract.clone(),
-        contract_source,
-        anchorer: facts.anchorer.map(|a| format!("{a:#x}")),
-        valid,
-        problems,
-        caveats,
-        status: state.map(|s| s.status.to_string()),
-        resolution: state.and_then(|s| s.resolution.clone()),
-        final_response: state.and_then(|s| s.final_response.clone()),
-        complete_through_seq,
-        unproven,
-        events,
-        pending,
-        withheld_pending: withheld,
-        broken_promises: broken,
-        backdated,
-        max_merge_delay_ms: mmd,
-        max_merge_delay_source: mmd_source,
-        receipts,
-        disclosures,
-    }
+    caveats
 }
 
-impl VerifyReport {
-    /// The timeline a person reads.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "Ticket {}  (chain {}, contract {}{})",
-            self.ticket,
-            self.chain_id,
-            self.contract,
-            match self.contract_source {
-                ContractSource::User => ", as you expect",
-                ContractSource::Bundle => ", UNTRUSTED: taken from the bundle",
-                ContractSource::None => ", UNTRUSTED: no contract given",
-            }
-        );
-        for p in &self.problems {
-            let _ = writeln!(out, "  ✗ {p}");
+/// What is bounded in time, and by whom (PROTOCOL.md §13.4).
+fn time_limits(
+    mmd: Option<(u64, MmdSource)>,
+    claimed_mmd: u64,
+    max_lag: Option<i64>,
+    events: &[EventReport],
+) -> String {
+    let clock = "recorded_at is the log's own clock; the chain bounds it from above: an event was recorded \
+                 no later than its anchoring block's time, which block producers set";
+    match mmd {
+        Some((m, MmdSource::User)) => format!(
+            "{clock}. The anchoring delay is bounded by you: a maximum merge delay of {m} ms (--max-merge-delay)"
+        ),
+        Some((m, MmdSource::Receipts)) => format!(
+            "{clock}. The anchoring delay is bounded by your receipts: signed deadlines, a maximum merge delay of {m} ms"
+        ),
+        None => {
+            let longest = max_lag
+                .and_then(|l| {
+                    events
+                        .iter()
+                        .find(|e| e.anchoring_lag_s == Some(l))
+                        .map(|e| {
+                            format!(
+                                " The longest anchoring lag is {} (seq {}).",
+                                duration_words(l),
+                                e.check.seq
+                            )
+                        })
+                })
+                .unwrap_or_default();
+            format!(
+                "{clock}. The anchoring delay is not bounded by anything you hold: the log claims a maximum merge \
+                 delay of {claimed_mmd} ms (unsigned, its own word, never used to call an anchor timely), so no \
+                 event is called anchored in time, and each event's anchoring lag is shown.{longest} To judge the \
+                 lags, bring your receipts (--receipt) or your own bound (--max-merge-delay)"
+            )
         }
-        for e in &self.events {
-            let mark = match (e.ok, e.status) {
-                (false, _) => "✗",
-                (true, EventStatus::Anchored) => "✓",
-                (true, EventStatus::Pending) => "…",
-            };
-            let when = e.check.occurred_at.as_deref().unwrap_or("?");
-            let what = e
-                .check
-                .event_type
-                .as_deref()
-                .unwrap_or("(unreadable record)");
-            let anchor = match (&e.anchored_at, e.block, e.status) {
-                (Some(at), Some(b), _) => format!("anchored {at} in block {b}"),
-                (_, _, EventStatus::Pending) => "pending".to_owned(),
-                _ => "not anchored".to_owned(),
-            };
-            let _ = writeln!(
-                out,
-                "  {mark} #{:<3} {when}  {what:<22} {anchor}",
-                e.check.seq
-            );
-            for p in &e.check.problems {
-                let _ = writeln!(out, "        ✗ {p}");
-            }
-            for f in &e.flags {
-                let _ = writeln!(out, "        ! {f}");
-            }
-        }
-        for r in &self.receipts {
-            let mark = if r.problems.is_empty() { "✓" } else { "✗" };
-            let _ = writeln!(
-                out,
-                "  {mark} receipt for seq {} (index {}){}",
-                r.seq,
-                r.index,
-                if r.found {
-                    ": found in the bundle"
-                } else {
-                    ": NOT in the bundle"
-                }
-            );
-        }
-        for d in &self.disclosures {
-            let mark = if d.ok { "✓" } else { "✗" };
-            let _ = writeln!(out, "  {mark} disclosure: {}", d.message);
-        }
-        if self.valid {
-            let _ = writeln!(
-                out,
-                "Status (from anchored events): {}{}{}",
-                self.status.as_deref().unwrap_or("unknown"),
-                self.resolution
-                    .as_deref()
-                    .map(|r| format!(", resolution {r}"))
-                    .unwrap_or_default(),
-                self.final_response
-                    .as_deref()
-                    .map(|r| format!(", final response {r}"))
-                    .unwrap_or_default()
-            );
-        } else {
-            let _ = writeln!(
-                out,
-                "Status: not established (the bundle failed verification; nothing it claims is shown as fact)"
-            );
-        }
-        for c in &self.caveats {
-            let _ = writeln!(out, "  note: {c}");
-        }
-        let clean = self.problems.is_empty() && self.events.iter().all(|e| e.ok);
-        let verdict = if self.valid {
-            "VALID: every anchored event checks out against the chain"
-        } else if self.unproven && clean {
-            "NOT YET VERIFIABLE: no event is anchored yet"
-        } else {
-            "INVALID: see ✗ above"
-        };
-        let _ = writeln!(
-            out,
-            "{verdict} ({} pending, {} broken promises, {} backdated)",
-            self.pending, self.broken_promises, self.backdated
-        );
-        out
     }
 }
 
@@ -618,26 +627,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn deadlines_use_checked_arithmetic_at_one_second_grain() {
-        assert_eq!(deadline_ms(1_000, 60_000), Some(61_000));
-        assert_eq!(
-            deadline_ms(1_000, i64::MAX as u64),
-            None,
-            "overflow is refused"
-        );
-        assert_eq!(deadline_ms(1_000, u64::MAX), None, "not representable");
-        // Deadline 61.000 s: a block at second 61 is on time (its second
-        // may start before the deadline), second 62 is late.
-        assert_eq!(after_deadline(61, 61_000), Some(false));
-        assert_eq!(after_deadline(62, 61_000), Some(true));
-        assert_eq!(after_deadline(62, 61_001), Some(false));
-        assert_eq!(after_deadline(u64::MAX, 0), None);
-        assert_eq!(after_deadline(1, i64::MAX), None);
-        assert_eq!(seconds_between(61_000, 200), 139);
-        assert_eq!(
-            seconds_between(i64::MIN, u64::MAX),
-            i64::MAX,
-            "clamped, not wrapped"
-        );
+    fn exit_codes_are_one_per_class() {
+        assert_eq!(Verdict::Valid.exit_code(), 0);
+        assert_eq!(Verdict::Invalid.exit_code(), 1);
+        assert_eq!(Verdict::Pending.exit_code(), 1, "kept from before classes");
+        assert_eq!(Verdict::Error.exit_code(), 2);
+        assert_eq!(Verdict::Consistent.exit_code(), 3);
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod anvil;
 pub mod app;
+pub mod attacks;
 pub mod forge;
 
 use std::sync::Arc;
