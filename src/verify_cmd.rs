@@ -181,12 +181,17 @@ fn options(args: &VerifyArgs) -> anyhow::Result<VerifyOptions> {
         (None, false) => (None, TicketSource::Typed),
     };
     let cap = args.max_bundle_bytes;
+    // A receipt file that cannot be found is a bad argument; one that
+    // cannot be read as a receipt is reported and set aside, as the page
+    // does: the verdict never rests on it (PROTOCOL §13.6).
     let mut receipts = Vec::new();
+    let mut unusable_receipts = Vec::new();
     for p in &args.receipts {
         let text = read(p, "receipt", cap)?;
-        receipts.extend(
-            parse_receipts(&text).with_context(|| format!("receipt file {}", p.display()))?,
-        );
+        match parse_receipts(&text) {
+            Ok(r) => receipts.extend(r),
+            Err(e) => unusable_receipts.push(format!("receipt file {}: {e}", p.display())),
+        }
     }
     let mut disclosures: Vec<Disclosure> = Vec::new();
     for p in &args.disclosures {
@@ -231,6 +236,7 @@ fn options(args: &VerifyArgs) -> anyhow::Result<VerifyOptions> {
         expected_ticket,
         ticket_source,
         receipts,
+        unusable_receipts,
         disclosures,
         max_merge_delay_ms,
         log_window: args.log_window.max(1),

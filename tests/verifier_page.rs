@@ -10,10 +10,13 @@
 //! content disclosure and erasure endpoints work as the page expects.
 //! Screenshots land in $CARGO_TARGET_DIR/screenshots (or target/screenshots).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use common::browser::{file_page, run_browser};
 use proofdesk::anchor::{AnchorPolicy, OperatorKey};
 use proofdesk::devnet::{Anvil, DEV_KEYS};
 use proofdesk::node::{Node, NodeConfig};
@@ -117,37 +120,9 @@ fn screenshots_dir() -> PathBuf {
     target.join("screenshots")
 }
 
-/// Runs the browser driver over all cases at once (one browser launch).
-fn run_browser(cases: &Value, dir: &Path) -> Vec<Value> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    assert!(
-        root.join(".tools/node_modules/playwright-core").exists(),
-        "playwright-core is missing: run scripts/install-browser.sh"
-    );
-    let file = dir.join("cases.json");
-    std::fs::write(&file, serde_json::to_vec_pretty(cases).unwrap()).unwrap();
-    let out = Command::new("node")
-        .arg(root.join("tests/browser/verify-page.mjs"))
-        .arg(&file)
-        .env("TMPDIR", dir)
-        .output()
-        .expect("node runs");
-    assert!(
-        out.status.success(),
-        "browser driver failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice::<Vec<Value>>(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "driver output is not JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
-}
-
-/// `proofdesk verify --json` (with `--contract` unless empty): Some(valid)
-/// when it ran (exit 0 or 1).
-fn cli_valid(bundle: &Path, rpc: &str, contract: &str, extra: &[String]) -> Option<bool> {
+/// The CLI's verdict class for a bundle file (PROTOCOL §13.1): from its
+/// `--json` report, or `error` when it could not verify (exit 2).
+fn cli_verdict(bundle: &Path, rpc: &str, contract: &str, extra: &[String]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_proofdesk"))
         .arg("verify")
         .arg(bundle)
@@ -160,17 +135,17 @@ fn cli_valid(bundle: &Path, rpc: &str, contract: &str, extra: &[String]) -> Opti
         .args(extra)
         .output()
         .unwrap();
-    match out.status.code() {
-        Some(0) => Some(true),
-        Some(1) => Some(false),
-        _ => {
-            eprintln!(
-                "proofdesk verify could not run: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            None
-        }
+    if out.status.code() == Some(2) {
+        return "error".into();
     }
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "proofdesk verify --json: {e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    report["verdict"].as_str().unwrap_or_default().to_owned()
 }
 
 fn find<'a>(results: &'a [Value], name: &str) -> &'a Value {
@@ -647,12 +622,25 @@ async fn a_complainant_checks_the_record_in_a_browser() {
         "a withheld proof is never shown as pending or ✓"
     );
 
+    // No contract typed: the bundle's own is the dev chain's, on the list
+    // built into the page (marked development), so the list vouches for it
+    // as it does in the CLI (PROTOCOL §13.2).
     let r = find(&results, "untrusted");
-    assert_eq!(
-        r["verdict"], "invalid",
-        "no contract from anywhere, no verdict: {r:#}"
+    assert_eq!(r["verdict"], "valid", "{r:#}");
+    let contract = r["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["input"] == "contract")
+        .unwrap_or_else(|| panic!("the contract's source is named: {r:#}"));
+    assert_eq!(contract["source"], "list", "{r:#}");
+    assert!(
+        contract["text"]
+            .as_str()
+            .unwrap()
+            .contains("the development deployment (not a platform's)"),
+        "{r:#}"
     );
-    assert!(has_key(r, "no_trusted_contract"), "{r:#}");
 
     let r = find(&results, "disclosure");
     assert_eq!(r["verdict"], "valid", "{r:#}");
@@ -704,7 +692,7 @@ async fn a_complainant_checks_the_record_in_a_browser() {
     ];
     // Receipts, disclosures, a withheld proof and no trusted contract.
     agreement.push(("unproven", unproven.clone(), app.contract.clone(), tk(&[])));
-    // No trusted contract: not valid (the CLI's default, like the page's).
+    // No contract typed: the deployment list's (both verifiers, §13.2).
     agreement.push(("untrusted", good.clone(), String::new(), tk(&[])));
     agreement.push((
         "withheld",
@@ -725,13 +713,12 @@ async fn a_complainant_checks_the_record_in_a_browser() {
         tk(&["--disclose", &wrong_disclosure]),
     ));
     for (name, file, contract, extra) in agreement {
-        let page_valid = find(&results, name)["verdict"] == "valid";
-        let cli = cli_valid(Path::new(&file), &rpc, &contract, &extra);
-        assert_eq!(
-            cli,
-            Some(page_valid),
-            "{name}: the page says valid={page_valid}, the CLI {cli:?}"
-        );
+        let page = find(&results, name)["verdict"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let cli = cli_verdict(Path::new(&file), &rpc, &contract, &extra);
+        assert_eq!(cli, page, "{name}: the page says {page}, the CLI {cli}");
     }
 
     app.node.shutdown().await;
@@ -881,15 +868,6 @@ fn write_json(dir: &Path, name: &str, v: &Value) -> String {
     p.display().to_string()
 }
 
-fn file_page() -> String {
-    format!(
-        "file://{}",
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("web/dist/verify.html")
-            .display()
-    )
-}
-
 fn sources(r: &Value, input: &str) -> Vec<String> {
     r["sources"]
         .as_array()
@@ -949,6 +927,11 @@ async fn the_page_trusts_only_what_the_complainant_brings() {
     ]);
     let results = run_browser(&cases, work.path());
 
+    // This log anchors on the dev chain's contract, which is on the list
+    // built into the page: the list, not the log or the link, vouches for
+    // the contract (PROTOCOL §13.2), and the RPC from the log or the link
+    // still keeps every verdict below Verified. (An unlisted contract from
+    // the log or a link runs through the page in the attack table, below.)
     for name in ["log-only", "link-fragments", "disk-link"] {
         let r = find(&results, name);
         assert_eq!(r["verdict"], "consistent", "{name}: never Verified: {r:#}");
@@ -959,7 +942,7 @@ async fn the_page_trusts_only_what_the_complainant_brings() {
                 .contains("NOT independently checked"),
             "{r:#}"
         );
-        assert_eq!(r["bring"].as_array().unwrap().len(), 2, "{r:#}");
+        assert_eq!(r["bring"].as_array().unwrap().len(), 1, "{r:#}");
         assert!(marks(r).iter().all(|m| m != "ok"), "no ✓: {r:#}");
         assert!(
             r["resolution"].is_string(),
@@ -967,29 +950,31 @@ async fn the_page_trusts_only_what_the_complainant_brings() {
         );
     }
     let r = find(&results, "log-only");
-    assert_eq!(sources(r, "contract"), ["log"], "{r:#}");
+    assert_eq!(sources(r, "contract"), ["list"], "{r:#}");
     assert_eq!(sources(r, "rpc"), ["log"], "{r:#}");
     assert!(
-        source_text(r, "contract").contains("suggested by the log"),
-        "{r:#}"
+        r["offers"].to_string().contains("suggested by the log"),
+        "the log's suggestion is shown, unused: {r:#}"
     );
     assert_eq!(sources(r, "ticket"), ["path"], "{r:#}");
     let r = find(&results, "link-fragments");
-    assert_eq!(sources(r, "contract"), ["link"], "{r:#}");
+    assert_eq!(sources(r, "contract"), ["list"], "{r:#}");
     assert_eq!(sources(r, "rpc"), ["link"], "{r:#}");
     assert!(source_text(r, "rpc").contains("from the link"), "{r:#}");
     let r = find(&results, "disk-link");
     assert_eq!(sources(r, "ticket"), ["link"], "{r:#}");
-    assert_eq!(sources(r, "contract"), ["log"], "{r:#}");
+    assert_eq!(sources(r, "contract"), ["list"], "{r:#}");
 
     // Only the RPC, or only the contract, from the log: still not Verified.
     let r = find(&results, "rpc-from-log");
     assert_eq!(r["verdict"], "consistent", "{r:#}");
     assert_eq!(sources(r, "rpc"), ["log"], "{r:#}");
     assert_eq!(r["bring"].as_array().unwrap().len(), 1, "{r:#}");
+    // The RPC typed, the contract only suggested by the log: the list
+    // vouches for the bundle's (listed) contract.
     let r = find(&results, "contract-from-log");
-    assert_eq!(r["verdict"], "consistent", "{r:#}");
-    assert_eq!(sources(r, "contract"), ["log"], "{r:#}");
+    assert_eq!(r["verdict"], "valid", "{r:#}");
+    assert_eq!(sources(r, "contract"), ["list"], "{r:#}");
 
     // What the user typed wins over the link's; the link's are shown, unused.
     let r = find(&results, "link-fragments-overridden");
@@ -1190,8 +1175,8 @@ async fn the_three_disputed_cases_follow_one_rule() {
     );
     for (name, file) in [("moved", &moved), ("mmd-max", &mmd_max)] {
         assert_eq!(
-            cli_valid(Path::new(file), &rpc, &contract, &[]),
-            Some(true),
+            cli_verdict(Path::new(file), &rpc, &contract, &[]),
+            "valid",
             "{name}: the CLI agrees"
         );
     }

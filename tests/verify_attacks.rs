@@ -763,6 +763,63 @@ async fn every_attack_case_gets_its_verdict_class_from_the_cli() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
+/// SPEC of issue 25 §7: one table drives both verifiers. Every case a
+/// browser can meet runs through the verifier page (opened from disk, as a
+/// complainant saves it) and through the CLI; both must give the case's
+/// class. The cases only the CLI has (a deployment list of the user's own,
+/// a download cap, a body too large for a browser test) are listed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_and_the_cli_give_every_attack_case_the_same_class() {
+    let world = World::build().await;
+    let cases = world.cases();
+    let log = FakeLog::serve(&cases).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut page_cases = Vec::new();
+    let mut cli_only = Vec::new();
+    for c in &cases {
+        match c.page_case(&log.url, dir.path()) {
+            Some(p) => page_cases.push(p),
+            None => cli_only.push(c.name),
+        }
+    }
+    eprintln!("CLI only: {cli_only:?}");
+    assert!(
+        page_cases.len() >= cases.len() - 3,
+        "most cases run through the page: {cli_only:?}"
+    );
+    let seen = common::browser::run_browser(&json!(page_cases), dir.path());
+    let bin = env!("CARGO_BIN_EXE_proofdesk");
+    let mut disagree = Vec::new();
+    for c in cases.iter().filter(|c| !cli_only.contains(&c.name)) {
+        let page = seen
+            .iter()
+            .find(|r| r["name"] == c.name)
+            .unwrap_or_else(|| panic!("no page result for {}", c.name));
+        let page_class = page["verdict"].as_str().unwrap_or("?").to_owned();
+        let cli = run_cli(bin, c, &log.url, dir.path()).await;
+        let cli_class = cli.class.map(Class::as_str).unwrap_or("?").to_owned();
+        eprintln!(
+            "{:<36} expected {:<10} page {:<10} cli {:<10}",
+            c.name,
+            c.expect.as_str(),
+            page_class,
+            cli_class
+        );
+        if page_class != c.expect.as_str() || cli_class != c.expect.as_str() {
+            disagree.push(format!(
+                "{}: expected {}, the page says {page_class}, the CLI {cli_class}\npage: {}\nCLI: {}",
+                c.name,
+                c.expect.as_str(),
+                serde_json::to_string(&page).unwrap(),
+                cli.text
+            ));
+        }
+    }
+    log.stop();
+    world.stop().await;
+    assert!(disagree.is_empty(), "{}", disagree.join("\n\n"));
+}
+
 // --------------------------------------------------- batched chain reads
 
 /// Counts the HTTP requests and JSON-RPC calls an RPC endpoint receives,

@@ -172,6 +172,9 @@ pub struct VerifyOptions {
     pub ticket_source: TicketSource,
     /// Receipts the user holds.
     pub receipts: Vec<SignedReceipt>,
+    /// Receipts the user gave that could not be read (what, and why): the
+    /// verdict does not rest on them, and the report says so (§13.6).
+    pub unusable_receipts: Vec<String>,
     /// Content the platform disclosed to the user.
     pub disclosures: Vec<Disclosure>,
     /// The maximum merge delay the user holds the log to, ms
@@ -198,6 +201,7 @@ impl VerifyOptions {
             expected_ticket: None,
             ticket_source: TicketSource::Typed,
             receipts: Vec::new(),
+            unusable_receipts: Vec::new(),
             disclosures: Vec::new(),
             max_merge_delay_ms: None,
             log_window: DEFAULT_LOG_WINDOW,

@@ -106,6 +106,12 @@ impl VerifyReport {
         for n in &self.notes {
             let _ = writeln!(out, "  note: {n}");
         }
+        for r in &self.unusable_receipts {
+            let _ = writeln!(
+                out,
+                "  ✗ {r}: this receipt could not be used, and the verdict does not rest on it"
+            );
+        }
         match self.verdict {
             Verdict::Valid | Verdict::Consistent => {
                 let _ = writeln!(

@@ -146,6 +146,10 @@ pub struct VerifyReport {
     pub problems: Vec<String>,
     /// Facts that are not failures (the log's claimed block was off).
     pub notes: Vec<String>,
+    /// Receipts given that could not be read: the verdict does not rest on
+    /// them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unusable_receipts: Vec<String>,
     /// What the result does not prove; always shown.
     pub caveats: Vec<String>,
     /// For `consistent`: what to bring to verify independently.
@@ -419,6 +423,7 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
         anchorer: facts.anchorer.map(|a| format!("{a:#x}")),
         problems,
         notes,
+        unusable_receipts: options.unusable_receipts.clone(),
         caveats,
         bring,
         status: state.map(|s| s.status.to_string()),

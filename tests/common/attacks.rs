@@ -278,7 +278,18 @@ impl FakeLog {
                 axum::routing::get(serve_bundle),
             )
             .route("/{case}/v1/log", axum::routing::get(serve_log))
-            .with_state(Arc::new(map));
+            .with_state(Arc::new(map))
+            // A log's public reads allow any origin (the page opened from
+            // disk, or from another host, fetches them), as the node's do.
+            .layer(axum::middleware::map_response(
+                |mut r: Response| async move {
+                    r.headers_mut().insert(
+                        "access-control-allow-origin",
+                        axum::http::HeaderValue::from_static("*"),
+                    );
+                    r
+                },
+            ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let task = tokio::spawn(async move {
@@ -800,17 +811,19 @@ impl World {
         cases.push(c);
         let mut broken = self.answer_a0.clone();
         broken["signature"] = json!(12);
+        // It is set aside, named, and the verdict does not rest on it (the
+        // page's rule and the CLI's, PROTOCOL §13.6).
         let mut c = base(
             "unreadable-receipt",
-            "§4 an error about a receipt says \"receipt\"",
-            "\"cannot read the bundle\"",
+            "§4 an error about a receipt says \"receipt\", and a bad receipt does not turn the ticket red",
+            "\"cannot read the bundle\", exit 2",
             a,
             json_of(&self.bundle_a),
             typed(published),
-            Class::Error,
+            Class::Valid,
         );
         c.user.receipts = vec![broken.to_string()];
-        c.says = s(&["cannot read the receipt"]);
+        c.says = s(&["cannot read the receipt", "the verdict does not rest on it"]);
         c.never_says = s(&["cannot read the bundle"]);
         cases.push(c);
 
@@ -928,6 +941,70 @@ impl Case {
             },
             "expect": self.expect.as_str(),
         })
+    }
+}
+
+impl Case {
+    /// The case as the verifier page meets it (tests/browser/verify-page.mjs):
+    /// the page opened from disk, as a complainant saves it, with the log's
+    /// link (`#ticket=` and the case's own fragment) or the dropped bundle
+    /// file, and the user's fields. `None` for what only the CLI has: a
+    /// deployment list of the user's own, a download cap, a body too large
+    /// to fetch in a browser test.
+    pub fn page_case(&self, base: &str, dir: &std::path::Path) -> Option<Value> {
+        if self.user.deployments.is_some()
+            || self.user.max_bundle_bytes.is_some()
+            || matches!(self.served, Served::Oversized(_))
+        {
+            return None;
+        }
+        let write = |name: String, text: &str| {
+            let p = dir.join(name);
+            std::fs::write(&p, text).unwrap();
+            p.display().to_string()
+        };
+        let page = super::browser::file_page();
+        let fragment = self.fragment.trim_start_matches('#');
+        let mut files = Vec::new();
+        let url = if self.user.from_url {
+            let mut u = format!("{page}#ticket={}", self.url(base));
+            if !fragment.is_empty() {
+                u.push('&');
+                u.push_str(fragment);
+            }
+            u
+        } else {
+            match &self.served {
+                Served::Json(text) => {
+                    files.push(write(format!("{}-page-bundle.json", self.name), text))
+                }
+                Served::Oversized(_) => unreachable!(),
+            }
+            if fragment.is_empty() {
+                page
+            } else {
+                format!("{page}#{fragment}")
+            }
+        };
+        for (i, r) in self.user.receipts.iter().enumerate() {
+            files.push(write(format!("{}-page-receipt-{i}.json", self.name), r));
+        }
+        let mut c = json!({"name": self.name, "url": url, "rpc": self.user.rpcs.join("\n")});
+        match &self.user.contract {
+            ContractInput::Typed(a) => c["contract"] = json!(format!("{a:#x}")),
+            ContractInput::FromList => c["contract"] = json!(""),
+            ContractInput::AcceptLogs => c["trustBundle"] = json!(true),
+        }
+        if let Some(t) = &self.user.ticket {
+            c["ticket"] = json!(t);
+        }
+        if let Some(s) = self.user.max_merge_delay_s {
+            c["mmd"] = json!(s);
+        }
+        if !files.is_empty() {
+            c["files"] = json!(files);
+        }
+        Some(c)
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod anvil;
 pub mod app;
 pub mod attacks;
+pub mod browser;
 pub mod forge;
 
 use std::sync::Arc;

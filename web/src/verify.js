@@ -323,8 +323,15 @@ export async function verify(opts) {
   });
   report.receipts = receipts;
 
-  // The contract, and where it came from.
-  const chosen = resolveContract(opts);
+  // The contract, and where it came from. Without one the user typed or
+  // picked, the bundle's own contract counts when the list built into the
+  // verifier has it for the bundle's chain (§13.2): the list vouches for it,
+  // not the log.
+  let chosen = resolveContract(opts);
+  if (!chosen || !TRUSTED_CONTRACT.has(chosen.source)) {
+    const listed = entriesFor(deployments, report.contract).find((d) => d.chain_id === b.chain.chain_id);
+    if (listed) chosen = { value: report.contract, source: "list", entry: listed };
+  }
   let contract = null; // the contract the chain is read for, once it is an address
   if (chosen) {
     const value = chosen.source === "bundle" ? report.contract : chosen.value.toLowerCase();
@@ -337,7 +344,10 @@ export async function verify(opts) {
     }
     if (chosen.source === "bundle") report.warnings.push(f("contract_from_bundle", { contract: report.contract }));
   } else {
-    P.push(f("no_trusted_contract"));
+    // No contract from anywhere: nothing to verify against (§13.1 `error`).
+    report.ran = false;
+    report.error = f("no_trusted_contract");
+    return finish(report);
   }
   // Not chosen from the list, but on it: a hint of what to pick.
   if (!chosen || !TRUSTED_CONTRACT.has(chosen.source)) {
