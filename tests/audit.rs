@@ -1051,6 +1051,8 @@ fn check_html_in_chromium(dir: &Path) {
 ///   reassigned (kyc) 13:00, resolved 15:30. Handling time 5 h, team kyc.
 /// - U is never assigned: created Wed 09:00, resolved 10:00. Handling
 ///   time from creation: 1 h.
+/// - Ratings: P's customer gives CSAT 4/5 and NPS 6, then NPS 9 (the
+///   later answer counts); R's customer NPS 3, U's NPS 7.
 /// - N is opened at night: Tue 03:00, acknowledged 03:20, answered 03:40.
 /// - W is opened at the weekend: Sun 14:00, acknowledged Mon 09:00 (19 h),
 ///   answered Mon 10:00 (20 h).
@@ -1075,6 +1077,7 @@ async fn handling(app: App) {
         simple("status.changed", json!({"from": from, "to": to}), at)
     };
     let resolved = |at: i64| simple("ticket.resolved", json!({"resolution": "answered"}), at);
+    let rated = |data: Value, at: i64| ev("satisfaction.rated", data, "customer", "email", at);
     let (p, _) = app
         .ticket(
             "P",
@@ -1086,6 +1089,13 @@ async fn handling(app: App) {
                 status("open", "on_hold", m + D),
                 status("on_hold", "open", m + D + 6 * H),
                 resolved(m + D + 8 * H),
+                // CSAT and NPS on one ticket; the NPS answer replaced.
+                rated(json!({"score": 4, "scale": 5}), m + D + 9 * H),
+                rated(
+                    json!({"score": 6, "scale": 10, "survey": "nps"}),
+                    m + D + 9 * H,
+                ),
+                rated(json!({"score": 9, "scale": 10, "survey": "nps"}), m + 2 * D),
             ],
         )
         .await;
@@ -1097,6 +1107,7 @@ async fn handling(app: App) {
                 assigned("payments", m + H / 2),
                 assigned("kyc", m + 3 * H),
                 resolved(m + 5 * H + H / 2),
+                rated(json!({"score": 3, "scale": 10, "survey": "nps"}), m + 6 * H),
             ],
         )
         .await;
@@ -1106,6 +1117,10 @@ async fn handling(app: App) {
             vec![
                 created("account", "low", false, "web", m + 2 * D - H),
                 resolved(m + 2 * D),
+                rated(
+                    json!({"score": 7, "scale": 10, "survey": "nps"}),
+                    m + 2 * D + H,
+                ),
             ],
         )
         .await;
@@ -1170,6 +1185,16 @@ async fn handling(app: App) {
         "U, N, W"
     );
 
+    // NPS over each ticket's latest answer: P 9 (its 6 replaced), R 3, U 7:
+    // one promoter, one passive, one detractor; CSAT counts P's 4/5 only.
+    let n = &o.nps;
+    assert_eq!(
+        (n.answers, n.promoters, n.passives, n.detractors, n.score),
+        (3, 1, 1, 1, Some(0.0))
+    );
+    assert_eq!(n.basis.tickets, 3);
+    assert_eq!((o.csat.numerator, o.csat.denominator), (1, 1));
+
     // Round the clock, UTC then Asia/Shanghai (UTC+8, no DST).
     let [utc, cst] = &report.kpis.coverage[..] else {
         panic!("two zones: {:?}", report.kpis.coverage.len())
@@ -1231,7 +1256,14 @@ async fn handling(app: App) {
         csv.contains("weekday:Asia/Shanghai,Sun,tickets,1,"),
         "{csv}"
     );
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("all,all,nps,3,,,,1,1,0.00,3,")),
+        "{csv}"
+    );
+    assert_eq!(json["kpis"]["overall"]["nps"]["score"], 0.0);
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("id=\"nps\""), "the NPS row");
     assert!(
         html.contains("Handling time") && html.contains("9.7 h"),
         "the mean, in hours"

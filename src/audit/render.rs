@@ -94,7 +94,7 @@ impl Default for ReportOptions {
     }
 }
 
-pub const DEFINITIONS: [(&str, &str); 14] = [
+pub const DEFINITIONS: [(&str, &str); 15] = [
     (
         "times",
         "All durations run from the ticket.created event's occurred_at to the occurred_at of the event named: the platform's clock, which the log fixed when it recorded them and anchored since. An end dated before the creation is left out of the figure and flagged, never counted as 0.",
@@ -130,6 +130,10 @@ pub const DEFINITIONS: [(&str, &str); 14] = [
     (
         "first_contact_resolution",
         "tickets resolved at the end, never reopened, never escalated, with at most one public outbound agent message before their first resolution / tickets resolved at the end.",
+    ),
+    (
+        "nps",
+        "Net Promoter Score over each ticket's latest NPS answer by its customer (a satisfaction.rated naming survey nps, 0-10): (promoters 9-10 - detractors 0-6) / answers × 100, from -100 to 100; the CSV gives answers (count), promoters (numerator), detractors (denominator) and the score (value).",
     ),
     (
         "csat",
@@ -401,6 +405,21 @@ pub fn to_csv(r: &Report) -> String {
             &f.first_contact_resolution,
         );
         rate(&mut out, "csat", &f.csat);
+        let n = &f.nps;
+        out.push_str(&format!(
+            "{},{},nps,{},,,,{},{},{},{},{},{},{},{},{tail},\n",
+            csv_field(dim),
+            csv_field(group),
+            n.answers,
+            n.promoters,
+            n.detractors,
+            opt(n.score.map(|v| format!("{v:.2}"))),
+            n.basis.tickets,
+            opt(n.basis.first_index),
+            opt(n.basis.last_index),
+            opt(n.basis.first_batch),
+            opt(n.basis.last_batch),
+        ));
     };
     figures("all", "all", &r.kpis.overall);
     for (dim, groups) in &r.kpis.groups {
