@@ -126,3 +126,19 @@ test("receipt vectors: v1 and v2 recover their signer, rejected ones do not", ()
     assert.notEqual(signer, rv.signer, c.reason);
   }
 });
+
+// Protocol v2 records (PROTOCOL §4.1): the page's own implementation takes
+// every v2 vector to its canonical bytes and leaf, and refuses the rejected.
+test("protocol v2 vectors: ratings that name their survey", async () => {
+  const { acceptRecord } = await import("../src/protocol.js");
+  const v2 = JSON.parse(readFileSync(new URL("../../tests/vectors/protocol-v2.json", import.meta.url), "utf8"));
+  for (const c of v2.records) {
+    const r = acceptRecord(c.record);
+    assert.equal(new TextDecoder().decode(r.canonical), c.canonical);
+    assert.equal(await r.leaf, c.leaf);
+  }
+  assert.ok(v2.records.some((c) => c.record.v === 2), "an NPS answer is a v2 record");
+  for (const c of v2.rejected_records) {
+    assert.throws(() => acceptRecord(c.record), undefined, c.reason);
+  }
+});
