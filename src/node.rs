@@ -133,6 +133,7 @@ impl Node {
             metrics: metrics.clone(),
             public_rpc: config.public_rpc.clone(),
             limits: Arc::new(crate::api::limits::RateLimits::new(limits)),
+            bundle_tags: Default::default(),
         });
         let listener = TcpListener::bind(config.listen)
             .await

@@ -88,7 +88,7 @@ pub async fn batch_leaves(
     State(app): State<AppState>,
     Path(id): Path<String>,
     page: Result<Query<LeavesPage>, QueryRejection>,
-) -> Result<Json<BatchLeaves>, ApiError> {
+) -> Result<Response, ApiError> {
     let id = batch_id(&id)?;
     let page = query(page)?;
     if page.limit == 0 || page.limit > MAX_LEAVES_PAGE {
@@ -110,14 +110,23 @@ pub async fn batch_leaves(
     let n = page.limit.min(b.count - page.from);
     let leaves = app.store.leaves(b.first_index + page.from, n).await?;
     let end = page.from + n;
-    Ok(Json(BatchLeaves {
+    let mut resp = Json(BatchLeaves {
         batch: id,
         first_index: b.first_index,
         count: b.count,
         from: page.from,
         leaves,
         next: (end < b.count).then_some(end),
-    }))
+    })
+    .into_response();
+    // A final batch's leaves never change: any cache may keep them.
+    if b.status == crate::log::BatchStatus::Final {
+        resp.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        );
+    }
+    Ok(resp)
 }
 
 /// Either an index range (`from`, `to`) or a time range (`since`,

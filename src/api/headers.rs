@@ -3,7 +3,9 @@
 //! unless its handler set its own (as /docs and /verify do), a
 //! `Content-Security-Policy` that allows nothing but the page itself.
 
+use axum::extract::Request;
 use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
 use axum::response::Response;
 
 /// For HTML pages whose handler set no CSP: no scripts, no other origin,
@@ -32,6 +34,27 @@ pub async fn security_headers(mut resp: Response) -> Response {
                 HeaderValue::from_static(DEFAULT_HTML_CSP),
             );
         }
+    }
+    resp
+}
+
+/// What caches may keep: an answer to a request with a key is private and
+/// never stored (a CDN in front must not serve one client's answer to
+/// another); a public answer that set no policy of its own is not stored
+/// either. Bundles and final batches' leaves set their own (docs: "Putting
+/// a CDN in front").
+pub async fn cache_policy(req: Request, next: Next) -> Response {
+    let keyed = req.headers().contains_key(header::AUTHORIZATION);
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    if keyed {
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+        h.append(header::VARY, HeaderValue::from_static("Authorization"));
+    } else if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     resp
 }

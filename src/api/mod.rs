@@ -73,6 +73,8 @@ pub struct AppParts {
     pub public_rpc: Option<String>,
     /// Per-key and per-IP rate limits (src/api/limits.rs).
     pub limits: limits::SharedLimits,
+    /// Entity tags of settled bundles, for conditional reads.
+    pub bundle_tags: crate::prove::tags::BundleTags,
 }
 
 /// The public read routes alone, for a mirror (`proofdesk mirror`): the
@@ -116,11 +118,12 @@ pub fn finish(routes: Router<AppState>, state: AppState) -> Router {
         // problem+json too.
         .layer(axum::middleware::map_response(ops::problemize))
         .layer(axum::middleware::map_response(headers::security_headers))
+        .layer(axum::middleware::from_fn(headers::cache_policy))
         .layer(TraceLayer::new_for_http())
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/v1/tickets", post(writes::create_ticket))
         .route("/v1/tickets/{handle}/events", post(writes::append_event))
         .route("/v1/events/bulk", post(writes::append_bulk))
@@ -172,21 +175,6 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(ops::openapi))
         .route("/docs", get(docs::docs))
         .route("/docs/redoc.js", get(docs::redoc_js))
-        .route("/docs/init.js", get(docs::init_js))
-        .fallback(ops::not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            limits::limit,
-        ))
-        .with_state(state)
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
-        ))
-        // Outside the body limit and the timeout, so their answers are
-        // problem+json too.
-        .layer(axum::middleware::map_response(ops::problemize))
-        .layer(axum::middleware::map_response(headers::security_headers))
-        .layer(TraceLayer::new_for_http())
+        .route("/docs/init.js", get(docs::init_js));
+    finish(routes, state)
 }

@@ -1,7 +1,10 @@
 //! The public, unauthenticated, read-only verifier endpoints.
 
 use axum::Json;
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -11,7 +14,7 @@ use super::schema::{BatchList, BatchView, LogInfo, Problem};
 use super::writes::{HandlePath, parse_handle};
 #[allow(unused_imports)]
 use crate::protocol::bundle::Bundle;
-use crate::prove::ServedBundle;
+use crate::prove::tags;
 
 /// Largest id a client may name: 2^53 - 1, the largest integer every JSON
 /// client reads exactly (the document says so).
@@ -32,7 +35,8 @@ pub struct BatchPath {
 #[utoipa::path(get, path = "/v1/tickets/{handle}/proof", tag = "public",
     params(HandlePath),
     responses(
-        (status = 200, description = "The bundle", body = Bundle),
+        (status = 200, description = "The bundle, with a strong ETag (the SHA-256 of its bytes) and Cache-Control for shared caches", body = Bundle),
+        (status = 304, description = "Not modified: the bundle is still the one whose ETag was sent in If-None-Match"),
         (status = 400, description = "Malformed handle", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such ticket", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
@@ -40,12 +44,68 @@ pub struct BatchPath {
 pub async fn proof(
     State(app): State<AppState>,
     Path(handle): Path<String>,
-) -> Result<Json<ServedBundle>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let ticket = parse_handle(&handle)?;
+    let asked = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok());
+    // A settled bundle the client holds: one lookup of the ticket says
+    // whether it is still the bundle (prove/tags.rs).
+    if let Some(asked) = asked
+        && let Some((tag, events)) = app.bundle_tags.settled(&ticket)
+        && tags::matches(asked, &tag)
+        && app
+            .store
+            .ticket(&ticket)
+            .await?
+            .is_some_and(|t| t.tip.next_seq == events)
+    {
+        return Ok(not_modified(&tag));
+    }
     let bundle = crate::prove::bundle(app.store.as_ref(), &app.identity, &ticket)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("ticket {ticket} not found")))?;
-    Ok(Json(bundle))
+    let settled = bundle.events.iter().all(|e| e.batch.is_some())
+        && bundle.batches.iter().all(|b| b.status == "final");
+    let events = bundle.events.len() as u64;
+    let body = serde_json::to_vec(&bundle).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let tag = tags::etag_of(&body);
+    if settled {
+        app.bundle_tags.remember(&ticket, tag.clone(), events);
+    }
+    if asked.is_some_and(|a| tags::matches(a, &tag)) {
+        return Ok(not_modified(&tag));
+    }
+    let mut resp = Response::new(Body::from(body));
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    cache_headers(h, &tag);
+    Ok(resp)
+}
+
+/// Bundles change when their ticket does, so a cache may keep one for a
+/// few seconds and then must revalidate (a 304 is cheap).
+const BUNDLE_CACHE: &str = "public, max-age=5, must-revalidate";
+
+fn cache_headers(h: &mut HeaderMap, tag: &str) {
+    if let Ok(v) = HeaderValue::from_str(tag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(BUNDLE_CACHE),
+    );
+}
+
+fn not_modified(tag: &str) -> Response {
+    let mut resp = Response::new(Body::empty());
+    *resp.status_mut() = StatusCode::NOT_MODIFIED;
+    cache_headers(resp.headers_mut(), tag);
+    resp
 }
 
 /// The log's identity and progress: chain, contract, anchorer, size, latest

@@ -234,6 +234,7 @@ pub fn event_components() -> Vec<(String, RefOr<Schema>)> {
         one::<event::Status>(),
         one::<event::Direction>(),
         one::<event::Visibility>(),
+        one::<event::Survey>(),
         one::<crate::protocol::record::Actor>(),
         one::<crate::protocol::record::Role>(),
         one::<crate::protocol::record::Channel>(),

@@ -98,6 +98,7 @@ pub async fn mirror(a: MirrorArgs) -> anyhow::Result<ExitCode> {
             metrics: Default::default(),
             public_rpc: None,
             limits: Arc::new(proofdesk::api::limits::RateLimits::new(Default::default())),
+            bundle_tags: Default::default(),
         });
         let m = metrics.clone();
         let routes = proofdesk::api::public_router().route(

@@ -6,6 +6,7 @@
 //! batch null.
 
 pub mod export;
+pub mod tags;
 
 use serde::Serialize;
 use serde_json::value::RawValue;

@@ -1,0 +1,70 @@
+//! Validators for conditional bundle reads (`If-None-Match`, HTTP 304).
+//!
+//! A bundle's entity tag is the SHA-256 of its served bytes, so it is the
+//! same on every server of a log. Once every event of a ticket is in a
+//! final batch, the bundle can only change when the ticket gains an event
+//! (final is terminal, a sealed tree never changes): such a settled
+//! bundle's tag is remembered with the ticket's event count, and a request
+//! that presents it is answered 304 after one lookup of the ticket, without
+//! reading the bundle again. Several servers need no invalidation: each
+//! checks the ticket's count in the shared database.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::protocol::fields::TicketHandle;
+use crate::protocol::hashing::sha256;
+
+/// Most settled tickets remembered per process (about 150 bytes each).
+const KEPT: usize = 100_000;
+
+#[derive(Default)]
+pub struct BundleTags {
+    settled: Mutex<HashMap<TicketHandle, (String, u64)>>,
+}
+
+/// The strong entity tag of served bytes: `"<sha256 hex>"`.
+pub fn etag_of(bytes: &[u8]) -> String {
+    format!("\"{}\"", hex::encode(sha256(bytes).0))
+}
+
+/// Whether an `If-None-Match` value names `tag` (a list, or `*`).
+pub fn matches(if_none_match: &str, tag: &str) -> bool {
+    if_none_match.trim() == "*"
+        || if_none_match
+            .split(',')
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == tag)
+}
+
+impl BundleTags {
+    /// The tag of a settled bundle and the event count it was made at.
+    pub fn settled(&self, ticket: &TicketHandle) -> Option<(String, u64)> {
+        self.settled.lock().ok()?.get(ticket).cloned()
+    }
+
+    pub fn remember(&self, ticket: &TicketHandle, tag: String, events: u64) {
+        if let Ok(mut m) = self.settled.lock() {
+            if m.len() >= KEPT && !m.contains_key(ticket) {
+                m.clear();
+            }
+            m.insert(ticket.clone(), (tag, events));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_none_match_lists_and_wildcards() {
+        let t = etag_of(b"{}");
+        assert!(t.starts_with('"') && t.len() == 66);
+        assert!(matches(&t, &t));
+        assert!(matches(&format!("\"x\", {t}"), &t));
+        assert!(matches(&format!("W/{t}"), &t));
+        assert!(matches("*", &t));
+        assert!(!matches("\"other\"", &t));
+    }
+}
