@@ -95,6 +95,7 @@ wrk_line() {
     local threads=2 tickets="$append_tickets"
     [ "$c" -lt 2 ] && threads=1
     [ "$mode" = proof ] && tickets="$proof_tickets"
+    [ "$mode" = proof_if ] && tickets="$proof_etags"
     PD_MODE="$mode" PD_KEY="$key" PD_TICKETS="$tickets" PD_BULK="${PD_BULK:-1000}" \
         wrk -t"$threads" -c"$c" -d"${duration}s" --timeout 10s -s "$root/scripts/bench/wrk.lua" "$url" | tail -1
 }
@@ -211,6 +212,15 @@ for backend in $backends; do
         log "waiting for sealing and anchoring to catch up"
         wait_caught_up "$backend" "$url"
         wrk_run proof proof 16 "$backend" "$url" "\"log_size\":$(log_size),"
+        # The same reads, conditional: each ticket's current ETag (2,000
+        # tickets), answered 304 while the ticket is unchanged.
+        proof_etags="$work/etags-$backend"
+        : >"$proof_etags"
+        head -n 2000 "$proof_tickets" | while read -r h; do
+            tag="$(curl -sfI "$url/v1/tickets/$h/proof" | tr -d '\r' | awk -F': ' 'tolower($1)=="etag"{print $2}')"
+            [ -n "$tag" ] && printf '%s\t%s\n' "$h" "$tag" >>"$proof_etags"
+        done
+        wrk_run proof_conditional proof_if 16 "$backend" "$url" "\"log_size\":$(log_size),"
         # The ingest starts 1 s before wrk and ends 1 s after it.
         log "proofs while appending $ingest_rate events/s ($ingest_per_request per request)"
         size_before="$(log_size)"

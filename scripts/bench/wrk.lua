@@ -3,6 +3,8 @@
 --   bulk    PD_BULK message events, 10 to each of PD_BULK/10 random tickets
 --           (POST /v1/events/bulk), as a platform syncing recent activity
 --   proof   the proof bundle of a random ticket   (GET /v1/tickets/{h}/proof)
+--   proof_if the same, conditional: If-None-Match with the ticket's current
+--           ETag (PD_TICKETS lines are "handle<TAB>etag"), answered 304
 -- PD_TICKETS names a file of ticket handles, one per line; PD_KEY is an
 -- ingest API key. done() prints one JSON line with counts and percentiles.
 
@@ -23,9 +25,19 @@ local function message()
     .. '"content":{"text":"Hello, my withdrawal of 0.5 BTC has been pending for three days."}}'
 end
 
+local etags = {}
+
 function init(args)
   for line in io.lines(os.getenv("PD_TICKETS")) do
-    if #line > 0 then tickets[#tickets + 1] = line end
+    if #line > 0 then
+      local h, tag = line:match("^(%S+)\t(.+)$")
+      if h then
+        tickets[#tickets + 1] = h
+        etags[h] = tag
+      else
+        tickets[#tickets + 1] = line
+      end
+    end
   end
   math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
   if mode == "bulk" then
@@ -49,6 +61,9 @@ function request()
   local t = tickets[math.random(#tickets)]
   if mode == "proof" then
     return wrk.format("GET", "/v1/tickets/" .. t .. "/proof")
+  end
+  if mode == "proof_if" then
+    return wrk.format("GET", "/v1/tickets/" .. t .. "/proof", { ["If-None-Match"] = etags[t] })
   end
   return wrk.format("POST", "/v1/tickets/" .. t .. "/events", headers, body)
 end
