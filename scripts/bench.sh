@@ -141,6 +141,13 @@ print(int(done), l["log_size"], l["sealed"], l["batches"], l["anchored_batches"]
 }
 
 peak_rss_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+# phase_peak BACKEND PHASE: the server's peak RSS since the last phase, then
+# the peak is reset (writing 5 to clear_refs resets VmHWM, Linux >= 4.0), so
+# each phase's peak is its own.
+phase_peak() {
+    record "{\"backend\":\"$1\",\"measure\":\"server_peak_rss_phase\",\"phase\":\"$2\",\"kib\":$(peak_rss_kib "$server"),\"rss_kib\":$(awk '/VmRSS/ {print $2}' "/proc/$server/status")}"
+    echo 5 >"/proc/$server/clear_refs" 2>/dev/null || true
+}
 
 for backend in $backends; do
     log "=== $backend ==="
@@ -235,13 +242,16 @@ for backend in $backends; do
         record "{\"backend\":\"$backend\",\"measure\":\"proof_under_ingest\",\"connections\":16,\"log_size\":$size_before,\"ingest\":$ingest,${line#\{}"
     }
     proofs_at "$proof_first"
+    phase_peak "$backend" "fill and proofs to $proof_first events"
 
     for c in 1 16 64; do
         log "single appends, $c connections"
         wrk_run single_append append "$c" "$backend" "$url"
     done
+    phase_peak "$backend" "single appends"
     log "bulk appends of 1000 events, 4 connections"
     PD_BULK=1000 wrk_run bulk_append bulk 4 "$backend" "$url" '"events_per_request":1000,'
+    phase_peak "$backend" "bulk appends"
 
     log "limit: raw inserts of the same rows into a fresh $backend database"
     line="$("$loadgen" raw-insert --database "$(raw_db single)" --rows 20000 --per-tx 1 --writers "$raw_writers")"
@@ -258,7 +268,7 @@ for backend in $backends; do
     # measures left the log if they took it further (the fill adds nothing
     # then).
     proofs_at "$fill_to"
-    record "{\"backend\":\"$backend\",\"measure\":\"server_peak_rss\",\"kib\":$(peak_rss_kib "$server")}"
+    phase_peak "$backend" "fill and proofs to $fill_to events"
     # The release verifier on one ticket of BENCH_VERIFY_EVENTS events
     # (issue 25), after the server's own measures.
     if [ "$backend" = sqlite ] && [ "${BENCH_VERIFY_EVENTS:-100000}" != 0 ]; then

@@ -155,6 +155,15 @@ for backend in ["sqlite", "postgres"]:
             goals.append((f"Append to final, {backend}", "every sample within the maximum merge delay", f"max {r['max_s']:.1f} s of {r['max_merge_delay_s']:.0f} s ({r['samples']} samples)", r["max_s"] <= r["max_merge_delay_s"]))
         if r["measure"] == "server_peak_rss":
             print(f"Server peak memory (VmHWM) over the whole {backend} run: {r['kib'] / 1024:.0f} MiB.\n")
+    phases = [r for r in mine if r["measure"] == "server_peak_rss_phase"]
+    if phases:
+        print("| Phase | server peak memory (VmHWM) | RSS at its end |")
+        print("|---|---|---|")
+        for r in phases:
+            print(f"| {r['phase']} | {r['kib'] / 1024:.0f} MiB | {r['rss_kib'] / 1024:.0f} MiB |")
+        print()
+        top = max(phases, key=lambda r: r["kib"])
+        goals.append((f"Server peak memory, {backend}", "≤ 256 MiB in every phase", f"{top['kib'] / 1024:.0f} MiB ({top['phase']})", top["kib"] <= 256 * 1024))
 
 def per_element_ns(full_id):
     """Mean ns per element of a criterion benchmark with a throughput."""
