@@ -105,12 +105,17 @@ pub struct ServeArgs {
     /// … with bursts up to this many.
     #[arg(long, env = "PROOFDESK_IP_BURST", default_value_t = 20_000)]
     ip_burst: u32,
+    /// Reverse proxies (addresses or CIDR ranges, comma-separated) whose
+    /// X-Forwarded-For names the client for the per-IP limit. Unset: the
+    /// header is ignored and the TCP peer counts.
+    #[arg(long, env = "PROOFDESK_TRUSTED_PROXIES", default_value = "")]
+    trusted_proxy: String,
 }
 
 impl ServeArgs {
-    fn limits(&self) -> proofdesk::api::limits::Limits {
-        use proofdesk::api::limits::{Limits, Rate};
-        Limits {
+    fn limits(&self) -> anyhow::Result<proofdesk::api::limits::Limits> {
+        use proofdesk::api::limits::{Limits, Rate, TrustedProxies};
+        Ok(Limits {
             per_key: Rate {
                 per_second: self.key_rate,
                 burst: self.key_burst,
@@ -119,7 +124,9 @@ impl ServeArgs {
                 per_second: self.ip_rate,
                 burst: self.ip_burst,
             },
-        }
+            trusted_proxies: TrustedProxies::parse(&self.trusted_proxy)
+                .map_err(|e| anyhow::anyhow!("--trusted-proxy: {e}"))?,
+        })
     }
 
     fn config(&self) -> NodeConfig {
@@ -275,7 +282,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("--public-rpc must be an http(s) URL, got {url:?}");
             }
             let key = OperatorKey::load(args.key_file.as_deref())?;
-            let node = Node::start_with_limits(args.config(), key, args.limits()).await?;
+            let node = Node::start_with_limits(args.config(), key, args.limits()?).await?;
             eprintln!("proofdesk listening on {}", node.url());
             tokio::signal::ctrl_c().await?;
             eprintln!("stopping…");

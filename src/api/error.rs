@@ -21,7 +21,7 @@ pub enum ApiError {
     Conflict(String),
     #[error("{reason}")]
     Unprocessable { reason: String, item: Option<usize> },
-    #[error("the request body exceeds the limit")]
+    #[error("the request body exceeds the limit of {}", super::MAX_BODY_TEXT)]
     TooLarge,
     #[error("{0}")]
     UnsupportedMediaType(String),
