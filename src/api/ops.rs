@@ -17,18 +17,18 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready when the database answers and, if a chain is configured, the RPC
-/// answers too.
+/// Ready when the database answers (and, on SQLite, its disk has room for
+/// a write) and, if a chain is configured, the RPC answers too.
 #[utoipa::path(get, path = "/readyz", tag = "ops",
     responses(
         (status = 200, description = "Ready", body = String, content_type = "text/plain"),
-        (status = 503, description = "The database or the chain does not answer", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database or the chain does not answer, or the SQLite disk is full", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn readyz(State(app): State<AppState>) -> Result<&'static str, ApiError> {
-    app.store
-        .ping()
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("database: {e}")))?;
+    app.store.ping().await.map_err(|e| {
+        let why = e.unavailable_reason().unwrap_or_else(|| e.to_string());
+        ApiError::Unavailable(format!("database: {why}"))
+    })?;
     if let Some(chain) = &app.chain {
         chain
             .block_number()

@@ -3,6 +3,7 @@
 
 mod availability;
 pub mod content;
+mod disk;
 mod error;
 pub(crate) mod group;
 pub mod integrations;
