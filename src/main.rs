@@ -62,9 +62,10 @@ pub struct ServeArgs {
     /// Maximum merge delay promised in receipts, seconds.
     #[arg(long, default_value_t = 60)]
     max_merge_delay: u64,
-    /// Seal a batch at this many events … (the anchorer takes one batch at a
-    /// time to finality, so this divided by that time caps how many events
-    /// per second can stay within the maximum merge delay)
+    /// Seal a batch at this many events … (one anchor transaction each; up
+    /// to 16 are in flight at once, so this times 16 divided by the time to
+    /// finality caps how many events per second can stay within the maximum
+    /// merge delay)
     #[arg(long, default_value_t = 65_536)]
     batch_size: u64,
     /// … or when its oldest event is this many milliseconds old (and the previous batch is on chain).
