@@ -96,16 +96,19 @@ pub async fn not_found() -> ApiError {
 }
 
 /// Turns any error response not already problem+json (framework rejections,
-/// timeouts, body limits, unknown methods) into problem+json. The status is
+/// timeouts, body limits, unknown methods) into problem+json; an HTML error
+/// page a handler chose for a browser stays a page. The status is
 /// kept exactly as the layer or framework chose it, and so are its headers
 /// (`Allow` on a 405, `Retry-After` on a 429): only the body is replaced.
 pub async fn problemize(resp: Response) -> Response {
     let status = resp.status();
-    let is_problem = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-    if status.as_u16() < 400 || is_problem {
+    // A problem already, or an error page a handler wrote for a browser
+    // (`page::verify_ticket_page`): framework rejections are plain text.
+    let keep = resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes().starts_with(b"application/problem+json")
+            || v.as_bytes().starts_with(b"text/html")
+    });
+    if status.as_u16() < 400 || keep {
         return resp;
     }
     let (parts, body) = resp.into_parts();
