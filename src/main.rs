@@ -62,9 +62,10 @@ pub struct ServeArgs {
     /// Maximum merge delay promised in receipts, seconds.
     #[arg(long, default_value_t = 60)]
     max_merge_delay: u64,
-    /// Seal a batch at this many events … (the anchorer takes one batch at a
-    /// time to finality, so this divided by that time caps how many events
-    /// per second can stay within the maximum merge delay)
+    /// Seal a batch at this many events … (one anchor transaction each; up
+    /// to 16 are in flight at once, so this times 16 divided by the time to
+    /// finality caps how many events per second can stay within the maximum
+    /// merge delay)
     #[arg(long, default_value_t = 65_536)]
     batch_size: u64,
     /// … or when its oldest event is this many milliseconds old (and the previous batch is on chain).
@@ -106,12 +107,17 @@ pub struct ServeArgs {
     /// … with bursts up to this many.
     #[arg(long, env = "PROOFDESK_IP_BURST", default_value_t = 20_000)]
     ip_burst: u32,
+    /// Reverse proxies (addresses or CIDR ranges, comma-separated) whose
+    /// X-Forwarded-For names the client for the per-IP limit. Unset: the
+    /// header is ignored and the TCP peer counts.
+    #[arg(long, env = "PROOFDESK_TRUSTED_PROXIES", default_value = "")]
+    trusted_proxy: String,
 }
 
 impl ServeArgs {
-    fn limits(&self) -> proofdesk::api::limits::Limits {
-        use proofdesk::api::limits::{Limits, Rate};
-        Limits {
+    fn limits(&self) -> anyhow::Result<proofdesk::api::limits::Limits> {
+        use proofdesk::api::limits::{Limits, Rate, TrustedProxies};
+        Ok(Limits {
             per_key: Rate {
                 per_second: self.key_rate,
                 burst: self.key_burst,
@@ -120,7 +126,9 @@ impl ServeArgs {
                 per_second: self.ip_rate,
                 burst: self.ip_burst,
             },
-        }
+            trusted_proxies: TrustedProxies::parse(&self.trusted_proxy)
+                .map_err(|e| anyhow::anyhow!("--trusted-proxy: {e}"))?,
+        })
     }
 
     fn config(&self) -> NodeConfig {
@@ -269,10 +277,25 @@ async fn main() -> ExitCode {
     match run(Cli::parse()).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", report(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// An error and its causes, each said once. Many of our errors show their
+/// source in their own message ("chain: {0}"), which `{:#}` would print a
+/// second time; a cause whose text is already there is left out.
+fn report(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -285,7 +308,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let mut stop = cli::signals::Stop::install()?;
             let key = OperatorKey::load(args.key_file.as_deref())?;
-            let node = Node::start_with_limits(args.config(), key, args.limits()).await?;
+            let node = Node::start_with_limits(args.config(), key, args.limits()?).await?;
             eprintln!("proofdesk listening on {}", node.url());
             let signal = stop.wait().await;
             eprintln!(

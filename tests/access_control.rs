@@ -398,6 +398,7 @@ async fn limits_answer_429_with_retry_after_per_key_and_per_address() {
             per_second: 1,
             burst: 2,
         },
+        ..Limits::default()
     };
     let app = ApiServer::start_with_limits(db.store.clone(), limits).await;
     let http = reqwest::Client::new();

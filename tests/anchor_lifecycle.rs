@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use alloy::network::EthereumWallet;
 use alloy::primitives::B256;
+use alloy::providers::Provider;
 use common::anvil::*;
 use common::*;
 use proofdesk::anchor::Progress;
@@ -139,6 +140,115 @@ async fn batches_are_anchored_final_and_verifiable_on_chain() {
     assert!(receipt.status());
     eprintln!("steady-state anchor() gas_used = {}", receipt.gas_used);
     assert!(receipt.gas_used <= 55_000, "gas_used {}", receipt.gas_used);
+}
+
+/// A backlog (here: sealed while the chain mined nothing) is submitted in
+/// one pass, with consecutive nonces, up to `max_in_flight`; one block takes
+/// them all in batch order, and they become final together. One batch at a
+/// time, ten batches would have taken ten times to final (issue 28 §3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_of_batches_is_submitted_together_and_lands_in_one_block() {
+    let anvil = Anvil::spawn().await;
+    let db = TestDb::sqlite().await;
+    let store = db.store.clone();
+    let chain = deploy_anchor(&anvil, None, &anvil.url()).await;
+    let mut policy = fast_policy(NEVER);
+    policy.max_in_flight = 8;
+    let anchorer = anchorer(&store, &chain, dev_key(0), policy).await;
+    write_events(&store, 2, 9).await;
+    assert_eq!(seal(&store, 2).await, 10);
+
+    anvil.set_automine(false).await;
+    // Step until nothing more goes out: the first eight are in the pool.
+    let mut steps = 0;
+    while anchorer.step().await.unwrap() == Progress::Advanced {
+        steps += 1;
+        assert!(steps <= 8, "at most max_in_flight submissions");
+    }
+    let batches = all_batches(&store).await;
+    let submitted: Vec<_> = batches
+        .iter()
+        .filter(|b| b.status == BatchStatus::Submitted)
+        .collect();
+    assert_eq!(submitted.len(), 8, "eight in flight at once");
+    let nonces: Vec<u64> = submitted
+        .iter()
+        .map(|b| b.submission.as_ref().unwrap().nonce)
+        .collect();
+    let first = nonces[0];
+    assert_eq!(nonces, (first..first + 8).collect::<Vec<_>>());
+    assert_eq!(batches[8].status, BatchStatus::Sealed);
+
+    // One block includes all eight, in order.
+    anvil.mine(1).await;
+    assert_eq!(chain.batch_count().await.unwrap(), 8);
+    drive_until(&anchorer, &anvil, 1, 40, all_final).await;
+    let batches = all_batches(&store).await;
+    let block = batches[0].inclusion.as_ref().unwrap().block_number;
+    assert!(
+        batches[..8]
+            .iter()
+            .all(|b| b.inclusion.as_ref().unwrap().block_number == block),
+        "the first eight in one block"
+    );
+    assert_eq!(chain.batch_count().await.unwrap(), 10);
+    assert_eq!(
+        anchorer.metrics.anchor_submissions.load(Ordering::Relaxed),
+        10,
+        "each batch sent once"
+    );
+    for b in &batches {
+        assert_eq!(chain.batch_head(b.id).await.unwrap(), b.head);
+    }
+}
+
+/// If a batch in flight fails, the ones submitted behind it revert (the
+/// contract takes ids in order), go back to sealed in their turn and are
+/// anchored again: once each, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_behind_a_failed_one_are_anchored_again_in_order() {
+    let anvil = Anvil::spawn().await;
+    let db = TestDb::sqlite().await;
+    let store = db.store.clone();
+    let chain = deploy_anchor(&anvil, None, &anvil.url()).await;
+    let anchorer = anchorer(&store, &chain, dev_key(0), fast_policy(NEVER)).await;
+    write_events(&store, 1, 5).await;
+    assert_eq!(seal(&store, 2).await, 3);
+
+    anvil.set_automine(false).await;
+    while anchorer.step().await.unwrap() == Progress::Advanced {}
+    let batches = all_batches(&store).await;
+    assert!(batches.iter().all(|b| b.status == BatchStatus::Submitted));
+    // Another transaction from the operator's account takes batch 0's
+    // nonce (higher fees replace it in the pool); batches 1 and 2 are mined
+    // behind it and revert: the chain expects batch 0.
+    let nonce = batches[0].submission.as_ref().unwrap().nonce;
+    let from = format!("{:#x}", dev_key(0).address());
+    let _: serde_json::Value = chain
+        .provider()
+        .raw_request(
+            "eth_sendTransaction".into(),
+            serde_json::json!([{"from": from, "to": from, "value": "0x0",
+                "nonce": format!("{nonce:#x}"), "gas": "0x5208",
+                "maxFeePerGas": "0x2540be400", "maxPriorityFeePerGas": "0x3b9aca00"}]),
+        )
+        .await
+        .unwrap();
+    anvil.mine(1).await;
+    assert_eq!(chain.batch_count().await.unwrap(), 0);
+    for b in &batches[1..] {
+        let tx = b.submission.as_ref().unwrap().tx_hash;
+        let r = chain.receipt(&tx).await.unwrap().expect("mined");
+        assert!(!r.status(), "batch {} reverted", b.id);
+    }
+
+    anvil.set_automine(true).await;
+    drive_until(&anchorer, &anvil, 1, 80, all_final).await;
+    assert_eq!(chain.batch_count().await.unwrap(), 3);
+    assert!(anchorer.metrics.anchor_reverts.load(Ordering::Relaxed) >= 2);
+    for b in all_batches(&store).await {
+        assert_eq!(chain.batch_head(b.id).await.unwrap(), b.head);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

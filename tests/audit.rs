@@ -1187,12 +1187,18 @@ async fn handling(app: App) {
 
     // NPS over each ticket's latest answer: P 9 (its 6 replaced), R 3, U 7:
     // one promoter, one passive, one detractor; CSAT counts P's 4/5 only.
-    let n = &o.nps;
+    let nps = &o.nps;
     assert_eq!(
-        (n.answers, n.promoters, n.passives, n.detractors, n.score),
+        (
+            nps.answers,
+            nps.promoters,
+            nps.passives,
+            nps.detractors,
+            nps.score
+        ),
         (3, 1, 1, 1, Some(0.0))
     );
-    assert_eq!(n.basis.tickets, 3);
+    assert_eq!(nps.basis.tickets, 3);
     assert_eq!((o.csat.numerator, o.csat.denominator), (1, 1));
 
     // Round the clock, UTC then Asia/Shanghai (UTC+8, no DST).

@@ -7,7 +7,8 @@
 //! every 2xx receipt any client got is durable in the log.
 //!
 //! SQLite: the database lives on a small tmpfs that is filled up. Writes get
-//! 503 problem+json saying the disk is full; when space returns the service
+//! 503 problem+json saying the disk is full, and so does /readyz; when space
+//! returns the service
 //! resumes by itself; PRAGMA integrity_check is "ok" and the log
 //! invariants hold.
 
@@ -348,6 +349,9 @@ async fn sqlite_full_disk_answers_503_corrupts_nothing_and_resumes() {
             .all(|d| d.contains("disk is full") || d.contains("could not write to disk")),
         "503s name the disk: {details:?}"
     );
+    // Readiness says so while it lasts: the load balancer stops sending.
+    let not_ready = wait_ready(&http, &base, 503).await;
+    assert!(not_ready.contains("disk is full"), "{not_ready}");
     // Stay full a while longer: sealing and anchoring fail too meanwhile.
     let full_until = now_ms() + env_u64("PROOFDESK_DISK_FULL_SECS", 3) as i64 * 1000;
     while now_ms() < full_until {
@@ -355,6 +359,7 @@ async fn sqlite_full_disk_answers_503_corrupts_nothing_and_resumes() {
     }
     // Space returns: the same process resumes.
     std::fs::remove_file(&ballast).unwrap();
+    wait_ready(&http, &base, 200).await;
     load.wait_more(20).await;
     let tries = load.finish().await;
     assert_eq!(server.pid(), pid, "the same process resumed, no restart");

@@ -2,6 +2,13 @@
 //! sealed → submitted → included → final, persisting every step before it
 //! waits on the chain, so a restart resumes exactly where it stopped.
 //!
+//! While the oldest unfinished batch waits on the chain, the batches sealed
+//! after it are submitted too, with the following nonces (up to
+//! `max_in_flight`): after a chain outage the backlog lands in a block or
+//! two and becomes final together, instead of one batch per time-to-final.
+//! Everything after submission is still done in order, batch by batch, as
+//! each becomes the oldest.
+//!
 //! Exactly-once rests on the contract: anchor() only accepts the next batch
 //! id, so a batch can never be on chain twice. The worker's job is to make
 //! sure it ends up there once: it re-sends stuck transactions with higher
@@ -41,6 +48,8 @@ pub struct AnchorPolicy {
     /// Backoff after a failed step: base × 2^n, capped, with jitter.
     pub retry_base: Duration,
     pub retry_max: Duration,
+    /// Most batches submitted and not yet final at once (1: one at a time).
+    pub max_in_flight: u64,
 }
 
 impl Default for AnchorPolicy {
@@ -55,6 +64,8 @@ impl Default for AnchorPolicy {
             poll: Duration::from_millis(500),
             retry_base: Duration::from_millis(250),
             retry_max: Duration::from_secs(30),
+            // 16 × 53k gas fits any block; 16 default batches are 1M events.
+            max_in_flight: 16,
         }
     }
 }
@@ -123,17 +134,66 @@ impl Anchorer {
         })
     }
 
-    /// Advances the oldest unfinished batch by at most one step.
+    /// Advances the oldest unfinished batch by at most one step; while it
+    /// waits on the chain, submits the next sealed batch behind it.
     pub async fn step(&self) -> Result<Progress, AnchorError> {
         let Some(batch) = self.store.first_unfinal_batch().await? else {
             return Ok(Progress::Idle);
         };
-        match batch.status {
+        let progress = match batch.status {
             BatchStatus::Sealed => self.submit(&batch).await,
             BatchStatus::Submitted => self.check_submitted(&batch).await,
             BatchStatus::Included => self.check_included(&batch).await,
             BatchStatus::Final => Ok(Progress::Idle),
+        }?;
+        if progress != Progress::Waiting {
+            return Ok(progress);
         }
+        self.submit_behind(&batch).await
+    }
+
+    /// The next sealed batch behind the oldest one, submitted with the nonce
+    /// after its predecessor's, if its predecessor is in flight and fewer
+    /// than `max_in_flight` are. No simulation: the call only succeeds once
+    /// the batches before it are on chain. If one of them fails, this one
+    /// reverts (the contract takes batch ids in order), is put back to
+    /// sealed when its turn comes, and is submitted again.
+    async fn submit_behind(&self, oldest: &Batch) -> Result<Progress, AnchorError> {
+        let window = self
+            .store
+            .batches(oldest.id, self.policy.max_in_flight.max(1) + 1)
+            .await?;
+        let Some(pos) = window.iter().position(|b| b.status == BatchStatus::Sealed) else {
+            return Ok(Progress::Waiting);
+        };
+        if pos == 0 || pos as u64 >= self.policy.max_in_flight {
+            return Ok(Progress::Waiting);
+        }
+        let (before, next) = (&window[pos - 1], &window[pos]);
+        let in_flight = matches!(
+            before.status,
+            BatchStatus::Submitted | BatchStatus::Included
+        );
+        let (Some(sub), true) = (before.submission.as_ref(), in_flight) else {
+            return Ok(Progress::Waiting);
+        };
+        if before.id + 1 != next.id {
+            return Ok(Progress::Waiting);
+        }
+        let on_chain = self.chain.batch_count().await?;
+        if on_chain > next.id {
+            return self.adopt_from_chain(next, BatchStatus::Sealed).await;
+        }
+        let nonce = sub.nonce + 1;
+        // Something else took this nonce: leave it to the oldest batch's
+        // checks, which read the chain.
+        if self.chain.mined_nonce(self.key.address()).await? > nonce {
+            return Ok(Progress::Waiting);
+        }
+        let fees = self.capped(self.chain.fees().await?);
+        self.sign_persist_send(next, BatchStatus::Sealed, nonce, fees)
+            .await?;
+        Ok(Progress::Advanced)
     }
 
     /// sealed → submitted (or straight to included when the chain already

@@ -21,7 +21,7 @@ pub enum ApiError {
     Conflict(String),
     #[error("{reason}")]
     Unprocessable { reason: String, item: Option<usize> },
-    #[error("the request body exceeds the limit")]
+    #[error("the request body exceeds the limit of {}", super::MAX_BODY_TEXT)]
     TooLarge,
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -91,6 +91,13 @@ impl IntoResponse for ApiError {
             body["erased_at"] = json!(erased_at);
         }
         let mut resp = problem_json(status, &body);
+        if let ApiError::Unauthorized = &self {
+            // RFC 9110 §11.6.1: a 401 names the scheme that would work.
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static(BEARER_CHALLENGE),
+            );
+        }
         if let ApiError::TooManyRequests { retry_after_s, .. } = &self {
             resp.headers_mut().insert(
                 header::RETRY_AFTER,
@@ -100,6 +107,9 @@ impl IntoResponse for ApiError {
         resp
     }
 }
+
+/// The challenge of every 401 for a missing or refused API key (RFC 6750).
+pub const BEARER_CHALLENGE: &str = "Bearer realm=\"proofdesk\"";
 
 /// The one place a problem+json body is written: its `status` member is
 /// always the HTTP status of the response that carries it.

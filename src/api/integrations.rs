@@ -162,6 +162,17 @@ async fn webhook(
                     header::CONTENT_TYPE,
                     header::HeaderValue::from_static("application/problem+json"),
                 );
+                if status == StatusCode::UNAUTHORIZED {
+                    // Webhooks authenticate by the vendor's signature header.
+                    let challenge = match vendor {
+                        Vendor::Zendesk => "X-Zendesk-Webhook-Signature realm=\"proofdesk\"",
+                        Vendor::Zammad => "X-Hub-Signature realm=\"proofdesk\"",
+                    };
+                    resp.headers_mut().insert(
+                        header::WWW_AUTHENTICATE,
+                        header::HeaderValue::from_static(challenge),
+                    );
+                }
                 resp
             }
         }

@@ -4,8 +4,9 @@
 //! problem+json with `Retry-After`. Health, readiness, metrics and the API
 //! description are not limited.
 //!
-//! The client IP is the TCP peer: behind a load balancer every request
-//! shares the balancer's address, so set the per-IP limit there instead.
+//! The client IP is the TCP peer, or, when the peer is a reverse proxy the
+//! operator named (`--trusted-proxy`), the address it forwarded
+//! (`X-Forwarded-For`, see `proxies`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
@@ -19,6 +20,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::AppState;
 use super::error::ApiError;
+pub use super::proxies::TrustedProxies;
 
 /// A sustained rate and the burst allowed above it. `per_second == 0`
 /// turns the limit off.
@@ -33,10 +35,13 @@ pub struct Rate {
 /// (`proofdesk serve --ip-rate 20 --ip-burst 40`). scripts/bench.sh, which
 /// sends everything from one address with one key, raises both far above
 /// what one server can answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     pub per_key: Rate,
     pub per_ip: Rate,
+    /// Reverse proxies whose X-Forwarded-For names the client (none by
+    /// default: the header is ignored).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for Limits {
@@ -50,6 +55,7 @@ impl Default for Limits {
                 per_second: 10_000,
                 burst: 20_000,
             },
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -60,6 +66,7 @@ const RETAIN_ABOVE: usize = 100_000;
 pub struct RateLimits {
     by_key: Option<DefaultKeyedRateLimiter<String>>,
     by_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    proxies: TrustedProxies,
 }
 
 fn limiter<K: std::hash::Hash + Eq + Clone>(rate: Rate) -> Option<DefaultKeyedRateLimiter<K>> {
@@ -75,6 +82,7 @@ impl RateLimits {
         RateLimits {
             by_key: limiter(limits.per_key),
             by_ip: limiter(limits.per_ip),
+            proxies: limits.trusted_proxies,
         }
     }
 }
@@ -117,10 +125,16 @@ pub async fn limit(State(app): State<AppState>, req: Request, next: Next) -> Res
     let verdict = match key {
         Some(key) => check(&limits.by_key, key.id, "per API key"),
         None => {
-            let ip = req
+            let peer = req
                 .extensions()
                 .get::<ConnectInfo<SocketAddr>>()
                 .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+            let forwarded = req
+                .headers()
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok());
+            let ip = limits.proxies.client(peer, forwarded);
             check(&limits.by_ip, ip, "per client address")
         }
     };

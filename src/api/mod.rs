@@ -13,6 +13,7 @@ pub mod limits;
 pub mod openapi;
 mod ops;
 mod page;
+mod proxies;
 mod public;
 mod qr_link;
 pub mod receipts;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -38,6 +40,9 @@ use crate::prove::LogIdentity;
 
 /// Largest request body: a full bulk request with generous content.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// The limit as the 413 answer states it.
+pub const MAX_BODY_TEXT: &str = "16 MiB (16,777,216 bytes)";
 
 /// What every handler shares. Cloned per request by axum's `State`
 /// extractor, so it is one `Arc`: the clones of its strings and keys showed
@@ -109,6 +114,12 @@ pub fn finish(routes: Router<AppState>, state: AppState) -> Router {
             limits::limit,
         ))
         .with_state(state)
+        // Two limits, one number: the layer refuses a body that says (or
+        // turns out) too big before any handler runs; the extractors that
+        // buffer a body (`Bytes`, so `ApiJson` and the webhooks) carry a
+        // limit of their own, 2 MiB by default, which would otherwise cap
+        // a bulk request at about 8,000 events.
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -17,18 +17,18 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready when the database answers and, if a chain is configured, the RPC
-/// answers too.
+/// Ready when the database answers (and, on SQLite, its disk has room for
+/// a write) and, if a chain is configured, the RPC answers too.
 #[utoipa::path(get, path = "/readyz", tag = "ops",
     responses(
         (status = 200, description = "Ready", body = String, content_type = "text/plain"),
-        (status = 503, description = "The database or the chain does not answer", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database or the chain does not answer, or the SQLite disk is full", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn readyz(State(app): State<AppState>) -> Result<&'static str, ApiError> {
-    app.store
-        .ping()
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("database: {e}")))?;
+    app.store.ping().await.map_err(|e| {
+        let why = e.unavailable_reason().unwrap_or_else(|| e.to_string());
+        ApiError::Unavailable(format!("database: {why}"))
+    })?;
     if let Some(chain) = &app.chain {
         chain
             .block_number()
@@ -96,16 +96,19 @@ pub async fn not_found() -> ApiError {
 }
 
 /// Turns any error response not already problem+json (framework rejections,
-/// timeouts, body limits, unknown methods) into problem+json. The status is
+/// timeouts, body limits, unknown methods) into problem+json; an HTML error
+/// page a handler chose for a browser stays a page. The status is
 /// kept exactly as the layer or framework chose it, and so are its headers
 /// (`Allow` on a 405, `Retry-After` on a 429): only the body is replaced.
 pub async fn problemize(resp: Response) -> Response {
     let status = resp.status();
-    let is_problem = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-    if status.as_u16() < 400 || is_problem {
+    // A problem already, or an error page a handler wrote for a browser
+    // (`page::verify_ticket_page`): framework rejections are plain text.
+    let keep = resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes().starts_with(b"application/problem+json")
+            || v.as_bytes().starts_with(b"text/html")
+    });
+    if status.as_u16() < 400 || keep {
         return resp;
     }
     let (parts, body) = resp.into_parts();

@@ -3,7 +3,7 @@
 //! itself fetches the bundle and talks to the user's RPC.
 
 use axum::extract::Path;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
@@ -69,9 +69,77 @@ pub async fn verify_page() -> Response {
     params(HandlePath),
     responses(
         (status = 200, description = "The verifier page", body = String, content_type = "text/html"),
-        (status = 400, description = "Malformed handle", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed handle (a client that accepts text/html gets a 404 page saying so instead)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Malformed handle, for a browser (Accept: text/html): a page saying the link names no ticket", body = String, content_type = "text/html"),
     ))]
-pub async fn verify_ticket_page(Path(handle): Path<String>) -> Result<Response, ApiError> {
-    parse_handle(&handle)?;
-    Ok(page())
+pub async fn verify_ticket_page(
+    Path(handle): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    match parse_handle(&handle) {
+        Ok(_) => Ok(page()),
+        // A person who followed a bad link gets a page that says so; a
+        // program, the problem.
+        Err(_) if wants_html(&headers) => Ok(not_a_ticket_page(&handle)),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether the client asked for HTML (a browser's navigation does).
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| {
+            let t = t.split(';').next().unwrap_or("").trim();
+            t.eq_ignore_ascii_case("text/html") || t.eq_ignore_ascii_case("application/xhtml+xml")
+        })
+}
+
+/// 404 as a page, in English and Chinese like the verifier: the link names
+/// no ticket. The path is shown escaped (and cut), never as markup.
+fn not_a_ticket_page(handle: &str) -> Response {
+    let shown: String = handle.chars().take(80).collect();
+    let shown = html_escape(&shown);
+    let body = format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Not a ticket link · 不是工单链接</title>
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#222}}code{{background:#f3f3f3;padding:0 .25em;word-break:break-all}}</style></head>
+<body>
+<h1>This is not a ticket link</h1>
+<p><code>{shown}</code> is not a ticket handle. A handle is <code>tk_</code> followed by 32 characters 0–9 and a–f, as in the link or QR code the platform gave you. Check that the whole link was copied.</p>
+<p>To check a proof bundle file instead, open <a href="/verify">the verifier page</a>.</p>
+<h1 lang="zh-Hans">这不是工单链接</h1>
+<p lang="zh-Hans"><code>{shown}</code> 不是工单编号。工单编号以 <code>tk_</code> 开头，后跟 32 个字符（0–9 和 a–f），见平台给您的链接或二维码。请确认链接已完整复制。</p>
+<p lang="zh-Hans">如需核验证明文件，请打开<a href="/verify">核验页面</a>。</p>
+</body></html>
+"#
+    );
+    let mut resp = (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    resp
+}
+
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }

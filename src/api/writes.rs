@@ -180,16 +180,18 @@ pub async fn append_event(
         &raw,
     );
     let request = input
-        .into_request(ticket)
+        .into_request(ticket.clone())
         .map_err(|e| ApiError::Unprocessable {
             reason: e.to_string(),
             item: None,
         })?;
-    let appended = app
-        .store
-        .append(vec![request], idem, &app.policy)
-        .await
-        .inspect_err(|_| Metrics::inc(&app.metrics.ingest_requests_rejected))?;
+    let appended = match app.store.append(vec![request], idem, &app.policy).await {
+        Ok(a) => a,
+        Err(e) => {
+            Metrics::inc(&app.metrics.ingest_requests_rejected);
+            return Err(refused(&app, e, Some(&ticket)).await);
+        }
+    };
     let receipt = receipts_for(&app, &appended)
         .await?
         .pop()
@@ -262,11 +264,13 @@ pub async fn append_bulk(
                 })?,
         );
     }
-    let appended = app
-        .store
-        .append(requests, idem, &app.policy)
-        .await
-        .inspect_err(|_| Metrics::inc(&app.metrics.ingest_requests_rejected))?;
+    let appended = match app.store.append(requests, idem, &app.policy).await {
+        Ok(a) => a,
+        Err(e) => {
+            Metrics::inc(&app.metrics.ingest_requests_rejected);
+            return Err(refused(&app, e, None).await);
+        }
+    };
     let receipts = receipts_for(&app, &appended).await?;
     let status = if appended.replayed() {
         StatusCode::OK
@@ -280,6 +284,52 @@ pub async fn append_bulk(
             replayed: appended.replayed(),
         }),
     ))
+}
+
+/// A refused append as the caller should read it. `ticket` is the one of a
+/// single-event request: its errors name no item ("event 0: …" is for bulk
+/// requests), and a key first used on another ticket says so.
+async fn refused(app: &AppState, e: log::StoreError, ticket: Option<&TicketHandle>) -> ApiError {
+    use crate::protocol::append::AppendRuleError;
+    match e {
+        log::StoreError::Rejected { reason, .. } if ticket.is_some() => {
+            if matches!(reason, AppendRuleError::Transition(_)) {
+                ApiError::Conflict(reason.to_string())
+            } else {
+                ApiError::Unprocessable {
+                    reason: reason.to_string(),
+                    item: None,
+                }
+            }
+        }
+        log::StoreError::IdempotencyConflict { key, first } => {
+            let first_ticket = match first {
+                log::WriteResult::Events { first_index, .. } => app
+                    .store
+                    .events_by_range(first_index, 1)
+                    .await
+                    .ok()
+                    .and_then(|mut v| v.pop())
+                    .map(|e| e.ticket),
+                log::WriteResult::Ticket { .. } => None,
+            };
+            ApiError::Conflict(match (ticket, first_ticket) {
+                (Some(t), Some(first)) if *t != first => format!(
+                    "Idempotency-Key {key:?} was already used for an event on ticket {first}: a key names one request, so send this one with a new key"
+                ),
+                (Some(_), Some(_)) => format!(
+                    "Idempotency-Key {key:?} was already used on this ticket with a different request body: a retry sends the same body, a new request a new key"
+                ),
+                (None, Some(first)) => format!(
+                    "Idempotency-Key {key:?} was already used for another request (its first event is on ticket {first}): a key names one request, so send this one with a new key"
+                ),
+                _ => format!(
+                    "Idempotency-Key {key:?} was already used for another request: a key names one request, so send this one with a new key"
+                ),
+            })
+        }
+        other => other.into(),
+    }
 }
 
 /// Signed receipts for the events an append stored (or, on a replay, first

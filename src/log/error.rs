@@ -11,8 +11,15 @@ pub enum StoreError {
         item: usize,
         reason: AppendRuleError,
     },
-    #[error("idempotency key {key:?} was already used with a different request body")]
-    IdempotencyConflict { key: String },
+    /// The key was stored for another request; `first` is what that one
+    /// wrote (the API names its ticket).
+    #[error(
+        "idempotency key {key:?} was already used for another request (another ticket, endpoint or body)"
+    )]
+    IdempotencyConflict {
+        key: String,
+        first: crate::log::WriteResult,
+    },
     #[error("another writer sealed or moved this batch first (expected {expected})")]
     Contended { expected: String },
     #[error("stored data is inconsistent: {0}")]
@@ -25,6 +32,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The `--database` value names no database Proofdesk can open.
+    #[error("{0}")]
+    Url(String),
 }
 
 impl StoreError {

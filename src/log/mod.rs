@@ -4,6 +4,7 @@
 mod availability;
 pub mod backup;
 pub mod content;
+mod disk;
 mod error;
 pub(crate) mod group;
 pub mod import;
@@ -390,16 +391,47 @@ pub trait Store: Send + Sync + 'static {
 pub type DynStore = Arc<dyn Store>;
 
 /// Opens the backend named by the URL scheme: `sqlite:` or `postgres://`.
+/// A plain file path (no scheme) is a SQLite database, as `proofdesk dev`
+/// prints it: every `--database` takes either.
 pub async fn connect(url: &str) -> Result<DynStore, StoreError> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(postgres::PgStore::connect(url).await?))
-    } else if url.starts_with("sqlite:") {
-        Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
-    } else {
-        Err(StoreError::Corrupt(format!(
-            "unsupported database URL {url:?}: use sqlite:… or postgres://…"
-        )))
+    match database_url(url)? {
+        Backend::Postgres(url) => Ok(Arc::new(postgres::PgStore::connect(&url).await?)),
+        Backend::Sqlite(url) => Ok(Arc::new(sqlite::SqliteStore::connect(&url).await?)),
     }
+}
+
+/// Which backend a `--database` value names, as the URL its driver takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite(String),
+    Postgres(String),
+}
+
+pub fn database_url(given: &str) -> Result<Backend, StoreError> {
+    let url = given.trim();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Backend::Postgres(url.to_owned()));
+    }
+    if url.starts_with("sqlite:") {
+        return Ok(Backend::Sqlite(url.to_owned()));
+    }
+    if url.is_empty() {
+        return Err(StoreError::Url(
+            "--database is empty: give a SQLite file (proofdesk.db, sqlite://proofdesk.db) or postgres://…".into(),
+        ));
+    }
+    if let Some((scheme, _)) = url.split_once("://") {
+        return Err(StoreError::Url(format!(
+            "{scheme}:// is not a database Proofdesk knows: give a SQLite file (a path, or sqlite://PATH) or postgres://USER@HOST/DB"
+        )));
+    }
+    // A path; `?` would start the URL's options.
+    if url.contains('?') {
+        return Err(StoreError::Url(format!(
+            "{url:?}: a SQLite path with options is written sqlite://PATH?OPTIONS"
+        )));
+    }
+    Ok(Backend::Sqlite(format!("sqlite://{url}")))
 }
 
 pub(crate) fn tip_from_parts(

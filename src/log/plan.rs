@@ -81,6 +81,7 @@ pub fn plan_group<'a>(
             } else {
                 MemberPlan::Rejected(StoreError::IdempotencyConflict {
                     key: idem.key.clone(),
+                    first: result.clone(),
                 })
             });
             continue;

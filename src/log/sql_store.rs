@@ -668,7 +668,7 @@ macro_rules! impl_sql_store {
 
             async fn ping(&self) -> Result<(), $crate::log::StoreError> {
                 sqlx::query("SELECT 1").execute(&self.pool).await?;
-                Ok(())
+                self.room_to_write()
             }
         }
     };

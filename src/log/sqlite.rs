@@ -26,6 +26,8 @@ pub struct SqliteStore {
     appender: Writer,
     /// The connections proofs are read on (see `sqlite_reader`).
     reader: Reader,
+    /// The database file, whose disk /readyz watches (`disk`).
+    file: std::path::PathBuf,
 }
 
 impl SqliteStore {
@@ -63,6 +65,7 @@ impl SqliteStore {
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         let reader = Reader::new(&file);
+        let path = file.clone();
         let appender = tokio::task::spawn_blocking(move || Writer::open(&file))
             .await
             .map_err(|e| StoreError::Unavailable(format!("opening the append writer: {e}")))??;
@@ -73,6 +76,7 @@ impl SqliteStore {
             keys: Default::default(),
             appender,
             reader,
+            file: path,
         };
         store.backfill_tiles().await?;
         Ok(store)
@@ -82,6 +86,15 @@ impl SqliteStore {
     /// database beside the store (scripts/bench.sh).
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Part of `ping`: a disk too full for the next append is not ready,
+    /// even while reads still answer.
+    fn room_to_write(&self) -> Result<(), StoreError> {
+        match super::disk::full(&self.file) {
+            Some(reason) => Err(StoreError::Unavailable(reason)),
+            None => Ok(()),
+        }
     }
 
     fn write_handle(&self) -> WriteHandle {

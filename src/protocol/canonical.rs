@@ -177,11 +177,27 @@ pub fn write_string(s: &str, out: &mut String) {
 /// would hash different records from the same bytes.
 pub fn parse_strict(text: &str) -> Result<Value, CanonicalError> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let value = StrictValue::deserialize_from(&mut de)
-        .map_err(|e| CanonicalError::Syntax(e.to_string()))?;
-    de.end()
-        .map_err(|e| CanonicalError::Syntax(e.to_string()))?;
+    let value = StrictValue::deserialize_from(&mut de).map_err(syntax)?;
+    de.end().map_err(syntax)?;
     Ok(value)
+}
+
+/// serde_json's reason, except where it misleads: an escaped UTF-16
+/// surrogate without its partner (`"\ud800"`) is reported as "unexpected
+/// end of hex escape" or, for a lone low surrogate, "lone leading
+/// surrogate". Both mean the string is not Unicode text.
+fn syntax(e: serde_json::Error) -> CanonicalError {
+    let text = e.to_string();
+    if text.starts_with("unexpected end of hex escape")
+        || text.starts_with("lone leading surrogate in hex escape")
+    {
+        return CanonicalError::Syntax(format!(
+            "a string has an unpaired surrogate escape (\\ud800 to \\udfff) at line {} column {}: JSON strings must be Unicode text, so write the character itself or a high surrogate (\\ud800-\\udbff) followed by a low one (\\udc00-\\udfff)",
+            e.line(),
+            e.column()
+        ));
+    }
+    CanonicalError::Syntax(text)
 }
 
 /// Like [`parse_strict`] for an already-deserialising context (a field of a
@@ -321,6 +337,34 @@ mod tests {
         assert_eq!(
             canon(json!({"\u{fb01}": 1, "😀": 2})),
             "{\"😀\":2,\"\u{fb01}\":1}"
+        );
+    }
+
+    #[test]
+    fn an_unpaired_surrogate_is_named_as_such() {
+        for text in [
+            r#""\ud800""#,
+            r#""\udc00""#,
+            r#""\ud800\u0041""#,
+            r#"{"a": "x\udbff"}"#,
+        ] {
+            let e = parse_strict(text).unwrap_err().to_string();
+            assert!(
+                e.starts_with("invalid JSON: a string has an unpaired surrogate escape (\\ud800 to \\udfff) at line 1 column"),
+                "{text}: {e}"
+            );
+        }
+        // A proper pair is one character.
+        assert_eq!(
+            parse_strict(r#""\ud83d\ude00""#).unwrap(),
+            Value::String("\u{1F600}".into())
+        );
+        // Other escape errors keep serde_json's words.
+        assert!(
+            parse_strict(r#""\u12x4""#)
+                .unwrap_err()
+                .to_string()
+                .contains("invalid escape")
         );
     }
 

@@ -77,7 +77,7 @@ impl std::fmt::Display for EventType {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     Low,
@@ -87,7 +87,7 @@ pub enum Priority {
 }
 
 /// Ticket status, the states of the ticket state machine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     New,
@@ -98,23 +98,101 @@ pub enum Status {
     Closed,
 }
 
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::New => "new",
-            Status::Open => "open",
-            Status::Pending => "pending",
-            Status::OnHold => "on_hold",
-            Status::Solved => "solved",
-            Status::Closed => "closed",
+/// A word enum: its names, Display as the API writes them, and a
+/// Deserialize that takes exactly those strings and says which it takes
+/// (serde's derive reads a map too, and answers a number with "expected
+/// string or map").
+macro_rules! words {
+    ($ty:ident, $what:literal, $list:literal, [$(($name:literal, $variant:ident)),+ $(,)?]) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name,)+
+                }
+            }
+
+            pub fn parse(s: &str) -> Option<$ty> {
+                match s {
+                    $($name => Some($ty::$variant),)+
+                    _ => None,
+                }
+            }
         }
-    }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
+                struct Words;
+                impl serde::de::Visitor<'_> for Words {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str(concat!($what, " (", $list, ")"))
+                    }
+                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$ty, E> {
+                        $ty::parse(v).ok_or_else(|| {
+                            E::custom(format_args!(
+                                concat!("unknown ", $what, " {:?}: use ", $list),
+                                v
+                            ))
+                        })
+                    }
+                }
+                d.deserialize_str(Words)
+            }
+        }
+    };
 }
 
-impl std::fmt::Display for Status {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
+words!(
+    Priority,
+    "priority",
+    "low, normal, high or urgent",
+    [
+        ("low", Low),
+        ("normal", Normal),
+        ("high", High),
+        ("urgent", Urgent),
+    ]
+);
+
+words!(
+    Status,
+    "status",
+    "new, open, pending, on_hold, solved or closed",
+    [
+        ("new", New),
+        ("open", Open),
+        ("pending", Pending),
+        ("on_hold", OnHold),
+        ("solved", Solved),
+        ("closed", Closed),
+    ]
+);
+
+/// A member's errors name the member (`to: unknown priority "Urgent" …`):
+/// serde_json::Value's deserializer knows no path.
+fn member<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+    name: &str,
+) -> Result<T, D::Error> {
+    T::deserialize(d).map_err(|e| serde::de::Error::custom(format_args!("{name}: {e}")))
+}
+
+fn from_member<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+    member(d, "from")
+}
+
+fn to_member<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+    member(d, "to")
+}
+
+fn priority_member<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Priority, D::Error> {
+    member(d, "priority")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -135,6 +213,7 @@ pub enum Visibility {
 #[serde(deny_unknown_fields)]
 pub struct Created {
     pub category: Code,
+    #[serde(deserialize_with = "priority_member")]
     pub priority: Priority,
     /// A formal complaint (MiCA RTS 2025/294, FCA DISP) rather than a plain
     /// support request: complaint deadlines apply from this event.
@@ -171,14 +250,18 @@ pub struct Assigned {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PriorityChange {
+    #[serde(deserialize_with = "from_member")]
     pub from: Priority,
+    #[serde(deserialize_with = "to_member")]
     pub to: Priority,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusChange {
+    #[serde(deserialize_with = "from_member")]
     pub from: Status,
+    #[serde(deserialize_with = "to_member")]
     pub to: Status,
 }
 

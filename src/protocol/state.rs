@@ -37,7 +37,7 @@ pub enum TransitionError {
     #[error("ticket.created can only be a ticket's first event")]
     AlreadyCreated,
     #[error(
-        "{event} is not accepted on a closed ticket; only ticket.reopened is, and only when the policy allows reopening closed tickets"
+        "{event} is not accepted on a closed ticket: only satisfaction.rated is, and ticket.reopened when the policy allows reopening closed tickets"
     )]
     TicketClosed { event: EventType },
     #[error("this ticket is closed and the policy does not allow reopening closed tickets")]
@@ -52,9 +52,9 @@ pub enum TransitionError {
     StatusLeavingSolved(Status),
     #[error("status.changed cannot move a ticket back to new (it is {0})")]
     StatusBackToNew(Status),
-    #[error("priority.changed claims from={claimed:?} but the ticket's priority is {actual:?}")]
+    #[error("priority.changed claims from={claimed} but the ticket's priority is {actual}")]
     PriorityFromMismatch { claimed: Priority, actual: Priority },
-    #[error("priority.changed from {0:?} to {0:?} changes nothing")]
+    #[error("priority.changed from {0} to {0} changes nothing")]
     PriorityUnchanged(Priority),
     #[error("the ticket was already acknowledged")]
     AlreadyAcknowledged,

@@ -102,7 +102,7 @@ pub async fn seal_all(store: &dyn Store, policy: &SealPolicy) -> Result<Vec<Seal
 /// arriving meanwhile and the next batch takes them all, so the batch size
 /// follows the anchoring rate, and the backlog after a chain outage is
 /// anchored in a few transactions, not one per `max_age` of the outage
-/// (the anchorer takes batches one at a time, each to finality).
+/// (which the anchorer then submits together, `anchor::worker`).
 async fn waits_for_anchoring(store: &dyn Store, policy: &SealPolicy) -> Result<bool, StoreError> {
     let waiting = store.unsealed().await?;
     if waiting.count == 0 || waiting.count >= policy.max_batch || waiting.next_batch_id == 0 {
