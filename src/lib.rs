@@ -15,7 +15,10 @@ pub mod log;
 pub mod metrics;
 pub mod mirror;
 pub mod node;
-pub mod protocol;
 pub mod prove;
 pub mod seal;
 pub mod verify;
+
+/// The protocol crate (`protocol/`), under the name the server's modules
+/// and its tests use.
+pub use proofdesk_protocol as protocol;

@@ -19,7 +19,8 @@ use super::tree::{BatchTree, ProofError, verify_inclusion};
 pub const RECEIPT_VERSION: u64 = 1;
 pub const RECEIPT_V2: u64 = 2;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Receipt {
     pub v: u64,
@@ -47,7 +48,8 @@ impl Receipt {
 }
 
 /// What a v2 signature covers: the root of a group of receipts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReceiptGroup {
     pub v: u64,
@@ -67,7 +69,8 @@ impl ReceiptGroup {
 
 /// A receipt with its signature: v1 `{"receipt", "signature"}`, or v2
 /// `{"receipt", "group", "position", "path", "signature"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SignedReceipt {
     pub receipt: Receipt,
@@ -81,7 +84,7 @@ pub struct SignedReceipt {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<Vec<Hash32>>,
     /// EIP-191 signature by the anchorer: 0x + 130 hex digits (r ‖ s ‖ v).
-    #[schema(pattern = "^0x[0-9a-f]{130}$")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^0x[0-9a-f]{130}$"))]
     pub signature: String,
 }
 

@@ -11,14 +11,16 @@ use serde::{Deserialize, Serialize};
 use super::event::{EventData, EventType, Priority, Status};
 
 /// Operator policy the machine consults.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Policy {
     /// Whether ticket.reopened is accepted on a closed ticket.
     pub reopen_closed: bool,
 }
 
 /// What the machine knows of a ticket after some prefix of its events.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TicketState {
     pub status: Status,
     pub priority: Priority,
@@ -224,7 +226,7 @@ impl TicketState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::event::*;
+    use crate::event::*;
     use serde_json::json;
 
     fn ev(t: EventType, data: serde_json::Value) -> EventData {

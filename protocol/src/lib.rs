@@ -2,8 +2,11 @@
 //! hashing, trees, proofs, bundles and the ticket state machine.
 //!
 //! Pure by design: no I/O, no async, no clock reads except where a caller
-//! asks for `Timestamp::now()`. The server, the CLI, the verifier and the
-//! tests all share this module, so they cannot disagree about the format.
+//! asks for `Timestamp::now()`. The server, the CLI, the verifier
+//! (`proofdesk-verify`), the typed client and the tests all share this
+//! crate, so they cannot disagree about the format. The JSON Schema
+//! derives for the server's OpenAPI document are behind the `openapi`
+//! feature.
 
 pub mod append;
 pub mod bundle;

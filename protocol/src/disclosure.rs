@@ -65,7 +65,7 @@ impl Disclosure {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::record::HashedRecord;
+    use crate::record::HashedRecord;
 
     fn vector_record(i: usize) -> EventRecord {
         let v: serde_json::Value =
