@@ -10,7 +10,7 @@ use rand::Rng;
 use serde_json::json;
 use sqlx::Connection;
 
-use proofdesk::ingest::{EventInput, new_handle};
+use proofdesk::ingest::{EventInput, IntoRequest, new_handle};
 use proofdesk::log::{
     AppendRequest, BatchStatus, BatchStep, DynStore, Inclusion, Submission, connect,
 };

@@ -17,7 +17,7 @@ use clap::{Parser, Subcommand};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use proofdesk::ingest::EventInput;
+use proofdesk::ingest::{EventInput, IntoRequest};
 use proofdesk::protocol::append::{ChainTip, next_record};
 use proofdesk::protocol::fields::{TicketHandle, Timestamp};
 use proofdesk::protocol::state::Policy;

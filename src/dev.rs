@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use proofdesk::anchor::{AnchorPolicy, OperatorKey};
 use proofdesk::devnet::{Anvil, DEV_KEYS};
-use proofdesk::ingest::EventInput;
+use proofdesk::ingest::{EventInput, IntoRequest};
 use proofdesk::node::{Node, NodeConfig};
 use proofdesk::protocol::fields::Timestamp;
 use proofdesk::protocol::state::Policy;

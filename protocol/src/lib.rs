@@ -16,6 +16,7 @@ pub mod event;
 pub mod fields;
 pub mod hash32;
 pub mod hashing;
+pub mod input;
 pub mod receipt;
 pub mod record;
 pub mod schema;

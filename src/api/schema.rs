@@ -1,21 +1,17 @@
-//! The API's response bodies, as the types the handlers return, and the
-//! schema of `EventInput` (a request body whose `data` member's shape
-//! depends on its `type`, which a derive cannot say).
+//! The API's response bodies, as the types the handlers return. The
+//! request bodies' schemas live with their types in the protocol crate.
 
 use serde::Serialize;
 use serde_json::Value;
-use utoipa::openapi::schema::{ArrayItems, Object, OneOf, Schema, Type};
+use utoipa::ToSchema;
+use utoipa::openapi::schema::{ArrayItems, Schema};
 use utoipa::openapi::{Ref, RefOr};
-use utoipa::{PartialSchema, ToSchema};
 
-use crate::ingest::{ContentInput, EventInput, MAX_CONTENT_CHARS};
 use crate::log::{Batch, BatchStatus};
 use crate::protocol::Hash32;
 use crate::protocol::bundle::ChainRef;
-use crate::protocol::event::{self, EventType};
 use crate::protocol::fields::TicketHandle;
 use crate::protocol::receipt::{Receipt, ReceiptGroup, SignedReceipt};
-use crate::protocol::schema::input_timestamp;
 use crate::protocol::state::{Policy, TicketState};
 
 /// An RFC 9457 problem: every error the API returns.
@@ -192,135 +188,7 @@ fn reference<T: ToSchema>() -> RefOr<Schema> {
     RefOr::Ref(Ref::from_schema_name(T::name()))
 }
 
-/// The schema of `data` for one event type: the same struct
-/// `EventData::parse` deserialises (the match is exhaustive, so a new event
-/// type cannot be left out).
-fn data_schema(t: EventType) -> RefOr<Schema> {
-    match t {
-        EventType::TicketCreated => reference::<event::Created>(),
-        EventType::TicketAcknowledged | EventType::TicketClosed => reference::<event::Empty>(),
-        EventType::MessageAdded => reference::<event::Message>(),
-        EventType::TicketAssigned => reference::<event::Assigned>(),
-        EventType::PriorityChanged => reference::<event::PriorityChange>(),
-        EventType::StatusChanged => reference::<event::StatusChange>(),
-        EventType::TicketEscalated => reference::<event::Escalated>(),
-        EventType::TicketResolved => reference::<event::Resolved>(),
-        EventType::TicketReopened => reference::<event::Reopened>(),
-        EventType::SatisfactionRated => reference::<event::Rated>(),
-        EventType::FinalResponseIssued => reference::<event::FinalResponse>(),
-    }
-}
-
-/// Every component the hand-built schemas below refer to, for the
-/// document's `components` (tests/openapi_doc.rs checks every `$ref`
-/// resolves).
-pub fn event_components() -> Vec<(String, RefOr<Schema>)> {
-    fn one<T: ToSchema>() -> (String, RefOr<Schema>) {
-        (T::name().into_owned(), T::schema())
-    }
-    vec![
-        one::<event::Created>(),
-        one::<event::Empty>(),
-        one::<event::Message>(),
-        one::<event::Assigned>(),
-        one::<event::PriorityChange>(),
-        one::<event::StatusChange>(),
-        one::<event::Escalated>(),
-        one::<event::Resolved>(),
-        one::<event::Reopened>(),
-        one::<event::Rated>(),
-        one::<event::FinalResponse>(),
-        one::<event::Priority>(),
-        one::<event::Status>(),
-        one::<event::Direction>(),
-        one::<event::Visibility>(),
-        one::<event::Survey>(),
-        one::<crate::protocol::record::Actor>(),
-        one::<crate::protocol::record::Role>(),
-        one::<crate::protocol::record::Channel>(),
-        one::<crate::protocol::fields::Code>(),
-        one::<crate::protocol::fields::PseudoRef>(),
-        one::<ContentInput>(),
-    ]
-}
-
-impl PartialSchema for ContentInput {
-    fn schema() -> RefOr<Schema> {
-        let text = Object::builder()
-            .schema_type(Type::Object)
-            .property(
-                "text",
-                Object::builder()
-                    .schema_type(Type::String)
-                    .max_length(Some(MAX_CONTENT_CHARS))
-                    .description(Some(
-                        "The content; Proofdesk salts and commits it and keeps the text off the log.",
-                    )),
-            )
-            .required("text")
-            .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(
-                false,
-            )));
-        let commitment = Object::builder()
-            .schema_type(Type::Object)
-            .property("commitment", reference::<Hash32>())
-            .required("commitment")
-            .additional_properties(Some(
-                utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
-            ));
-        let mut one = OneOf::new();
-        one.items = vec![text.into(), commitment.into()];
-        one.description = Some(
-            "Either the text (salted and committed by Proofdesk) or a commitment the platform computed (PROTOCOL §5)".into(),
-        );
-        RefOr::T(Schema::OneOf(one))
-    }
-}
-impl ToSchema for ContentInput {}
-
-impl PartialSchema for EventInput {
-    fn schema() -> RefOr<Schema> {
-        let mut one = OneOf::new();
-        for t in EventType::ALL {
-            let mut content = OneOf::new();
-            content.items = vec![
-                reference::<ContentInput>(),
-                Object::builder().schema_type(Type::Null).into(),
-            ];
-            let variant = Object::builder()
-                .schema_type(Type::Object)
-                .title(Some(t.as_str()))
-                .property(
-                    "type",
-                    Object::builder()
-                        .schema_type(Type::String)
-                        .enum_values(Some([t.as_str()])),
-                )
-                .required("type")
-                .property("data", data_schema(t))
-                .required("data")
-                .property("actor", reference::<crate::protocol::record::Actor>())
-                .required("actor")
-                .property("channel", reference::<crate::protocol::record::Channel>())
-                .required("channel")
-                .property("occurred_at", input_timestamp())
-                .required("occurred_at")
-                .property("content", Schema::OneOf(content))
-                .additional_properties(Some(
-                    utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
-                ));
-            one.items.push(variant.into());
-        }
-        one.description = Some(
-            "One ticket event; `data` has the members of its `type` (PROTOCOL §4). \
-             The ticket state machine decides whether the event may follow the ticket's \
-             last one (409 if not)."
-                .into(),
-        );
-        RefOr::T(Schema::OneOf(one))
-    }
-}
-impl ToSchema for EventInput {}
+pub use crate::protocol::schema::event_components;
 
 /// `items` of an array of `T` (for hand-built arrays).
 pub fn array_of<T: ToSchema>(min: usize, max: usize) -> Schema {

@@ -13,7 +13,7 @@ use super::error::ApiError;
 use super::extract::ApiJson;
 use super::schema::{Appended, BulkAppended, Problem, TicketCreated, TicketEvent, TicketView};
 use super::{AppState, auth};
-use crate::ingest::{EventInput, idempotency, new_handle};
+use crate::ingest::{EventInput, IntoRequest, idempotency, new_handle};
 use crate::log::{self, Outcome, StoredEvent};
 use crate::metrics::Metrics;
 use crate::protocol::fields::{TicketHandle, Timestamp};

@@ -6,46 +6,16 @@ pub mod privacy;
 pub mod receipts;
 
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::protocol::input::{ContentInput, EventInput, MAX_CONTENT_CHARS};
+
 use crate::log::{AppendRequest, Idempotency};
-use crate::protocol::Hash32;
 use crate::protocol::append::Draft;
 use crate::protocol::canonical::canonicalize;
-use crate::protocol::event::{DataError, EventData, EventType};
+use crate::protocol::event::{DataError, EventData};
 use crate::protocol::fields::{FieldError, TicketHandle, Timestamp};
 use crate::protocol::hashing::{content_commitment, sha256};
-use crate::protocol::record::{Actor, Channel};
-
-/// Longest content text accepted, in characters (Unicode scalar values, as
-/// JSON Schema's maxLength counts them, so the OpenAPI document states the
-/// limit exactly).
-pub const MAX_CONTENT_CHARS: usize = 64 * 1024;
-
-/// One event as a platform posts it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EventInput {
-    #[serde(rename = "type")]
-    pub event_type: EventType,
-    pub data: Value,
-    pub actor: Actor,
-    pub channel: Channel,
-    /// RFC 3339; any offset, at most millisecond precision.
-    pub occurred_at: String,
-    #[serde(default)]
-    pub content: Option<ContentInput>,
-}
-
-/// Content is either sent as text (Proofdesk salts and commits it, and keeps
-/// the text off the log) or as a commitment the platform computed itself.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
-pub enum ContentInput {
-    Text(String),
-    Commitment(Hash32),
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -57,8 +27,16 @@ pub enum IngestError {
     ContentTooLarge(usize),
 }
 
-impl EventInput {
-    pub fn into_request(self, ticket: TicketHandle) -> Result<AppendRequest, IngestError> {
+/// What ingest makes of an event a platform sent (`EventInput`, a type of
+/// the protocol crate, shared with the typed client).
+pub trait IntoRequest {
+    /// Validated, its content committed with a fresh salt, and refused if
+    /// it would put personal data in a public record.
+    fn into_request(self, ticket: TicketHandle) -> Result<AppendRequest, IngestError>;
+}
+
+impl IntoRequest for EventInput {
+    fn into_request(self, ticket: TicketHandle) -> Result<AppendRequest, IngestError> {
         // A CSAT rating is written as v1 writes it; an NPS answer is the
         // one v2 record (PROTOCOL §4.1).
         let data = EventData::parse(self.event_type, &self.data)?.normalized();

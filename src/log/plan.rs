@@ -187,7 +187,7 @@ impl MemberPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::{EventInput, new_handle};
+    use crate::ingest::{EventInput, IntoRequest, new_handle};
     use serde_json::json;
 
     fn event(kind: &str, data: serde_json::Value) -> EventInput {

@@ -10,7 +10,7 @@ pub mod forge;
 
 use std::sync::Arc;
 
-use proofdesk::ingest::{EventInput, new_handle};
+use proofdesk::ingest::{EventInput, IntoRequest, new_handle};
 use proofdesk::log::{AppendRequest, DynStore, Store};
 use proofdesk::protocol::Hash32;
 use proofdesk::protocol::fields::{TicketHandle, Timestamp};
