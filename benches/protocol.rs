@@ -197,9 +197,10 @@ fn bundle(c: &mut Criterion) {
 /// event gets, and recovering its signer, as a verifier does.
 fn receipt(c: &mut Criterion) {
     use proofdesk::anchor::OperatorKey;
+    use proofdesk::ingest::signing::sign;
     use proofdesk::protocol::fields::Timestamp;
     use proofdesk::protocol::receipt::{RECEIPT_VERSION, Receipt};
-    use proofdesk::verify::receipt::{sign, signer_of};
+    use proofdesk::verify::receipt::signer_of;
     let key = OperatorKey::parse(proofdesk::devnet::DEV_KEYS[0]).expect("dev key");
     let receipt = Receipt {
         v: RECEIPT_VERSION,
@@ -253,7 +254,7 @@ fn receipt(c: &mut Criterion) {
     g.throughput(Throughput::Elements(group.len() as u64));
     g.bench_function("sign_group_1000", |b| {
         b.iter(|| {
-            proofdesk::verify::receipt::sign_group(&key, black_box(group.clone())).expect("signs")
+            proofdesk::ingest::signing::sign_group(&key, black_box(group.clone())).expect("signs")
         })
     });
     g.finish();

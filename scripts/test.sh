@@ -38,6 +38,20 @@ node --test "$root/web/test/"
 # Both packages in one build (the typed client crate, workspace member
 # client/, has its own end-to-end tests): built apart, their dependencies'
 # features unify differently and half the dependency tree compiles twice.
+# The pipeline's crates stand alone: a verifier or a platform's client
+# pulls in no database, web framework or server allocator.
+echo "test: the protocol, verifier and client crates need no server"
+for crate in proofdesk-protocol proofdesk-verify proofdesk-client; do
+    if cargo tree --locked -p "$crate" -e normal --prefix none | grep -E '^(sqlx|axum|rusqlite|mimalloc|proofdesk) '; then
+        echo "test: $crate depends on the server stack (above)" >&2
+        exit 1
+    fi
+done
+if cargo tree --locked -p proofdesk-protocol -e normal --prefix none | grep -E '^(tokio|reqwest|alloy|futures) '; then
+    echo "test: proofdesk-protocol is meant to be pure: no I/O, no async (above)" >&2
+    exit 1
+fi
+
 echo "test: cargo test"
 cargo test --locked --workspace --tests
 

@@ -17,7 +17,7 @@ pub mod mirror;
 pub mod node;
 pub mod prove;
 pub mod seal;
-pub mod verify;
+pub use proofdesk_verify as verify;
 
 /// The protocol crate (`protocol/`), under the name the server's modules
 /// and its tests use.

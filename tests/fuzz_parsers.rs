@@ -18,6 +18,7 @@ use std::path::Path;
 
 use proofdesk::anchor::OperatorKey;
 use proofdesk::devnet::DEV_KEYS;
+use proofdesk::ingest::signing::sign;
 use proofdesk::protocol::Hash32;
 use proofdesk::protocol::append::{ChainTip, Draft, next_record};
 use proofdesk::protocol::bundle::{Bundle, BundleBatch, BundleEvent, ChainRef, check_offline};
@@ -30,7 +31,7 @@ use proofdesk::protocol::record::HashedRecord;
 use proofdesk::protocol::state::Policy;
 use proofdesk::protocol::tree::BatchTree;
 use proofdesk::verify::parse_bundle;
-use proofdesk::verify::receipt::{sign, signer_of};
+use proofdesk::verify::receipt::signer_of;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 

@@ -167,7 +167,7 @@ const RECEIPTS_PATH: &str = "tests/vectors/receipts.json";
 
 #[test]
 fn checked_in_receipt_vectors_are_what_the_generator_produces() {
-    let fresh = proofdesk::verify::vectors::render();
+    let fresh = proofdesk::ingest::receipt_vectors::render();
     if std::env::var_os("PROOFDESK_UPDATE_VECTORS").is_some() {
         std::fs::write(RECEIPTS_PATH, &fresh).unwrap();
     }

@@ -361,7 +361,7 @@ async fn attack_3_withheld_events_are_caught_by_receipts_or_stated_as_a_limit() 
 
     // A receipt not signed by the anchorer proves nothing and is refused.
     let fake =
-        proofdesk::verify::receipt::sign_group(&key(1), vec![receipts[4].receipt.clone()]).unwrap();
+        proofdesk::ingest::signing::sign_group(&key(1), vec![receipts[4].receipt.clone()]).unwrap();
     held.receipts = fake;
     let r = app.verify_with(&honest, &held).await;
     assert!(!r.valid);
@@ -548,7 +548,7 @@ async fn attack_5_an_inflated_merge_delay_does_not_hide_a_broken_promise() {
         chain_id: f.chain_id,
         contract: format!("{:#x}", f.contract),
     };
-    let signed: SignedReceipt = proofdesk::verify::receipt::sign(&f.key, receipt).unwrap();
+    let signed: SignedReceipt = proofdesk::ingest::signing::sign(&f.key, receipt).unwrap();
     let mut with_receipt = options.clone();
     with_receipt.receipts = vec![signed];
     let r = verify(&bundle, &with_receipt).await;

@@ -16,7 +16,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let ticket = client.create_ticket(&external).await?.ticket;
     println!("ticket {ticket} for {external}");
-    let now = proofdesk::protocol::fields::Timestamp::now().to_string();
+    let now = proofdesk_protocol::fields::Timestamp::now().to_string();
     let events: Vec<(&str, EventInput)> = vec![
         (
             "created",

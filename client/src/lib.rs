@@ -28,11 +28,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-pub use proofdesk::ingest::EventInput;
-pub use proofdesk::protocol::bundle::Bundle;
-pub use proofdesk::protocol::fields::TicketHandle;
-pub use proofdesk::protocol::receipt::SignedReceipt;
-pub use proofdesk::verify::{VerifyOptions, VerifyReport};
+pub use proofdesk_protocol::bundle::Bundle;
+pub use proofdesk_protocol::fields::TicketHandle;
+pub use proofdesk_protocol::input::EventInput;
+pub use proofdesk_protocol::receipt::SignedReceipt;
+pub use proofdesk_verify::{VerifyOptions, VerifyReport};
 
 /// An API error as the server describes it (RFC 9457 problem+json).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -221,7 +221,7 @@ impl Client {
     /// The address that signed a receipt (0x…, lowercase). Compare it with
     /// the contract's `anchorer()`; `verify` does so for whole bundles.
     pub fn receipt_signer(receipt: &SignedReceipt) -> Result<String, Error> {
-        proofdesk::verify::receipt::signer_of(receipt)
+        proofdesk_verify::receipt::signer_of(receipt)
             .map(|a| format!("{a:#x}"))
             .map_err(|e| Error::Verify(e.to_string()))
     }
@@ -236,7 +236,7 @@ impl Client {
                 None,
             )
             .await?;
-        proofdesk::verify::parse_bundle(&text).map_err(|e| Error::Decode(e.to_string()))
+        proofdesk_verify::parse_bundle(&text).map_err(|e| Error::Decode(e.to_string()))
     }
 
     /// Fetches the bundle and verifies it against the chain through
@@ -361,7 +361,7 @@ pub async fn verify_bundle(
     contract: Option<&str>,
 ) -> Result<VerifyReport, Error> {
     let options = verify_options(rpc_url, contract)?;
-    proofdesk::verify::verify_bundle(bundle, &options)
+    proofdesk_verify::verify_bundle(bundle, &options)
         .await
         .map_err(|e| Error::Verify(e.to_string()))
 }

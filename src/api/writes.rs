@@ -360,7 +360,7 @@ async fn receipts_for(
 /// re-issue is the same. Accepted events get v2 receipts (`receipts_for`).
 pub(super) fn sign_receipt(app: &AppState, e: &StoredEvent) -> Result<SignedReceipt, ApiError> {
     let key = app.key.as_ref().ok_or_else(read_only)?;
-    crate::verify::receipt::sign(key, receipt_of(app, e, RECEIPT_VERSION)?)
+    crate::ingest::signing::sign(key, receipt_of(app, e, RECEIPT_VERSION)?)
         .map_err(|err| ApiError::Internal(err.to_string()))
 }
 

@@ -3,7 +3,9 @@
 //! enters the record.
 
 pub mod privacy;
+pub mod receipt_vectors;
 pub mod receipts;
+pub mod signing;
 
 use rand::RngCore;
 use serde_json::Value;

@@ -8,9 +8,9 @@
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::signing::{SignError, sign_group};
 use crate::anchor::OperatorKey;
 use crate::protocol::receipt::{Receipt, SignedReceipt};
-use crate::verify::receipt::{ReceiptError, sign_group};
 
 /// Receipts per signature at most (bounds the tree built per group).
 const MAX_GROUP: usize = 1 << 16;
@@ -59,7 +59,7 @@ impl ReceiptSigner {
                 let signed = tokio::task::spawn_blocking(move || sign_group(&key, all))
                     .await
                     .map_err(|e| e.to_string())
-                    .and_then(|r| r.map_err(|e: ReceiptError| e.to_string()));
+                    .and_then(|r| r.map_err(|e: SignError| e.to_string()));
                 match signed {
                     Ok(mut signed) => {
                         for job in group {

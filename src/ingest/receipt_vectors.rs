@@ -7,13 +7,13 @@
 
 use serde_json::{Value, json};
 
+use super::signing::{sign, sign_group};
 use crate::anchor::OperatorKey;
 use crate::devnet::DEV_KEYS;
 use crate::protocol::canonical::canonicalize;
 use crate::protocol::fields::Timestamp;
 use crate::protocol::receipt::{RECEIPT_V2, RECEIPT_VERSION, Receipt};
 use crate::protocol::record::HashedRecord;
-use crate::verify::receipt::{sign, sign_group};
 
 /// The contract address the vectors name (anvil's first deployment).
 const CONTRACT: &str = "0x5fbdb2315678afecb367f032d93f642f64180aa3";

@@ -120,7 +120,7 @@ impl Deployments {
     /// Parses and checks a list; any malformed entry refuses the whole list
     /// (a reviewed file with a typo must not half-apply).
     pub fn parse(text: &str) -> Result<Deployments, DeploymentsError> {
-        let value = crate::protocol::canonical::parse_strict(text)
+        let value = proofdesk_protocol::canonical::parse_strict(text)
             .map_err(|e| DeploymentsError::Json(e.to_string()))?;
         let list: Deployments =
             serde_json::from_value(value).map_err(|e| DeploymentsError::Json(e.to_string()))?;

@@ -21,9 +21,9 @@ use serde_json::{Value, json};
 
 use super::RpcSource;
 use super::rpc::{Call, Rpc, RpcError, data, quantity, to_quantity};
-use crate::anchor::contract::SupportAnchor;
-use crate::protocol::Hash32;
-use crate::protocol::bundle::{Bundle, BundleBatch};
+use crate::contract::SupportAnchor;
+use proofdesk_protocol::Hash32;
+use proofdesk_protocol::bundle::{Bundle, BundleBatch};
 
 /// What the chain says of a batch the bundle relies on.
 #[derive(Debug, Clone, PartialEq, Eq)]

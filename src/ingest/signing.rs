@@ -1,20 +1,19 @@
-//! Signing receipts (server side) and checking them (anyone).
+//! Signing receipts (PROTOCOL.md §12): v1, one signature each, and v2,
+//! one signature over a group. Checking them is the verifier's
+//! (proofdesk_verify::receipt::signer_of).
 
-use alloy::primitives::{Address, Signature, eip191_hash_message};
-use secp256k1::ecdsa::{RecoverableSignature, RecoveryId};
+use alloy::primitives::eip191_hash_message;
 use secp256k1::{Message, SECP256K1, SecretKey};
 
 use crate::anchor::OperatorKey;
 use crate::protocol::receipt::{Receipt, ReceiptShapeError, SignedReceipt, build_group};
 
 #[derive(Debug, thiserror::Error)]
-pub enum ReceiptError {
+pub enum SignError {
     #[error("receipt is not canonicalisable: {0}")]
     Canonical(#[from] crate::protocol::canonical::CanonicalError),
     #[error("{0}")]
     Shape(#[from] ReceiptShapeError),
-    #[error("signature is malformed: {0}")]
-    Signature(String),
     #[error("signing failed: {0}")]
     Sign(String),
 }
@@ -23,9 +22,9 @@ pub enum ReceiptError {
 /// libsecp256k1 rather than alloy's k256: 3.3 × faster to sign and 4.7 ×
 /// faster to recover (BENCHMARKS.md). Both derive the nonce by RFC 6979
 /// and give low-s signatures, so the bytes are the same (tested below).
-fn sign_message(key: &OperatorKey, message: &[u8]) -> Result<String, ReceiptError> {
+fn sign_message(key: &OperatorKey, message: &[u8]) -> Result<String, SignError> {
     let secret = SecretKey::from_byte_array(key.signer().to_bytes().0)
-        .map_err(|e| ReceiptError::Sign(e.to_string()))?;
+        .map_err(|e| SignError::Sign(e.to_string()))?;
     let digest = Message::from_digest(eip191_hash_message(message).0);
     let (id, rs) = SECP256K1
         .sign_ecdsa_recoverable(digest, &secret)
@@ -37,7 +36,7 @@ fn sign_message(key: &OperatorKey, message: &[u8]) -> Result<String, ReceiptErro
 }
 
 /// A v1 receipt: its own signature.
-pub fn sign(key: &OperatorKey, receipt: Receipt) -> Result<SignedReceipt, ReceiptError> {
+pub fn sign(key: &OperatorKey, receipt: Receipt) -> Result<SignedReceipt, SignError> {
     let signature = sign_message(key, &receipt.signing_bytes()?)?;
     Ok(SignedReceipt {
         receipt,
@@ -53,7 +52,7 @@ pub fn sign(key: &OperatorKey, receipt: Receipt) -> Result<SignedReceipt, Receip
 pub fn sign_group(
     key: &OperatorKey,
     receipts: Vec<Receipt>,
-) -> Result<Vec<SignedReceipt>, ReceiptError> {
+) -> Result<Vec<SignedReceipt>, SignError> {
     let (group, paths) = build_group(&receipts)?;
     let signature = sign_message(key, &group.signing_bytes()?)?;
     Ok(receipts
@@ -69,52 +68,13 @@ pub fn sign_group(
         .collect())
 }
 
-/// The signed receipt (v1 or v2) in an answer of `POST /v1/tickets/{h}/events`:
-/// every member but the record and the replay flag. (A bulk answer's
-/// `receipts` items are signed receipts as they are.)
-pub fn from_append_answer(answer: &serde_json::Value) -> Result<SignedReceipt, serde_json::Error> {
-    let mut signed = answer.clone();
-    if let Some(fields) = signed.as_object_mut() {
-        fields.remove("record");
-        fields.remove("replayed");
-    }
-    serde_json::from_value(signed)
-}
-
-/// The address that signed the receipt (compare it with `anchorer()`).
-/// For v2, only after the receipt's path to its group root checks out.
-pub fn signer_of(signed: &SignedReceipt) -> Result<Address, ReceiptError> {
-    let message = signed.signed_message()?;
-    let hex_sig = signed
-        .signature
-        .strip_prefix("0x")
-        .ok_or_else(|| ReceiptError::Signature("missing 0x prefix".into()))?;
-    let bytes = hex::decode(hex_sig).map_err(|e| ReceiptError::Signature(e.to_string()))?;
-    // alloy parses (and so decides which v values are accepted); the
-    // recovery itself runs in libsecp256k1.
-    let sig = Signature::try_from(bytes.as_slice())
-        .map_err(|e| ReceiptError::Signature(e.to_string()))?;
-    let id = RecoveryId::try_from(i32::from(sig.v()))
-        .map_err(|e| ReceiptError::Signature(e.to_string()))?;
-    let mut rs = [0u8; 64];
-    rs[..32].copy_from_slice(&sig.r().to_be_bytes::<32>());
-    rs[32..].copy_from_slice(&sig.s().to_be_bytes::<32>());
-    let recoverable = RecoverableSignature::from_compact(&rs, id)
-        .map_err(|e| ReceiptError::Signature(e.to_string()))?;
-    let digest = Message::from_digest(eip191_hash_message(&message).0);
-    let key = SECP256K1
-        .recover_ecdsa(digest, &recoverable)
-        .map_err(|e| ReceiptError::Signature(e.to_string()))?;
-    let uncompressed = key.serialize_uncompressed();
-    Ok(Address::from_raw_public_key(&uncompressed[1..]))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::Hash32;
-    use crate::protocol::fields::{TicketHandle, Timestamp};
-    use crate::protocol::receipt::RECEIPT_V2;
+    use crate::verify::receipt::{ReceiptError, signer_of};
+    use proofdesk_protocol::Hash32;
+    use proofdesk_protocol::fields::{TicketHandle, Timestamp};
+    use proofdesk_protocol::receipt::RECEIPT_V2;
 
     fn key() -> OperatorKey {
         OperatorKey::parse(crate::devnet::DEV_KEYS[0]).unwrap()

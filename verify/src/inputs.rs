@@ -8,9 +8,9 @@ use serde_json::Value;
 
 use super::VerifyError;
 use super::receipt::from_append_answer;
-use crate::protocol::bundle::Bundle;
-use crate::protocol::fields::TicketHandle;
-use crate::protocol::receipt::SignedReceipt;
+use proofdesk_protocol::bundle::Bundle;
+use proofdesk_protocol::fields::TicketHandle;
+use proofdesk_protocol::receipt::SignedReceipt;
 
 /// Parses bundle JSON strictly (unknown members and duplicate keys refused).
 pub fn parse_bundle(text: &str) -> Result<Bundle, VerifyError> {
@@ -26,7 +26,8 @@ fn input_error(what: &str, message: impl ToString) -> VerifyError {
 
 /// Parses any verifier input strictly; errors say "cannot read the {what}".
 pub fn parse_strict<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, VerifyError> {
-    let value = crate::protocol::canonical::parse_strict(text).map_err(|e| input_error(what, e))?;
+    let value =
+        proofdesk_protocol::canonical::parse_strict(text).map_err(|e| input_error(what, e))?;
     serde_json::from_value(value).map_err(|e| input_error(what, e))
 }
 
@@ -46,7 +47,8 @@ fn one_receipt(v: &Value) -> Result<SignedReceipt, String> {
 /// or a bulk append answer (`{"receipts": [...], "replayed"}`).
 pub fn parse_receipts(text: &str) -> Result<Vec<SignedReceipt>, VerifyError> {
     let what = "receipt";
-    let value = crate::protocol::canonical::parse_strict(text).map_err(|e| input_error(what, e))?;
+    let value =
+        proofdesk_protocol::canonical::parse_strict(text).map_err(|e| input_error(what, e))?;
     let items: Vec<&Value> = match &value {
         Value::Array(a) => a.iter().collect(),
         Value::Object(o) if o.contains_key("receipts") && !o.contains_key("receipt") => {
@@ -79,7 +81,8 @@ pub fn parse_receipts(text: &str) -> Result<Vec<SignedReceipt>, VerifyError> {
 
 /// One object or an array of them.
 pub fn parse_many<T: DeserializeOwned>(text: &str, what: &str) -> Result<Vec<T>, VerifyError> {
-    let value = crate::protocol::canonical::parse_strict(text).map_err(|e| input_error(what, e))?;
+    let value =
+        proofdesk_protocol::canonical::parse_strict(text).map_err(|e| input_error(what, e))?;
     match value {
         Value::Array(a) => a
             .into_iter()

@@ -13,8 +13,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::onchain::{BatchFact, ChainFacts};
 use super::report::{EventReport, EventStatus};
-use crate::protocol::bundle::{Bundle, EventCheck};
-use crate::protocol::fields::Timestamp;
+use proofdesk_protocol::bundle::{Bundle, EventCheck};
+use proofdesk_protocol::fields::Timestamp;
 
 /// `recorded_at + mmd` in milliseconds, or None when it does not fit.
 fn deadline_ms(recorded_at_ms: i64, mmd_ms: u64) -> Option<i64> {

@@ -8,6 +8,7 @@
 //! `TicketSource`), and the verdict (`Verdict`) is only `valid` when the
 //! contract and at least one RPC came from outside the log.
 
+pub mod contract;
 pub mod deployments;
 pub mod inputs;
 pub mod onchain;
@@ -16,19 +17,18 @@ pub mod render;
 pub mod report;
 pub mod rpc;
 pub mod timeline;
-pub mod vectors;
 
 use std::time::Duration;
 
 use alloy::primitives::Address;
 use serde::Serialize;
 
-use crate::protocol::bundle::{Bundle, check_offline};
-use crate::protocol::disclosure::Disclosure;
-use crate::protocol::fields::TicketHandle;
-use crate::protocol::receipt::SignedReceipt;
 pub use deployments::{Deployment, Deployments};
 pub use inputs::{parse_bundle, parse_strict};
+use proofdesk_protocol::bundle::{Bundle, check_offline};
+use proofdesk_protocol::disclosure::Disclosure;
+use proofdesk_protocol::fields::TicketHandle;
+use proofdesk_protocol::receipt::SignedReceipt;
 pub use report::{EventReport, EventStatus, MmdSource, Verdict, VerifyReport};
 pub use rpc::RpcError;
 

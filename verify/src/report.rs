@@ -14,9 +14,9 @@ use super::onchain::{ChainFacts, RpcSeen};
 use super::receipt::signer_of;
 use super::timeline::{self, Timeline, duration_words};
 use super::{ContractSource, Deployment, RpcSource, TicketSource, VerifyOptions};
-use crate::protocol::bundle::{Bundle, EventCheck, OfflineReport};
-use crate::protocol::receipt::SignedReceipt;
-use crate::protocol::record::HashedRecord;
+use proofdesk_protocol::bundle::{Bundle, EventCheck, OfflineReport};
+use proofdesk_protocol::receipt::SignedReceipt;
+use proofdesk_protocol::record::HashedRecord;
 
 /// The verdict classes every verifier shares (CLI and page).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -1,0 +1,13 @@
+//! SupportAnchor's ABI (its calls, events and errors), generated from the
+//! committed artifact that the server's anchorer binds too; the test
+//! command fails if recompiling contracts/ would change it. No provider
+//! here: a verifier reads the chain through `rpc`, every call bounded.
+
+// The generated `verifyInclusion` call takes the contract's 8 arguments.
+#![allow(clippy::too_many_arguments)]
+
+alloy::sol!(
+    #[derive(Debug)]
+    SupportAnchor,
+    "../contracts/artifacts/SupportAnchor.json"
+);
