@@ -22,6 +22,5 @@ pub mod record;
 pub mod schema;
 pub mod state;
 pub mod tree;
-pub mod vectors;
 
 pub use hash32::Hash32;

@@ -740,10 +740,11 @@ pub fn in_ranges(ranges: &[(u64, u64)], index: u64) -> bool {
 mod tests {
     use super::*;
     use crate::audit::anchors::AnchorEvent;
-    use crate::protocol::vectors;
-
+    /// The protocol's committed vectors (checked against their generator
+    /// by protocol/tests/vectors.rs).
     fn vector_lines() -> Vec<Value> {
-        let v = vectors::generate();
+        let v: Value = serde_json::from_str(include_str!("../../tests/vectors/protocol-v1.json"))
+            .expect("protocol-v1.json");
         v["records"]
             .as_array()
             .unwrap()

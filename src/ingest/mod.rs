@@ -3,7 +3,6 @@
 //! enters the record.
 
 pub mod privacy;
-pub mod receipt_vectors;
 pub mod receipts;
 pub mod signing;
 

@@ -1,21 +1,24 @@
-//! Protocol v1 test vectors: the checked-in file is exactly what the
-//! generator produces, and every value in it checks out through the public
+//! Protocol test vectors (tests/vectors/protocol-v1.json and -v2.json at the
+//! workspace root): each checked-in file is exactly what the generator
+//! produces, and every value in it checks out through the public
 //! verification functions (not through the generator's own code paths).
 //!
 //! Regenerate only for a new protocol version:
-//! `PROOFDESK_UPDATE_VECTORS=1 cargo test --test vectors`.
+//! `PROOFDESK_UPDATE_VECTORS=1 cargo test -p proofdesk-protocol --test vectors`.
 
-use proofdesk::protocol::Hash32;
-use proofdesk::protocol::canonical::{canonicalize, parse_strict};
-use proofdesk::protocol::hashing::{batch_head, content_commitment, leaf_hash};
-use proofdesk::protocol::record::HashedRecord;
-use proofdesk::protocol::tree::{reference, verify_inclusion};
-use proofdesk::protocol::vectors::{RFC6962_INPUTS, RFC6962_ROOT, render};
+use proofdesk_protocol::Hash32;
+use proofdesk_protocol::canonical::{canonicalize, parse_strict};
+use proofdesk_protocol::hashing::{batch_head, content_commitment, leaf_hash};
+use proofdesk_protocol::record::HashedRecord;
+use proofdesk_protocol::tree::{reference, verify_inclusion};
+mod generator;
+
+use generator::{RFC6962_INPUTS, RFC6962_ROOT, render, render_v2};
 use serde_json::Value;
 
 const PATH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/tests/vectors/protocol-v1.json"
+    "/../tests/vectors/protocol-v1.json"
 );
 
 fn h(v: &Value) -> Hash32 {
@@ -163,64 +166,19 @@ fn rejected_records_are_refused_for_their_data() {
     }
 }
 
-const RECEIPTS_PATH: &str = "tests/vectors/receipts.json";
-
-#[test]
-fn checked_in_receipt_vectors_are_what_the_generator_produces() {
-    let fresh = proofdesk::ingest::receipt_vectors::render();
-    if std::env::var_os("PROOFDESK_UPDATE_VECTORS").is_some() {
-        std::fs::write(RECEIPTS_PATH, &fresh).unwrap();
-    }
-    let on_disk = std::fs::read_to_string(RECEIPTS_PATH).expect("receipt vectors file");
-    assert!(
-        on_disk == fresh,
-        "{RECEIPTS_PATH} differs from the generator"
-    );
-}
-
-#[test]
-fn receipt_vectors_recover_their_signer_and_rejected_ones_do_not() {
-    use proofdesk::protocol::receipt::SignedReceipt;
-    use proofdesk::verify::receipt::signer_of;
-    let v: Value =
-        parse_strict(&std::fs::read_to_string(RECEIPTS_PATH).unwrap()).expect("strict JSON");
-    let signer = v["signer"].as_str().unwrap();
-    let mut signed: Vec<SignedReceipt> = v["v1"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| serde_json::from_value(c["signed"].clone()).unwrap())
-        .collect();
-    signed.extend(
-        v["v2"]["signed"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| serde_json::from_value::<SignedReceipt>(s.clone()).unwrap()),
-    );
-    assert_eq!(signed.len(), 7);
-    for s in &signed {
-        assert_eq!(format!("{:#x}", signer_of(s).unwrap()), signer);
-    }
-    for c in v["rejected"].as_array().unwrap() {
-        let s: SignedReceipt = serde_json::from_value(c["signed"].clone()).unwrap();
-        assert!(signer_of(&s).is_err(), "{}", c["reason"]);
-    }
-}
-
 const PATH_V2: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/tests/vectors/protocol-v2.json"
+    "/../tests/vectors/protocol-v2.json"
 );
 
 /// Protocol v2 (PROTOCOL §4.1): the checked-in file is the generator's, its
 /// records hash to their leaves (a CSAT rating as v1, NPS answers as v2),
-/// and every rejected record is refused. `PROOFDESK_WRITE_VECTORS=1`
+/// and every rejected record is refused. `PROOFDESK_UPDATE_VECTORS=1`
 /// rewrites it.
 #[test]
 fn v2_vectors_are_what_the_generator_produces_and_hold() {
-    let fresh = proofdesk::protocol::vectors::render_v2();
-    if std::env::var("PROOFDESK_WRITE_VECTORS").is_ok() {
+    let fresh = render_v2();
+    if std::env::var_os("PROOFDESK_UPDATE_VECTORS").is_some() {
         std::fs::write(PATH_V2, &fresh).unwrap();
     }
     let text = std::fs::read_to_string(PATH_V2).expect("tests/vectors/protocol-v2.json exists");

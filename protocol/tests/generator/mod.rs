@@ -1,19 +1,20 @@
-//! Generates tests/vectors/protocol-v1.json: every input is fixed, so the
-//! output is the same on every machine. The checked-in file is compared with
-//! this output by the test suite, and any independent implementation of
+//! Generates tests/vectors/protocol-v1.json and protocol-v2.json (at the
+//! workspace root): every input is fixed, so the output is the same on every
+//! machine. It is test code, not the library's: the checked-in files are
+//! compared with its output by protocol/tests/vectors.rs, and any independent implementation of
 //! docs/PROTOCOL.md must reproduce the file byte for byte.
 
 use serde_json::{Value, json};
 
-use super::Hash32;
-use super::append::{ChainTip, Draft, next_record};
-use super::canonical::canonicalize;
-use super::event::{EventData, EventType};
-use super::fields::{PseudoRef, TicketHandle, Timestamp};
-use super::hashing::{batch_head, content_commitment, leaf_hash};
-use super::record::{Actor, Channel, Role};
-use super::state::Policy;
-use super::tree::BatchTree;
+use proofdesk_protocol::Hash32;
+use proofdesk_protocol::append::{ChainTip, Draft, next_record};
+use proofdesk_protocol::canonical::canonicalize;
+use proofdesk_protocol::event::{EventData, EventType};
+use proofdesk_protocol::fields::{PseudoRef, TicketHandle, Timestamp};
+use proofdesk_protocol::hashing::{batch_head, content_commitment, leaf_hash};
+use proofdesk_protocol::record::{Actor, Channel, Role};
+use proofdesk_protocol::state::Policy;
+use proofdesk_protocol::tree::BatchTree;
 
 /// The eight RFC 6962 reference inputs and the root they must give.
 pub const RFC6962_INPUTS: [&str; 8] = [

@@ -3,23 +3,30 @@
 //! dev key 0 (a test key; RFC 6979 makes the signatures deterministic).
 //! An implementation that follows PROTOCOL.md §12 MUST reproduce every
 //! leaf, root and canonical text, and recover the signer from every
-//! signature.
+//! signature. The generator is test code: the checked-in file is what it
+//! produces (`PROOFDESK_UPDATE_VECTORS=1 cargo test --test receipt_vectors`
+//! rewrites it), and its signatures recover through the verifier.
 
 use serde_json::{Value, json};
 
-use super::signing::{sign, sign_group};
-use crate::anchor::OperatorKey;
-use crate::devnet::DEV_KEYS;
-use crate::protocol::canonical::canonicalize;
-use crate::protocol::fields::Timestamp;
-use crate::protocol::receipt::{RECEIPT_V2, RECEIPT_VERSION, Receipt};
-use crate::protocol::record::HashedRecord;
+use proofdesk::anchor::OperatorKey;
+use proofdesk::devnet::DEV_KEYS;
+use proofdesk::ingest::signing::{sign, sign_group};
+use proofdesk::protocol::canonical::{canonicalize, parse_strict};
+use proofdesk::protocol::fields::Timestamp;
+use proofdesk::protocol::receipt::{RECEIPT_V2, RECEIPT_VERSION, Receipt, SignedReceipt};
+use proofdesk::protocol::record::HashedRecord;
+use proofdesk::verify::receipt::signer_of;
+
+const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/receipts.json");
+/// The records the receipts are for: the protocol's own vectors.
+const RECORDS: &str = include_str!("vectors/protocol-v1.json");
 
 /// The contract address the vectors name (anvil's first deployment).
 const CONTRACT: &str = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
 
 fn receipts(v: u64, n: usize) -> Vec<Receipt> {
-    let records = crate::protocol::vectors::generate();
+    let records: Value = parse_strict(RECORDS).expect("protocol-v1.json is strict JSON");
     records["records"]
         .as_array()
         .expect("records")
@@ -48,7 +55,7 @@ fn text(v: &Value) -> String {
     String::from_utf8(canonicalize(v).expect("canonical")).expect("UTF-8")
 }
 
-pub fn generate() -> Value {
+fn generate() -> Value {
     let key = OperatorKey::parse(DEV_KEYS[0]).expect("dev key");
     let v1: Vec<Value> = receipts(RECEIPT_VERSION, 2)
         .into_iter()
@@ -90,8 +97,45 @@ pub fn generate() -> Value {
 }
 
 /// The file's exact text: pretty JSON with a final newline.
-pub fn render() -> String {
+fn render() -> String {
     let mut s = serde_json::to_string_pretty(&generate()).expect("values serialise");
     s.push('\n');
     s
+}
+
+#[test]
+fn checked_in_receipt_vectors_are_what_the_generator_produces() {
+    let fresh = render();
+    if std::env::var_os("PROOFDESK_UPDATE_VECTORS").is_some() {
+        std::fs::write(PATH, &fresh).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(PATH).expect("receipt vectors file");
+    assert!(on_disk == fresh, "{PATH} differs from the generator");
+}
+
+#[test]
+fn receipt_vectors_recover_their_signer_and_rejected_ones_do_not() {
+    let v: Value = parse_strict(&std::fs::read_to_string(PATH).unwrap()).expect("strict JSON");
+    let signer = v["signer"].as_str().unwrap();
+    let mut signed: Vec<SignedReceipt> = v["v1"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| serde_json::from_value(c["signed"].clone()).unwrap())
+        .collect();
+    signed.extend(
+        v["v2"]["signed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| serde_json::from_value::<SignedReceipt>(s.clone()).unwrap()),
+    );
+    assert_eq!(signed.len(), 7);
+    for s in &signed {
+        assert_eq!(format!("{:#x}", signer_of(s).unwrap()), signer);
+    }
+    for c in v["rejected"].as_array().unwrap() {
+        let s: SignedReceipt = serde_json::from_value(c["signed"].clone()).unwrap();
+        assert!(signer_of(&s).is_err(), "{}", c["reason"]);
+    }
 }
