@@ -17,6 +17,8 @@ pub mod fields;
 pub mod hash32;
 pub mod hashing;
 pub mod input;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod receipt;
 pub mod record;
 pub mod schema;

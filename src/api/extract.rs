@@ -1,11 +1,15 @@
-//! A JSON body extractor whose every rejection is problem+json with the
-//! parser's reason (unknown fields, wrong types, missing members).
+//! Reading a request: a JSON body extractor whose every rejection is
+//! problem+json with the parser's reason (unknown fields, wrong types,
+//! missing members), and the ticket handle in a path.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use utoipa::IntoParams;
 
 use super::error::ApiError;
+use crate::protocol::fields::TicketHandle;
 
 pub struct ApiJson<T>(pub T, pub serde_json::Value);
 
@@ -62,4 +66,18 @@ fn integral_numbers(v: &mut serde_json::Value) {
         Value::Object(m) => m.values_mut().for_each(integral_numbers),
         _ => {}
     }
+}
+
+/// A ticket's public handle in the path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // read by the OpenAPI document only
+pub struct HandlePath {
+    /// tk_ followed by 32 lowercase hex digits.
+    #[param(value_type = TicketHandle)]
+    pub handle: String,
+}
+
+pub fn parse_handle(s: &str) -> Result<TicketHandle, ApiError> {
+    TicketHandle::parse(s).map_err(|e| ApiError::BadRequest(e.to_string()))
 }

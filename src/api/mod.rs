@@ -10,14 +10,17 @@ pub mod headers;
 pub mod integrations;
 mod keys;
 pub mod limits;
+mod links;
 pub mod openapi;
 mod ops;
 mod page;
 mod proxies;
 mod public;
 mod qr_link;
+mod receipt_issue;
 pub mod receipts;
 pub mod schema;
+mod tickets;
 mod writes;
 
 use std::sync::Arc;
@@ -138,7 +141,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/tickets", post(writes::create_ticket))
         .route("/v1/tickets/{handle}/events", post(writes::append_event))
         .route("/v1/events/bulk", post(writes::append_bulk))
-        .route("/v1/tickets/{handle}", get(writes::get_ticket))
+        .route("/v1/tickets/{handle}", get(tickets::get_ticket))
         .route(
             "/v1/tickets/{handle}/proof",
             get(public::proof).layer(axum::middleware::map_response(page::any_origin)),
@@ -183,7 +186,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(ops::openapi))
+        .route("/openapi.json", get(openapi::serve))
         .route("/docs", get(docs::docs))
         .route("/docs/redoc.js", get(docs::redoc_js))
         .route("/docs/init.js", get(docs::init_js));

@@ -1,10 +1,8 @@
 //! Health, readiness, metrics, and the API description.
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
 
 use super::AppState;
 use super::error::{ApiError, problem_response, slug_for};
@@ -82,13 +80,6 @@ pub async fn metrics(State(app): State<AppState>) -> Result<Response, ApiError> 
     ];
     let body = app.metrics.render(&gauges);
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())
-}
-
-/// This document: OpenAPI 3.1, generated from the handlers' own types.
-#[utoipa::path(get, path = "/openapi.json", tag = "ops",
-    responses((status = 200, description = "The OpenAPI document", body = Object)))]
-pub async fn openapi() -> Json<Value> {
-    Json(super::openapi::document())
 }
 
 pub async fn not_found() -> ApiError {

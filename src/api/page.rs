@@ -7,8 +7,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
+use super::extract::{HandlePath, parse_handle};
 use super::schema::Problem;
-use super::writes::{HandlePath, parse_handle};
 
 /// The built page; the test command fails if it differs from a fresh build.
 pub const PAGE: &str = include_str!("../../web/dist/verify.html");

@@ -10,8 +10,8 @@ use utoipa::IntoParams;
 
 use super::AppState;
 use super::error::ApiError;
+use super::extract::{HandlePath, parse_handle};
 use super::schema::{BatchList, BatchView, LogInfo, Problem};
-use super::writes::{HandlePath, parse_handle};
 #[allow(unused_imports)]
 use crate::protocol::bundle::Bundle;
 use crate::prove::tags;

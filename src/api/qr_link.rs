@@ -65,7 +65,7 @@ pub fn encode(receipts: &[SignedReceipt]) -> Option<String> {
         out.extend_from_slice(&sig);
         (prev_index, prev_recorded) = (index, recorded);
     }
-    Some(super::receipts::base64url(&out))
+    Some(super::links::base64url(&out))
 }
 
 /// `/verify/{handle}#q=…`, or the plain page link when there are no receipts.
@@ -119,7 +119,7 @@ mod tests {
         assert!(url.len() <= 2_331, "{} bytes", url.len());
         let long: usize = receipts
             .iter()
-            .map(|r| super::super::receipts::compact(r).unwrap().len() + 1)
+            .map(|r| super::super::links::compact(r).unwrap().len() + 1)
             .sum();
         assert!(long > 2 * url.len(), "#r= is {long}, #q= {}", url.len());
     }

@@ -188,7 +188,7 @@ fn reference<T: ToSchema>() -> RefOr<Schema> {
     RefOr::Ref(Ref::from_schema_name(T::name()))
 }
 
-pub use crate::protocol::schema::event_components;
+pub use crate::protocol::openapi::event_components;
 
 /// `items` of an array of `T` (for hand-built arrays).
 pub fn array_of<T: ToSchema>(min: usize, max: usize) -> Schema {

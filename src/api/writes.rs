@@ -11,13 +11,14 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
 use super::extract::ApiJson;
-use super::schema::{Appended, BulkAppended, Problem, TicketCreated, TicketEvent, TicketView};
+use super::extract::{HandlePath, parse_handle};
+use super::receipt_issue::receipts_for;
+use super::schema::{Appended, BulkAppended, Problem, TicketCreated};
 use super::{AppState, auth};
 use crate::ingest::{EventInput, IntoRequest, idempotency, new_handle};
-use crate::log::{self, Outcome, StoredEvent};
+use crate::log::{self, Outcome};
 use crate::metrics::Metrics;
 use crate::protocol::fields::{TicketHandle, Timestamp};
-use crate::protocol::receipt::{RECEIPT_V2, RECEIPT_VERSION, Receipt, SignedReceipt};
 
 /// Most events one bulk request may carry.
 pub const MAX_BULK: usize = 10_000;
@@ -68,16 +69,6 @@ pub struct IdempotencyHeader {
     pub idempotency_key: Option<String>,
 }
 
-/// A ticket's public handle in the path.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Path)]
-#[allow(dead_code)] // read by the OpenAPI document only
-pub struct HandlePath {
-    /// tk_ followed by 32 lowercase hex digits.
-    #[param(value_type = TicketHandle)]
-    pub handle: String,
-}
-
 fn idem_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     match headers.get("idempotency-key") {
         None => Ok(None),
@@ -93,10 +84,6 @@ fn idem_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
             Ok(Some(s.to_owned()))
         }
     }
-}
-
-pub fn parse_handle(s: &str) -> Result<TicketHandle, ApiError> {
-    TicketHandle::parse(s).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
 /// Create a ticket, idempotent by the platform's external_id; returns its
@@ -192,6 +179,7 @@ pub async fn append_event(
             return Err(refused(&app, e, Some(&ticket)).await);
         }
     };
+    count_ingested(&app, &appended);
     let receipt = receipts_for(&app, &appended)
         .await?
         .pop()
@@ -271,6 +259,7 @@ pub async fn append_bulk(
             return Err(refused(&app, e, None).await);
         }
     };
+    count_ingested(&app, &appended);
     let receipts = receipts_for(&app, &appended).await?;
     let status = if appended.replayed() {
         StatusCode::OK
@@ -332,126 +321,8 @@ async fn refused(app: &AppState, e: log::StoreError, ticket: Option<&TicketHandl
     }
 }
 
-/// Signed receipts for the events an append stored (or, on a replay, first
-/// stored), from the events `append` returned: nothing is read again.
-async fn receipts_for(
-    app: &AppState,
-    appended: &log::Appended,
-) -> Result<Vec<SignedReceipt>, ApiError> {
+fn count_ingested(app: &AppState, appended: &log::Appended) {
     if let Outcome::Applied(_) = appended.outcome {
         Metrics::add(&app.metrics.events_ingested, appended.events.len() as u64);
     }
-    let receipts = appended
-        .events
-        .iter()
-        .map(|e| receipt_of(app, e, RECEIPT_V2))
-        .collect::<Result<Vec<_>, _>>()?;
-    // One signature for the whole request, shared with concurrent ones.
-    app.receipts
-        .as_ref()
-        .ok_or_else(read_only)?
-        .sign(receipts)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))
-}
-
-/// A v1 receipt re-issued for one stored event (receipt downloads and
-/// compact links): its own signature, deterministic (RFC 6979), so every
-/// re-issue is the same. Accepted events get v2 receipts (`receipts_for`).
-pub(super) fn sign_receipt(app: &AppState, e: &StoredEvent) -> Result<SignedReceipt, ApiError> {
-    let key = app.key.as_ref().ok_or_else(read_only)?;
-    crate::ingest::signing::sign(key, receipt_of(app, e, RECEIPT_VERSION)?)
-        .map_err(|err| ApiError::Internal(err.to_string()))
-}
-
-/// A mirror holds no operator key: it serves proofs, never receipts.
-fn read_only() -> ApiError {
-    ApiError::Unavailable(
-        "this server is a read-only mirror: it signs no receipts and takes no writes".into(),
-    )
-}
-
-fn receipt_of(app: &AppState, e: &StoredEvent, version: u64) -> Result<Receipt, ApiError> {
-    let recorded_at = Timestamp::from_millis(e.recorded_at_ms)
-        .ok_or_else(|| ApiError::Internal("bad recorded_at".into()))?;
-    let deadline = i64::try_from(app.identity.max_merge_delay_ms)
-        .ok()
-        .and_then(|mmd| e.recorded_at_ms.checked_add(mmd))
-        .and_then(Timestamp::from_millis)
-        .ok_or_else(|| ApiError::Internal("bad deadline".into()))?;
-    Ok(Receipt {
-        v: version,
-        ticket: e.ticket.clone(),
-        index: e.index,
-        seq: e.seq,
-        leaf: e.leaf,
-        recorded_at,
-        anchor_deadline: deadline,
-        chain_id: app.identity.chain.chain_id,
-        contract: app.identity.chain.contract.clone(),
-    })
-}
-
-/// A ticket with its state and records (scope ingest or audit).
-#[utoipa::path(get, path = "/v1/tickets/{handle}", tag = "ingest",
-    security(("apiKey" = ["ingest"]), ("apiKey" = ["audit"])),
-    params(HandlePath),
-    responses(
-        (status = 200, description = "The ticket", body = TicketView),
-        (status = 400, description = "Malformed handle", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key has neither the ingest nor the audit scope", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such ticket", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn get_ticket(
-    State(app): State<AppState>,
-    Path(handle): Path<String>,
-    headers: HeaderMap,
-) -> Result<Json<TicketView>, ApiError> {
-    if auth::require(app.store.as_ref(), &headers, "ingest")
-        .await
-        .is_err()
-    {
-        auth::require(app.store.as_ref(), &headers, "audit").await?;
-    }
-    let ticket = parse_handle(&handle)?;
-    let t = app
-        .store
-        .ticket(&ticket)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("ticket {ticket} not found")))?;
-    let events = app.store.events_by_ticket(&ticket).await?;
-    let mut compacts = Vec::with_capacity(events.len());
-    let mut signed = Vec::with_capacity(events.len());
-    let records = events
-        .iter()
-        .map(|e| {
-            let record: Value = serde_json::from_str(&e.record)
-                .map_err(|err| ApiError::Internal(format!("stored record {}: {err}", e.index)))?;
-            // Receipt download, compact receipt and content links (src/api/receipts.rs).
-            let links = super::receipts::event_links(&app, e, &record)?;
-            compacts.push(links.receipt_compact.clone());
-            signed.push(links.signed);
-            Ok(TicketEvent {
-                index: e.index,
-                seq: e.seq,
-                leaf: e.leaf,
-                batch: e.sealed.as_ref().map(|(b, _)| *b),
-                record,
-                receipt_url: links.receipt_url,
-                receipt_compact: links.receipt_compact,
-                content_url: links.content_url,
-            })
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    Ok(Json(TicketView {
-        verify_url: super::receipts::verify_link(&t.handle, &compacts),
-        verify_qr_url: super::qr_link::link(t.handle.as_str(), &signed),
-        ticket: t.handle,
-        external_id: t.external_id,
-        created_at: t.created_at,
-        state: t.tip.state,
-        events: records,
-    }))
 }

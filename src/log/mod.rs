@@ -19,6 +19,7 @@ mod rows;
 pub(crate) mod sql_store;
 pub mod sqlite;
 mod sqlite_reader;
+mod sqlite_rows;
 mod sqlite_writer;
 pub mod tiles;
 

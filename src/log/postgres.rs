@@ -8,6 +8,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 use super::StoreError;
 use super::group::Job;
+use super::postgres_writer::WriteHandle;
 use super::sql_store::impl_sql_store;
 
 pub struct PgStore {
@@ -20,13 +21,6 @@ pub struct PgStore {
     keys: super::keycache::KeyCache,
     /// Tiles and final batches, which never change (`proof_cache`).
     proofs: super::proof_cache::ProofCache,
-}
-
-/// What a write transaction needs, owned, so a group commit can run in its
-/// own task.
-#[derive(Clone)]
-pub struct WriteHandle {
-    pool: PgPool,
 }
 
 /// Sessions for the one statement every proof bundle runs
@@ -185,30 +179,6 @@ impl PgStore {
         // record, never from this process's memory, so a row changed
         // behind the server is seen (tests/audit.rs) rather than masked.
         super::postgres_reader::attach_paths(&self.pool, None, rows).await
-    }
-}
-
-impl WriteHandle {
-    /// Every write locks the single log_state row first. Global indices must
-    /// be contiguous, so appends are serialised by nature; a row lock does
-    /// that with no gaps on rollback (a SEQUENCE would leave holes), is
-    /// released at commit or on a dropped connection, and makes every later
-    /// read in the transaction see the latest committed tips.
-    pub(crate) async fn begin(&self) -> Result<(Transaction<'static, Postgres>, ()), StoreError> {
-        let (tx, _) = self.begin_at_size().await?;
-        Ok((tx, ()))
-    }
-
-    /// `begin`, with the log's size read by the locking statement itself:
-    /// an append needs it, and it must not cost a second round trip.
-    pub(crate) async fn begin_at_size(
-        &self,
-    ) -> Result<(Transaction<'static, Postgres>, u64), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let size: i64 = sqlx::query_scalar("SELECT size FROM log_state WHERE id = 1 FOR UPDATE")
-            .fetch_one(&mut *tx)
-            .await?;
-        Ok((tx, size as u64))
     }
 }
 

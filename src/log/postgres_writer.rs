@@ -8,11 +8,10 @@
 
 use std::collections::HashSet;
 
-use sqlx::{Postgres, Transaction};
+use sqlx::{PgPool, Postgres, Transaction};
 
 use super::group::{Job, members, settle};
 use super::plan::{KnownKeys, MemberPlan, plan_group};
-use super::postgres::WriteHandle;
 use super::rows::{EventRow, TicketRow, sql};
 use super::{Appended, StoreError, Ticket, WriteResult};
 use crate::protocol::fields::Timestamp;
@@ -29,6 +28,37 @@ const UPDATE_TIPS: &str = "UPDATE tickets SET next_seq = v.next_seq, last_leaf =
      WHERE tickets.handle = v.handle";
 const REMEMBER: &str = "INSERT INTO idempotency (key, request_hash, result, created_at) \
      SELECT k, h, r, $4 FROM UNNEST($1::TEXT[], $2::BYTEA[], $3::TEXT[]) AS t(k, h, r)";
+
+/// What a write transaction needs, owned, so a group commit can run in its
+/// own task.
+#[derive(Clone)]
+pub struct WriteHandle {
+    pub(super) pool: PgPool,
+}
+
+impl WriteHandle {
+    /// Every write locks the single log_state row first. Global indices must
+    /// be contiguous, so appends are serialised by nature; a row lock does
+    /// that with no gaps on rollback (a SEQUENCE would leave holes), is
+    /// released at commit or on a dropped connection, and makes every later
+    /// read in the transaction see the latest committed tips.
+    pub(crate) async fn begin(&self) -> Result<(Transaction<'static, Postgres>, ()), StoreError> {
+        let (tx, _) = self.begin_at_size().await?;
+        Ok((tx, ()))
+    }
+
+    /// `begin`, with the log's size read by the locking statement itself:
+    /// an append needs it, and it must not cost a second round trip.
+    pub(crate) async fn begin_at_size(
+        &self,
+    ) -> Result<(Transaction<'static, Postgres>, u64), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let size: i64 = sqlx::query_scalar("SELECT size FROM log_state WHERE id = 1 FOR UPDATE")
+            .fetch_one(&mut *tx)
+            .await?;
+        Ok((tx, size as u64))
+    }
+}
 
 /// Commits a group of appends in one transaction. An append the rules
 /// reject writes nothing and is answered alone; if the database fails

@@ -15,11 +15,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, Row, params};
+use rusqlite::{Connection, OpenFlags, params};
 use tokio::sync::Semaphore;
 
-use super::rows::{BatchRow, EventRow, sql, tile_keys, with_paths};
-use super::sqlite_writer::from_sqlite;
+use super::rows::{EventRow, sql, tile_keys, with_paths};
+use super::sqlite_rows::{batch_row, event_row, from_sqlite};
 use super::tiles::TileKey;
 use super::{Batch, StoreError, StoredEvent, TicketProof};
 use crate::protocol::fields::TicketHandle;
@@ -154,44 +154,3 @@ fn attach_paths(conn: &Connection, rows: Vec<EventRow>) -> Result<Vec<StoredEven
 
 const TILE_BY_KEY: &str =
     "SELECT hashes FROM batch_tiles WHERE batch_id = ?1 AND stratum = ?2 AND tile = ?3";
-
-/// The columns of `sql::event_columns!` (or `sql::APPENDED_BY_RANGE`), in
-/// order.
-pub(crate) fn event_row(r: &Row<'_>) -> rusqlite::Result<EventRow> {
-    Ok(EventRow {
-        idx: r.get(0)?,
-        ticket: r.get(1)?,
-        seq: r.get(2)?,
-        record: r.get(3)?,
-        leaf: r.get(4)?,
-        recorded_at_ms: r.get(5)?,
-        batch_id: r.get(6)?,
-        batch_first: r.get(7)?,
-        batch_count: r.get(8)?,
-    })
-}
-
-/// The columns of `sql::batch_columns!`, in order, from column `at` on.
-fn batch_row(r: &Row<'_>, at: usize) -> rusqlite::Result<BatchRow> {
-    Ok(BatchRow {
-        id: r.get(at)?,
-        first_index: r.get(at + 1)?,
-        count: r.get(at + 2)?,
-        root: r.get(at + 3)?,
-        head: r.get(at + 4)?,
-        sealed_at_ms: r.get(at + 5)?,
-        status: r.get(at + 6)?,
-        tx_hash: r.get(at + 7)?,
-        nonce: r.get(at + 8)?,
-        max_fee_per_gas: r.get(at + 9)?,
-        max_priority_fee_per_gas: r.get(at + 10)?,
-        submitted_at_ms: r.get(at + 11)?,
-        attempts: r.get(at + 12)?,
-        block_number: r.get(at + 13)?,
-        block_hash: r.get(at + 14)?,
-        block_time: r.get(at + 15)?,
-        included_at_ms: r.get(at + 16)?,
-        final_at_ms: r.get(at + 17)?,
-        last_error: r.get(at + 18)?,
-    })
-}

@@ -15,12 +15,12 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::group::{GroupOutcome, Job, members};
 use super::plan::{KnownKeys, MemberPlan, plan_group};
 use super::rows::TicketRow;
-use super::sqlite_reader::event_row;
+use super::sqlite_rows::{event_row, from_sqlite};
 use super::{Appended, StoreError, StoredEvent, Ticket, WriteResult};
 use crate::protocol::fields::Timestamp;
 
@@ -237,24 +237,4 @@ fn events_by_range(
         .map_err(from_sqlite)?;
     rows.map(|row| row.map_err(from_sqlite).and_then(|r| r.into_event(None)))
         .collect()
-}
-
-/// rusqlite's errors in the store's terms: the codes that mean "try again
-/// later" become `Unavailable` with the same reasons the sqlx path gives
-/// (`availability.rs`); anything else is a database error, logged and
-/// answered as a 500.
-pub(crate) fn from_sqlite(e: rusqlite::Error) -> StoreError {
-    let reason = match e.sqlite_error_code() {
-        Some(ErrorCode::DiskFull) => Some("the database disk is full"),
-        Some(ErrorCode::SystemIoFailure) => Some("the database could not write to disk"),
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Some("the database is busy"),
-        _ => None,
-    };
-    match reason {
-        Some(reason) => {
-            tracing::warn!(error = %e, "sqlite write failed");
-            StoreError::Unavailable(reason.into())
-        }
-        None => StoreError::Database(sqlx::Error::Protocol(format!("sqlite: {e}"))),
-    }
 }

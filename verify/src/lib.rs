@@ -8,11 +8,14 @@
 //! `TicketSource`), and the verdict (`Verdict`) is only `valid` when the
 //! contract and at least one RPC came from outside the log.
 
+mod assemble;
+mod caveats;
 pub mod contract;
 pub mod deployments;
 pub mod inputs;
 pub mod onchain;
 pub mod receipt;
+mod receipt_checks;
 pub mod render;
 pub mod report;
 pub mod rpc;
@@ -324,7 +327,7 @@ pub async fn verify_bundle(
             .cloned(),
         _ => trust.listed.clone(),
     };
-    Ok(report::build(report::Inputs {
+    Ok(assemble::build(assemble::Inputs {
         bundle,
         offline,
         problems,
