@@ -597,7 +597,7 @@ async fn raw_insert(
     writers: u64,
     tickets: u64,
 ) -> anyhow::Result<()> {
-    if tickets > 1 && (writers != 1 || per_tx % 10 != 0 || per_tx / 10 > tickets) {
+    if tickets > 1 && (writers != 1 || !per_tx.is_multiple_of(10) || per_tx / 10 > tickets) {
         bail!(
             "--tickets above 1 needs one writer and --per-tx a multiple of 10, at most 10 × --tickets"
         );
