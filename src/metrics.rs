@@ -4,6 +4,8 @@
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::integrations::{Delivery, Outcome, UnmappedReason, Vendor};
+
 #[derive(Default)]
 pub struct Metrics {
     pub events_ingested: AtomicU64,
@@ -23,6 +25,10 @@ pub struct Metrics {
     /// Anchor steps failed in a row (0 once the chain answers again): a
     /// chain outage shows here while it lasts.
     pub anchor_failing_steps: AtomicU64,
+    /// Help-desk webhook deliveries by vendor and outcome.
+    pub webhook_deliveries: [[AtomicU64; Outcome::ALL.len()]; Vendor::ALL.len()],
+    /// What deliveries held that maps to no event, by vendor and reason.
+    pub webhook_unmapped: [[AtomicU64; UnmappedReason::ALL.len()]; Vendor::ALL.len()],
 }
 
 impl Metrics {
@@ -32,6 +38,18 @@ impl Metrics {
 
     pub fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Counts a webhook delivery's outcome and everything in it that did
+    /// not map.
+    pub fn webhook(&self, vendor: Vendor, d: &Delivery) {
+        let v = vendor.index();
+        if let Some(o) = Outcome::ALL.iter().position(|o| *o == d.outcome) {
+            Metrics::inc(&self.webhook_deliveries[v][o]);
+        }
+        for u in &d.unmapped {
+            Metrics::inc(&self.webhook_unmapped[v][u.reason.index()]);
+        }
     }
 
     /// Renders counters plus gauges the caller read from the store.
@@ -111,6 +129,35 @@ impl Metrics {
             out,
             "# HELP proofdesk_leader 1 if this process seals and anchors\n# TYPE proofdesk_leader gauge\nproofdesk_leader {leader}"
         );
+        let _ = writeln!(
+            out,
+            "# HELP proofdesk_webhook_deliveries_total Help-desk webhook deliveries by vendor and outcome\n# TYPE proofdesk_webhook_deliveries_total counter"
+        );
+        for vendor in Vendor::ALL {
+            for (o, outcome) in Outcome::ALL.iter().enumerate() {
+                let n = self.webhook_deliveries[vendor.index()][o].load(Ordering::Relaxed);
+                let _ = writeln!(
+                    out,
+                    "proofdesk_webhook_deliveries_total{{vendor=\"{vendor}\",outcome=\"{}\"}} {n}",
+                    outcome.as_str()
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP proofdesk_webhook_unmapped_total What webhook deliveries held that maps to no event, by vendor and reason (the delivery ledger says what)\n# TYPE proofdesk_webhook_unmapped_total counter"
+        );
+        for vendor in Vendor::ALL {
+            for reason in UnmappedReason::ALL {
+                let n =
+                    self.webhook_unmapped[vendor.index()][reason.index()].load(Ordering::Relaxed);
+                let _ = writeln!(
+                    out,
+                    "proofdesk_webhook_unmapped_total{{vendor=\"{vendor}\",reason=\"{}\"}} {n}",
+                    reason.as_str()
+                );
+            }
+        }
         for (name, help, v) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         }

@@ -159,6 +159,7 @@ fn route_table() -> Vec<(&'static str, &'static str, Option<&'static str>)> {
         ),
         ("POST", "/v1/integrations", Some("admin")),
         ("GET", "/v1/integrations", Some("admin")),
+        ("PATCH", "/v1/integrations/{integration}", Some("admin")),
         (
             "POST",
             "/v1/integrations/zendesk/{integration}",
@@ -290,6 +291,9 @@ async fn every_route_enforces_its_scope_against_every_kind_of_caller() {
         let call = |key: Option<&str>| {
             let mut req = match method {
                 "POST" => http.post(&url).json(&body),
+                "PATCH" => http
+                    .patch(&url)
+                    .json(&json!({"options": {"complaint": true}})),
                 "DELETE" => http.delete(&url),
                 _ => http.get(&url),
             };

@@ -1,9 +1,10 @@
 //! Help-desk webhooks end to end: real HTTP on 127.0.0.1, a real anvil, and
 //! both stores (SQLite, and PostgreSQL when PROOFDESK_TEST_PG is set).
-//! Fixture deliveries under tests/fixtures/{zendesk,zammad} are shaped like
-//! the vendors' payloads (the Zendesk body template of README "Connect
-//! Zendesk"; Zammad's default trigger webhook payload) and signed here with
-//! the test secret exactly as each vendor signs.
+//! Fixture deliveries under tests/fixtures/ are shaped like the vendors'
+//! documented payloads (tests/fixtures/README.md: Zendesk's ticket events
+//! and rating trigger, the legacy Zendesk template, Zammad's default trigger
+//! payload) and signed here with the test secrets exactly as each vendor
+//! signs.
 
 mod common;
 
@@ -24,6 +25,8 @@ use serde_json::{Value, json};
 use common::TestDb;
 
 const ZENDESK_SECRET: &str = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==";
+/// The rating trigger webhook's secret (Zendesk's second webhook).
+const ZENDESK_SECOND_SECRET: &str = "c2Vjb25kX3dlYmhvb2tfZm9yX3JhdGluZ3Nfb25seQ==";
 
 /// Everything that must never reach a record, a bundle or the ledger.
 const PERSONAL: [&str; 14] = [
@@ -701,12 +704,13 @@ async fn refused_unmapped_duplicate_and_out_of_order_deliveries_are_all_in_the_l
         assert_eq!(s, 404);
         let (s, _) = app.zammad("zd", &body, "d-x", ZENDESK_SECRET).await;
         assert_eq!(s, 404);
-        // A webhook wired to an event subscription: authentic but unmapped.
+        // An event Proofdesk does not read: authentic, unmapped, and why.
         let unknown = fixture("zendesk/unknown-event-type.json");
         let (s, r) = app
             .zendesk("zd", &unknown, "inv-tags", now(), ZENDESK_SECRET)
             .await;
         assert_eq!((s, r["outcome"].as_str()), (200, Some("unmapped")), "{r}");
+        assert_eq!(r["unmapped"][0]["reason"], "unknown_event_type");
         assert!(
             r["reason"]
                 .as_str()
@@ -780,7 +784,17 @@ async fn refused_unmapped_duplicate_and_out_of_order_deliveries_are_all_in_the_l
         );
         let notes = late["notes"].to_string();
         assert!(notes.contains("older than one already applied"), "{notes}");
-        assert!(notes.contains("the ticket is closed in the log"), "{notes}");
+        // The late reply is not lost silently: it is unmapped, with why.
+        assert_eq!(
+            late["unmapped"][0]["reason"], "comment_on_closed_ticket",
+            "{late}"
+        );
+        assert!(
+            late["unmapped"][0]["detail"]
+                .as_str()
+                .unwrap()
+                .contains("the ticket is closed in the log")
+        );
         // And Zammad retries the close: a duplicate, nothing appended.
         let (s, again) = app
             .zammad(
@@ -963,5 +977,557 @@ async fn a_database_outage_answers_503_and_the_vendors_retry_is_recorded() {
         types(&t),
         ["ticket.created", "message.added", "ticket.assigned"]
     );
+    app.stop().await;
+}
+
+/// Delivers one Zendesk update (a fixture file: the deliveries it gives, in
+/// the order sent): ticket events signed with the event webhook's secret,
+/// rating bodies with the rating trigger webhook's.
+async fn zendesk_update(app: &App, name: &str, file: &str) -> Vec<Value> {
+    let deliveries: Vec<Value> = serde_json::from_slice(&fixture(file)).unwrap();
+    let mut answers = Vec::new();
+    for (i, d) in deliveries.iter().enumerate() {
+        let body = serde_json::to_vec(d).unwrap();
+        let secret = if d.get("proofdesk_template").is_some() {
+            ZENDESK_SECOND_SECRET
+        } else {
+            ZENDESK_SECRET
+        };
+        let (s, r) = app
+            .zendesk(name, &body, &format!("{file}#{i}"), now(), secret)
+            .await;
+        assert_eq!(s, 200, "{file} #{i}: {r}");
+        answers.push(r);
+    }
+    answers
+}
+
+/// A labelled counter from /metrics, e.g.
+/// `proofdesk_webhook_unmapped_total{vendor="zammad",reason="unknown_state"}`.
+async fn counter(app: &App, series: &str) -> u64 {
+    let text = app
+        .http
+        .get(format!("{}/metrics", app.node.url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{series} ")))
+        .unwrap_or_else(|| panic!("{series} not in /metrics"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// A record without what differs between two tickets of the same life:
+/// the ticket, its place in the log and its chain, when it was recorded, and
+/// the content's salted commitment.
+fn comparable(t: &Value) -> Vec<Value> {
+    t["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let mut r = e["record"].clone();
+            let o = r.as_object_mut().unwrap();
+            for k in ["ticket", "index", "prev", "recorded_at", "content"] {
+                o.remove(k);
+            }
+            r
+        })
+        .collect()
+}
+
+async fn content_text(app: &App, handle: &str, seq: u64) -> String {
+    let (s, c) = app
+        .admin_get(&format!("/v1/tickets/{handle}/events/{seq}/content"))
+        .await;
+    assert_eq!(s, 200, "{c}");
+    c["content"].as_str().unwrap().to_owned()
+}
+
+const ZENDESK_EVENT_LIFE: [&str; 8] = [
+    "01-created",
+    "02-assigned-open-reply",
+    "03-private-note-high",
+    "04-pending",
+    "05-customer-reply",
+    "06-solved",
+    "07-rated-good",
+    "08-closed-by-automation",
+];
+
+/// Issue 28 §1: a Chinese-speaking requester's ticket, from Zendesk's event
+/// webhook, records exactly the events an English one does. The values the
+/// adapter maps are Zendesk's own names and ids in every account; only
+/// what people wrote differs, and it is committed as written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zendesk_event_webhooks_record_the_same_events_in_every_language() {
+    for db in TestDb::all().await {
+        let backend = db.store.backend();
+        let app = App::spawn(db).await;
+        let (s, created) = app
+            .admin_post(
+                "/v1/integrations",
+                json!({"name": "support", "vendor": "zendesk", "secret": ZENDESK_SECRET,
+                       "second_secret": ZENDESK_SECOND_SECRET, "options": {"complaint": true}}),
+            )
+            .await;
+        assert_eq!(s, 201, "{created}");
+        assert_eq!(created["second_secret_set"], true);
+        let mut handles = Vec::new();
+        for lang in ["en", "zh"] {
+            let mut outcomes = Vec::new();
+            let mut handle = String::new();
+            for step in ZENDESK_EVENT_LIFE {
+                let file = format!("zendesk-events/{lang}/{step}.json");
+                for r in zendesk_update(&app, "support", &file).await {
+                    assert_eq!(r["unmapped"], json!([]), "{backend} {file}: {r}");
+                    outcomes.push(r["outcome"].as_str().unwrap().to_owned());
+                    handle = r["ticket"].as_str().unwrap().to_owned();
+                }
+            }
+            // A reply and the status it set come as separate events: the
+            // first records both, the second finds them there.
+            assert_eq!(
+                outcomes,
+                [
+                    "recorded",
+                    "recorded", // created, first comment
+                    "recorded",
+                    "unchanged",
+                    "unchanged",
+                    "unchanged", // reply, open, group, agent
+                    "recorded",
+                    "recorded", // priority, private note
+                    "recorded",
+                    "unchanged", // question, pending
+                    "recorded",
+                    "recorded", // open again, reply
+                    "recorded",
+                    "unchanged", // last reply, solved
+                    "recorded",  // rating (trigger)
+                    "recorded",  // closed by the automation
+                ],
+                "{backend} {lang}"
+            );
+            handles.push(handle);
+        }
+        let en = ticket_state(&app, &handles[0]).await;
+        let zh = ticket_state(&app, &handles[1]).await;
+        assert_eq!(
+            types(&zh),
+            [
+                "ticket.created",
+                "message.added",
+                "message.added",
+                "ticket.assigned",
+                "status.changed",
+                "priority.changed",
+                "message.added",
+                "message.added",
+                "status.changed",
+                "status.changed",
+                "message.added",
+                "message.added",
+                "ticket.resolved",
+                "satisfaction.rated",
+                "ticket.closed",
+            ],
+            "{backend}"
+        );
+        assert_eq!(comparable(&en), comparable(&zh), "{backend}: the same life");
+        assert_eq!(zh["state"]["status"], "closed");
+        assert_eq!(zh["state"]["resolution"], "solved");
+        assert_eq!(zh["state"]["priority"], "high");
+        let ev = zh["events"].as_array().unwrap();
+        assert_eq!(
+            ev[6]["record"]["data"],
+            json!({"direction": "outbound", "visibility": "internal"})
+        );
+        assert_eq!(
+            ev[10]["record"]["data"],
+            json!({"direction": "inbound", "visibility": "public"})
+        );
+        assert_eq!(ev[13]["record"]["data"], json!({"score": 1, "scale": 1}));
+        assert_eq!(ev[13]["record"]["actor"]["role"], "customer");
+        assert_eq!(
+            ev[14]["record"]["actor"]["role"], "integration",
+            "the automation"
+        );
+
+        // Every reply is committed exactly as written: CJK, emoji, a newline.
+        let mut written = Vec::new();
+        for step in ZENDESK_EVENT_LIFE {
+            let deliveries: Vec<Value> =
+                serde_json::from_slice(&fixture(&format!("zendesk-events/zh/{step}.json")))
+                    .unwrap();
+            for d in deliveries {
+                if let Some(body) = d["event"]["comment"]["body"].as_str() {
+                    written.push(body.to_owned());
+                }
+            }
+        }
+        let mut committed = Vec::new();
+        for e in ev.iter().filter(|e| e["record"]["type"] == "message.added") {
+            committed.push(content_text(&app, &handles[1], e["seq"].as_u64().unwrap()).await);
+        }
+        assert_eq!(committed, written, "{backend}");
+
+        // Quotes, backslashes, line breaks, emoji and CJK in one reply:
+        // Zendesk writes the event's JSON itself, so nothing breaks it.
+        let tricky =
+            "She wrote \"refund\" and C:\\wallet\\keys\\ then\nline two\r\n🚀 提现 ❤️ \u{2028}end";
+        let mut event: Vec<Value> =
+            serde_json::from_slice(&fixture("zendesk-events/en/02-assigned-open-reply.json"))
+                .unwrap();
+        let mut reply = event.remove(0);
+        reply["detail"]["id"] = json!("4799");
+        reply["subject"] = json!("zen:ticket:4799");
+        reply["event"]["comment"]["id"] = json!("7001");
+        reply["event"]["comment"]["body"] = json!(tricky);
+        let body = serde_json::to_vec(&reply).unwrap();
+        let (s, r) = app
+            .zendesk("support", &body, "inv-tricky", now(), ZENDESK_SECRET)
+            .await;
+        assert_eq!((s, r["outcome"].as_str()), (200, Some("recorded")), "{r}");
+        let h = r["ticket"].as_str().unwrap();
+        let t = ticket_state(&app, h).await;
+        let seq = t["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["record"]["type"] == "message.added")
+            .unwrap()["seq"]
+            .as_u64()
+            .unwrap();
+        assert_eq!(content_text(&app, h, seq).await, tricky, "{backend}");
+
+        // The rating webhook's secret does not sign for anyone else.
+        let (s, _) = app
+            .zendesk(
+                "support",
+                &body,
+                "inv-other",
+                now(),
+                "yet-another-secret-000",
+            )
+            .await;
+        assert_eq!(s, 401);
+        assert_eq!(
+            counter(
+                &app,
+                r#"proofdesk_webhook_deliveries_total{vendor="zendesk",outcome="unchanged"}"#
+            )
+            .await,
+            10
+        );
+        assert_eq!(
+            counter(
+                &app,
+                r#"proofdesk_webhook_deliveries_total{vendor="zendesk",outcome="rejected"}"#
+            )
+            .await,
+            1
+        );
+
+        let bundle = app.anchored_bundle(&handles[1]).await;
+        assert_eq!(bundle.events.len(), 15);
+        app.assert_verifies(&bundle).await;
+        app.assert_no_personal_data(&[&handles[0], &handles[1]])
+            .await;
+        app.stop().await;
+    }
+}
+
+/// Issue 28 §1 and §2: what does not map is never silent. It is in the
+/// delivery's ledger row with its reason and the fix, counted in /metrics by
+/// reason, listed by `--outcome unmapped` (recorded deliveries too, for the
+/// part that did not map), and mapped once the admin follows the fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_does_not_map_is_never_silent() {
+    for db in TestDb::all().await {
+        let backend = db.store.backend();
+        let url = db.url.clone();
+        let app = App::spawn(db).await;
+        let (_, zm) = app
+            .admin_post(
+                "/v1/integrations",
+                json!({"name": "helpdesk", "vendor": "zammad"}),
+            )
+            .await;
+        let secret = zm["secret"].as_str().unwrap().to_owned();
+        let deliver = |name: &'static str, id: &'static str| {
+            let (app, secret) = (&app, secret.clone());
+            async move {
+                app.zammad(
+                    "helpdesk",
+                    &fixture(&format!("zammad/{name}.json")),
+                    id,
+                    &secret,
+                )
+                .await
+            }
+        };
+        // A renamed state (2 is "in Bearbeitung" here): the article is
+        // recorded, the state is unmapped, and the ledger says how to map it.
+        let (s, r) = deliver("states-01-renamed-open", "d-1").await;
+        assert_eq!((s, r["outcome"].as_str()), (200, Some("recorded")), "{r}");
+        assert_eq!(r["unmapped"][0]["reason"], "unknown_state", "{r}");
+        let detail = r["unmapped"][0]["detail"].as_str().unwrap();
+        assert!(
+            detail.starts_with("Zammad state 2 (\"in Bearbeitung\") has no Proofdesk equivalent: map it with the integration option"),
+            "{detail}"
+        );
+        assert!(detail.contains(
+            r#"proofdesk integrations update helpdesk --options '{"states": {"2": "closed"}}'"#
+        ));
+        let handle = r["ticket"].as_str().unwrap().to_owned();
+        // A state nobody mapped, with nothing else: unmapped as a whole.
+        let (s, r) = deliver("states-02-custom-waiting", "d-2").await;
+        assert_eq!((s, r["outcome"].as_str()), (200, Some("unmapped")), "{r}");
+        assert!(
+            r["unmapped"][0]["detail"]
+                .as_str()
+                .unwrap()
+                .contains("Zammad state 8 (\"waiting for vendor\")")
+        );
+        assert_eq!(
+            counter(
+                &app,
+                r#"proofdesk_webhook_unmapped_total{vendor="zammad",reason="unknown_state"}"#
+            )
+            .await,
+            2
+        );
+        // Listed, the recorded one too, over the API and the CLI.
+        let (_, l) = app
+            .admin_get("/v1/integrations/helpdesk/deliveries?outcome=unmapped")
+            .await;
+        let ids: Vec<&str> = l["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["delivery_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["d-2", "d-1"], "{backend}: {l}");
+        let cli = |args: &[&str]| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_proofdesk"))
+                .args(args)
+                .args(["--database", &url])
+                .output()
+                .unwrap()
+        };
+        let out = cli(&[
+            "integrations",
+            "deliveries",
+            "helpdesk",
+            "--outcome",
+            "unmapped",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("delivery=d-1") && text.contains("delivery=d-2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("    unmapped (unknown_state): Zammad state 8 (\"waiting for vendor\")"),
+            "{text}"
+        );
+
+        // The admin follows the fix; a wrong option is refused, saying why.
+        let out = cli(&[
+            "integrations",
+            "update",
+            "helpdesk",
+            "--options",
+            r#"{"states": {"8": "paused"}}"#,
+        ]);
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains(
+            "a state id maps to new, open, pending, on_hold, solved, closed, merged or ignore"
+        ));
+        let out = cli(&[
+            "integrations",
+            "update",
+            "helpdesk",
+            "--options",
+            r#"{"states": {"2": "open", "8": "on_hold"}}"#,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (s, r) = deliver("states-03-custom-waiting-again", "d-3").await;
+        assert_eq!((s, r["outcome"].as_str()), (200, Some("recorded")), "{r}");
+        let t = ticket_state(&app, &handle).await;
+        assert_eq!(
+            types(&t),
+            [
+                "ticket.created",
+                "message.added",
+                "ticket.assigned",
+                "status.changed"
+            ],
+            "{backend}"
+        );
+        assert_eq!(t["state"]["status"], "on_hold");
+        // Zammad's built-in "removed" maps to nothing by default; the admin
+        // may say to ignore it (over the API this time).
+        let (_, r) = deliver("states-04-removed", "d-4").await;
+        assert_eq!(r["outcome"], "unmapped", "{r}");
+        let resp = app
+            .http
+            .patch(format!("{}/v1/integrations/helpdesk", app.node.url()))
+            .bearer_auth(&app.admin)
+            .json(&json!({"options": {"states": {"2": "open", "8": "on_hold", "6": "ignore"}}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        let (_, r) = deliver("states-04-removed", "d-5").await;
+        assert_eq!(r["outcome"], "unchanged", "{r}");
+        assert!(
+            r["notes"][0].as_str().unwrap().contains("mapped to ignore"),
+            "{r}"
+        );
+
+        // The legacy Zendesk template, rendered in the requester's language:
+        // status, priority and rating are unmapped, each said.
+        let (s, _) = app
+            .admin_post(
+                "/v1/integrations",
+                json!({"name": "legacy", "vendor": "zendesk", "secret": ZENDESK_SECRET}),
+            )
+            .await;
+        assert_eq!(s, 201);
+        let (s, r) = app
+            .zendesk(
+                "legacy",
+                &fixture("zendesk/localised-zh-update.json"),
+                "inv-zh",
+                now(),
+                ZENDESK_SECRET,
+            )
+            .await;
+        assert_eq!((s, r["outcome"].as_str()), (200, Some("recorded")), "{r}");
+        let reasons: Vec<&str> = r["unmapped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["reason"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            reasons,
+            ["unknown_rating", "unknown_priority", "unknown_state"],
+            "{r}"
+        );
+        assert!(
+            r["unmapped"][2]["detail"]
+                .as_str()
+                .unwrap()
+                .contains("connect the event webhook instead")
+        );
+        for reason in ["unknown_rating", "unknown_priority", "unknown_state"] {
+            assert_eq!(
+                counter(
+                    &app,
+                    &format!(
+                        r#"proofdesk_webhook_unmapped_total{{vendor="zendesk",reason="{reason}"}}"#
+                    )
+                )
+                .await,
+                1,
+                "{reason}"
+            );
+        }
+        app.stop().await;
+    }
+}
+
+/// Issue 28 §2: Zammad retries every answer that is not 2xx, 4xx included
+/// (five attempts, 10 s × attempt apart: app/jobs/trigger_webhook_job.rb).
+/// Each retry of a refused delivery is refused again: a ledger row, and
+/// nothing in the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zammad_retries_of_a_refused_delivery_add_only_ledger_rows() {
+    let db = TestDb::sqlite().await;
+    let app = App::spawn(db).await;
+    let (_, zm) = app
+        .admin_post(
+            "/v1/integrations",
+            json!({"name": "zm", "vendor": "zammad"}),
+        )
+        .await;
+    let secret = zm["secret"].as_str().unwrap().to_owned();
+    let body = fixture("zammad/life-01-created.json");
+    let mut broken: Value = serde_json::from_slice(&body).unwrap();
+    broken["ticket"]["id"] = json!("31; DROP");
+    let broken = serde_json::to_vec(&broken).unwrap();
+    for attempt in 1..=5 {
+        let (s, r) = app
+            .zammad("zm", &body, "d-forged", "a-wrong-secret-0000")
+            .await;
+        assert_eq!(
+            (s, r["outcome"].as_str()),
+            (401, Some("rejected")),
+            "attempt {attempt}"
+        );
+        let (s, r) = app.zammad("zm", &broken, "d-broken", &secret).await;
+        assert_eq!(
+            (s, r["outcome"].as_str()),
+            (422, Some("rejected")),
+            "attempt {attempt}"
+        );
+    }
+    let store = app.node.store.as_ref();
+    assert_eq!(
+        store.stats().await.unwrap().size,
+        0,
+        "nothing reached the log"
+    );
+    let (_, l) = app
+        .admin_get("/v1/integrations/zm/deliveries?outcome=rejected")
+        .await;
+    assert_eq!(l["deliveries"].as_array().unwrap().len(), 10, "{l}");
+    // The real delivery, and Zammad retrying it after a lost answer.
+    let (s, r) = app.zammad("zm", &body, "d-real", &secret).await;
+    assert_eq!((s, r["outcome"].as_str()), (200, Some("recorded")), "{r}");
+    let size = store.stats().await.unwrap().size;
+    let (s, r) = app.zammad("zm", &body, "d-real", &secret).await;
+    assert_eq!((s, r["outcome"].as_str()), (200, Some("duplicate")), "{r}");
+    assert_eq!(store.stats().await.unwrap().size, size);
+    // Rotating the token: a second secret is accepted beside the first.
+    let next = "the-next-zammad-token-0123456789";
+    let resp = app
+        .http
+        .patch(format!("{}/v1/integrations/zm", app.node.url()))
+        .bearer_auth(&app.admin)
+        .json(&json!({ "second_secret": next }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let view: Value = resp.json().await.unwrap();
+    assert_eq!(view["second_secret_set"], true);
+    assert!(!view.to_string().contains(next), "never shown");
+    let (s, r) = app
+        .zammad(
+            "zm",
+            &fixture("zammad/life-02-open-assigned-reply.json"),
+            "d-next",
+            next,
+        )
+        .await;
+    assert_eq!((s, r["outcome"].as_str()), (200, Some("recorded")), "{r}");
     app.stop().await;
 }

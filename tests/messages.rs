@@ -233,6 +233,26 @@ async fn an_idempotency_key_reused_on_another_ticket_says_so() {
 }
 
 #[tokio::test]
+async fn a_body_that_is_not_an_object_says_so() {
+    let db = TestDb::sqlite().await;
+    let c = Client::start(&db).await;
+    let t = c.ticket("not-an-object").await;
+    // serde would read the event's members from an array, in order.
+    let (s, d) = c
+        .raw(
+            &t,
+            &json!(["ticket.created", {}, {}, "web", "2026-01-01T00:00:00Z"]).to_string(),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, d.as_str()),
+        (422, "the body must be a JSON object, not an array")
+    );
+    db.cleanup().await;
+}
+
+#[tokio::test]
 async fn an_unpaired_surrogate_is_reported_as_one() {
     let db = TestDb::sqlite().await;
     let c = Client::start(&db).await;

@@ -39,6 +39,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         let mut value = crate::protocol::canonical::parse_strict(text)
             .map_err(|e| ApiError::BadRequest(e.to_string()))?;
         integral_numbers(&mut value);
+        // Every body the API takes is an object; serde would also read a
+        // struct from an array of its members in order.
+        if !value.is_object() {
+            return Err(ApiError::Unprocessable {
+                reason: format!("the body must be a JSON object, not {}", kind(&value)),
+                item: None,
+            });
+        }
         let typed = T::deserialize(&value).map_err(|e| ApiError::Unprocessable {
             reason: e.to_string(),
             item: None,
@@ -65,6 +73,18 @@ fn integral_numbers(v: &mut serde_json::Value) {
         Value::Array(a) => a.iter_mut().for_each(integral_numbers),
         Value::Object(m) => m.values_mut().for_each(integral_numbers),
         _ => {}
+    }
+}
+
+fn kind(v: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 

@@ -7,6 +7,8 @@
 //! - `POST /v1/integrations` (admin): create one; the response shows the
 //!   secret once.
 //! - `GET /v1/integrations` (admin): list them, without secrets.
+//! - `PATCH /v1/integrations/{integration}` (admin): change the mapping
+//!   options or set Zendesk's second (rating trigger) secret.
 //! - `GET /v1/integrations/{integration}/deliveries?outcome=&limit=&before=` (audit
 //!   or admin): the ledger, newest first.
 
@@ -25,7 +27,7 @@ use super::extract::ApiJson;
 use super::schema::Problem;
 use super::{AppState, auth};
 use crate::integrations::deliver::{DeliverError, Incoming, deliver};
-use crate::integrations::{Delivery, Integration, MappingOptions, Outcome, Vendor};
+use crate::integrations::{Delivery, Integration, MappingOptions, Outcome, Unmapped, Vendor};
 use crate::protocol::fields::Code;
 
 /// An integration's name in the path (a code; the last segment of its
@@ -42,8 +44,9 @@ pub struct IntegrationPath {
 #[into_params(parameter_in = Header)]
 #[allow(dead_code)] // read by the OpenAPI document only
 pub struct ZendeskHeaders {
-    /// base64(HMAC-SHA256(signing secret, timestamp ‖ raw body)). Missing
-    /// or wrong: 401.
+    /// base64(HMAC-SHA256(signing secret, timestamp ‖ raw body)), with the
+    /// event webhook's secret or the rating trigger webhook's. Missing or
+    /// wrong: 401.
     #[serde(rename = "X-Zendesk-Webhook-Signature")]
     pub signature: String,
     /// The instant Zendesk signed at; outside the integration's
@@ -84,6 +87,8 @@ pub struct WebhookReply {
     pub count: Option<u64>,
     /// Vendor changes that were skipped or translated, and why.
     pub notes: Vec<String>,
+    /// What is not in the log, by reason, and what to do about it.
+    pub unmapped: Vec<Unmapped>,
 }
 
 impl From<&Delivery> for WebhookReply {
@@ -96,6 +101,7 @@ impl From<&Delivery> for WebhookReply {
             first_index: d.first_index,
             count: d.count,
             notes: d.notes.clone(),
+            unmapped: d.unmapped.clone(),
         }
     }
 }
@@ -144,6 +150,7 @@ async fn webhook(
     };
     match deliver(app.store.as_ref(), &app.policy, vendor, &name, incoming).await {
         Ok(reply) => {
+            app.metrics.webhook(vendor, &reply.delivery);
             let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
             let body = WebhookReply::from(&reply.delivery);
             if status.is_success() {
@@ -191,15 +198,16 @@ async fn webhook(
     }
 }
 
-/// A Zendesk webhook delivery (the ticket as JSON, from a trigger).
+/// A Zendesk webhook delivery: a ticket event (`zen:event-type:ticket.…`)
+/// from the event webhook, or a satisfaction rating from a trigger.
 /// Authenticated by Zendesk's signature over the raw body, not by an API
 /// key; the body is read as sent whatever its Content-Type (the signature
 /// covers the bytes).
 #[utoipa::path(post, path = "/v1/integrations/zendesk/{integration}", tag = "webhooks",
     params(IntegrationPath, ZendeskHeaders),
-    request_body(content = Value, content_type = "application/json", description = "The Zendesk webhook payload"),
+    request_body(content = Value, content_type = "application/json", description = "A Zendesk ticket event, or the rating trigger's body (README \"Connect Zendesk\")"),
     responses(
-        (status = 200, description = "Handled: recorded, a duplicate of a delivery already handled, or unmapped (authentic, but nothing to record); see `outcome`", body = WebhookReply),
+        (status = 200, description = "Handled: recorded, a duplicate of a delivery already handled, unmapped (authentic, but nothing maps; `unmapped` says why) or unchanged (already in the log); see `outcome`", body = WebhookReply),
         (status = 400, description = "Signed, but the delivery-id header is missing or the body is not JSON", body = WebhookProblem, content_type = "application/problem+json"),
         (status = 401, description = "The signature is missing, wrong, or (Zendesk) its timestamp is outside the window", body = WebhookProblem, content_type = "application/problem+json"),
         (status = 404, description = "No integration of this vendor with this name", body = Problem, content_type = "application/problem+json"),
@@ -225,7 +233,7 @@ pub async fn zendesk(
     params(IntegrationPath, ZammadHeaders),
     request_body(content = Value, content_type = "application/json", description = "The Zammad webhook payload"),
     responses(
-        (status = 200, description = "Handled: recorded, a duplicate of a delivery already handled, or unmapped (authentic, but nothing to record); see `outcome`", body = WebhookReply),
+        (status = 200, description = "Handled: recorded, a duplicate of a delivery already handled, unmapped (authentic, but nothing maps; `unmapped` says why) or unchanged (already in the log); see `outcome`", body = WebhookReply),
         (status = 400, description = "Signed, but the delivery-id header is missing or the body is not JSON", body = WebhookProblem, content_type = "application/problem+json"),
         (status = 401, description = "The signature is missing, wrong, or (Zendesk) its timestamp is outside the window", body = WebhookProblem, content_type = "application/problem+json"),
         (status = 404, description = "No integration of this vendor with this name", body = Problem, content_type = "application/problem+json"),
@@ -251,11 +259,17 @@ pub struct CreateIntegration {
     #[schema(value_type = Code)]
     pub name: String,
     pub vendor: Vendor,
-    /// Zendesk: the webhook's signing secret. Zammad: leave out to have one
-    /// generated.
+    /// Zendesk: the event webhook's signing secret. Zammad: leave out to
+    /// have one generated.
     #[serde(default)]
     #[schema(pattern = "^[!-~]{16,256}$")]
     pub secret: Option<String>,
+    /// A second signing secret deliveries may carry. Zendesk: the webhook
+    /// the rating triggers notify. Zammad: the next secret, while rotating.
+    /// May also be set later (PATCH).
+    #[serde(default)]
+    #[schema(pattern = "^[!-~]{16,256}$")]
+    pub second_secret: Option<String>,
     /// Mapping options on top of the vendor's defaults.
     #[serde(default)]
     #[schema(value_type = Option<OptionsInput>)]
@@ -284,6 +298,44 @@ pub struct OptionsInput {
     /// Prefix of the pseudonymous refs made from vendor user ids.
     #[schema(nullable = false, pattern = "^[!-?A-~]{0,32}$")]
     pub ref_prefix: Option<String>,
+    /// Zammad: state id → new, open, pending, on_hold, solved, closed,
+    /// merged or ignore (renamed or added states).
+    #[schema(schema_with = states_schema)]
+    pub states: Option<Value>,
+    /// Zammad: priority id → low, normal, high or urgent.
+    #[schema(schema_with = priorities_schema)]
+    pub priorities: Option<Value>,
+}
+
+/// A map from Zammad ids (digits) to one of `words`.
+fn id_map(words: &[&str], what: &str) -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{AdditionalProperties, Object, Type};
+    Object::builder()
+        .schema_type(Type::Object)
+        .property_names(Some(
+            Object::builder()
+                .schema_type(Type::String)
+                .pattern(Some("^[0-9]{1,20}$"))
+                .build(),
+        ))
+        .additional_properties(Some(AdditionalProperties::from(
+            Object::builder()
+                .schema_type(Type::String)
+                .enum_values(Some(words.iter().copied())),
+        )))
+        .description(Some(format!(
+            "Zammad (a Zendesk integration never consults it): {what} id → {}",
+            words.join(", ")
+        )))
+        .build()
+}
+
+fn states_schema() -> utoipa::openapi::schema::Object {
+    id_map(&crate::integrations::STATE_WORDS, "state")
+}
+
+fn priorities_schema() -> utoipa::openapi::schema::Object {
+    id_map(&["low", "normal", "high", "urgent"], "priority")
 }
 
 /// An integration, never with its secret.
@@ -294,6 +346,9 @@ pub struct IntegrationView {
     /// Where the vendor posts: `/v1/integrations/<vendor>/<name>`.
     pub webhook_path: String,
     pub options: MappingOptions,
+    /// Whether a second signing secret is set (Zendesk: the rating
+    /// trigger webhook's).
+    pub second_secret_set: bool,
     pub created_at: String,
 }
 
@@ -304,6 +359,7 @@ impl From<&Integration> for IntegrationView {
             vendor: i.vendor,
             webhook_path: i.webhook_path(),
             options: i.options.clone(),
+            second_secret_set: i.second_secret.is_some(),
             created_at: i.created_at.clone(),
         }
     }
@@ -333,8 +389,13 @@ pub struct DeliveryList {
 
 /// Options given over the API or CLI, on top of the vendor's defaults.
 pub fn options_for(vendor: Vendor, given: Option<&Value>) -> Result<MappingOptions, String> {
-    let mut base =
-        serde_json::to_value(MappingOptions::defaults_for(vendor)).map_err(|e| e.to_string())?;
+    options_over(MappingOptions::defaults_for(vendor), given)
+}
+
+/// Options given, on top of `base` (an integration's current ones when
+/// updating): each member given replaces the one in `base`.
+pub fn options_over(base: MappingOptions, given: Option<&Value>) -> Result<MappingOptions, String> {
+    let mut base = serde_json::to_value(base).map_err(|e| e.to_string())?;
     if let Some(given) = given {
         let Some(obj) = given.as_object() else {
             return Err("options must be a JSON object".into());
@@ -375,8 +436,13 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<IntegrationCreated>), ApiError> {
     let unprocessable = |reason: String| ApiError::Unprocessable { reason, item: None };
     let options = options_for(body.vendor, body.options.as_ref()).map_err(unprocessable)?;
-    let integration = Integration::new(&body.name, body.vendor, body.secret, options)
+    let mut integration = Integration::new(&body.name, body.vendor, body.secret, options)
         .map_err(|e| unprocessable(e.to_string()))?;
+    if let Some(second) = body.second_secret {
+        integration
+            .set_second_secret(second)
+            .map_err(|e| unprocessable(e.to_string()))?;
+    }
     if !app
         .store
         .integration_store()
@@ -398,6 +464,81 @@ pub async fn create(
             secret,
         }),
     ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateIntegration {
+    /// Mapping options to change; members left out keep their values.
+    #[serde(default)]
+    #[schema(value_type = Option<OptionsInput>)]
+    pub options: Option<Value>,
+    /// A second signing secret deliveries may carry (Zendesk: the rating
+    /// trigger webhook's; Zammad: the next one, while rotating).
+    #[serde(default)]
+    #[schema(pattern = "^[!-~]{16,256}$")]
+    pub second_secret: Option<String>,
+}
+
+/// Change an integration's mapping options (map a renamed Zammad state,
+/// for instance) or set its second signing secret (Zendesk's rating
+/// trigger webhook's). Deliveries already
+/// handled stay as they were; the next ones use the new options.
+#[utoipa::path(patch, path = "/v1/integrations/{integration}", tag = "admin",
+    security(("apiKey" = ["admin"])),
+    params(IntegrationPath),
+    request_body(content = UpdateIntegration, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Updated", body = IntegrationView),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the admin scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No integration with this name", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Content-Type is not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An option or the secret breaks its rules", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    _caller: auth::Admin,
+    ApiJson(body, _): ApiJson<UpdateIntegration>,
+) -> Result<Json<IntegrationView>, ApiError> {
+    let ledger = app.store.integration_store();
+    let mut integration = ledger
+        .integration(&name)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no integration named {name:?}")))?;
+    apply_update(&mut integration, body.options.as_ref(), body.second_secret)
+        .map_err(|reason| ApiError::Unprocessable { reason, item: None })?;
+    ledger.update_integration(&integration).await?;
+    Ok(Json(IntegrationView::from(&integration)))
+}
+
+/// Options on top of the integration's, checked as at creation, and the
+/// second secret; for the API and the CLI.
+pub fn apply_update(
+    integration: &mut Integration,
+    options: Option<&Value>,
+    second_secret: Option<String>,
+) -> Result<(), String> {
+    let options = options_over(integration.options.clone(), options)?;
+    // The same rules as a new integration of this vendor.
+    Integration::new(
+        &integration.name,
+        integration.vendor,
+        Some(integration.secret.clone()),
+        options.clone(),
+    )
+    .map_err(|e| e.to_string())?;
+    integration.options = options;
+    if let Some(second) = second_secret {
+        integration
+            .set_second_secret(second)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// Every integration, never with its secret.
@@ -424,7 +565,8 @@ pub async fn list(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DeliveriesQuery {
-    /// Only deliveries with this outcome.
+    /// Only deliveries with this outcome; `unmapped` also lists recorded
+    /// deliveries part of which did not map.
     #[serde(default)]
     #[param(value_type = Option<Outcome>)]
     pub outcome: Option<String>,
@@ -467,7 +609,7 @@ pub async fn deliveries(
         None => None,
         Some(s) => Some(Outcome::parse(s).ok_or_else(|| {
             ApiError::BadRequest(format!(
-                "outcome {s:?}: use recorded, duplicate, rejected, unmapped or failed"
+                "outcome {s:?}: use recorded, duplicate, rejected, unmapped, unchanged or failed"
             ))
         })?),
     };

@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -177,6 +177,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/integrations/{integration}/deliveries",
             get(integrations::deliveries),
+        )
+        .route(
+            "/v1/integrations/{integration}",
+            patch(integrations::update),
         )
         .route("/v1/batches/{id}/leaves", get(audit_api::batch_leaves))
         .route("/v1/export", get(audit_api::export))

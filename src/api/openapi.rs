@@ -41,6 +41,7 @@ use super::{audit_api, docs, integrations, keys, ops, page, public, receipts, ti
         integrations::create,
         integrations::list,
         integrations::deliveries,
+        integrations::update,
         keys::list,
         keys::revoke,
         keys::rotate,

@@ -1,5 +1,6 @@
-//! `proofdesk integrations create | list | deliveries`: connect a help desk
-//! and read its delivery ledger, straight against the database.
+//! `proofdesk integrations create | update | list | deliveries`: connect a
+//! help desk, change its mapping, and read its delivery ledger, straight
+//! against the database.
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -7,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::Subcommand;
 
-use proofdesk::api::integrations::{describe, options_for};
+use proofdesk::api::integrations::{apply_update, describe, options_for};
 use proofdesk::integrations::{Integration, Outcome, Vendor};
 
 #[derive(Subcommand)]
@@ -26,16 +27,40 @@ pub enum IntegrationsAction {
         /// A code (a-z 0-9 _ . : -): the last segment of the webhook URL.
         #[arg(long)]
         name: String,
-        /// Zendesk: the webhook's signing secret (else read from stdin with
-        /// --secret-stdin). Zammad: leave out to have one generated.
+        /// Zendesk: the event webhook's signing secret (else read from stdin
+        /// with --secret-stdin). Zammad: leave out to have one generated.
         #[arg(long, env = "PROOFDESK_INTEGRATION_SECRET", hide_env_values = true)]
         secret: Option<String>,
         /// Read the secret from the first line of standard input.
         #[arg(long)]
         secret_stdin: bool,
+        /// Read a second signing secret from the next line of standard
+        /// input (Zendesk: the rating trigger webhook's).
+        #[arg(long)]
+        second_secret_stdin: bool,
         /// Mapping options as JSON, e.g. '{"complaint": true, "category": "crypto"}'.
         #[arg(long)]
         options: Option<String>,
+    },
+    /// Change an integration's mapping options (members given replace
+    /// theirs), or set its second signing secret.
+    Update {
+        #[arg(
+            long,
+            env = "PROOFDESK_DATABASE_URL",
+            default_value = "sqlite://proofdesk.db"
+        )]
+        database: String,
+        /// The integration's name.
+        integration: String,
+        /// Options as JSON, e.g. '{"states": {"8": "on_hold"}}'.
+        #[arg(long)]
+        options: Option<String>,
+        /// Read a second signing secret from the first line of standard
+        /// input (Zendesk: the rating trigger webhook's; Zammad: the next
+        /// one, while rotating).
+        #[arg(long)]
+        second_secret_stdin: bool,
     },
     /// List integrations (never their secrets).
     List {
@@ -56,7 +81,9 @@ pub enum IntegrationsAction {
         database: String,
         /// The integration's name.
         integration: String,
-        /// Only this outcome: recorded, duplicate, rejected, unmapped, failed.
+        /// Only this outcome: recorded, duplicate, rejected, unmapped,
+        /// unchanged, failed. `unmapped` also lists recorded deliveries part
+        /// of which did not map.
         #[arg(long)]
         outcome: Option<String>,
         #[arg(long, default_value_t = 100)]
@@ -78,16 +105,20 @@ pub async fn run(action: IntegrationsAction) -> anyhow::Result<ExitCode> {
             name,
             secret,
             secret_stdin,
+            second_secret_stdin,
             options,
         } => {
             let vendor = Vendor::parse(&vendor)
                 .with_context(|| format!("unknown vendor {vendor:?}: use zendesk or zammad"))?;
             let secret = if secret_stdin {
-                let mut line = String::new();
-                std::io::stdin().lock().read_line(&mut line)?;
-                Some(line.trim().to_owned())
+                Some(stdin_line()?)
             } else {
                 secret
+            };
+            let second_secret = if second_secret_stdin {
+                Some(stdin_line()?)
+            } else {
+                None
             };
             if vendor == Vendor::Zendesk && secret.is_none() {
                 bail!(
@@ -99,7 +130,10 @@ pub async fn run(action: IntegrationsAction) -> anyhow::Result<ExitCode> {
                 None => None,
             };
             let options = options_for(vendor, options.as_ref()).map_err(anyhow::Error::msg)?;
-            let integration = Integration::new(&name, vendor, secret, options)?;
+            let mut integration = Integration::new(&name, vendor, secret, options)?;
+            if let Some(second) = second_secret {
+                integration.set_second_secret(second)?;
+            }
             let store = proofdesk::log::connect(&database).await?;
             if !store
                 .integration_store()
@@ -115,6 +149,32 @@ pub async fn run(action: IntegrationsAction) -> anyhow::Result<ExitCode> {
                     "paste the secret into Zammad's webhook as the HMAC SHA1 Signature Token; it is shown only once"
                 );
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        IntegrationsAction::Update {
+            database,
+            integration,
+            options,
+            second_secret_stdin,
+        } => {
+            let options: Option<serde_json::Value> = match options {
+                Some(text) => Some(serde_json::from_str(&text).context("--options is not JSON")?),
+                None => None,
+            };
+            let second_secret = if second_secret_stdin {
+                Some(stdin_line()?)
+            } else {
+                None
+            };
+            let store = proofdesk::log::connect(&database).await?;
+            let ledger = store.integration_store();
+            let mut i = ledger
+                .integration(&integration)
+                .await?
+                .with_context(|| format!("no integration named {integration:?}"))?;
+            apply_update(&mut i, options.as_ref(), second_secret).map_err(anyhow::Error::msg)?;
+            ledger.update_integration(&i).await?;
+            println!("{}", describe(&i));
             Ok(ExitCode::SUCCESS)
         }
         IntegrationsAction::List { database } => {
@@ -134,7 +194,7 @@ pub async fn run(action: IntegrationsAction) -> anyhow::Result<ExitCode> {
         } => {
             let outcome = match outcome {
                 Some(o) => Some(Outcome::parse(&o).with_context(|| {
-                    format!("unknown outcome {o:?}: use recorded, duplicate, rejected, unmapped or failed")
+                    format!("unknown outcome {o:?}: use recorded, duplicate, rejected, unmapped, unchanged or failed")
                 })?),
                 None => None,
             };
@@ -172,8 +232,19 @@ pub async fn run(action: IntegrationsAction) -> anyhow::Result<ExitCode> {
                 for n in &d.notes {
                     println!("    note: {n}");
                 }
+                for u in &d.unmapped {
+                    println!("    unmapped ({}): {}", u.reason.as_str(), u.detail);
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// One line of standard input, trimmed (a secret pasted there stays out of
+/// the shell history and the process list).
+fn stdin_line() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim().to_owned())
 }

@@ -1,13 +1,18 @@
 //! Handling one webhook delivery, from raw bytes to a ledger row. The HTTP
 //! handler only extracts headers and maps the reply to a status code.
 //!
-//! Status codes make the vendor retry only when a retry can help:
-//! - 200 recorded, duplicate, unmapped (a retry would change nothing);
+//! Status codes fit the vendors' retry rules:
+//! - 200 recorded, duplicate, unmapped, unchanged: a retry would change
+//!   nothing;
 //! - 401 bad, missing or stale signature; 400/422 a body or header that is
-//!   not what the vendor sends (each stored as rejected, with the reason);
-//! - 409 when the ticket kept changing under three attempts (a retry may
-//!   pass);
-//! - 503 when the database fails (a retry will pass once it is back).
+//!   not what the vendor sends (each stored as rejected, with the reason).
+//!   Zendesk does not retry these; Zammad retries every non-2xx (five
+//!   attempts, 10 s × attempt apart, app/jobs/trigger_webhook_job.rb), and
+//!   each retry is refused the same way: one more ledger row, nothing else;
+//! - 409 when the ticket kept changing under three attempts: Zendesk
+//!   retries a 409 (up to three times), Zammad any error;
+//! - 503 with `Retry-After: 10` when the database fails: Zendesk retries a
+//!   503 whose Retry-After is under 60 s.
 
 use std::sync::LazyLock;
 
@@ -15,7 +20,7 @@ use rand::RngCore;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use super::mapping::{Mirror, Snapshot, plan};
+use super::mapping::{Mirror, Parsed, Snapshot, plan};
 use super::{Delivery, Integration, Outcome, SignatureCheck, Vendor, signature, zammad, zendesk};
 use crate::ingest::new_handle;
 use crate::log::{AppendRequest, Idempotency, Store, StoreError, WriteResult};
@@ -54,6 +59,7 @@ impl Reply {
             "first_index": d.first_index,
             "count": d.count,
             "notes": d.notes,
+            "unmapped": d.unmapped,
         })
     }
 }
@@ -108,21 +114,36 @@ pub async fn deliver(
         first_index: None,
         count: None,
         notes: Vec::new(),
+        unmapped: Vec::new(),
     };
     d.signature = match vendor {
-        Vendor::Zendesk => signature::zendesk(
-            &integration.secret,
-            incoming.signature.as_deref(),
-            incoming.timestamp.as_deref(),
-            &incoming.body,
-            now.datetime(),
-            integration.options.timestamp_window_secs,
-        ),
-        Vendor::Zammad => signature::zammad(
-            &integration.secret,
-            incoming.signature.as_deref(),
-            &incoming.body,
-        ),
+        // The event webhook's secret, else the rating triggers' webhook's
+        // (the integration's second secret).
+        Vendor::Zendesk => {
+            let check = |secret: &str| {
+                signature::zendesk(
+                    secret,
+                    incoming.signature.as_deref(),
+                    incoming.timestamp.as_deref(),
+                    &incoming.body,
+                    now.datetime(),
+                    integration.options.timestamp_window_secs,
+                )
+            };
+            match (check(&integration.secret), &integration.second_secret) {
+                (SignatureCheck::Invalid, Some(second)) => check(second),
+                (first, _) => first,
+            }
+        }
+        Vendor::Zammad => {
+            let check = |secret: &str| {
+                signature::zammad(secret, incoming.signature.as_deref(), &incoming.body)
+            };
+            match (check(&integration.secret), &integration.second_secret) {
+                (SignatureCheck::Invalid, Some(second)) => check(second),
+                (first, _) => first,
+            }
+        }
     };
     if d.signature != SignatureCheck::Valid {
         let why = match d.signature {
@@ -179,22 +200,18 @@ pub async fn deliver(
             .await;
         }
     };
-    let snapshot = match vendor {
-        Vendor::Zendesk => match zendesk::parse(&body) {
-            Ok(zendesk::Parsed::Snapshot(s)) => Ok(*s),
-            Ok(zendesk::Parsed::Unmapped(r)) => Err(Ok(r)),
-            Err(r) => Err(Err(r)),
-        },
-        Vendor::Zammad => match zammad::parse(&body) {
-            Ok(zammad::Parsed::Snapshot(s)) => Ok(*s),
-            Ok(zammad::Parsed::Unmapped(r)) => Err(Ok(r)),
-            Err(r) => Err(Err(r)),
-        },
+    let parsed = match vendor {
+        Vendor::Zendesk => zendesk::parse(&body),
+        Vendor::Zammad => zammad::parse(&body, &integration),
     };
-    let snapshot = match snapshot {
-        Ok(s) => s,
-        Err(Ok(unmapped)) => return finish(store, d, Outcome::Unmapped, Some(unmapped), 200).await,
-        Err(Err(rejected)) => {
+    let snapshot = match parsed {
+        Ok(Parsed::Snapshot(s)) => *s,
+        Ok(Parsed::Unmapped(u)) => {
+            let why = u.detail.clone();
+            d.unmapped.push(u);
+            return finish(store, d, Outcome::Unmapped, Some(why), 200).await;
+        }
+        Err(rejected) => {
             return finish(store, d, Outcome::Rejected, Some(rejected), 422).await;
         }
     };
@@ -255,6 +272,7 @@ async fn apply(
             Timestamp::now(),
         );
         d.notes = p.notes.clone();
+        d.unmapped = p.unmapped.clone();
         let mirror_json = serde_json::to_string(&p.mirror).map_err(StoreError::corrupt)?;
         if p.events.is_empty() {
             ledger
@@ -265,12 +283,18 @@ async fn apply(
                     &mirror_json,
                 )
                 .await?;
-            let why = if d.notes.is_empty() {
-                "nothing in this delivery changes the ticket in the log (status, priority, assignment, comment and rating as already recorded)".to_owned()
-            } else {
-                "every change in this delivery was skipped (see notes)".to_owned()
+            let (outcome, why) = match d.unmapped.first() {
+                Some(u) => (Outcome::Unmapped, u.detail.clone()),
+                None if d.notes.is_empty() => (
+                    Outcome::Unchanged,
+                    "the log already has what this delivery says (status, priority, assignment, comment and rating)".to_owned(),
+                ),
+                None => (
+                    Outcome::Unchanged,
+                    "nothing to append: every change in this delivery was skipped or is already in the log (see notes)".to_owned(),
+                ),
             };
-            return finish(store, d, Outcome::Unmapped, Some(why), 200).await;
+            return finish(store, d, outcome, Some(why), 200).await;
         }
         let requests: Vec<AppendRequest> = p
             .events
@@ -347,8 +371,9 @@ async fn finish(
 ) -> Result<Reply, DeliverError> {
     d.outcome = outcome;
     d.reason = reason;
-    if outcome == Outcome::Rejected || outcome == Outcome::Unmapped {
-        tracing::warn!(integration = %d.integration, delivery = ?d.delivery_id, outcome = outcome.as_str(), reason = ?d.reason, "webhook delivery not recorded");
+    if outcome == Outcome::Rejected || !d.unmapped.is_empty() {
+        let reasons: Vec<&str> = d.unmapped.iter().map(|u| u.reason.as_str()).collect();
+        tracing::warn!(integration = %d.integration, delivery = ?d.delivery_id, outcome = outcome.as_str(), reason = ?d.reason, unmapped = ?reasons, "webhook delivery not (fully) recorded");
     }
     d.id = store.integration_store().record_delivery(&d).await?;
     Ok(Reply {

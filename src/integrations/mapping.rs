@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Integration, Vendor};
+use super::{Integration, Unmapped, UnmappedReason, Vendor};
 use crate::protocol::event::{
     Assigned, Created, Direction, EventData, Message, Priority, PriorityChange, Rated, Reopened,
     Resolved, Status, StatusChange, Visibility,
@@ -32,31 +32,90 @@ pub struct Target {
     pub resolution: Option<&'static str>,
 }
 
-/// THE mapping of vendor states onto Proofdesk's (README "Vendor states").
-pub fn map_state(vendor: Vendor, state: &str) -> Option<Target> {
-    let s = state.trim().to_ascii_lowercase();
-    let t = |status| {
-        Some(Target {
-            status,
-            resolution: None,
-        })
-    };
-    match (vendor, s.as_str()) {
-        (_, "new") => t(Status::New),
-        (_, "open") => t(Status::Open),
-        (Vendor::Zendesk, "pending") => t(Status::Pending),
-        (Vendor::Zendesk, "hold" | "on-hold" | "on hold") => t(Status::OnHold),
-        (Vendor::Zendesk, "solved") => t(Status::Solved),
-        (Vendor::Zendesk, "closed") => t(Status::Closed),
-        (Vendor::Zammad, "pending reminder") => t(Status::Pending),
-        (Vendor::Zammad, "pending close") => t(Status::Pending),
-        (Vendor::Zammad, "closed") => t(Status::Closed),
-        (Vendor::Zammad, "merged") => Some(Target {
+/// What a vendor state means here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mapped {
+    To(Target),
+    /// The admin mapped it to `ignore`: no event, and not unmapped either.
+    Ignore,
+}
+
+fn to(status: Status) -> Option<Mapped> {
+    Some(Mapped::To(Target {
+        status,
+        resolution: None,
+    }))
+}
+
+/// A word of `MappingOptions::states` (checked when the options are set).
+fn state_word(word: &str) -> Option<Mapped> {
+    match word {
+        "new" => to(Status::New),
+        "open" => to(Status::Open),
+        "pending" => to(Status::Pending),
+        "on_hold" => to(Status::OnHold),
+        "solved" => to(Status::Solved),
+        "closed" => to(Status::Closed),
+        "merged" => Some(Mapped::To(Target {
             status: Status::Closed,
             resolution: Some("merged"),
-        }),
+        })),
+        "ignore" => Some(Mapped::Ignore),
         _ => None,
     }
+}
+
+/// THE mapping of vendor states onto Proofdesk's (README "Vendor states"):
+/// by id through the integration's `states` option (Zammad), else by the
+/// vendor's default name. None: unmapped.
+pub fn map_state(
+    integration: &Integration,
+    name: Option<&str>,
+    id: Option<&str>,
+) -> Option<Mapped> {
+    if let Some(word) = id.and_then(|id| integration.options.states.get(id)) {
+        return state_word(word);
+    }
+    let s = name?.trim().to_ascii_lowercase();
+    match (integration.vendor, s.as_str()) {
+        (_, "new") => to(Status::New),
+        (_, "open") => to(Status::Open),
+        (Vendor::Zendesk, "pending") => to(Status::Pending),
+        (Vendor::Zendesk, "hold" | "on-hold" | "on hold") => to(Status::OnHold),
+        (Vendor::Zendesk, "solved") => to(Status::Solved),
+        (Vendor::Zendesk, "closed") => to(Status::Closed),
+        (Vendor::Zammad, "pending reminder") => to(Status::Pending),
+        (Vendor::Zammad, "pending close") => to(Status::Pending),
+        (Vendor::Zammad, "closed") => to(Status::Closed),
+        (Vendor::Zammad, "merged") => state_word("merged"),
+        _ => None,
+    }
+}
+
+/// What the admin can do about a state that maps to nothing.
+fn unknown_state(integration: &Integration, name: Option<&str>, id: Option<&str>) -> Unmapped {
+    let name = name.unwrap_or("");
+    let detail = match (integration.vendor, id) {
+        (Vendor::Zammad, Some(id)) => format!(
+            "Zammad state {id} ({name:?}) has no Proofdesk equivalent: map it with the integration option {{\"states\": {{\"{id}\": \"…\"}}}} (one of {}), e.g. proofdesk integrations update {} --options '{{\"states\": {{\"{id}\": \"closed\"}}}}'",
+            super::STATE_WORDS.join(", "),
+            integration.name
+        ),
+        (Vendor::Zammad, None) => format!(
+            "Zammad state {name:?} has no Proofdesk equivalent and the payload has no state_id to map it by"
+        ),
+        (Vendor::Zendesk, _) => format!(
+            "Zendesk status {name:?} has no Proofdesk equivalent (new, open, pending, hold, solved and closed do); a trigger template renders statuses in the requester's language: connect the event webhook instead (README \"Connect Zendesk\")"
+        ),
+    };
+    Unmapped::new(UnmappedReason::UnknownState, detail)
+}
+
+/// Parsed delivery: a vendor ticket's state, or something not mapped.
+#[derive(Debug)]
+pub enum Parsed {
+    Snapshot(Box<Snapshot>),
+    Unmapped(Unmapped),
 }
 
 /// A comment (Zendesk) or article (Zammad) in a delivery.
@@ -75,14 +134,24 @@ pub struct Comment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
     pub ticket_id: String,
+    /// When the vendor last changed the ticket: orders snapshots.
     pub updated_at: Option<Timestamp>,
+    /// When this change happened, where the vendor says more precisely
+    /// than `updated_at` (a Zendesk event's `time`); else `updated_at`.
+    pub occurred_at: Option<Timestamp>,
     pub created_at: Option<Timestamp>,
     /// The vendor's state, as sent (mapped in `plan`).
     pub state: Option<String>,
+    /// The vendor's id of that state (Zammad `state_id`).
+    pub state_id: Option<String>,
     /// None when the vendor sent no priority or one we cannot map (noted).
     pub priority: Option<Priority>,
     pub priority_raw: Option<String>,
     pub requester: Option<String>,
+    /// Whether assignee and group are in this delivery at all (a Zendesk
+    /// rating says nothing about them); one that is not is left as it is.
+    pub assignee_known: bool,
+    pub group_known: bool,
     /// None = unassigned.
     pub assignee: Option<String>,
     pub group: Option<String>,
@@ -92,6 +161,8 @@ pub struct Snapshot {
     pub comment: Option<Comment>,
     /// (score, scale) of a satisfaction rating.
     pub rating: Option<(u8, u8)>,
+    /// What the parser already found unmappable (a rating value).
+    pub unmapped: Vec<Unmapped>,
 }
 
 /// What the adapter remembers of a vendor ticket between deliveries: the
@@ -105,6 +176,9 @@ pub struct Mirror {
     pub updated_at_ms: Option<i64>,
     pub comments: BTreeSet<String>,
     pub rating: Option<(u8, u8)>,
+    /// A rating that arrived before the log had the ticket solved (the
+    /// rating trigger and the status event race): applied once it is.
+    pub pending_rating: Option<(u8, u8)>,
 }
 
 /// One event to append.
@@ -121,7 +195,10 @@ pub struct Planned {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Plan {
     pub events: Vec<Planned>,
+    /// Vendor changes skipped or translated, harmlessly.
     pub notes: Vec<String>,
+    /// What is not in the log and should be (see `Unmapped`).
+    pub unmapped: Vec<Unmapped>,
     pub mirror: Mirror,
 }
 
@@ -165,11 +242,16 @@ pub fn plan(
 ) -> Plan {
     let mut out = Plan {
         mirror: mirror.clone(),
+        unmapped: snap.unmapped.clone(),
         ..Plan::default()
     };
     // §10.4: occurred_at may not run ahead of the server; a vendor clock
     // ahead of ours is clamped to ours.
-    let at = snap.updated_at.filter(|t| *t <= now).unwrap_or(now);
+    let at = snap
+        .occurred_at
+        .or(snap.updated_at)
+        .filter(|t| *t <= now)
+        .unwrap_or(now);
     let opts = &integration.options;
     let system = Actor {
         role: Role::Integration,
@@ -273,37 +355,62 @@ pub fn plan(
                 push(&mut out, &mut sim, data, &actor, None);
             }
             (None, Some(raw)) if !raw.is_empty() && raw != "-" => {
-                out.notes.push(format!(
-                    "priority {raw:?} has no Proofdesk equivalent: ignored"
+                let fix = match integration.vendor {
+                    Vendor::Zammad => format!(
+                        "map its id with the integration option \"priorities\" (low, normal, high or urgent), e.g. proofdesk integrations update {} --options '{{\"priorities\": {{\"4\": \"urgent\"}}}}'",
+                        integration.name
+                    ),
+                    Vendor::Zendesk => "a trigger template renders priorities in the requester's language: connect the event webhook instead (README \"Connect Zendesk\")".to_owned(),
+                };
+                out.unmapped.push(Unmapped::new(
+                    UnmappedReason::UnknownPriority,
+                    format!("priority {raw:?} has no Proofdesk equivalent: {fix}"),
                 ));
             }
             _ => {}
         }
-        // Assignee and group.
-        if (snap.assignee.as_ref(), snap.group.as_ref())
+        // Assignee and group; what the delivery does not say stays.
+        let assignee = if snap.assignee_known {
+            snap.assignee.clone()
+        } else {
+            out.mirror.assignee.clone()
+        };
+        let group = if snap.group_known {
+            snap.group.clone()
+        } else {
+            out.mirror.group.clone()
+        };
+        if (assignee.as_ref(), group.as_ref())
             != (out.mirror.assignee.as_ref(), out.mirror.group.as_ref())
         {
             let data = EventData::Assigned(Assigned {
-                assignee: assignee_ref(integration, snap.assignee.as_deref()),
-                group: snap.group.as_deref().map(|g| group_code(integration, g)),
+                assignee: assignee_ref(integration, assignee.as_deref()),
+                group: group.as_deref().map(|g| group_code(integration, g)),
             });
             if push(&mut out, &mut sim, data, &actor, None) {
-                out.mirror.assignee = snap.assignee.clone();
-                out.mirror.group = snap.group.clone();
+                out.mirror.assignee = assignee;
+                out.mirror.group = group;
             }
         }
         // Status.
-        if let Some(raw) = &snap.state {
-            match map_state(integration.vendor, raw) {
-                None => out.notes.push(format!(
-                    "state {raw:?} has no Proofdesk equivalent: ignored"
+        if snap.state.is_some() || snap.state_id.is_some() {
+            let raw = snap.state.clone().unwrap_or_default();
+            match map_state(integration, snap.state.as_deref(), snap.state_id.as_deref()) {
+                None => out.unmapped.push(unknown_state(
+                    integration,
+                    snap.state.as_deref(),
+                    snap.state_id.as_deref(),
                 )),
-                Some(target) => move_status(
+                Some(Mapped::Ignore) => out.notes.push(format!(
+                    "state {raw:?} ({}) is mapped to ignore",
+                    snap.state_id.as_deref().unwrap_or("no id")
+                )),
+                Some(Mapped::To(target)) => move_status(
                     integration,
                     &mut out,
                     &mut sim,
                     &target,
-                    raw,
+                    &raw,
                     &actor,
                     policy,
                     &mut push,
@@ -319,8 +426,10 @@ pub fn plan(
         comment(integration, snap, &system, &mut out, &mut sim, &mut push);
     }
 
-    // Satisfaction, last: it needs a solved or closed ticket.
-    if let Some((score, scale)) = snap.rating
+    // Satisfaction, last: it needs a solved or closed ticket. One that
+    // came too early waits in the mirror for the status that allows it.
+    let rating = snap.rating.or(out.mirror.pending_rating);
+    if let Some((score, scale)) = rating
         && out.mirror.rating != Some((score, scale))
     {
         // Help desks' satisfaction ratings are CSAT (how this ticket was
@@ -337,9 +446,20 @@ pub fn plan(
             },
             None => system.clone(),
         };
-        if push(&mut out, &mut sim, data, &rater, None) {
-            out.mirror.rating = Some((score, scale));
+        if matches!(sim.status, Status::Solved | Status::Closed) {
+            if push(&mut out, &mut sim, data, &rater, None) {
+                out.mirror.rating = Some((score, scale));
+                out.mirror.pending_rating = None;
+            }
+        } else if out.mirror.pending_rating != Some((score, scale)) {
+            out.mirror.pending_rating = Some((score, scale));
+            out.notes.push(format!(
+                "satisfaction rating {score}/{scale} kept until the ticket is solved in the log (it is {})",
+                sim.status
+            ));
         }
+    } else if rating.is_some() {
+        out.mirror.pending_rating = None;
     }
     out
 }
@@ -361,9 +481,12 @@ fn comment(
         return;
     }
     if sim.status == Status::Closed {
-        out.notes.push(format!(
-            "skipped comment {}: the ticket is closed in the log",
-            c.id
+        out.unmapped.push(Unmapped::new(
+            UnmappedReason::CommentOnClosedTicket,
+            format!(
+                "comment {} was not recorded: the ticket is closed in the log, which takes no message (a late delivery, or a reply to a closed ticket; with --reopen-closed a reopening vendor state records it)",
+                c.id
+            ),
         ));
         return;
     }
@@ -421,8 +544,11 @@ fn move_status(
     };
     let reopen = |out: &mut Plan, sim: &mut TicketState, push: &mut PushFn<'_>| {
         if sim.status == Closed && !policy.reopen_closed {
-            out.notes.push(format!(
-                "vendor state {raw:?} would reopen a closed ticket, and this log's policy does not allow reopening closed tickets: ignored"
+            out.unmapped.push(Unmapped::new(
+                UnmappedReason::ReopenNotAllowed,
+                format!(
+                    "vendor state {raw:?} would reopen a closed ticket, and this log's policy does not allow reopening closed tickets (proofdesk serve --reopen-closed)"
+                ),
             ));
             return false;
         }
@@ -498,17 +624,22 @@ mod tests {
         Snapshot {
             ticket_id: "1".into(),
             updated_at: None,
+            occurred_at: None,
             created_at: None,
             state: Some(state.into()),
+            state_id: None,
             priority: Some(Priority::Normal),
             priority_raw: Some("normal".into()),
             requester: Some("100".into()),
+            assignee_known: true,
+            group_known: true,
             assignee: None,
             group: None,
             actor: Some("200".into()),
             channel: Channel::Web,
             comment: None,
             rating: None,
+            unmapped: Vec::new(),
         }
     }
 
@@ -592,7 +723,7 @@ mod tests {
                             for s in [a, b, c] {
                                 let p = plan(i, state.as_ref(), &mirror, &snap(s), &policy, now);
                                 let next = replay(state.as_ref(), &p, &policy);
-                                if let Some(t) = map_state(i.vendor, s) {
+                                if let Some(Mapped::To(t)) = map_state(i, Some(s), None) {
                                     let cur = state.as_ref().map_or(Status::New, |st| st.status);
                                     if reachable(cur, t.status, &policy) {
                                         assert_eq!(
@@ -606,7 +737,10 @@ mod tests {
                                             "{a}->{b}->{c} at {s}: {:?}",
                                             p.notes
                                         );
-                                        assert!(!p.notes.is_empty(), "a skipped change is noted");
+                                        assert!(
+                                            !(p.notes.is_empty() && p.unmapped.is_empty()),
+                                            "a skipped change is noted"
+                                        );
                                     }
                                 }
                                 state = Some(next);
@@ -658,10 +792,11 @@ mod tests {
             now,
         );
         assert!(late.events.is_empty());
+        assert_eq!(late.unmapped[0].reason, UnmappedReason::ReopenNotAllowed);
         assert!(
-            late.notes[0].contains("does not allow reopening"),
+            late.unmapped[0].detail.contains("does not allow reopening"),
             "{:?}",
-            late.notes
+            late.unmapped
         );
     }
 
@@ -685,10 +820,19 @@ mod tests {
         });
         let p2 = plan(&i, Some(&s), &p.mirror, &reply, &policy, now);
         assert_eq!(types(&p2), ["ticket.reopened", "message.added"]);
-        // Without the policy the reply is skipped, and both are noted.
+        // Without the policy the reply is not recorded, and both are said.
         let p3 = plan(&i, Some(&s), &p.mirror, &reply, &Policy::default(), now);
         assert!(p3.events.is_empty());
-        assert_eq!(p3.notes.len(), 2, "{:?}", p3.notes);
+        let reasons: Vec<_> = p3.unmapped.iter().map(|u| u.reason).collect();
+        assert_eq!(
+            reasons,
+            [
+                UnmappedReason::ReopenNotAllowed,
+                UnmappedReason::CommentOnClosedTicket
+            ],
+            "{:?}",
+            p3.unmapped
+        );
     }
 
     #[test]
@@ -719,6 +863,85 @@ mod tests {
         let p2 = plan(&i, Some(&s), &p.mirror, &older, &Policy::default(), now);
         assert_eq!(types(&p2), ["message.added"]);
         assert!(p2.notes[0].contains("older than one already applied"));
+    }
+
+    /// A renamed Zammad state is read by its id when mapped, by its default
+    /// name otherwise, and is unmapped (with the fix) when neither.
+    #[test]
+    fn zammad_states_map_by_id_then_by_default_name() {
+        let mut options = super::super::MappingOptions::defaults_for(Vendor::Zammad);
+        options.states.insert("2".into(), "open".into());
+        options.states.insert("8".into(), "on_hold".into());
+        options.states.insert("6".into(), "ignore".into());
+        let zm = Integration::new("helpdesk", Vendor::Zammad, None, options).unwrap();
+        let on = |name: &str, id: &str| map_state(&zm, Some(name), Some(id));
+        assert_eq!(on("in Bearbeitung", "2"), to(Status::Open));
+        assert_eq!(on("waiting for vendor", "8"), to(Status::OnHold));
+        assert_eq!(on("removed", "6"), Some(Mapped::Ignore));
+        assert_eq!(on("pending close", "7"), to(Status::Pending));
+        assert_eq!(on("gelöst", "9"), None);
+        let now = Timestamp::now();
+        let mut s = snap("gelöst");
+        s.state_id = Some("9".into());
+        let p = plan(&zm, None, &Mirror::default(), &s, &Policy::default(), now);
+        assert_eq!(types(&p), ["ticket.created"]);
+        assert_eq!(p.unmapped.len(), 1);
+        assert_eq!(p.unmapped[0].reason, UnmappedReason::UnknownState);
+        assert!(
+            p.unmapped[0].detail.contains(
+                r#"proofdesk integrations update helpdesk --options '{"states": {"9": "closed"}}'"#
+            ),
+            "{}",
+            p.unmapped[0].detail
+        );
+        // Mapped to ignore: no event, not unmapped, a note.
+        let mut s = snap("removed");
+        s.state_id = Some("6".into());
+        let p2 = plan(&zm, None, &Mirror::default(), &s, &Policy::default(), now);
+        assert!(p2.unmapped.is_empty() && p2.notes[0].contains("mapped to ignore"));
+    }
+
+    /// The rating trigger and the status event race: a rating that comes
+    /// first waits in the mirror and follows the resolution.
+    #[test]
+    fn a_rating_before_the_resolution_waits_for_it() {
+        let i = zd();
+        let now = Timestamp::now();
+        let p0 = plan(
+            &i,
+            None,
+            &Mirror::default(),
+            &snap("open"),
+            &Policy::default(),
+            now,
+        );
+        let s0 = replay(None, &p0, &Policy::default());
+        let mut rating = snap("open");
+        rating.state = None;
+        rating.priority = None;
+        rating.priority_raw = None;
+        rating.assignee_known = false;
+        rating.group_known = false;
+        rating.rating = Some((1, 1));
+        let p1 = plan(&i, Some(&s0), &p0.mirror, &rating, &Policy::default(), now);
+        assert!(p1.events.is_empty() && p1.unmapped.is_empty());
+        assert_eq!(p1.mirror.pending_rating, Some((1, 1)));
+        assert!(
+            p1.notes[0].contains("kept until the ticket is solved"),
+            "{:?}",
+            p1.notes
+        );
+        let p2 = plan(
+            &i,
+            Some(&s0),
+            &p1.mirror,
+            &snap("solved"),
+            &Policy::default(),
+            now,
+        );
+        assert_eq!(types(&p2), ["ticket.resolved", "satisfaction.rated"]);
+        assert_eq!(p2.mirror.pending_rating, None);
+        assert_eq!(p2.mirror.rating, Some((1, 1)));
     }
 
     #[test]

@@ -17,14 +17,18 @@
 pub mod deliver;
 pub mod mapping;
 pub mod signature;
+pub mod unmapped;
 pub mod zammad;
 pub mod zendesk;
+
+use std::collections::BTreeMap;
 
 use hmac::{KeyInit, Mac};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::fields::{Code, FieldError, PseudoRef};
+pub use unmapped::{Unmapped, UnmappedReason};
 
 type HmacSha256 = hmac::Hmac<sha2_11::Sha256>;
 
@@ -37,6 +41,16 @@ pub enum Vendor {
 }
 
 impl Vendor {
+    pub const ALL: [Vendor; 2] = [Vendor::Zendesk, Vendor::Zammad];
+
+    /// Position in `ALL`, for counters.
+    pub fn index(self) -> usize {
+        match self {
+            Vendor::Zendesk => 0,
+            Vendor::Zammad => 1,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Vendor::Zendesk => "zendesk",
@@ -75,7 +89,21 @@ pub struct MappingOptions {
     pub timestamp_window_secs: u64,
     /// Prefix of the pseudonymous refs made from vendor user ids.
     pub ref_prefix: String,
+    /// Zammad (Zendesk sends fixed names and no state id, so it never
+    /// consults this): state id → what it means here (`new`, `open`,
+    /// `pending`, `on_hold`, `solved`, `closed`, `merged`, or `ignore`).
+    /// Zammad's admins rename and add states; a state whose id is not here
+    /// is read by its default name, and one with neither is unmapped.
+    pub states: BTreeMap<String, String>,
+    /// Zammad, likewise: priority id → `low`, `normal`, `high` or `urgent`; the
+    /// same fallback to the default names ("1 low", "2 normal", "3 high").
+    pub priorities: BTreeMap<String, String>,
 }
+
+/// What a vendor state may be mapped to (`MappingOptions::states`).
+pub const STATE_WORDS: [&str; 8] = [
+    "new", "open", "pending", "on_hold", "solved", "closed", "merged", "ignore",
+];
 
 impl MappingOptions {
     pub fn defaults_for(vendor: Vendor) -> MappingOptions {
@@ -111,6 +139,32 @@ impl MappingOptions {
                 &self.timestamp_window_secs.to_string(),
             ));
         }
+        let id = |field: &'static str, k: &str| {
+            if k.is_empty() || k.len() > 20 || !k.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(FieldError::new(field, "keys are Zammad ids (digits)", k));
+            }
+            Ok(())
+        };
+        for (k, v) in &self.states {
+            id("states", k)?;
+            if !STATE_WORDS.contains(&v.as_str()) {
+                return Err(FieldError::new(
+                    "states",
+                    "a state id maps to new, open, pending, on_hold, solved, closed, merged or ignore",
+                    v,
+                ));
+            }
+        }
+        for (k, v) in &self.priorities {
+            id("priorities", k)?;
+            if crate::protocol::event::Priority::parse(v).is_none() {
+                return Err(FieldError::new(
+                    "priorities",
+                    "a priority id maps to low, normal, high or urgent",
+                    v,
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -123,6 +177,8 @@ impl Default for MappingOptions {
             resolution: "solved".into(),
             timestamp_window_secs: 300,
             ref_prefix: "hd_".into(),
+            states: BTreeMap::new(),
+            priorities: BTreeMap::new(),
         }
     }
 }
@@ -133,9 +189,15 @@ pub struct Integration {
     /// A code; the last segment of the webhook URL.
     pub name: String,
     pub vendor: Vendor,
-    /// The shared HMAC secret. Zendesk generates it (the webhook's signing
-    /// secret); for Zammad Proofdesk generates it and the admin pastes it.
+    /// The shared HMAC secret. Zendesk generates it (the event webhook's
+    /// signing secret); for Zammad Proofdesk generates it and the admin
+    /// pastes it.
     pub secret: String,
+    /// A second signing secret deliveries may carry. Zendesk: the webhook
+    /// the satisfaction-rating triggers notify (a Zendesk webhook is either
+    /// subscribed to events or connected to triggers, never both, and each
+    /// has its own secret). Zammad: the next secret, while rotating.
+    pub second_secret: Option<String>,
     /// Key of the keyed hash that turns vendor user ids into refs. Never
     /// leaves the server.
     pub pseudonym_key: [u8; 32],
@@ -154,7 +216,42 @@ impl std::fmt::Debug for Integration {
     }
 }
 
+/// A vendor's time, ISO 8601 / RFC 3339 with any precision (Zendesk event
+/// times have nanoseconds, Zammad's milliseconds), or to the minute as
+/// Zendesk's `…_with_timestamp` placeholders may render; truncated to the
+/// millisecond records carry.
+pub fn vendor_time(s: &str) -> Option<crate::protocol::fields::Timestamp> {
+    let s = s.trim();
+    let t = match chrono::DateTime::parse_from_rfc3339(s) {
+        Ok(t) => t.with_timezone(&chrono::Utc),
+        Err(_) => chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%MZ")
+            .ok()?
+            .and_utc(),
+    };
+    crate::protocol::fields::Timestamp::from_millis(t.timestamp_millis())
+}
+
+/// Exactly what the API document states (`^[!-~]{16,256}$`): no trimming,
+/// so a secret is used as given or refused.
+pub fn check_secret(field: &'static str, s: &str) -> Result<(), FieldError> {
+    if s.len() < 16 || s.len() > 256 || !s.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(FieldError::new(
+            field,
+            "a shared secret is 16 to 256 visible ASCII characters (no spaces)",
+            "(hidden)",
+        ));
+    }
+    Ok(())
+}
+
 impl Integration {
+    /// Sets the second signing secret (see `second_secret`).
+    pub fn set_second_secret(&mut self, secret: String) -> Result<(), FieldError> {
+        check_secret("second_secret", &secret)?;
+        self.second_secret = Some(secret);
+        Ok(())
+    }
+
     /// A new integration with a fresh pseudonymisation key, and a fresh
     /// secret unless the vendor's is given.
     pub fn new(
@@ -167,15 +264,7 @@ impl Integration {
         options.check()?;
         let secret = match secret {
             Some(s) => {
-                // Exactly what the API document states (`^[!-~]{16,256}$`):
-                // no trimming, so a secret is used as given or refused.
-                if s.len() < 16 || s.len() > 256 || !s.bytes().all(|b| b.is_ascii_graphic()) {
-                    return Err(FieldError::new(
-                        "secret",
-                        "a shared secret is 16 to 256 visible ASCII characters (no spaces)",
-                        "(hidden)",
-                    ));
-                }
+                check_secret("secret", &s)?;
                 s
             }
             None => {
@@ -190,6 +279,7 @@ impl Integration {
             name: name.to_owned(),
             vendor,
             secret,
+            second_secret: None,
             pseudonym_key: key,
             options,
             created_at: crate::protocol::fields::Timestamp::now().to_string(),
@@ -232,8 +322,12 @@ pub enum Outcome {
     Duplicate,
     /// Refused: signature, timestamp or payload (reason says which).
     Rejected,
-    /// Authentic, but nothing in it maps to a Proofdesk event.
+    /// Authentic, but nothing in it maps to a Proofdesk event (`unmapped`
+    /// says what and why).
     Unmapped,
+    /// Authentic and understood, and already what the log says: nothing to
+    /// append (a second event of one vendor update, a repeated snapshot).
+    Unchanged,
     /// The database failed while handling it; the vendor was told to retry.
     Failed,
 }
@@ -245,9 +339,19 @@ impl Outcome {
             Outcome::Duplicate => "duplicate",
             Outcome::Rejected => "rejected",
             Outcome::Unmapped => "unmapped",
+            Outcome::Unchanged => "unchanged",
             Outcome::Failed => "failed",
         }
     }
+
+    pub const ALL: [Outcome; 6] = [
+        Outcome::Recorded,
+        Outcome::Duplicate,
+        Outcome::Rejected,
+        Outcome::Unmapped,
+        Outcome::Unchanged,
+        Outcome::Failed,
+    ];
 
     pub fn parse(s: &str) -> Option<Outcome> {
         Some(match s {
@@ -255,6 +359,7 @@ impl Outcome {
             "duplicate" => Outcome::Duplicate,
             "rejected" => Outcome::Rejected,
             "unmapped" => Outcome::Unmapped,
+            "unchanged" => Outcome::Unchanged,
             "failed" => Outcome::Failed,
             _ => return None,
         })
@@ -314,4 +419,8 @@ pub struct Delivery {
     pub count: Option<u64>,
     /// Vendor changes that were skipped or translated, and why.
     pub notes: Vec<String>,
+    /// What the delivery held that is not in the log, by reason (also on a
+    /// recorded delivery, for the part that did not map).
+    #[serde(default)]
+    pub unmapped: Vec<Unmapped>,
 }

@@ -12,6 +12,9 @@ pub trait IntegrationStore: Send + Sync {
     /// Stores a new integration; false if the name is taken.
     async fn insert_integration(&self, i: &Integration) -> Result<bool, StoreError>;
     async fn integration(&self, name: &str) -> Result<Option<Integration>, StoreError>;
+    /// Replaces an integration's options and trigger secret; false if there
+    /// is no integration of that name.
+    async fn update_integration(&self, i: &Integration) -> Result<bool, StoreError>;
     async fn integrations(&self) -> Result<Vec<Integration>, StoreError>;
 
     /// The mirror (JSON) of a vendor ticket, and the Proofdesk handle.
@@ -29,7 +32,7 @@ pub trait IntegrationStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// The first delivery with this vendor delivery id that was handled
-    /// (recorded or unmapped), if any.
+    /// (recorded, unmapped or unchanged), if any.
     async fn handled_delivery(
         &self,
         integration: &str,
@@ -38,7 +41,8 @@ pub trait IntegrationStore: Send + Sync {
     /// Appends a ledger row and returns its id.
     async fn record_delivery(&self, d: &Delivery) -> Result<i64, StoreError>;
     /// Ledger rows, newest first, optionally of one outcome, and only
-    /// those older than ledger row `before` (to page back).
+    /// those older than ledger row `before` (to page back). `unmapped`
+    /// also lists recorded deliveries part of which did not map.
     async fn deliveries(
         &self,
         integration: &str,
@@ -49,34 +53,45 @@ pub trait IntegrationStore: Send + Sync {
 }
 
 pub(crate) mod sql {
-    pub const INSERT: &str = "INSERT INTO integrations (name, vendor, secret, pseudonym_key, options, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING";
-    pub const BY_NAME: &str = "SELECT name, vendor, secret, pseudonym_key, options, created_at FROM integrations WHERE name = $1";
-    pub const ALL: &str = "SELECT name, vendor, secret, pseudonym_key, options, created_at FROM integrations ORDER BY name";
+    pub const INSERT: &str = "INSERT INTO integrations (name, vendor, secret, pseudonym_key, options, created_at, second_secret) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO NOTHING";
+    pub const UPDATE: &str =
+        "UPDATE integrations SET options = $2, second_secret = $3 WHERE name = $1";
+    pub const BY_NAME: &str = "SELECT name, vendor, secret, pseudonym_key, options, created_at, second_secret FROM integrations WHERE name = $1";
+    pub const ALL: &str = "SELECT name, vendor, secret, pseudonym_key, options, created_at, second_secret FROM integrations ORDER BY name";
     pub const MIRROR: &str = "SELECT handle, mirror FROM integration_tickets WHERE integration = $1 AND vendor_ticket = $2";
     pub const PUT_MIRROR: &str = "INSERT INTO integration_tickets (integration, vendor_ticket, handle, mirror) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (integration, vendor_ticket) DO UPDATE SET mirror = excluded.mirror";
-    const COLS: &str = "id, integration, received_at, delivery_id, signature, body_sha256, outcome, reason, vendor_ticket, ticket, first_index, count, notes";
-    pub const INSERT_DELIVERY: &str = "INSERT INTO integration_deliveries (integration, received_at, delivery_id, signature, body_sha256, outcome, reason, vendor_ticket, ticket, first_index, count, notes) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id";
+    const COLS: &str = "id, integration, received_at, delivery_id, signature, body_sha256, outcome, reason, vendor_ticket, ticket, first_index, count, notes, unmapped";
+    pub const INSERT_DELIVERY: &str = "INSERT INTO integration_deliveries (integration, received_at, delivery_id, signature, body_sha256, outcome, reason, vendor_ticket, ticket, first_index, count, notes, unmapped) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id";
     pub fn handled() -> String {
         format!(
             "SELECT {COLS} FROM integration_deliveries WHERE integration = $1 AND delivery_id = $2 \
-             AND outcome IN ('recorded', 'unmapped') ORDER BY id LIMIT 1"
+             AND outcome IN ('recorded', 'unmapped', 'unchanged') ORDER BY id LIMIT 1"
         )
     }
     pub fn list() -> String {
         format!(
-            "SELECT {COLS} FROM integration_deliveries WHERE integration = $1 AND ($2 IS NULL OR outcome = $2) \
+            "SELECT {COLS} FROM integration_deliveries WHERE integration = $1 \
+             AND ($2 IS NULL OR outcome = $2 OR ($2 = 'unmapped' AND unmapped <> '[]')) \
              AND ($3 IS NULL OR id < $3) ORDER BY id DESC LIMIT $4"
         )
     }
 }
 
-pub(crate) type IntegrationRow = (String, String, String, Vec<u8>, String, String);
+pub(crate) type IntegrationRow = (
+    String,
+    String,
+    String,
+    Vec<u8>,
+    String,
+    String,
+    Option<String>,
+);
 
 pub(crate) fn integration_from(row: IntegrationRow) -> Result<Integration, StoreError> {
-    let (name, vendor, secret, key, options, created_at) = row;
+    let (name, vendor, secret, key, options, created_at, second_secret) = row;
     let vendor = Vendor::parse(&vendor)
         .ok_or_else(|| StoreError::corrupt(format!("unknown vendor {vendor:?}")))?;
     let options: MappingOptions = serde_json::from_str(&options)
@@ -88,6 +103,7 @@ pub(crate) fn integration_from(row: IntegrationRow) -> Result<Integration, Store
         name,
         vendor,
         secret,
+        second_secret,
         pseudonym_key,
         options,
         created_at,
@@ -109,6 +125,7 @@ pub(crate) struct DeliveryRow {
     first_index: Option<i64>,
     count: Option<i64>,
     notes: String,
+    unmapped: String,
 }
 
 impl TryFrom<DeliveryRow> for Delivery {
@@ -131,6 +148,8 @@ impl TryFrom<DeliveryRow> for Delivery {
             count: r.count.map(|v| v as u64),
             notes: serde_json::from_str(&r.notes)
                 .map_err(|e| StoreError::corrupt(format!("delivery notes: {e}")))?,
+            unmapped: serde_json::from_str(&r.unmapped)
+                .map_err(|e| StoreError::corrupt(format!("delivery unmapped: {e}")))?,
         })
     }
 }
@@ -153,6 +172,22 @@ macro_rules! impl_integration_store {
                     .bind(i.pseudonym_key.to_vec())
                     .bind(options)
                     .bind(i.created_at.as_str())
+                    .bind(i.second_secret.as_deref())
+                    .execute(self.pool())
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn update_integration(
+                &self,
+                i: &$crate::integrations::Integration,
+            ) -> Result<bool, $crate::log::StoreError> {
+                let options =
+                    serde_json::to_string(&i.options).map_err($crate::log::StoreError::corrupt)?;
+                let done = sqlx::query(sql::UPDATE)
+                    .bind(i.name.as_str())
+                    .bind(options)
+                    .bind(i.second_secret.as_deref())
                     .execute(self.pool())
                     .await?;
                 Ok(done.rows_affected() == 1)
@@ -227,6 +262,8 @@ macro_rules! impl_integration_store {
                     .map_err($crate::log::StoreError::corrupt)?;
                 let notes =
                     serde_json::to_string(&d.notes).map_err($crate::log::StoreError::corrupt)?;
+                let unmapped =
+                    serde_json::to_string(&d.unmapped).map_err($crate::log::StoreError::corrupt)?;
                 let id: i64 = sqlx::query_scalar(sql::INSERT_DELIVERY)
                     .bind(d.integration.as_str())
                     .bind(d.received_at.as_str())
@@ -240,6 +277,7 @@ macro_rules! impl_integration_store {
                     .bind(d.first_index.map(|v| v as i64))
                     .bind(d.count.map(|v| v as i64))
                     .bind(notes)
+                    .bind(unmapped)
                     .fetch_one(self.pool())
                     .await?;
                 Ok(id)

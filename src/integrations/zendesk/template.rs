@@ -1,20 +1,23 @@
-//! Zendesk: a trigger (and the close automation) notifies a webhook with the
-//! JSON body template below. The adapter accepts exactly that shape.
-//!
-//! Why a trigger template and not Zendesk's event-subscription webhooks
-//! (`zen:event-type:ticket.…`): satisfaction ratings are only reachable from
-//! triggers and automations; one template carries every field we map, in
-//! one delivery per ticket update (so a reply and the status change it
-//! causes arrive together); and the admin sees exactly which fields leave
-//! Zendesk — the template names no e-mail address and no name at all.
+//! The legacy single trigger template ("zendesk-v1"): a trigger (and the
+//! close automation) notify a webhook with the body below. Still read for
+//! integrations set up with it, but no longer documented: Zendesk renders
+//! `{{ticket.status}}`, `{{ticket.priority}}` and
+//! `{{satisfaction.current_rating}}` in the requester's language (its help
+//! center's placeholder reference says so, and it cannot be turned off), and
+//! its documentation does not say a JSON webhook body escapes placeholder
+//! values, so `{{ticket.latest_comment.value}}` inside a JSON string may
+//! break the body. A value that does not map is reported as unmapped, with
+//! the way out: the event webhook (`events`) and rating triggers (`rating`).
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::mapping::{Comment, Snapshot};
+use super::super::mapping::{Comment, Parsed, Snapshot};
+use super::super::{Unmapped, UnmappedReason, vendor_time};
+use super::{channel, ticket_id};
 use crate::protocol::event::Priority;
 use crate::protocol::fields::Timestamp;
-use crate::protocol::record::{Channel, Role};
+use crate::protocol::record::Role;
 
 /// The JSON body to paste into the Zendesk trigger's "Notify by webhook"
 /// action (README "Connect Zendesk").
@@ -46,6 +49,7 @@ pub const TEMPLATE_ID: &str = "zendesk-v1";
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Body {
+    #[allow(dead_code)] // read by the dispatch in `zendesk::parse`
     proofdesk_template: String,
     ticket: TicketFields,
     current_user_id: String,
@@ -76,15 +80,6 @@ struct CommentFields {
     body: String,
 }
 
-/// What a delivery body is.
-#[derive(Debug)]
-pub enum Parsed {
-    Snapshot(Box<Snapshot>),
-    /// Authentic but not something the adapter maps (an event-subscription
-    /// payload, another template): acknowledged and listed in the ledger.
-    Unmapped(String),
-}
-
 fn opt(s: &str) -> Option<String> {
     let s = s.trim();
     (!s.is_empty() && s != "-").then(|| s.to_owned())
@@ -93,95 +88,49 @@ fn opt(s: &str) -> Option<String> {
 /// Zendesk renders `…_with_timestamp` as ISO 8601, sometimes without
 /// seconds (`2013-12-12T05:35Z`).
 pub fn parse_time(s: &str) -> Option<Timestamp> {
-    let s = s.trim();
-    if s.is_empty() {
-        return None;
-    }
-    if let Ok(t) = Timestamp::parse_input("timestamp", s) {
-        return Some(t);
-    }
-    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%MZ")
-        .ok()
-        .and_then(|t| Timestamp::from_millis(t.and_utc().timestamp_millis()))
+    vendor_time(s)
 }
 
 fn priority(s: &str) -> Option<Priority> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "low" => Some(Priority::Low),
-        "normal" => Some(Priority::Normal),
-        "high" => Some(Priority::High),
-        "urgent" => Some(Priority::Urgent),
-        _ => None,
-    }
+    Priority::parse(&s.trim().to_ascii_lowercase())
 }
 
-/// `{{ticket.via}}` renders the channel's display name.
-fn channel(via: &str) -> Channel {
-    let v = via.to_ascii_lowercase();
-    if v.contains("mail") {
-        Channel::Email
-    } else if v.contains("chat") || v.contains("messaging") {
-        Channel::Chat
-    } else if v.contains("phone") || v.contains("voice") || v.contains("call") {
-        Channel::Phone
-    } else if v.contains("sms") || v == "text" {
-        Channel::Sms
-    } else if v.contains("twitter")
-        || v.contains("facebook")
-        || v.contains("whatsapp")
-        || v.contains("instagram")
-        || v.contains("social")
-    {
-        Channel::Social
-    } else if v.contains("api") || v.contains("web service") {
-        Channel::Api
-    } else {
-        Channel::Web
-    }
-}
-
-fn rating(s: &str) -> Option<(u8, u8)> {
+/// The English renderings of `{{satisfaction.current_rating}}`: Good, Good
+/// with comment, Bad, Bad with comment, Offered, Unoffered. Anything else
+/// is another language's, and unmapped.
+fn rating(s: &str) -> Result<Option<(u8, u8)>, Unmapped> {
     let s = s.trim().to_ascii_lowercase();
     if s.starts_with("good") {
-        Some((1, 1))
+        Ok(Some((1, 1)))
     } else if s.starts_with("bad") {
-        Some((0, 1))
+        Ok(Some((0, 1)))
+    } else if s.is_empty() || s == "offered" || s == "unoffered" || s == "-" {
+        Ok(None)
     } else {
-        None
+        Err(Unmapped::new(
+            UnmappedReason::UnknownRating,
+            format!(
+                "satisfaction {s:?} is not an English rating: the {TEMPLATE_ID} template renders it in the requester's language; use the rating triggers instead (README \"Connect Zendesk\")"
+            ),
+        ))
     }
 }
 
-/// Parses a delivery body. `Err` is a rejection reason (not the template).
+/// Parses a "zendesk-v1" body. `Err` is a rejection reason.
 pub fn parse(body: &Value) -> Result<Parsed, String> {
-    if let Some(t) = body.get("type").and_then(Value::as_str) {
-        return Ok(Parsed::Unmapped(format!(
-            "event type {t:?} is not mapped: connect the webhook to the Proofdesk trigger with the {TEMPLATE_ID} body template"
-        )));
-    }
     let b: Body = serde_json::from_value(body.clone())
         .map_err(|e| format!("not the Proofdesk Zendesk body template ({TEMPLATE_ID}): {e}"))?;
-    if b.proofdesk_template != TEMPLATE_ID {
-        return Ok(Parsed::Unmapped(format!(
-            "body template {:?} is not mapped (this server maps {TEMPLATE_ID})",
-            b.proofdesk_template
-        )));
-    }
     let t = b.ticket;
-    let ticket_id = opt(&t.id).ok_or("ticket.id is empty")?;
-    if ticket_id.len() > 64 || !ticket_id.bytes().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(format!(
-            "ticket.id {ticket_id:?} is not a Zendesk ticket id"
-        ));
-    }
+    let id = opt(&t.id).ok_or("ticket.id is empty")?;
+    let id = ticket_id(&id, "ticket.id")?;
     let updated_at = match opt(&t.updated_at) {
         None => None,
         Some(s) => Some(parse_time(&s).ok_or(format!("ticket.updated_at {s:?} is not ISO 8601"))?),
     };
     let requester = opt(&t.requester_id);
-    let ch = channel(&t.via);
     let comment = match opt(&b.comment.id) {
         None => None,
-        Some(id) => {
+        Some(cid) => {
             let author = opt(&b.comment.author_id);
             let role = if author.is_some() && author == requester {
                 Role::Customer
@@ -189,7 +138,7 @@ pub fn parse(body: &Value) -> Result<Parsed, String> {
                 Role::Agent
             };
             Some(Comment {
-                id,
+                id: cid,
                 text: b.comment.body,
                 public: b.comment.public.trim().eq_ignore_ascii_case("true"),
                 author,
@@ -198,20 +147,30 @@ pub fn parse(body: &Value) -> Result<Parsed, String> {
             })
         }
     };
+    let mut unmapped = Vec::new();
+    let rating = rating(&t.satisfaction).unwrap_or_else(|u| {
+        unmapped.push(u);
+        None
+    });
     Ok(Parsed::Snapshot(Box::new(Snapshot {
-        ticket_id,
+        ticket_id: id,
         updated_at,
+        occurred_at: None,
         created_at: parse_time(&t.created_at),
         state: opt(&t.status),
+        state_id: None,
         priority: priority(&t.priority),
         priority_raw: opt(&t.priority),
         requester,
+        assignee_known: true,
+        group_known: true,
         assignee: opt(&t.assignee_id),
         group: opt(&t.group_id),
         actor: opt(&b.current_user_id),
-        channel: ch,
+        channel: channel(&t.via),
         comment,
-        rating: rating(&t.satisfaction),
+        rating,
+        unmapped,
     })))
 }
 
@@ -244,9 +203,10 @@ mod tests {
         let Parsed::Snapshot(s) = parse(&v).unwrap() else {
             panic!("template maps")
         };
+        assert!(s.unmapped.is_empty());
         assert_eq!(s.ticket_id, "4711");
         assert_eq!(s.priority, Some(Priority::High));
-        assert_eq!(s.channel, Channel::Email);
+        assert_eq!(s.channel, crate::protocol::record::Channel::Email);
         assert_eq!(s.assignee, None);
         assert_eq!(s.comment.unwrap().role, Role::Customer);
         assert_eq!(
