@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::integrations::{Delivery, Outcome, UnmappedReason, Vendor};
+use crate::log::integration_records::{Delivery, Outcome, UnmappedReason, Vendor};
 
 #[derive(Default)]
 pub struct Metrics {

@@ -101,3 +101,12 @@ pub struct HandlePath {
 pub fn parse_handle(s: &str) -> Result<TicketHandle, ApiError> {
     TicketHandle::parse(s).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
+
+/// An integration's name in the path (a code; the last segment of its
+/// webhook URL).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // read by the OpenAPI document only
+pub struct IntegrationPath {
+    pub integration: String,
+}

@@ -7,7 +7,7 @@ mod docs;
 mod error;
 mod extract;
 pub mod headers;
-pub mod integrations;
+pub mod integration_admin;
 mod keys;
 pub mod limits;
 mod links;
@@ -21,6 +21,7 @@ mod receipt_issue;
 pub mod receipts;
 pub mod schema;
 mod tickets;
+mod webhooks;
 mod writes;
 
 use std::sync::Arc;
@@ -164,23 +165,23 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/batches/{id}", get(public::batch))
         .route(
             "/v1/integrations",
-            post(integrations::create).get(integrations::list),
+            post(integration_admin::create).get(integration_admin::list),
         )
         .route(
             "/v1/integrations/zendesk/{integration}",
-            post(integrations::zendesk),
+            post(webhooks::zendesk),
         )
         .route(
             "/v1/integrations/zammad/{integration}",
-            post(integrations::zammad),
+            post(webhooks::zammad),
         )
         .route(
             "/v1/integrations/{integration}/deliveries",
-            get(integrations::deliveries),
+            get(integration_admin::deliveries),
         )
         .route(
             "/v1/integrations/{integration}",
-            patch(integrations::update),
+            patch(integration_admin::update),
         )
         .route("/v1/batches/{id}/leaves", get(audit_api::batch_leaves))
         .route("/v1/export", get(audit_api::export))

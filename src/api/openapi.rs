@@ -8,7 +8,10 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::schema::{self, Problem};
-use super::{audit_api, docs, integrations, keys, ops, page, public, receipts, tickets, writes};
+use super::{
+    audit_api, docs, integration_admin, keys, ops, page, public, receipts, tickets, webhooks,
+    writes,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -36,12 +39,12 @@ use super::{audit_api, docs, integrations, keys, ops, page, public, receipts, ti
         audit_api::export,
         page::verify_page,
         page::verify_ticket_page,
-        integrations::zendesk,
-        integrations::zammad,
-        integrations::create,
-        integrations::list,
-        integrations::deliveries,
-        integrations::update,
+        webhooks::zendesk,
+        webhooks::zammad,
+        integration_admin::create,
+        integration_admin::list,
+        integration_admin::deliveries,
+        integration_admin::update,
         keys::list,
         keys::revoke,
         keys::rotate,

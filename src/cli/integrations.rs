@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::Subcommand;
 
-use proofdesk::api::integrations::{apply_update, describe, options_for};
+use proofdesk::api::integration_admin::{apply_update, describe, options_for};
 use proofdesk::integrations::{Integration, Outcome, Vendor};
 
 #[derive(Subcommand)]

@@ -8,7 +8,9 @@ mod disk;
 mod error;
 pub(crate) mod group;
 pub mod import;
-pub mod integrations;
+pub mod integration_records;
+pub mod integration_store;
+mod integration_unmapped;
 pub mod keycache;
 pub mod plan;
 pub mod postgres;
@@ -385,8 +387,8 @@ pub trait Store: Send + Sync + 'static {
 
     async fn ping(&self) -> Result<(), StoreError>;
 
-    /// Help-desk integrations and their delivery ledger (src/log/integrations.rs).
-    fn integration_store(&self) -> &dyn integrations::IntegrationStore;
+    /// Help-desk integrations and their delivery ledger (integration_store.rs).
+    fn integration_store(&self) -> &dyn integration_store::IntegrationStore;
 }
 
 pub type DynStore = Arc<dyn Store>;

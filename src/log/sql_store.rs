@@ -69,7 +69,7 @@ macro_rules! impl_sql_store {
                 $name
             }
 
-            fn integration_store(&self) -> &dyn $crate::log::integrations::IntegrationStore {
+            fn integration_store(&self) -> &dyn $crate::log::integration_store::IntegrationStore {
                 self
             }
 

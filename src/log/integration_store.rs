@@ -5,7 +5,9 @@
 use async_trait::async_trait;
 
 use super::StoreError;
-use crate::integrations::{Delivery, Integration, MappingOptions, Outcome, SignatureCheck, Vendor};
+use super::integration_records::{
+    Delivery, Integration, MappingOptions, Outcome, SignatureCheck, Vendor,
+};
 
 #[async_trait]
 pub trait IntegrationStore: Send + Sync {
@@ -158,10 +160,10 @@ impl TryFrom<DeliveryRow> for Delivery {
 macro_rules! impl_integration_store {
     ($store:ty) => {
         #[async_trait::async_trait]
-        impl $crate::log::integrations::IntegrationStore for $store {
+        impl $crate::log::integration_store::IntegrationStore for $store {
             async fn insert_integration(
                 &self,
-                i: &$crate::integrations::Integration,
+                i: &$crate::log::integration_records::Integration,
             ) -> Result<bool, $crate::log::StoreError> {
                 let options =
                     serde_json::to_string(&i.options).map_err($crate::log::StoreError::corrupt)?;
@@ -180,7 +182,7 @@ macro_rules! impl_integration_store {
 
             async fn update_integration(
                 &self,
-                i: &$crate::integrations::Integration,
+                i: &$crate::log::integration_records::Integration,
             ) -> Result<bool, $crate::log::StoreError> {
                 let options =
                     serde_json::to_string(&i.options).map_err($crate::log::StoreError::corrupt)?;
@@ -196,7 +198,10 @@ macro_rules! impl_integration_store {
             async fn integration(
                 &self,
                 name: &str,
-            ) -> Result<Option<$crate::integrations::Integration>, $crate::log::StoreError> {
+            ) -> Result<
+                Option<$crate::log::integration_records::Integration>,
+                $crate::log::StoreError,
+            > {
                 let row: Option<IntegrationRow> = sqlx::query_as(sql::BY_NAME)
                     .bind(name)
                     .fetch_optional(self.pool())
@@ -206,7 +211,8 @@ macro_rules! impl_integration_store {
 
             async fn integrations(
                 &self,
-            ) -> Result<Vec<$crate::integrations::Integration>, $crate::log::StoreError> {
+            ) -> Result<Vec<$crate::log::integration_records::Integration>, $crate::log::StoreError>
+            {
                 let rows: Vec<IntegrationRow> =
                     sqlx::query_as(sql::ALL).fetch_all(self.pool()).await?;
                 rows.into_iter().map(integration_from).collect()
@@ -245,7 +251,8 @@ macro_rules! impl_integration_store {
                 &self,
                 integration: &str,
                 delivery_id: &str,
-            ) -> Result<Option<$crate::integrations::Delivery>, $crate::log::StoreError> {
+            ) -> Result<Option<$crate::log::integration_records::Delivery>, $crate::log::StoreError>
+            {
                 let row: Option<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql::handled()))
                     .bind(integration)
                     .bind(delivery_id)
@@ -256,7 +263,7 @@ macro_rules! impl_integration_store {
 
             async fn record_delivery(
                 &self,
-                d: &$crate::integrations::Delivery,
+                d: &$crate::log::integration_records::Delivery,
             ) -> Result<i64, $crate::log::StoreError> {
                 let body = hex::decode(d.body_sha256.trim_start_matches("0x"))
                     .map_err($crate::log::StoreError::corrupt)?;
@@ -286,10 +293,11 @@ macro_rules! impl_integration_store {
             async fn deliveries(
                 &self,
                 integration: &str,
-                outcome: Option<$crate::integrations::Outcome>,
+                outcome: Option<$crate::log::integration_records::Outcome>,
                 before: Option<i64>,
                 limit: u64,
-            ) -> Result<Vec<$crate::integrations::Delivery>, $crate::log::StoreError> {
+            ) -> Result<Vec<$crate::log::integration_records::Delivery>, $crate::log::StoreError>
+            {
                 let rows: Vec<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql::list()))
                     .bind(integration)
                     .bind(outcome.map(|o| o.as_str()))
