@@ -20,10 +20,6 @@ use proofdesk::seal::SealPolicy;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod cli;
-mod dev;
-#[path = "cli/keys.rs"]
-mod keys_cli;
-mod verify_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -165,7 +161,7 @@ enum Command {
     /// Run the API server with the sealing and anchoring loops.
     Serve(Box<ServeArgs>),
     /// The whole stack locally: anvil, the contract, SQLite, a dev key and demo tickets.
-    Dev(dev::DevArgs),
+    Dev(cli::dev::DevArgs),
     /// Deploy SupportAnchor with the operator key as owner and anchorer.
     Deploy {
         #[arg(long, env = "PROOFDESK_RPC_URL")]
@@ -177,7 +173,7 @@ enum Command {
         anchorer: Option<Address>,
     },
     /// Verify a ticket's proof bundle against the chain with your own RPC.
-    Verify(Box<verify_cmd::VerifyArgs>),
+    Verify(Box<cli::verify::VerifyArgs>),
     /// Connect help desks (Zendesk, Zammad) and read their delivery ledger.
     Integrations {
         #[command(subcommand)]
@@ -318,7 +314,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("stopped");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Dev(args) => dev::run(args).await,
+        Command::Dev(args) => cli::dev::run(args).await,
         Command::Integrations { action } => cli::integrations::run(action).await,
         Command::Monitor(args) => cli::audit::monitor(args).await,
         Command::Audit(args) => cli::audit::audit(*args).await,
@@ -344,7 +340,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify(args) => verify_cmd::run(*args).await,
+        Command::Verify(args) => cli::verify::run(*args).await,
         Command::Keys {
             action:
                 KeysAction::Create {
@@ -369,12 +365,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Keys {
             action: KeysAction::List { database, json },
-        } => keys_cli::list(&database, json).await,
+        } => cli::keys::list(&database, json).await,
         Command::Keys {
             action: KeysAction::Revoke { id, database },
-        } => keys_cli::revoke(&database, &id).await,
+        } => cli::keys::revoke(&database, &id).await,
         Command::Keys {
             action: KeysAction::Rotate { id, database },
-        } => keys_cli::rotate(&database, &id).await,
+        } => cli::keys::rotate(&database, &id).await,
     }
 }

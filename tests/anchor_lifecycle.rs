@@ -17,7 +17,7 @@ use alloy::providers::Provider;
 use common::anvil::*;
 use common::*;
 use proofdesk::anchor::Progress;
-use proofdesk::anchor::chain::{ChainError, b};
+use proofdesk::anchor::chain::{ChainError, to_b256};
 use proofdesk::anchor::contract::SupportAnchor;
 use proofdesk::anchor::worker::AnchorError;
 use proofdesk::log::{Batch, BatchStatus, BatchStep, DynStore, Submission};
@@ -99,20 +99,20 @@ async fn batches_are_anchored_final_and_verifiable_on_chain() {
     for ev in &events {
         let (batch_id, path) = ev.sealed.clone().expect("event is sealed");
         let bt = &batches[batch_id as usize];
-        let path: Vec<B256> = path.iter().map(b).collect();
+        let path: Vec<B256> = path.iter().map(to_b256).collect();
         let verify = |leaf: B256| {
             contract.verifyInclusion(
                 bt.id,
                 bt.first_index,
                 bt.count,
-                b(&bt.root),
+                to_b256(&bt.root),
                 ev.index,
                 leaf,
                 path.clone(),
             )
         };
         assert!(
-            verify(b(&ev.leaf)).call().await.unwrap(),
+            verify(to_b256(&ev.leaf)).call().await.unwrap(),
             "event {} in batch {}",
             ev.index,
             bt.id
@@ -120,7 +120,7 @@ async fn batches_are_anchored_final_and_verifiable_on_chain() {
         let mut flipped = ev.leaf;
         flipped.0[0] ^= 1;
         assert!(
-            !verify(b(&flipped)).call().await.unwrap(),
+            !verify(to_b256(&flipped)).call().await.unwrap(),
             "flipped leaf of event {}",
             ev.index
         );

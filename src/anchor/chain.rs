@@ -1,17 +1,18 @@
-//! Every chain call the anchorer and the verifier make, each bounded by a
-//! timeout: an RPC that hangs must never hang the pipeline.
+//! Reading the chain: every read the anchorer, the monitor and the audit
+//! make, each bounded by a timeout, since an RPC that hangs must never hang
+//! the pipeline. What only the anchorer does (fees, nonces, signing and
+//! sending anchor()) is send.rs.
 
 use std::future::IntoFuture;
 use std::time::Duration;
 
 use alloy::eips::BlockNumberOrTag;
-use alloy::network::{EthereumWallet, NetworkTransactionBuilder, TransactionBuilder};
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use alloy::rpc::types::{Filter, TransactionReceipt, TransactionRequest};
-use alloy::sol_types::{SolCall, SolEvent};
+use alloy::rpc::types::{Filter, TransactionReceipt};
+use alloy::sol_types::SolEvent;
 
-use super::contract::{SupportAnchor, SupportAnchorErrors};
+use super::contract::SupportAnchor;
 use crate::protocol::Hash32;
 
 #[derive(Debug, thiserror::Error)]
@@ -29,7 +30,7 @@ pub enum ChainError {
 /// A bounded-time client for one contract on one chain.
 #[derive(Clone)]
 pub struct Chain {
-    provider: DynProvider,
+    pub(super) provider: DynProvider,
     pub contract: Address,
     pub timeout: Duration,
     /// First block to search for contract logs (its deployment block).
@@ -52,17 +53,13 @@ pub struct AnchoredEvent {
     pub root: Hash32,
 }
 
-#[derive(Debug, Clone, Copy)]
-pub struct Fees {
-    pub max_fee_per_gas: u128,
-    pub max_priority_fee_per_gas: u128,
-}
-
-pub fn h(b: B256) -> Hash32 {
+/// A chain hash as the protocol's `Hash32`.
+pub fn to_hash32(b: B256) -> Hash32 {
     Hash32(b.0)
 }
 
-pub fn b(h: &Hash32) -> B256 {
+/// The protocol's `Hash32` as a chain hash.
+pub fn to_b256(h: &Hash32) -> B256 {
     B256::from(h.0)
 }
 
@@ -88,7 +85,7 @@ impl Chain {
         &self.provider
     }
 
-    async fn bounded<T, E: std::fmt::Display>(
+    pub(super) async fn bounded<T, E: std::fmt::Display>(
         &self,
         call: &'static str,
         fut: impl IntoFuture<Output = Result<T, E>>,
@@ -106,7 +103,7 @@ impl Chain {
         }
     }
 
-    fn instance(&self) -> SupportAnchor::SupportAnchorInstance<&DynProvider> {
+    pub(super) fn instance(&self) -> SupportAnchor::SupportAnchorInstance<&DynProvider> {
         SupportAnchor::new(self.contract, &self.provider)
     }
 
@@ -145,7 +142,7 @@ impl Chain {
     pub async fn batch_head(&self, batch_id: u64) -> Result<Hash32, ChainError> {
         self.bounded("batchHead", self.instance().batchHead(batch_id).call())
             .await
-            .map(h)
+            .map(to_hash32)
     }
 
     /// The BatchAnchored log of a batch, found by its indexed id.
@@ -161,9 +158,9 @@ impl Chain {
             .await?;
         Ok(logs.iter().rev().find(|l| !l.removed).and_then(|l| {
             Some(AnchoredLog {
-                tx_hash: h(l.transaction_hash?),
+                tx_hash: to_hash32(l.transaction_hash?),
                 block_number: l.block_number?,
-                block_hash: h(l.block_hash?),
+                block_hash: to_hash32(l.block_hash?),
             })
         }))
     }
@@ -224,13 +221,13 @@ impl Chain {
                 }
                 return Ok(Some(AnchoredEvent {
                     log: AnchoredLog {
-                        tx_hash: h(tx),
+                        tx_hash: to_hash32(tx),
                         block_number: number,
-                        block_hash: h(hash),
+                        block_hash: to_hash32(hash),
                     },
                     first_index: event.firstIndex,
                     count: event.count,
-                    root: h(event.root),
+                    root: to_hash32(event.root),
                 }));
             }
         }
@@ -245,7 +242,7 @@ impl Chain {
                 self.provider.get_block_by_number(number.into()),
             )
             .await?;
-        Ok(block.map(|b| (h(b.header.hash), b.header.timestamp)))
+        Ok(block.map(|b| (to_hash32(b.header.hash), b.header.timestamp)))
     }
 
     pub async fn finalized_number(&self) -> Result<Option<u64>, ChainError> {
@@ -262,7 +259,7 @@ impl Chain {
     pub async fn receipt(&self, tx: &Hash32) -> Result<Option<TransactionReceipt>, ChainError> {
         self.bounded(
             "eth_getTransactionReceipt",
-            self.provider.get_transaction_receipt(b(tx)),
+            self.provider.get_transaction_receipt(to_b256(tx)),
         )
         .await
     }
@@ -271,114 +268,9 @@ impl Chain {
         let t = self
             .bounded(
                 "eth_getTransactionByHash",
-                self.provider.get_transaction_by_hash(b(tx)),
+                self.provider.get_transaction_by_hash(to_b256(tx)),
             )
             .await?;
         Ok(t.is_some())
-    }
-
-    /// Nonce of the last mined transaction + 1 (pending ones not counted,
-    /// so a stuck transaction's nonce is reused, replacing it).
-    pub async fn mined_nonce(&self, from: Address) -> Result<u64, ChainError> {
-        self.bounded(
-            "eth_getTransactionCount",
-            self.provider.get_transaction_count(from).latest(),
-        )
-        .await
-    }
-
-    pub async fn fees(&self) -> Result<Fees, ChainError> {
-        let est = self
-            .bounded("eth_feeHistory", self.provider.estimate_eip1559_fees())
-            .await?;
-        Ok(Fees {
-            max_fee_per_gas: est.max_fee_per_gas,
-            max_priority_fee_per_gas: est.max_priority_fee_per_gas,
-        })
-    }
-
-    fn anchor_call(batch_id: u64, first_index: u64, count: u64, root: &Hash32) -> Vec<u8> {
-        SupportAnchor::anchorCall {
-            batchId: batch_id,
-            firstIndex: first_index,
-            count,
-            root: b(root),
-        }
-        .abi_encode()
-    }
-
-    /// Dry-runs anchor() as `from`, turning a revert into its decoded reason
-    /// before any transaction is signed.
-    pub async fn simulate_anchor(
-        &self,
-        from: Address,
-        batch_id: u64,
-        first_index: u64,
-        count: u64,
-        root: &Hash32,
-    ) -> Result<(), ChainError> {
-        let instance = self.instance();
-        let call = instance
-            .anchor(batch_id, first_index, count, b(root))
-            .from(from);
-        match tokio::time::timeout(self.timeout, call.call()).await {
-            Err(_) => Err(ChainError::Timeout {
-                call: "eth_call(anchor)",
-                after: self.timeout,
-            }),
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => match e.as_decoded_interface_error::<SupportAnchorErrors>() {
-                Some(decoded) => Err(ChainError::Revert(super::contract::describe_revert(
-                    &decoded,
-                ))),
-                None if e.as_revert_data().is_some() => {
-                    Err(ChainError::Revert(format!("undecoded revert: {e}")))
-                }
-                None => Err(ChainError::Rpc {
-                    call: "eth_call(anchor)",
-                    message: e.to_string(),
-                }),
-            },
-        }
-    }
-
-    /// Signs an anchor() transaction locally; the caller persists its hash
-    /// before sending it. Signing is deterministic (RFC 6979), so the same
-    /// inputs give the same transaction hash again after a restart.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn sign_anchor(
-        &self,
-        wallet: &EthereumWallet,
-        chain_id: u64,
-        nonce: u64,
-        fees: Fees,
-        gas_limit: u64,
-        batch_id: u64,
-        first_index: u64,
-        count: u64,
-        root: &Hash32,
-    ) -> Result<(Hash32, alloy::consensus::TxEnvelope), ChainError> {
-        let request = TransactionRequest::default()
-            .with_to(self.contract)
-            .with_input(Self::anchor_call(batch_id, first_index, count, root))
-            .with_nonce(nonce)
-            .with_chain_id(chain_id)
-            .with_gas_limit(gas_limit)
-            .with_max_fee_per_gas(fees.max_fee_per_gas)
-            .with_max_priority_fee_per_gas(fees.max_priority_fee_per_gas);
-        let envelope = request.build(wallet).await.map_err(|e| ChainError::Rpc {
-            call: "sign",
-            message: e.to_string(),
-        })?;
-        Ok((Hash32(envelope.tx_hash().0), envelope))
-    }
-
-    pub async fn send(&self, envelope: alloy::consensus::TxEnvelope) -> Result<(), ChainError> {
-        self.bounded(
-            "eth_sendRawTransaction",
-            self.provider.send_tx_envelope(envelope),
-        )
-        .await
-        .map(|_| ())
     }
 }

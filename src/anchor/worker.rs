@@ -23,8 +23,9 @@ use alloy::network::EthereumWallet;
 use rand::Rng;
 use tokio::sync::watch;
 
-use super::chain::{Chain, ChainError, Fees, h};
+use super::chain::{Chain, ChainError, to_hash32};
 use super::keys::OperatorKey;
+use super::send::Fees;
 use crate::log::{Batch, BatchStatus, BatchStep, DynStore, Inclusion, StoreError, Submission};
 use crate::metrics::Metrics;
 use crate::protocol::Hash32;
@@ -316,7 +317,7 @@ impl Anchorer {
             let Some((hash, time)) = self.chain.block(number).await? else {
                 return Ok(Progress::Waiting);
             };
-            if receipt.block_hash.map(h) != Some(hash) {
+            if receipt.block_hash.map(to_hash32) != Some(hash) {
                 return Ok(Progress::Waiting); // the receipt's block was just reorged; look again
             }
             let inclusion = Inclusion {

@@ -11,7 +11,7 @@ use alloy::sol_types::SolEvent;
 use serde::{Deserialize, Serialize};
 
 use crate::anchor::Chain;
-use crate::anchor::chain::{ChainError, h};
+use crate::anchor::chain::{ChainError, to_hash32};
 use crate::anchor::contract::SupportAnchor;
 use crate::protocol::Hash32;
 
@@ -82,8 +82,8 @@ pub async fn anchor_events_between(
                     batch: decoded.batchId,
                     first_index: decoded.firstIndex,
                     count: decoded.count,
-                    root: h(decoded.root),
-                    tx: h(tx),
+                    root: to_hash32(decoded.root),
+                    tx: to_hash32(tx),
                     block,
                 },
             );

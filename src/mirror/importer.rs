@@ -235,7 +235,7 @@ impl Importer {
             self.chain.timeout,
             self.chain
                 .provider()
-                .get_transaction_by_hash(crate::anchor::chain::b(&tx)),
+                .get_transaction_by_hash(crate::anchor::chain::to_b256(&tx)),
         )
         .await
         .with_context(|| format!("eth_getTransactionByHash({tx}) timed out"))??
