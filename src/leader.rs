@@ -13,7 +13,6 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use sqlx::{Connection, PgConnection};
@@ -54,7 +53,7 @@ pub async fn run<F, Fut>(
     let postgres =
         database_url.starts_with("postgres://") || database_url.starts_with("postgresql://");
     if !postgres {
-        metrics.leader.store(1, Ordering::Relaxed);
+        metrics.leader.set(1);
         lead(stop).await;
         return;
     }
@@ -64,7 +63,7 @@ pub async fn run<F, Fut>(
         }
         if let Some(mut conn) = try_acquire(&database_url).await {
             tracing::info!("leadership acquired: this instance seals and anchors");
-            metrics.leader.store(1, Ordering::Relaxed);
+            metrics.leader.set(1);
             let (term_stop, term_rx) = watch::channel(false);
             let term = tokio::spawn(lead(term_rx));
             // Probe the lock's connection until it fails or we are told to stop.
@@ -84,7 +83,7 @@ pub async fn run<F, Fut>(
                     break;
                 }
             }
-            metrics.leader.store(0, Ordering::Relaxed);
+            metrics.leader.set(0);
             let _ = term_stop.send(true);
             let _ = term.await;
             let _ = tokio::time::timeout(timing.retry, conn.close()).await;

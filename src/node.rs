@@ -179,7 +179,12 @@ impl Node {
                     metrics.clone(),
                 );
                 async move {
-                    let sealer = tokio::spawn(crate::seal::run(store.clone(), seal, term.clone()));
+                    let sealer = tokio::spawn(crate::seal::run(
+                        store.clone(),
+                        seal,
+                        metrics.clone(),
+                        term.clone(),
+                    ));
                     match Anchorer::new(store, chain, key, anchor, metrics).await {
                         Ok(anchorer) => anchorer.run(term).await,
                         Err(e) => tracing::error!(error = %e, "cannot start the anchorer"),

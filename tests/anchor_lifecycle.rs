@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use alloy::network::EthereumWallet;
@@ -193,7 +192,7 @@ async fn a_backlog_of_batches_is_submitted_together_and_lands_in_one_block() {
     );
     assert_eq!(chain.batch_count().await.unwrap(), 10);
     assert_eq!(
-        anchorer.metrics.anchor_submissions.load(Ordering::Relaxed),
+        anchorer.metrics.anchor_submissions.get(),
         10,
         "each batch sent once"
     );
@@ -245,7 +244,7 @@ async fn batches_behind_a_failed_one_are_anchored_again_in_order() {
     anvil.set_automine(true).await;
     drive_until(&anchorer, &anvil, 1, 80, all_final).await;
     assert_eq!(chain.batch_count().await.unwrap(), 3);
-    assert!(anchorer.metrics.anchor_reverts.load(Ordering::Relaxed) >= 2);
+    assert!(anchorer.metrics.anchor_reverts.get() >= 2);
     for b in all_batches(&store).await {
         assert_eq!(chain.batch_head(b.id).await.unwrap(), b.head);
     }
@@ -284,10 +283,7 @@ async fn a_reorg_undoes_an_anchor_and_the_worker_anchors_again() {
     );
 
     drive_until(&anchorer, &anvil, 1, 30, all_final).await;
-    assert!(
-        anchorer.metrics.anchor_reorgs.load(Ordering::Relaxed) >= 1,
-        "reorg observed"
-    );
+    assert!(anchorer.metrics.anchor_reorgs.get() >= 1, "reorg observed");
     assert_eq!(
         chain.batch_count().await.unwrap(),
         2,
@@ -302,7 +298,7 @@ async fn a_reorg_undoes_an_anchor_and_the_worker_anchors_again() {
     assert_eq!(log.tx_hash, resent);
     assert_eq!(b1.attempts, 2);
     assert_eq!(
-        anchorer.metrics.anchor_submissions.load(Ordering::Relaxed),
+        anchorer.metrics.anchor_submissions.get(),
         3,
         "batch 0, batch 1, batch 1 again"
     );
@@ -375,7 +371,7 @@ async fn a_restart_between_submitted_and_included_resumes_the_same_transaction()
         "the transaction sent before the restart"
     );
     assert_eq!(
-        second.metrics.anchor_submissions.load(Ordering::Relaxed),
+        second.metrics.anchor_submissions.get(),
         0,
         "nothing re-sent"
     );
@@ -466,7 +462,7 @@ async fn a_stuck_transaction_is_replaced_with_higher_fees() {
         first.max_fee_per_gas
     );
     assert!(second.max_priority_fee_per_gas > first.max_priority_fee_per_gas);
-    assert_eq!(anchorer.metrics.anchor_fee_bumps.load(Ordering::Relaxed), 1);
+    assert_eq!(anchorer.metrics.anchor_fee_bumps.get(), 1);
 
     anvil.set_automine(true).await;
     anvil.mine(1).await;
@@ -493,9 +489,6 @@ async fn the_wrong_key_is_refused_before_anything_is_sent() {
     assert!(err.to_string().contains("NotAnchorer"), "{err}");
     assert_eq!(batch(&store, 0).await.status, BatchStatus::Sealed);
     assert_eq!(chain.batch_count().await.unwrap(), 0);
-    assert!(anchorer.metrics.anchor_reverts.load(Ordering::Relaxed) >= 1);
-    assert_eq!(
-        anchorer.metrics.anchor_submissions.load(Ordering::Relaxed),
-        0
-    );
+    assert!(anchorer.metrics.anchor_reverts.get() >= 1);
+    assert_eq!(anchorer.metrics.anchor_submissions.get(), 0);
 }

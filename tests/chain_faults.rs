@@ -327,7 +327,9 @@ impl Rig {
                         .get_transaction_by_hash(alloy::primitives::B256::from(tx.0))
                         .await
                         .unwrap();
-                    if known.is_some() {
+                    // In the pool, not in a block yet: the node may not
+                    // have seen a mined one as included so far.
+                    if known.is_some_and(|t| t.block_number.is_none()) {
                         return b;
                     }
                 }
@@ -666,13 +668,12 @@ async fn catch_up_after_an_outage_is_measured() {
 
     // Time to final, one batch at a time, from full batches before the cut.
     let (stop, writer) = rig.bulk_writer(batch as usize, Duration::from_secs(4));
-    rig.wait_metric("proofdesk_time_to_final_count", |v| v >= 4.0)
+    rig.wait_metric("proofdesk_seal_to_final_seconds_count", |v| v >= 4.0)
         .await;
     stop.store(true, Ordering::SeqCst);
     writer.await.unwrap();
-    let ttf_s = rig.metric("proofdesk_time_to_final_ms_sum").await
-        / rig.metric("proofdesk_time_to_final_count").await
-        / 1000.0;
+    let ttf_s = rig.metric("proofdesk_seal_to_final_seconds_sum").await
+        / rig.metric("proofdesk_seal_to_final_seconds_count").await;
     let capacity = batch as f64 / ttf_s;
     let rate = share * capacity;
     let outage_s = backlog_batches * batch as f64 / rate;

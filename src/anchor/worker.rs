@@ -217,7 +217,7 @@ impl Anchorer {
             .await
         {
             if matches!(e, ChainError::Revert(_)) {
-                Metrics::inc(&self.metrics.anchor_reverts);
+                self.metrics.anchor_reverts.inc();
             }
             return Err(e.into());
         }
@@ -249,7 +249,7 @@ impl Anchorer {
         self.store
             .step_batch(batch.id, from_status, BatchStep::Submitted(submission))
             .await?;
-        Metrics::inc(&self.metrics.anchor_submissions);
+        self.metrics.anchor_submissions.inc();
         tracing::info!(batch = batch.id, tx = %tx_hash, nonce, max_fee = fees.max_fee_per_gas, "anchor transaction submitted");
         self.chain.send(envelope).await?;
         Ok(())
@@ -305,7 +305,7 @@ impl Anchorer {
                 // Mined but reverted: another transaction anchored first or
                 // the key lost its role. Back to sealed; submit() reads the
                 // chain and reports the decoded reason.
-                Metrics::inc(&self.metrics.anchor_reverts);
+                self.metrics.anchor_reverts.inc();
                 self.reset(
                     batch,
                     BatchStatus::Submitted,
@@ -373,7 +373,7 @@ impl Anchorer {
                     .max(market.max_priority_fee_per_gas),
             });
             if fees.max_fee_per_gas > sub.max_fee_per_gas {
-                Metrics::inc(&self.metrics.anchor_fee_bumps);
+                self.metrics.anchor_fee_bumps.inc();
                 tracing::warn!(
                     batch = batch.id,
                     nonce = sub.nonce,
@@ -409,7 +409,7 @@ impl Anchorer {
             .await?
             .map(|(hash, _)| hash);
         if canonical != Some(inc.block_hash) {
-            Metrics::inc(&self.metrics.anchor_reorgs);
+            self.metrics.anchor_reorgs.inc();
             tracing::warn!(
                 batch = batch.id,
                 block = inc.block_number,
@@ -443,14 +443,31 @@ impl Anchorer {
                 BatchStep::Final { at_ms: now },
             )
             .await?;
-        Metrics::inc(&self.metrics.anchor_final);
-        Metrics::add(
-            &self.metrics.time_to_final_ms_sum,
-            (now - batch.sealed_at_ms).max(0) as u64,
-        );
-        Metrics::inc(&self.metrics.time_to_final_count);
+        self.metrics.anchor_final.inc();
+        self.metrics
+            .seal_to_final
+            .observe((now - batch.sealed_at_ms).max(0) as f64 / 1000.0);
+        self.observe_append_to_final(batch, now).await;
         tracing::info!(batch = batch.id, block = inc.block_number, "anchor final");
         Ok(Progress::Advanced)
+    }
+
+    /// The batch's oldest record (its first index: records are indexed in
+    /// the order they were appended) waited longest; that wait goes into
+    /// the append-to-final histogram. The batch is final either way: a
+    /// failed read only costs the sample.
+    async fn observe_append_to_final(&self, batch: &Batch, final_ms: i64) {
+        match self.store.events_by_range(batch.first_index, 1).await {
+            Ok(first) => {
+                if let Some(e) = first.first() {
+                    let waited_ms = (final_ms - e.recorded_at_ms).max(0);
+                    self.metrics
+                        .append_to_final
+                        .observe(waited_ms as f64 / 1000.0);
+                }
+            }
+            Err(e) => tracing::warn!(batch = batch.id, error = %e, "append-to-final not measured"),
+        }
     }
 
     /// The chain already has this batch: check it is ours, then record where.
@@ -512,28 +529,22 @@ impl Anchorer {
             let pause = match self.step().await {
                 Ok(Progress::Advanced) => {
                     failures = 0;
-                    self.metrics
-                        .anchor_failing_steps
-                        .store(0, std::sync::atomic::Ordering::Relaxed);
+                    self.metrics.anchor_failing_steps.set(0);
                     Duration::ZERO
                 }
                 Ok(_) => {
                     failures = 0;
-                    self.metrics
-                        .anchor_failing_steps
-                        .store(0, std::sync::atomic::Ordering::Relaxed);
+                    self.metrics.anchor_failing_steps.set(0);
                     self.policy.poll
                 }
                 Err(e) => {
                     failures = failures.saturating_add(1);
-                    self.metrics
-                        .anchor_failing_steps
-                        .store(failures as u64, std::sync::atomic::Ordering::Relaxed);
+                    self.metrics.anchor_failing_steps.set(i64::from(failures));
                     if matches!(
                         e,
                         AnchorError::Chain(ChainError::Timeout { .. } | ChainError::Rpc { .. })
                     ) {
-                        Metrics::inc(&self.metrics.anchor_rpc_errors);
+                        self.metrics.anchor_rpc_errors.inc();
                     }
                     tracing::error!(error = %e, failures, "anchor step failed");
                     if let Ok(Some(b)) = self.store.first_unfinal_batch().await {

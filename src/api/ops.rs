@@ -36,10 +36,10 @@ pub async fn readyz(State(app): State<AppState>) -> Result<&'static str, ApiErro
     Ok("ready")
 }
 
-/// Prometheus metrics (text exposition format 0.0.4).
+/// Prometheus metrics, as OpenMetrics text.
 #[utoipa::path(get, path = "/metrics", tag = "ops",
     responses(
-        (status = 200, description = "Metrics", body = String, content_type = "text/plain"),
+        (status = 200, description = "Metrics", body = String, content_type = "application/openmetrics-text"),
         (status = 500, description = "The database failed (details are logged, not sent)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn metrics(State(app): State<AppState>) -> Result<Response, ApiError> {
@@ -49,37 +49,17 @@ pub async fn metrics(State(app): State<AppState>) -> Result<Response, ApiError> 
     let lag_ms = unsealed
         .oldest_recorded_at_ms
         .map_or(0, |t| (now - t).max(0));
-    let gauges = [
-        ("proofdesk_log_size", "Events in the log", stats.size as f64),
-        (
-            "proofdesk_log_sealed",
-            "Events sealed into batches",
-            stats.sealed as f64,
-        ),
-        (
-            "proofdesk_batch_lag_ms",
-            "Age of the oldest unsealed event (ms)",
-            lag_ms as f64,
-        ),
-        ("proofdesk_batches", "Batches sealed", stats.batches as f64),
-        (
-            "proofdesk_batches_anchored",
-            "Batches included or final on chain",
-            stats.anchored_batches as f64,
-        ),
-        (
-            "proofdesk_batches_final",
-            "Batches final on chain",
-            stats.final_batches as f64,
-        ),
-        (
-            "proofdesk_batches_waiting",
-            "Batches sealed but not yet included",
-            (stats.batches - stats.anchored_batches) as f64,
-        ),
-    ];
-    let body = app.metrics.render(&gauges);
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())
+    let g = &app.metrics.store;
+    g.log_size.set(gauge(stats.size));
+    g.log_sealed.set(gauge(stats.sealed));
+    g.batch_lag_ms.set(lag_ms);
+    g.batches.set(gauge(stats.batches));
+    g.batches_anchored.set(gauge(stats.anchored_batches));
+    g.batches_final.set(gauge(stats.final_batches));
+    g.batches_waiting
+        .set(gauge(stats.batches.saturating_sub(stats.anchored_batches)));
+    let body = app.metrics.render();
+    Ok(([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], body).into_response())
 }
 
 pub async fn not_found() -> ApiError {
@@ -130,4 +110,9 @@ pub async fn problemize(resp: Response) -> Response {
         }
     }
     out
+}
+
+/// A count as a gauge's value (counts past i64 cannot happen in practice).
+fn gauge(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }

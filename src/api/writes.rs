@@ -17,7 +17,6 @@ use super::schema::{Appended, BulkAppended, Problem, TicketCreated};
 use super::{AppState, auth};
 use crate::ingest::{EventInput, IntoRequest, idempotency, new_handle};
 use crate::log::{self, Outcome};
-use crate::metrics::Metrics;
 use crate::protocol::fields::{TicketHandle, Timestamp};
 
 /// Most events one bulk request may carry.
@@ -175,7 +174,7 @@ pub async fn append_event(
     let appended = match app.store.append(vec![request], idem, &app.policy).await {
         Ok(a) => a,
         Err(e) => {
-            Metrics::inc(&app.metrics.ingest_requests_rejected);
+            app.metrics.ingest_requests_rejected.inc();
             return Err(refused(&app, e, Some(&ticket)).await);
         }
     };
@@ -255,7 +254,7 @@ pub async fn append_bulk(
     let appended = match app.store.append(requests, idem, &app.policy).await {
         Ok(a) => a,
         Err(e) => {
-            Metrics::inc(&app.metrics.ingest_requests_rejected);
+            app.metrics.ingest_requests_rejected.inc();
             return Err(refused(&app, e, None).await);
         }
     };
@@ -323,6 +322,8 @@ async fn refused(app: &AppState, e: log::StoreError, ticket: Option<&TicketHandl
 
 fn count_ingested(app: &AppState, appended: &log::Appended) {
     if let Outcome::Applied(_) = appended.outcome {
-        Metrics::add(&app.metrics.events_ingested, appended.events.len() as u64);
+        app.metrics
+            .events_ingested
+            .inc_by(appended.events.len() as u64);
     }
 }

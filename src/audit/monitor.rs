@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::anchors::{AnchorEvent, anchor_events_between};
 use super::http::{LogClient, Misbehaved};
 use crate::anchor::Chain;
+use crate::metrics::Snapshot;
 use crate::protocol::Hash32;
 use crate::protocol::hashing::batch_head;
 use crate::protocol::tree::RootBuilder;
@@ -101,84 +102,61 @@ pub struct MonitorMetrics {
 
 impl MonitorMetrics {
     pub fn render(&self) -> String {
-        let mut s = String::new();
-        let mut g = |name: &str, help: &str, kind: &str, v: f64| {
-            s.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
-            ));
-        };
-        g(
-            "proofdesk_monitor_batches_checked_total",
+        let mut m = Snapshot::default();
+        m.counter(
+            "monitor_batches_checked",
             "Batches checked by this process",
-            "counter",
-            self.checked_total as f64,
-        );
-        g(
-            "proofdesk_monitor_batches_verified",
+            self.checked_total,
+        )
+        .gauge(
+            "monitor_batches_verified",
             "Batches verified so far (the state file's place)",
-            "gauge",
-            self.verified as f64,
-        );
-        g(
-            "proofdesk_monitor_chain_batches",
+            self.verified,
+        )
+        .gauge(
+            "monitor_chain_batches",
             "batchCount() on chain at the last check",
-            "gauge",
-            self.chain_batches as f64,
-        );
-        g(
-            "proofdesk_monitor_lag_batches",
+            self.chain_batches,
+        )
+        .gauge(
+            "monitor_lag_batches",
             "Batches anchored on chain but not yet verified",
-            "gauge",
-            self.chain_batches.saturating_sub(self.verified) as f64,
-        );
-        g(
-            "proofdesk_monitor_errors_total",
+            self.chain_batches.saturating_sub(self.verified),
+        )
+        .counter(
+            "monitor_errors",
             "Transient errors (log or RPC unreachable), retried",
-            "counter",
-            self.errors_total as f64,
-        );
-        g(
-            "proofdesk_monitor_last_check_timestamp_seconds",
+            self.errors_total,
+        )
+        .timestamp(
+            "monitor_last_check_timestamp_seconds",
             "When the monitor last caught up with the chain",
-            "gauge",
             self.last_check_unix,
-        );
-        g(
-            "proofdesk_monitor_last_failure_timestamp_seconds",
+        )
+        .timestamp(
+            "monitor_last_failure_timestamp_seconds",
             "When the last failure happened (0: none)",
-            "gauge",
             self.last_failure_unix,
-        );
-        g(
-            "proofdesk_monitor_inconsistent",
+        )
+        .gauge(
+            "monitor_inconsistent",
             "1 once a batch failed its check",
-            "gauge",
-            if self.inconsistent { 1.0 } else { 0.0 },
-        );
-        g(
-            "proofdesk_monitor_unverifiable",
+            u64::from(self.inconsistent),
+        )
+        .gauge(
+            "monitor_unverifiable",
             "1 once the log failed to serve a batch for longer than --give-up-after",
-            "gauge",
-            if self.unverifiable { 1.0 } else { 0.0 },
+            u64::from(self.unverifiable),
         );
         if !self.last_failure.is_empty() {
-            let reason: String = self
-                .last_failure
-                .chars()
-                .take(200)
-                .map(|c| {
-                    if c == '"' || c == '\\' || c == '\n' {
-                        ' '
-                    } else {
-                        c
-                    }
-                })
-                .collect();
-            s.push_str(&format!(
-                "# HELP proofdesk_monitor_last_failure_info The last failure\n# TYPE proofdesk_monitor_last_failure_info gauge\nproofdesk_monitor_last_failure_info{{reason=\"{reason}\"}} 1\n"
-            ));
+            m.labelled(
+                "monitor_last_failure_info",
+                "The last failure",
+                "reason",
+                &self.last_failure,
+            );
         }
-        s
+        m.encode()
     }
 }
 
@@ -409,7 +387,7 @@ async fn serve_metrics(
                 (
                     [(
                         axum::http::header::CONTENT_TYPE,
-                        "text/plain; version=0.0.4",
+                        crate::metrics::CONTENT_TYPE,
                     )],
                     m.lock().unwrap().render(),
                 )

@@ -109,7 +109,7 @@ pub async fn mirror(a: MirrorArgs) -> anyhow::Result<ExitCode> {
                     (
                         [(
                             axum::http::header::CONTENT_TYPE,
-                            "text/plain; version=0.0.4",
+                            proofdesk::metrics::CONTENT_TYPE,
                         )],
                         m.lock().unwrap().render(),
                     )

@@ -28,6 +28,7 @@ use crate::audit::http::LogClient;
 use crate::audit::lines::LineSplitter;
 use crate::audit::run::ExportLimits;
 use crate::log::DynStore;
+use crate::metrics::Snapshot;
 use crate::protocol::fields::{TicketHandle, Timestamp};
 use crate::protocol::state::Policy;
 
@@ -85,56 +86,48 @@ pub struct MirrorMetrics {
 
 impl MirrorMetrics {
     pub fn render(&self) -> String {
-        let mut s = String::new();
-        let mut g = |name: &str, help: &str, kind: &str, v: f64| {
-            s.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
-            ));
-        };
-        g(
-            "proofdesk_mirror_lag_records",
+        let mut m = Snapshot::default();
+        m.gauge(
+            "mirror_lag_records",
             "Records the chain has anchored that the mirror has not copied yet",
-            "gauge",
-            self.chain_end.saturating_sub(self.mirrored_end) as f64,
-        );
-        g(
-            "proofdesk_mirror_records",
+            self.chain_end.saturating_sub(self.mirrored_end),
+        )
+        .gauge(
+            "mirror_records",
             "Records copied and verified (the end of the copy)",
-            "gauge",
-            self.mirrored_end as f64,
-        );
-        g(
-            "proofdesk_mirror_chain_records",
+            self.mirrored_end,
+        )
+        .gauge(
+            "mirror_chain_records",
             "nextIndex() on chain at the last pass",
-            "gauge",
-            self.chain_end as f64,
-        );
-        g(
-            "proofdesk_mirror_log_records",
+            self.chain_end,
+        )
+        .gauge(
+            "mirror_log_records",
             "The log's own claimed size at the last pass",
-            "gauge",
-            self.log_size as f64,
-        );
-        g(
-            "proofdesk_mirror_batches_imported_total",
+            self.log_size,
+        )
+        .counter(
+            "mirror_batches_imported",
             "Batches copied by this process",
-            "counter",
-            self.batches_imported_total as f64,
+            self.batches_imported_total,
+        )
+        .counters_by(
+            "mirror_alerts",
+            "Alerts raised, by reason (the evidence directory holds each)",
+            "reason",
+            &[
+                ("unverified", self.unverified_total),
+                ("rewritten", self.rewritten_total),
+                ("stalled", self.stalled_total),
+            ],
+        )
+        .timestamp(
+            "mirror_last_pass_timestamp_seconds",
+            "When the last pass ended",
+            self.last_pass_unix,
         );
-        for (reason, n) in [
-            ("unverified", self.unverified_total),
-            ("rewritten", self.rewritten_total),
-            ("stalled", self.stalled_total),
-        ] {
-            s.push_str(&format!(
-                "proofdesk_mirror_alerts_total{{reason=\"{reason}\"}} {n}\n"
-            ));
-        }
-        s.push_str(&format!(
-            "# HELP proofdesk_mirror_last_pass_timestamp_seconds When the last pass ended\n# TYPE proofdesk_mirror_last_pass_timestamp_seconds gauge\nproofdesk_mirror_last_pass_timestamp_seconds {}\n",
-            self.last_pass_unix
-        ));
-        s
+        m.encode()
     }
 }
 

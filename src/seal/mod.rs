@@ -122,6 +122,7 @@ async fn waits_for_anchoring(store: &dyn Store, policy: &SealPolicy) -> Result<b
 pub async fn run(
     store: std::sync::Arc<dyn Store>,
     policy: SealPolicy,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
     mut stop: watch::Receiver<bool>,
 ) {
     let tick = (policy.max_age / 4).clamp(Duration::from_millis(20), Duration::from_millis(500));
@@ -135,7 +136,10 @@ pub async fn run(
             seal_once(store.as_ref(), &policy, false).await
         };
         match sealed {
-            Ok(Some(_)) => continue,
+            Ok(Some(_)) => {
+                metrics.batches_sealed.inc();
+                continue;
+            }
             Ok(None) => {}
             // Contention means another sealer won the race: harmless.
             Err(SealError::Store(StoreError::Contended { .. })) => {}
