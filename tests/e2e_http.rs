@@ -178,6 +178,36 @@ async fn a_complaint_is_recorded_anchored_and_proven() {
         (0, 0, 0)
     );
 
+    // /metrics: each batch made final is one sample of how long its oldest
+    // record waited to be final, which is never less than the chain's
+    // share alone (seal to final).
+    let mut text = String::new();
+    for _ in 0..120 {
+        text = app
+            .http
+            .get(format!("{}/metrics", app.node.url()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metric(&text, "proofdesk_anchor_final_total") >= bundle.batches.len() as f64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let finals = metric(&text, "proofdesk_anchor_final_total");
+    assert!(finals >= bundle.batches.len() as f64, "{text}");
+    assert_eq!(metric(&text, "proofdesk_append_to_final_seconds_count"), finals, "{text}");
+    assert_eq!(metric(&text, "proofdesk_seal_to_final_seconds_count"), finals, "{text}");
+    assert!(
+        metric(&text, "proofdesk_append_to_final_seconds_sum")
+            >= metric(&text, "proofdesk_seal_to_final_seconds_sum"),
+        "{text}"
+    );
+    assert!(text.ends_with("# EOF\n"), "OpenMetrics text");
+
     // Every tampering is rejected with its reason.
     type Tamper = Box<dyn Fn(&mut Bundle)>;
     let cases: Vec<(&str, Tamper, &str)> = vec![
@@ -289,4 +319,12 @@ async fn writes_need_a_key_before_anything_else() {
     assert_eq!(log["log_size"], 0);
     app.node.shutdown().await;
     app.anvil.stop().await;
+}
+
+/// One sample's value in OpenMetrics text.
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("metric {name} missing from\n{text}"))
 }
