@@ -199,8 +199,16 @@ async fn a_complaint_is_recorded_anchored_and_proven() {
     }
     let finals = metric(&text, "proofdesk_anchor_final_total");
     assert!(finals >= bundle.batches.len() as f64, "{text}");
-    assert_eq!(metric(&text, "proofdesk_append_to_final_seconds_count"), finals, "{text}");
-    assert_eq!(metric(&text, "proofdesk_seal_to_final_seconds_count"), finals, "{text}");
+    assert_eq!(
+        metric(&text, "proofdesk_append_to_final_seconds_count"),
+        finals,
+        "{text}"
+    );
+    assert_eq!(
+        metric(&text, "proofdesk_seal_to_final_seconds_count"),
+        finals,
+        "{text}"
+    );
     assert!(
         metric(&text, "proofdesk_append_to_final_seconds_sum")
             >= metric(&text, "proofdesk_seal_to_final_seconds_sum"),

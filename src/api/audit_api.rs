@@ -82,7 +82,6 @@ fn batch_id(id: &str) -> Result<u64, ApiError> {
         (status = 200, description = "A page of leaf hashes", body = BatchLeaves),
         (status = 400, description = "Malformed id or paging parameters, or `from` beyond the batch", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such batch", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn batch_leaves(
     State(app): State<AppState>,
@@ -173,9 +172,6 @@ pub struct ExportQuery {
         (status = 200, description = "The records, one JSON object per line", body = String, content_type = "application/x-ndjson",
             headers(("Proofdesk-Range" = String, description = "The index range served: `first-end`, end exclusive"))),
         (status = 400, description = "Bad query: both kinds of range, `to` below `from`, `since` not before `until`, or a malformed instant", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks the audit scope", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn export(
     State(app): State<AppState>,

@@ -194,13 +194,10 @@ pub fn describe(i: &Integration) -> Value {
     responses(
         (status = 201, description = "Created; the secret is shown only here", body = IntegrationCreated),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks the admin scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An integration with this name exists already", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Content-Type is not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A member breaks its rules (name, secret, options)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
     State(app): State<AppState>,
@@ -264,13 +261,10 @@ pub struct UpdateIntegration {
     responses(
         (status = 200, description = "Updated", body = IntegrationView),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks the admin scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No integration with this name", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Content-Type is not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An option or the secret breaks its rules", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update(
     State(app): State<AppState>,
@@ -319,9 +313,6 @@ pub fn apply_update(
     security(("apiKey" = ["admin"])),
     responses(
         (status = 200, description = "The integrations", body = IntegrationList),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks the admin scope", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list(
     State(app): State<AppState>,
@@ -360,10 +351,7 @@ pub struct DeliveriesQuery {
     responses(
         (status = 200, description = "A page of the ledger", body = DeliveryList),
         (status = 400, description = "Bad query: unknown outcome, or limit outside 1 to 1000", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks the audit scope (admin implies it)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No integration with this name", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn deliveries(
     State(app): State<AppState>,

@@ -53,9 +53,6 @@ fn key_id(id: &str) -> Result<&str, ApiError> {
     security(("apiKey" = ["admin"])),
     responses(
         (status = 200, description = "The keys", body = KeyList),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks the admin scope", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list(
     State(app): State<AppState>,
@@ -74,10 +71,7 @@ pub async fn list(
     responses(
         (status = 204, description = "Revoked"),
         (status = 400, description = "Malformed key id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks the admin scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No active key with this id", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn revoke(
     State(app): State<AppState>,
@@ -101,10 +95,7 @@ pub async fn revoke(
     responses(
         (status = 201, description = "The new key", body = RotatedKey),
         (status = 400, description = "Malformed key id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks the admin scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No active key with this id", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn rotate(
     State(app): State<AppState>,

@@ -57,7 +57,7 @@ use super::{
         docs::init_js,
     ),
     components(schemas(Problem)),
-    modifiers(&Security, &EventSchemas),
+    modifiers(&Security, &EventSchemas, &SharedProblems),
     tags(
         (name = "ingest", description = "The anchoring API for platforms (API key)"),
         (name = "public", description = "Public, read-only verifier endpoints"),
@@ -92,6 +92,111 @@ impl Modify for EventSchemas {
         for (name, s) in schema::event_components() {
             components.schemas.entry(name).or_insert(s);
         }
+    }
+}
+
+/// The refusals every route shares, stated once: a `/v1/` route may answer
+/// 429 (per-key and per-IP limits, `Retry-After`), and a route behind an
+/// API key 401 (no valid key) and 403 (the key lacks the scope the
+/// operation's `security` names). A route that states its own keeps it
+/// (the webhooks' 401 carries the delivery's ledger entry).
+struct SharedProblems;
+
+const UNAUTHORIZED: &str = "Unauthorized";
+const RATE_LIMITED: &str = "RateLimited";
+
+impl Modify for SharedProblems {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::header::HeaderBuilder;
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+
+        let problem = || Content::new(Some(Ref::from_schema_name("Problem")));
+        let string_header = |description: &str| {
+            HeaderBuilder::new()
+                .schema(ObjectBuilder::new().schema_type(Type::String))
+                .description(Some(description))
+                .build()
+        };
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.responses.insert(
+            UNAUTHORIZED.into(),
+            ResponseBuilder::new()
+                .description("No valid API key")
+                .content("application/problem+json", problem())
+                .header(
+                    "WWW-Authenticate",
+                    string_header("Bearer: send `Authorization: Bearer pdk_…`"),
+                )
+                .build()
+                .into(),
+        );
+        components.responses.insert(
+            RATE_LIMITED.into(),
+            ResponseBuilder::new()
+                .description("Rate limit (per key and per client IP); see Retry-After")
+                .content("application/problem+json", problem())
+                .header(
+                    "Retry-After",
+                    string_header("Seconds to wait before trying again"),
+                )
+                .build()
+                .into(),
+        );
+        let shared = |name: &str| RefOr::Ref(Ref::new(format!("#/components/responses/{name}")));
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                let responses = &mut op.responses.responses;
+                if path.starts_with("/v1/") {
+                    responses
+                        .entry("429".into())
+                        .or_insert_with(|| shared(RATE_LIMITED));
+                }
+                let Some(scopes) = op.security.as_ref().map(|s| scopes_of(s)) else {
+                    continue;
+                };
+                responses
+                    .entry("401".into())
+                    .or_insert_with(|| shared(UNAUTHORIZED));
+                responses.entry("403".into()).or_insert_with(|| {
+                    ResponseBuilder::new()
+                        .description(forbidden(&scopes))
+                        .content("application/problem+json", problem())
+                        .build()
+                        .into()
+                });
+            }
+        }
+    }
+}
+
+/// The scopes an operation accepts, any one of them enough.
+fn scopes_of(requirements: &[utoipa::openapi::security::SecurityRequirement]) -> Vec<String> {
+    let mut scopes: Vec<String> = requirements
+        .iter()
+        .filter_map(|r| serde_json::to_value(r).ok())
+        .filter_map(|v| v.get("apiKey").cloned())
+        .filter_map(|v| serde_json::from_value::<Vec<String>>(v).ok())
+        .flatten()
+        .collect();
+    scopes.dedup();
+    scopes
+}
+
+/// The 403's description for an operation that takes any of `scopes`.
+fn forbidden(scopes: &[String]) -> String {
+    match scopes {
+        [one] if one == "admin" => "The key lacks the admin scope".into(),
+        [one] => format!("The key lacks the {one} scope (admin implies every scope)"),
+        [a, b] => format!("The key has neither the {a} nor the {b} scope (admin implies both)"),
+        _ => format!("The key lacks every scope of {}", scopes.join(", ")),
     }
 }
 

@@ -39,7 +39,6 @@ pub struct BatchPath {
         (status = 304, description = "Not modified: the bundle is still the one whose ETag was sent in If-None-Match"),
         (status = 400, description = "Malformed handle", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such ticket", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn proof(
     State(app): State<AppState>,
@@ -113,7 +112,6 @@ fn not_modified(tag: &str) -> Response {
 #[utoipa::path(get, path = "/v1/log", tag = "public",
     responses(
         (status = 200, description = "Log info", body = LogInfo),
-        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn log_info(State(app): State<AppState>) -> Result<Json<LogInfo>, ApiError> {
     let stats = app.store.stats().await?;
@@ -166,7 +164,6 @@ fn default_limit() -> u64 {
     responses(
         (status = 200, description = "Batches", body = BatchList),
         (status = 400, description = "Bad paging parameters", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn batches(
     State(app): State<AppState>,
@@ -191,7 +188,6 @@ pub async fn batches(
         (status = 200, description = "The batch", body = BatchView),
         (status = 400, description = "The id is not a non-negative integer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such batch", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn batch(
     State(app): State<AppState>,

@@ -123,10 +123,7 @@ async fn ingest_or_audit(app: &AppState, headers: &HeaderMap) -> Result<(), ApiE
         (status = 200, description = "The signed receipt, with Content-Disposition: attachment", body = ReceiptV1,
             headers(("Content-Disposition" = String, description = "attachment; filename=\"receipt-<handle>-<seq>.json\""))),
         (status = 400, description = "Malformed handle or seq", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key has neither the ingest nor the audit scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such ticket or event", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn receipt(
     State(app): State<AppState>,
@@ -159,11 +156,8 @@ pub async fn receipt(
     responses(
         (status = 200, description = "The text and its salt", body = ContentDisclosure),
         (status = 400, description = "Malformed handle or seq", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key has neither the ingest nor the audit scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such ticket or event, or no stored content (none sent, or only the platform's own commitment)", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The content was erased; the record and its proofs are unchanged", body = ErasedProblem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn content(
     State(app): State<AppState>,
@@ -211,10 +205,7 @@ pub async fn content(
     responses(
         (status = 200, description = "Erased (now or earlier: the first erasure's time)", body = ContentErased),
         (status = 400, description = "Malformed handle or seq", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks the admin scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such ticket or event, or no stored content to erase", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn erase_content(
     State(app): State<AppState>,

@@ -18,10 +18,7 @@ use super::{AppState, auth, links, qr_link};
     responses(
         (status = 200, description = "The ticket", body = TicketView),
         (status = 400, description = "Malformed handle", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key has neither the ingest nor the audit scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such ticket", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_ticket(
     State(app): State<AppState>,

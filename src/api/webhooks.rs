@@ -194,7 +194,6 @@ async fn webhook(
         (status = 409, description = "The ticket kept changing while the delivery was applied; the vendor may retry", body = WebhookProblem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The payload is not a ticket this adapter can read, or maps to events the log refuses", body = WebhookProblem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable; retry the delivery (Retry-After)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn zendesk(
@@ -220,7 +219,6 @@ pub async fn zendesk(
         (status = 409, description = "The ticket kept changing while the delivery was applied; the vendor may retry", body = WebhookProblem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The payload is not a ticket this adapter can read, or maps to events the log refuses", body = WebhookProblem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable; retry the delivery (Retry-After)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn zammad(

@@ -94,12 +94,9 @@ fn idem_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         (status = 201, description = "Created", body = TicketCreated),
         (status = 200, description = "A ticket with this external_id already existed", body = TicketCreated),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks the ingest scope", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Content-Type is not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "external_id breaks its rules", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_ticket(
     State(app): State<AppState>,
@@ -143,14 +140,11 @@ pub async fn create_ticket(
         (status = 201, description = "Appended", body = Appended),
         (status = 200, description = "A retry with the same Idempotency-Key and body: the first answer", body = Appended),
         (status = 400, description = "Malformed JSON, handle or Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks the ingest scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such ticket", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The ticket's state does not allow this event, or the Idempotency-Key was used with another body", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Content-Type is not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The event breaks a rule of PROTOCOL §2-§4, or a free-text member holds personal data (§2.8)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn append_event(
     State(app): State<AppState>,
@@ -211,14 +205,11 @@ pub async fn append_event(
         (status = 201, description = "Appended", body = BulkAppended),
         (status = 200, description = "A retry with the same Idempotency-Key and body: the first answer", body = BulkAppended),
         (status = 400, description = "Malformed JSON or Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks the ingest scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "A ticket does not exist", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A ticket's state does not allow an event, or the Idempotency-Key was used with another body", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Content-Type is not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An event breaks a rule; `item` names it", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limit; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn append_bulk(
     State(app): State<AppState>,
