@@ -33,5 +33,5 @@ done
 key="$(awk '/API key/ {print $3}' "$out")"
 contract="$(awk '/contract/ {print $2; exit}' "$out")"
 echo "hammer-soak: proofdesk dev on 127.0.0.1:$api_port, anvil on $anvil_port, contract $contract; hammering for $secs s" >&2
-PROOFDESK_API_KEY="$key" "$bin" hammer --url "http://127.0.0.1:$api_port" \
+PROOFDESK_API_KEY="$key" "$bin" hammer --log "http://127.0.0.1:$api_port" \
     --rpc "http://127.0.0.1:$anvil_port" --contract "$contract" --duration "$secs" "$@"

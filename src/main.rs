@@ -34,13 +34,14 @@ struct Cli {
 
 #[derive(clap::Args, Clone)]
 pub struct ServeArgs {
-    /// sqlite:PATH (embedded) or postgres://… (several servers).
     #[arg(
         long,
         env = "PROOFDESK_DATABASE_URL",
-        default_value = "sqlite://proofdesk.db"
+        default_value = "sqlite://proofdesk.db",
+        help = cli::DATABASE_HELP
     )]
     database: String,
+    /// Address and port the API listens on.
     #[arg(long, env = "PROOFDESK_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     /// JSON-RPC URL of the chain.
@@ -83,7 +84,7 @@ pub struct ServeArgs {
     #[arg(long)]
     reopen_closed: bool,
     /// Per-call chain timeout, seconds.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = cli::DEFAULT_RPC_TIMEOUT_SECS)]
     rpc_timeout: u64,
     /// A public RPC URL to suggest to verifiers (shown in GET /v1/log and
     /// offered by the /verify page as "suggested by the log": never enough for
@@ -164,8 +165,11 @@ enum Command {
     Dev(cli::dev::DevArgs),
     /// Deploy SupportAnchor with the operator key as owner and anchorer.
     Deploy {
+        /// JSON-RPC URL of the chain to deploy on.
         #[arg(long, env = "PROOFDESK_RPC_URL")]
         rpc: String,
+        /// File holding the operator key, which owns the contract (else
+        /// $PROOFDESK_OPERATOR_KEY).
         #[arg(long)]
         key_file: Option<PathBuf>,
         /// Anchorer address, if not the operator key's.
@@ -209,12 +213,14 @@ enum KeysAction {
         #[arg(
             long,
             env = "PROOFDESK_DATABASE_URL",
-            default_value = "sqlite://proofdesk.db"
+            default_value = "sqlite://proofdesk.db",
+            help = cli::DATABASE_HELP
         )]
         database: String,
         /// Comma-separated: ingest, audit, admin.
         #[arg(long, default_value = "ingest")]
         scopes: String,
+        /// A note for people: who or what the key is for (shown by keys list).
         #[arg(long, default_value = "")]
         label: String,
     },
@@ -223,7 +229,8 @@ enum KeysAction {
         #[arg(
             long,
             env = "PROOFDESK_DATABASE_URL",
-            default_value = "sqlite://proofdesk.db"
+            default_value = "sqlite://proofdesk.db",
+            help = cli::DATABASE_HELP
         )]
         database: String,
         /// Print JSON.
@@ -232,22 +239,26 @@ enum KeysAction {
     },
     /// Revoke a key by id; servers refuse it within 5 s.
     Revoke {
+        /// The key's id (the part after pdk_, as keys list shows it).
         id: String,
         #[arg(
             long,
             env = "PROOFDESK_DATABASE_URL",
-            default_value = "sqlite://proofdesk.db"
+            default_value = "sqlite://proofdesk.db",
+            help = cli::DATABASE_HELP
         )]
         database: String,
     },
     /// Replace a key by a new one with the same scopes and label, and print
     /// the new key once; the old one is revoked in the same transaction.
     Rotate {
+        /// The key's id (the part after pdk_, as keys list shows it).
         id: String,
         #[arg(
             long,
             env = "PROOFDESK_DATABASE_URL",
-            default_value = "sqlite://proofdesk.db"
+            default_value = "sqlite://proofdesk.db",
+            help = cli::DATABASE_HELP
         )]
         database: String,
     },

@@ -33,7 +33,7 @@ pub struct ChainArgs {
     #[arg(long, default_value_t = 0)]
     from_block: u64,
     /// Per-call chain timeout, seconds.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = super::DEFAULT_RPC_TIMEOUT_SECS)]
     rpc_timeout: u64,
 }
 

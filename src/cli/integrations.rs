@@ -18,7 +18,8 @@ pub enum IntegrationsAction {
         #[arg(
             long,
             env = "PROOFDESK_DATABASE_URL",
-            default_value = "sqlite://proofdesk.db"
+            default_value = "sqlite://proofdesk.db",
+            help = super::DATABASE_HELP
         )]
         database: String,
         /// zendesk or zammad.
@@ -48,7 +49,8 @@ pub enum IntegrationsAction {
         #[arg(
             long,
             env = "PROOFDESK_DATABASE_URL",
-            default_value = "sqlite://proofdesk.db"
+            default_value = "sqlite://proofdesk.db",
+            help = super::DATABASE_HELP
         )]
         database: String,
         /// The integration's name.
@@ -67,16 +69,21 @@ pub enum IntegrationsAction {
         #[arg(
             long,
             env = "PROOFDESK_DATABASE_URL",
-            default_value = "sqlite://proofdesk.db"
+            default_value = "sqlite://proofdesk.db",
+            help = super::DATABASE_HELP
         )]
         database: String,
+        /// Print JSON (an array) instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// The delivery ledger of an integration, newest first.
     Deliveries {
         #[arg(
             long,
             env = "PROOFDESK_DATABASE_URL",
-            default_value = "sqlite://proofdesk.db"
+            default_value = "sqlite://proofdesk.db",
+            help = super::DATABASE_HELP
         )]
         database: String,
         /// The integration's name.
@@ -177,11 +184,33 @@ pub async fn run(action: IntegrationsAction) -> anyhow::Result<ExitCode> {
             println!("{}", describe(&i));
             Ok(ExitCode::SUCCESS)
         }
-        IntegrationsAction::List { database } => {
+        IntegrationsAction::List { database, json } => {
             let store = proofdesk::log::connect(&database).await?;
-            for i in store.integration_store().integrations().await? {
-                println!("{}", describe(&i));
+            let all = store.integration_store().integrations().await?;
+            if json {
+                let views: Vec<_> = all.iter().map(describe).collect();
+                println!("{}", serde_json::to_string_pretty(&views)?);
+                return Ok(ExitCode::SUCCESS);
             }
+            println!(
+                "{:<20} {:<8} {:<44} {:<14} CREATED",
+                "NAME", "VENDOR", "WEBHOOK PATH", "SECOND SECRET"
+            );
+            for i in &all {
+                println!(
+                    "{:<20} {:<8} {:<44} {:<14} {}",
+                    i.name,
+                    i.vendor,
+                    i.webhook_path(),
+                    if i.second_secret.is_some() {
+                        "set"
+                    } else {
+                        "-"
+                    },
+                    i.created_at
+                );
+            }
+            eprintln!("{} integration(s)", all.len());
             Ok(ExitCode::SUCCESS)
         }
         IntegrationsAction::Deliveries {

@@ -9,3 +9,11 @@ pub mod mirror;
 pub mod recovery;
 pub mod signals;
 pub mod verify;
+
+/// What every `--database` takes (a plain path is what `proofdesk dev` prints).
+pub const DATABASE_HELP: &str = "The log's database: a file path or sqlite://PATH (SQLite, embedded), \
+     or postgres://USER@HOST/DB (several servers on one database)";
+
+/// Every chain call's bound, seconds, unless `--rpc-timeout` says otherwise:
+/// the same for the server, the auditor's tools and the verifier.
+pub const DEFAULT_RPC_TIMEOUT_SECS: u64 = 20;

@@ -62,7 +62,7 @@ pub struct RecoverArgs {
     /// The contract's deployment block (where event searches start).
     #[arg(long, env = "PROOFDESK_FROM_BLOCK", default_value_t = 0)]
     from_block: u64,
-    /// A mirror's export (`proofdesk mirror export`) or a saved audit
+    /// A mirror's export (`proofdesk mirror-export`) or a saved audit
     /// (`proofdesk audit --out`) covering what the database lacks.
     #[arg(long = "from", value_name = "FILE")]
     source: PathBuf,
@@ -71,7 +71,7 @@ pub struct RecoverArgs {
     #[arg(long)]
     reopen_closed: bool,
     /// Per-call chain timeout, seconds.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = super::DEFAULT_RPC_TIMEOUT_SECS)]
     rpc_timeout: u64,
 }
 

@@ -88,7 +88,7 @@ pub struct VerifyArgs {
     #[arg(long, default_value_t = DEFAULT_LOG_WINDOW)]
     log_window: u64,
     /// Per-request RPC timeout, seconds.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = super::DEFAULT_RPC_TIMEOUT_SECS)]
     rpc_timeout: u64,
     /// Refuse a bundle larger than this many bytes (download or file).
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BUNDLE_BYTES)]

@@ -56,11 +56,11 @@ pub fn verify_options(rpc_url: &str, contract: Option<Address>) -> VerifyOptions
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct HammerArgs {
-    /// Base URL of the Proofdesk API.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    /// Base URL of the log (its API), as monitor and audit take it.
+    #[arg(long = "log", alias = "url", default_value = "http://127.0.0.1:8080")]
     pub url: String,
     /// An API key with the ingest scope.
-    #[arg(long, env = "PROOFDESK_API_KEY")]
+    #[arg(long = "key", alias = "api-key", env = "PROOFDESK_API_KEY")]
     pub api_key: String,
     /// Your own RPC, to verify against.
     #[arg(long)]
@@ -74,8 +74,10 @@ pub struct HammerArgs {
     /// Total events per second across all writers.
     #[arg(long, default_value_t = 20.0)]
     pub write_rate: f64,
+    /// Concurrent writers (the write rate is shared among them).
     #[arg(long, default_value_t = 4)]
     pub writers: usize,
+    /// Concurrent readers, each fetching and verifying random tickets' bundles.
     #[arg(long, default_value_t = 2)]
     pub readers: usize,
     /// Tickets to spread the events over.
