@@ -40,6 +40,43 @@ pub struct NodeConfig {
     pub public_rpc: Option<String>,
 }
 
+impl NodeConfig {
+    /// A node on a local chain, as `proofdesk dev` and the tests run one:
+    /// an ephemeral port on 127.0.0.1, a 5 s RPC timeout, a 60 s maximum
+    /// merge delay, batches of 4 sealed after 200 ms, one confirmation
+    /// polled every 100 ms, default policies, and no suggested public RPC.
+    /// Callers change what differs in the returned value. `serve` builds
+    /// its configuration from its flags instead.
+    pub fn local(
+        database_url: String,
+        rpc_url: String,
+        contract: Address,
+        from_block: u64,
+    ) -> NodeConfig {
+        NodeConfig {
+            database_url,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            rpc_url,
+            contract,
+            from_block,
+            rpc_timeout: Duration::from_secs(5),
+            max_merge_delay: Duration::from_secs(60),
+            seal: SealPolicy {
+                max_batch: 4,
+                max_age: Duration::from_millis(200),
+            },
+            anchor: AnchorPolicy {
+                confirmations: 1,
+                poll: Duration::from_millis(100),
+                ..AnchorPolicy::default()
+            },
+            policy: Policy::default(),
+            leader: Default::default(),
+            public_rpc: None,
+        }
+    }
+}
+
 pub struct Node {
     pub addr: SocketAddr,
     pub store: DynStore,

@@ -20,7 +20,7 @@ use alloy::providers::ProviderBuilder;
 use chrono::{DateTime, Months, Utc};
 use common::TestDb;
 use proofdesk::anchor::contract::SupportAnchor;
-use proofdesk::anchor::{AnchorPolicy, Chain, OperatorKey};
+use proofdesk::anchor::{Chain, OperatorKey};
 use proofdesk::audit::check::Failure;
 use proofdesk::audit::http::LogClient;
 use proofdesk::audit::kpi::{Limits, Period};
@@ -29,112 +29,48 @@ use proofdesk::audit::progress::ProgressStyle;
 use proofdesk::audit::render::{self, Report, ReportOptions};
 use proofdesk::audit::result::AuditResult;
 use proofdesk::audit::run::{AuditOptions, ExportLimits};
-use proofdesk::devnet::{Anvil, DEV_KEYS};
-use proofdesk::node::{Node, NodeConfig};
+use proofdesk::devnet::DEV_KEYS;
 use proofdesk::protocol::fields::Timestamp;
-use proofdesk::protocol::state::Policy;
-use proofdesk::seal::SealPolicy;
+use proofdesk_testkit::TestApp;
 use serde_json::{Value, json};
 
 const H: i64 = 3_600_000;
 const D: i64 = 24 * H;
 
+/// The node of these stories, with a platform's key (`key`: ingest) and an
+/// auditor's (`audit_key`), and what an auditor does with them.
 struct App {
-    node: Node,
-    anvil: Anvil,
-    http: reqwest::Client,
-    ingest_key: String,
+    app: TestApp,
     audit_key: String,
-    contract: Address,
-    from_block: u64,
-    db_url: String,
-    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for App {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
 }
 
 impl App {
-    async fn spawn(db_url: Option<String>) -> App {
-        let anvil = Anvil::start(0, Some(1))
-            .await
-            .expect("anvil (run scripts/install-toolchain.sh)");
-        let operator = OperatorKey::parse(DEV_KEYS[0]).unwrap();
-        let (contract, from_block) = proofdesk::anchor::deploy::deploy(
-            &anvil.url(),
-            &operator,
-            None,
-            Duration::from_secs(30),
-        )
-        .await
-        .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let db_url =
-            db_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("audit.db").display()));
-        let config = NodeConfig {
-            database_url: db_url.clone(),
-            listen: "127.0.0.1:0".parse().unwrap(),
-            rpc_url: anvil.url(),
-            contract,
-            from_block,
-            rpc_timeout: Duration::from_secs(5),
-            max_merge_delay: Duration::from_secs(60),
-            seal: SealPolicy {
-                max_batch: 4,
-                max_age: Duration::from_millis(200),
-            },
-            anchor: AnchorPolicy {
-                confirmations: 1,
-                poll: Duration::from_millis(100),
-                ..AnchorPolicy::default()
-            },
-            policy: Policy::default(),
-            leader: Default::default(),
-            public_rpc: None,
-        };
-        let node = Node::start(config, operator).await.unwrap();
-        let ingest_key =
-            proofdesk::api::auth::create_key(node.store.as_ref(), &["ingest".into()], "platform")
-                .await
-                .unwrap();
-        let audit_key =
-            proofdesk::api::auth::create_key(node.store.as_ref(), &["audit".into()], "auditor")
-                .await
-                .unwrap();
-        App {
-            node,
-            anvil,
-            http: reqwest::Client::new(),
-            ingest_key,
-            audit_key,
-            contract,
-            from_block,
-            db_url,
-            _dir: dir,
-        }
+    async fn spawn(db: TestDb) -> App {
+        let app = TestApp::builder()
+            .database(db)
+            .scopes(&["ingest"])
+            .spawn()
+            .await;
+        let audit_key = app.create_key(&["audit"], "auditor").await;
+        App { app, audit_key }
     }
 
+    async fn stop(self) {
+        self.app.stop().await;
+    }
+
+    /// POST with the platform's key, which must answer 201.
     async fn post(&self, path: &str, body: Value) -> Value {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.node.url()))
-            .bearer_auth(&self.ingest_key)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        let body: Value = resp.json().await.unwrap();
+        let (status, body) = self.app.post(path, body).await;
         assert!(status == 201, "{path}: {status} {body}");
         body
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.node.url()))
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
     }
 
     /// Creates a ticket and records its events; returns the handle and the
@@ -211,15 +147,15 @@ impl App {
 
     /// Runs SQL on the server's database behind its back.
     async fn sql(&self, statement: &str) {
-        if self.db_url.starts_with("sqlite:") {
-            let pool = sqlx::SqlitePool::connect(&self.db_url).await.unwrap();
+        if self.db.url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(&self.db.url).await.unwrap();
             sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()))
                 .execute(&pool)
                 .await
                 .unwrap();
             pool.close().await;
         } else {
-            let pool = sqlx::PgPool::connect(&self.db_url).await.unwrap();
+            let pool = sqlx::PgPool::connect(&self.db.url).await.unwrap();
             sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()))
                 .execute(&pool)
                 .await
@@ -229,8 +165,8 @@ impl App {
     }
 
     async fn sql_text(&self, query: &str) -> String {
-        if self.db_url.starts_with("sqlite:") {
-            let pool = sqlx::SqlitePool::connect(&self.db_url).await.unwrap();
+        if self.db.url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(&self.db.url).await.unwrap();
             let v: String = sqlx::query_scalar(sqlx::AssertSqlSafe(query.to_owned()))
                 .fetch_one(&pool)
                 .await
@@ -238,7 +174,7 @@ impl App {
             pool.close().await;
             v
         } else {
-            let pool = sqlx::PgPool::connect(&self.db_url).await.unwrap();
+            let pool = sqlx::PgPool::connect(&self.db.url).await.unwrap();
             let v: String = sqlx::query_scalar(sqlx::AssertSqlSafe(query.to_owned()))
                 .fetch_one(&pool)
                 .await
@@ -249,7 +185,7 @@ impl App {
     }
 
     fn sqlite(&self) -> bool {
-        self.db_url.starts_with("sqlite:")
+        self.db.url.starts_with("sqlite:")
     }
 
     /// A blob column as lowercase hex, and the SQL literal to write one back.
@@ -675,7 +611,7 @@ async fn story(app: App) {
     let forbidden = app
         .http
         .get(format!("{}/v1/export", app.node.url()))
-        .bearer_auth(&app.ingest_key)
+        .bearer_auth(&app.key)
         .send()
         .await
         .unwrap();
@@ -962,7 +898,7 @@ async fn story(app: App) {
             .contains(&format!("records {j}..={j}"))
     );
 
-    app.node.shutdown().await;
+    app.stop().await;
 }
 
 fn chromium() -> Option<String> {
@@ -1281,12 +1217,12 @@ async fn handling(app: App) {
     );
     check_html_in_chromium(&out);
     let _ = (p, r, u, n, w);
-    app.node.shutdown().await;
+    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handling_time_and_round_the_clock_on_sqlite() {
-    handling(App::spawn(None).await).await;
+    handling(App::spawn(TestDb::sqlite().await).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1294,14 +1230,12 @@ async fn handling_time_and_round_the_clock_on_postgres() {
     let Some(db) = TestDb::postgres().await else {
         return;
     };
-    let url = db.url.clone();
-    handling(App::spawn(Some(url)).await).await;
-    db.cleanup().await;
+    handling(App::spawn(db).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_report_and_monitor_on_sqlite() {
-    story(App::spawn(None).await).await;
+    story(App::spawn(TestDb::sqlite().await).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1309,7 +1243,5 @@ async fn audit_report_and_monitor_on_postgres() {
     let Some(db) = TestDb::postgres().await else {
         return;
     };
-    let url = db.url.clone();
-    story(App::spawn(Some(url)).await).await;
-    db.cleanup().await;
+    story(App::spawn(db).await).await;
 }

@@ -20,7 +20,6 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use common::TestDb;
-use common::app::TestApp;
 use proofdesk::anchor::Chain;
 use proofdesk::audit::check::Failure;
 use proofdesk::audit::http::LogClient;
@@ -31,6 +30,7 @@ use proofdesk::audit::render::{self, Report, ReportOptions};
 use proofdesk::audit::result::{AuditResult, CoverageKind};
 use proofdesk::audit::run::{AuditOptions, Bound, ExportLimits};
 use proofdesk::protocol::fields::Timestamp;
+use proofdesk_testkit::TestApp;
 use serde_json::{Value, json};
 
 const H: i64 = 3_600_000;
@@ -900,7 +900,5 @@ async fn a_dishonest_log_fails_the_audit_on_postgres() {
     let Some(db) = TestDb::postgres().await else {
         return;
     };
-    let url = db.url.clone();
-    story(TestApp::builder().database(Some(url)).spawn().await).await;
-    db.cleanup().await;
+    story(TestApp::builder().database(db).spawn().await).await;
 }

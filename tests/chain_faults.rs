@@ -28,7 +28,6 @@ use proofdesk::anchor::{AnchorPolicy, Chain, OperatorKey};
 use proofdesk::devnet::{Anvil, DEV_KEYS};
 use proofdesk::log::{Batch, BatchStatus};
 use proofdesk::node::{Node, NodeConfig};
-use proofdesk::protocol::state::Policy;
 use proofdesk::seal::SealPolicy;
 use serde_json::{Value, json};
 
@@ -144,31 +143,26 @@ impl Rig {
         let miner = Miner::start(control.clone());
         let proxy = Proxy::start(anvil.port).await;
         let dir = tempfile::tempdir().unwrap();
-        let config = NodeConfig {
-            database_url: format!("sqlite://{}", dir.path().join("chain.db").display()),
-            listen: "127.0.0.1:0".parse().unwrap(),
-            rpc_url: proxy.url(),
+        let mut config = NodeConfig::local(
+            format!("sqlite://{}", dir.path().join("chain.db").display()),
+            proxy.url(),
             contract,
             from_block,
-            rpc_timeout: Duration::from_secs(2),
-            max_merge_delay: Duration::from_secs(60),
-            seal: SealPolicy {
-                max_batch,
-                max_age: Duration::from_millis(200),
-            },
-            anchor: AnchorPolicy {
-                confirmations: CONFIRMATIONS,
-                resend_after: Duration::from_secs(2),
-                max_fee_cap_wei: FEE_CAP,
-                poll: Duration::from_millis(50),
-                retry_base: Duration::from_millis(50),
-                retry_max: Duration::from_secs(1),
-                max_in_flight,
-                ..AnchorPolicy::default()
-            },
-            policy: Policy::default(),
-            leader: Default::default(),
-            public_rpc: None,
+        );
+        config.rpc_timeout = Duration::from_secs(2);
+        config.seal = SealPolicy {
+            max_batch,
+            max_age: Duration::from_millis(200),
+        };
+        config.anchor = AnchorPolicy {
+            confirmations: CONFIRMATIONS,
+            resend_after: Duration::from_secs(2),
+            max_fee_cap_wei: FEE_CAP,
+            poll: Duration::from_millis(50),
+            retry_base: Duration::from_millis(50),
+            retry_max: Duration::from_secs(1),
+            max_in_flight,
+            ..AnchorPolicy::default()
         };
         let node = Node::start(config, operator).await.unwrap();
         let api_key =

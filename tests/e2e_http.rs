@@ -8,9 +8,9 @@ mod common;
 use std::time::Duration;
 
 use alloy::primitives::Address;
-use common::app::{TestApp, event, problems};
 use proofdesk::protocol::bundle::Bundle;
 use proofdesk::protocol::receipt::SignedReceipt;
+use proofdesk_testkit::{TestApp, event, problems};
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -60,7 +60,7 @@ async fn a_complaint_is_recorded_anchored_and_proven() {
             .post(&format!("/v1/tickets/{handle}/events"), e.clone())
             .await;
         assert_eq!(status, 201, "{body}");
-        let signed: SignedReceipt = common::app::receipt_in(&body);
+        let signed: SignedReceipt = proofdesk_testkit::receipt_in(&body);
         assert_eq!(signed.receipt.seq, seq as u64);
         assert_eq!(
             proofdesk::verify::receipt::signer_of(&signed).unwrap(),
@@ -76,8 +76,8 @@ async fn a_complaint_is_recorded_anchored_and_proven() {
 
     // The platform retries the last write with the same key: same receipt.
     let retry = event("ticket.closed", json!({}), "system");
-    let (s1, first) = app.post_idem(&handle, &retry, "close-1").await;
-    let (s2, again) = app.post_idem(&handle, &retry, "close-1").await;
+    let (s1, first) = post_idem(&app, &handle, &retry, "close-1").await;
+    let (s2, again) = post_idem(&app, &handle, &retry, "close-1").await;
     assert_eq!((s1, s2), (201, 200));
     assert_eq!(first["receipt"], again["receipt"]);
 
@@ -270,23 +270,21 @@ async fn a_complaint_is_recorded_anchored_and_proven() {
         problems(&r)
     );
 
-    app.node.shutdown().await;
-    app.anvil.stop().await;
+    app.stop().await;
 }
 
-impl TestApp {
-    async fn post_idem(&self, handle: &str, body: &Value, key: &str) -> (u16, Value) {
-        let resp = self
-            .http
-            .post(format!("{}/v1/tickets/{handle}/events", self.node.url()))
-            .bearer_auth(&self.key)
-            .header("Idempotency-Key", key)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        (resp.status().as_u16(), resp.json().await.unwrap())
-    }
+/// An append with an Idempotency-Key, as a platform retries one.
+async fn post_idem(app: &TestApp, handle: &str, body: &Value, key: &str) -> (u16, Value) {
+    let resp = app
+        .http
+        .post(format!("{}/v1/tickets/{handle}/events", app.url()))
+        .bearer_auth(&app.key)
+        .header("Idempotency-Key", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -325,8 +323,7 @@ async fn writes_need_a_key_before_anything_else() {
     assert_eq!(resp.status().as_u16(), 400);
     let (_, log) = app.get("/v1/log").await;
     assert_eq!(log["log_size"], 0);
-    app.node.shutdown().await;
-    app.anvil.stop().await;
+    app.stop().await;
 }
 
 /// One sample's value in OpenMetrics text.

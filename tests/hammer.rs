@@ -8,66 +8,27 @@
 
 use std::time::Duration;
 
-use proofdesk::anchor::{AnchorPolicy, OperatorKey};
-use proofdesk::devnet::{Anvil, DEV_KEYS};
-use proofdesk::node::{Node, NodeConfig};
-use proofdesk::protocol::state::Policy;
-use proofdesk::seal::SealPolicy;
+use proofdesk::devnet::Anvil;
+use proofdesk_testkit::TestApp;
 use serde_json::Value;
 
-struct Live {
-    node: Node,
-    anvil: Anvil,
-    key: String,
-    _dir: tempfile::TempDir,
-}
-
-async fn live_node() -> Live {
-    let anvil = Anvil::start(0, Some(1)).await.expect("anvil");
-    let operator = OperatorKey::parse(DEV_KEYS[0]).unwrap();
-    let (contract, block) =
-        proofdesk::anchor::deploy::deploy(&anvil.url(), &operator, None, Duration::from_secs(30))
-            .await
-            .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = NodeConfig {
-        database_url: format!("sqlite://{}", dir.path().join("hammer.db").display()),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        rpc_url: anvil.url(),
-        contract,
-        from_block: block,
-        rpc_timeout: Duration::from_secs(5),
-        max_merge_delay: Duration::from_secs(60),
-        seal: SealPolicy {
-            max_batch: 1024,
-            max_age: Duration::from_millis(1000),
-        },
-        anchor: AnchorPolicy {
-            confirmations: 2,
-            poll: Duration::from_millis(200),
-            ..AnchorPolicy::default()
-        },
-        policy: Policy::default(),
-        leader: Default::default(),
-        public_rpc: None,
-    };
-    let node = Node::start(config, operator).await.unwrap();
-    let key = proofdesk::api::auth::create_key(node.store.as_ref(), &["ingest".into()], "hammer")
+/// A node as a platform runs one: batches of up to 1024 sealed each
+/// second, final after two blocks; the hammer's key may only ingest.
+async fn live_node() -> TestApp {
+    TestApp::builder()
+        .seal(1024, Duration::from_millis(1000))
+        .confirmations(2)
+        .scopes(&["ingest"])
+        .with_config(|c| c.anchor.poll = Duration::from_millis(200))
+        .spawn()
         .await
-        .unwrap();
-    Live {
-        node,
-        anvil,
-        key,
-        _dir: dir,
-    }
 }
 
 async fn hammer(url: &str, key: &str, rpc: &str, secs: u64) -> (Option<i32>, Value, String) {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_proofdesk"))
         .args([
             "hammer",
-            "--url",
+            "--log",
             url,
             "--rpc",
             rpc,
@@ -111,8 +72,7 @@ async fn the_hammer_verifies_everything_it_writes_against_the_chain() {
     // Everything the hammer wrote is in the log it verified.
     let stats = live.node.store.stats().await.unwrap();
     assert_eq!(stats.size, report["writes"].as_u64().unwrap(), "{report}");
-    live.node.shutdown().await;
-    live.anvil.stop().await;
+    live.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,7 +83,6 @@ async fn the_hammer_fails_against_a_chain_without_the_log() {
     let (code, report, stderr) = hammer(&live.node.url(), &live.key, &other.url(), 8).await;
     assert_eq!(code, Some(1), "{report}\n{stderr}");
     assert!(report["failures"].as_u64().unwrap() > 0, "{report}");
-    live.node.shutdown().await;
     other.stop().await;
-    live.anvil.stop().await;
+    live.stop().await;
 }

@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::app::{TestApp, event};
+use proofdesk_testkit::{TestApp, event};
 use serde_json::json;
 
 async fn get(app: &TestApp, path: &str, tag: Option<&str>, key: bool) -> reqwest::Response {

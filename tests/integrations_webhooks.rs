@@ -11,15 +11,10 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use alloy::primitives::Address;
-use proofdesk::anchor::{AnchorPolicy, OperatorKey};
-use proofdesk::devnet::{Anvil, DEV_KEYS};
 use proofdesk::integrations::signature::{zammad_sign, zendesk_sign};
-use proofdesk::node::{Node, NodeConfig};
 use proofdesk::protocol::bundle::Bundle;
-use proofdesk::protocol::state::Policy;
-use proofdesk::seal::SealPolicy;
-use proofdesk::verify::{VerifyOptions, verify_bundle};
+use proofdesk::verify::verify_bundle;
+use proofdesk_testkit::TestApp;
 use serde_json::{Value, json};
 
 use common::TestDb;
@@ -46,98 +41,38 @@ const PERSONAL: [&str; 14] = [
     "+49 30 1234567",
 ];
 
-struct App {
-    node: Node,
-    anvil: Anvil,
-    http: reqwest::Client,
-    admin: String,
-    contract: Address,
-    db: TestDb,
-}
+/// The node of these stories (batches of 8; an admin's key, which
+/// connects integrations and reads their ledger) and the vendors' calls.
+struct App(TestApp);
 
-/// VerifyOptions in one place: its fields are changing (lead, issue 10).
-fn verify_options(rpc: String, contract: Address) -> VerifyOptions {
-    let mut options = VerifyOptions::new(rpc, contract);
-    options.timeout = Duration::from_secs(5);
-    options
+impl std::ops::Deref for App {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.0
+    }
 }
 
 impl App {
     async fn spawn(db: TestDb) -> App {
-        let anvil = Anvil::start(0, Some(1))
-            .await
-            .expect("anvil (scripts/install-toolchain.sh)");
-        let operator = OperatorKey::parse(DEV_KEYS[0]).unwrap();
-        let (contract, block) = proofdesk::anchor::deploy::deploy(
-            &anvil.url(),
-            &operator,
-            None,
-            Duration::from_secs(30),
-        )
-        .await
-        .unwrap();
-        let config = NodeConfig {
-            database_url: db.url.clone(),
-            listen: "127.0.0.1:0".parse().unwrap(),
-            rpc_url: anvil.url(),
-            contract,
-            from_block: block,
-            rpc_timeout: Duration::from_secs(5),
-            max_merge_delay: Duration::from_secs(60),
-            seal: SealPolicy {
-                max_batch: 8,
-                max_age: Duration::from_millis(200),
-            },
-            anchor: AnchorPolicy {
-                confirmations: 1,
-                poll: Duration::from_millis(100),
-                ..AnchorPolicy::default()
-            },
-            policy: Policy::default(),
-            leader: Default::default(),
-            public_rpc: None,
-        };
-        let node = Node::start(config, operator).await.unwrap();
-        let admin = proofdesk::api::auth::create_key(node.store.as_ref(), &["admin".into()], "it")
-            .await
-            .unwrap();
-        App {
-            node,
-            anvil,
-            http: reqwest::Client::new(),
-            admin,
-            contract,
-            db,
-        }
+        let app = TestApp::builder()
+            .database(db)
+            .scopes(&["admin"])
+            .seal(8, Duration::from_millis(200))
+            .spawn()
+            .await;
+        App(app)
     }
 
     async fn stop(self) {
-        self.node.shutdown().await;
-        self.anvil.stop().await;
-        self.db.cleanup().await;
+        self.0.stop().await;
     }
 
     async fn admin_post(&self, path: &str, body: Value) -> (u16, Value) {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.node.url()))
-            .bearer_auth(&self.admin)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+        self.post(path, body).await
     }
 
     async fn admin_get(&self, path: &str) -> (u16, Value) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.node.url()))
-            .bearer_auth(&self.admin)
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+        self.call(reqwest::Method::GET, path, None).await
     }
 
     /// Posts a body the way Zendesk does: signature over timestamp ‖ body.
@@ -186,25 +121,6 @@ impl App {
             .await
             .unwrap();
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-    }
-
-    /// Waits (bounded) until every event of the ticket is anchored.
-    async fn anchored_bundle(&self, handle: &str) -> Bundle {
-        for _ in 0..160 {
-            let r = self
-                .http
-                .get(format!("{}/v1/tickets/{handle}/proof", self.node.url()))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status().as_u16(), 200);
-            let b: Bundle = r.json().await.unwrap();
-            if b.events.iter().all(|e| b.log_says_anchored(e)) {
-                return b;
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        panic!("ticket {handle} not anchored within 40 s");
     }
 
     /// Every stored record, every ledger row and every public bundle is
@@ -260,9 +176,7 @@ impl App {
 
     /// Checks a ticket's bundle with verify_bundle and with the binary.
     async fn assert_verifies(&self, bundle: &Bundle) {
-        let report = verify_bundle(bundle, &verify_options(self.anvil.url(), self.contract))
-            .await
-            .unwrap();
+        let report = verify_bundle(bundle, &self.options()).await.unwrap();
         assert!(report.valid, "bundle verifies: {:?}", report.problems);
     }
 }
@@ -612,14 +526,35 @@ async fn a_zammad_ticket_life_is_recorded_anchored_and_verifies() {
             .await;
         assert_eq!(s, 422, "{r}");
         assert!(r["detail"].as_str().unwrap().contains("unknown option"));
-        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_proofdesk"))
-            .args(["integrations", "list", "--database", &url])
-            .output()
-            .await
-            .unwrap();
-        let listed = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(listed.lines().count(), 3, "{listed}");
-        assert!(!listed.contains(&secret) && !listed.contains(ZENDESK_SECRET));
+        // The list, as a table and as JSON: three integrations, no secret.
+        for json in [false, true] {
+            let mut args = vec!["integrations", "list", "--database", &url];
+            if json {
+                args.push("--json");
+            }
+            let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_proofdesk"))
+                .args(&args)
+                .output()
+                .await
+                .unwrap();
+            assert!(out.status.success());
+            let listed = String::from_utf8_lossy(&out.stdout);
+            assert!(!listed.contains(&secret) && !listed.contains(ZENDESK_SECRET));
+            if json {
+                let all: Vec<Value> = serde_json::from_str(&listed).unwrap();
+                assert_eq!(all.len(), 3, "{listed}");
+                assert!(
+                    all.iter().all(|i| i["webhook_path"].is_string()),
+                    "{listed}"
+                );
+            } else {
+                assert_eq!(
+                    listed.lines().count(),
+                    1 + 3,
+                    "a header and three rows: {listed}"
+                );
+            }
+        }
         app.stop().await;
     }
 }
@@ -1388,7 +1323,7 @@ async fn what_does_not_map_is_never_silent() {
         let resp = app
             .http
             .patch(format!("{}/v1/integrations/helpdesk", app.node.url()))
-            .bearer_auth(&app.admin)
+            .bearer_auth(&app.key)
             .json(&json!({"options": {"states": {"2": "open", "8": "on_hold", "6": "ignore"}}}))
             .send()
             .await
@@ -1511,7 +1446,7 @@ async fn zammad_retries_of_a_refused_delivery_add_only_ledger_rows() {
     let resp = app
         .http
         .patch(format!("{}/v1/integrations/zm", app.node.url()))
-        .bearer_auth(&app.admin)
+        .bearer_auth(&app.key)
         .json(&json!({ "second_secret": next }))
         .send()
         .await

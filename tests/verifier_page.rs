@@ -17,91 +17,27 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::browser::{file_page, run_browser};
-use proofdesk::anchor::{AnchorPolicy, OperatorKey};
+use proofdesk::anchor::OperatorKey;
 use proofdesk::devnet::{Anvil, DEV_KEYS};
-use proofdesk::node::{Node, NodeConfig};
-use proofdesk::protocol::state::Policy;
-use proofdesk::seal::SealPolicy;
+use proofdesk_testkit::TestApp;
 use serde_json::{Value, json};
 
-struct App {
-    node: Node,
-    anvil: Anvil,
-    http: reqwest::Client,
-    key: String,
-    contract: String,
-    _dir: tempfile::TempDir,
+/// The page's node, with the maximum merge delay the log declares (in
+/// every bundle). Batches of 4 seal at once; a lone later event waits ten
+/// minutes, so the test can show a pending event for sure. The log
+/// suggests its own anvil as public RPC, and the key is an admin's.
+async fn spawn_with(max_merge_delay: Duration) -> TestApp {
+    TestApp::builder()
+        .seal(4, Duration::from_secs(600))
+        .public_rpc()
+        .scopes(&["admin"])
+        .with_config(move |c| c.max_merge_delay = max_merge_delay)
+        .spawn()
+        .await
 }
 
-impl App {
-    async fn spawn() -> App {
-        App::spawn_with(Duration::from_secs(60)).await
-    }
-
-    /// With the maximum merge delay the log declares (in every bundle).
-    async fn spawn_with(max_merge_delay: Duration) -> App {
-        let anvil = Anvil::start(0, Some(1))
-            .await
-            .expect("anvil (run scripts/install-toolchain.sh)");
-        let operator = OperatorKey::parse(DEV_KEYS[0]).unwrap();
-        let (contract, block) = proofdesk::anchor::deploy::deploy(
-            &anvil.url(),
-            &operator,
-            None,
-            Duration::from_secs(30),
-        )
-        .await
-        .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let config = NodeConfig {
-            database_url: format!("sqlite://{}", dir.path().join("page.db").display()),
-            listen: "127.0.0.1:0".parse().unwrap(),
-            rpc_url: anvil.url(),
-            contract,
-            from_block: block,
-            rpc_timeout: Duration::from_secs(5),
-            max_merge_delay,
-            seal: SealPolicy {
-                max_batch: 4,
-                // Batches of 4 seal at once; a lone later event waits ten
-                // minutes, so the test can show a pending event for sure.
-                max_age: Duration::from_secs(600),
-            },
-            anchor: AnchorPolicy {
-                confirmations: 1,
-                poll: Duration::from_millis(100),
-                ..AnchorPolicy::default()
-            },
-            policy: Policy::default(),
-            leader: Default::default(),
-            public_rpc: Some(anvil.url()),
-        };
-        let node = Node::start(config, operator).await.unwrap();
-        let key = proofdesk::api::auth::create_key(node.store.as_ref(), &["admin".into()], "page")
-            .await
-            .unwrap();
-        App {
-            node,
-            anvil,
-            http: reqwest::Client::new(),
-            key,
-            contract: format!("{contract:#x}"),
-            _dir: dir,
-        }
-    }
-
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.node.url()))
-            .bearer_auth(&self.key);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
+async fn spawn() -> TestApp {
+    spawn_with(Duration::from_secs(60)).await
 }
 
 fn event(t: &str, data: Value, role: &str, content: Option<&str>) -> Value {
@@ -179,7 +115,7 @@ fn has_key(r: &Value, key: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_complainant_checks_the_record_in_a_browser() {
-    let app = App::spawn().await;
+    let app = spawn().await;
     let work = tempfile::tempdir().unwrap();
     let shots = screenshots_dir();
 
@@ -441,7 +377,7 @@ async fn a_complainant_checks_the_record_in_a_browser() {
     assert_eq!(resp.headers()["content-type"], "application/problem+json");
     let (_, log) = app.call(reqwest::Method::GET, "/v1/log", None).await;
     assert_eq!(log["public_rpc"], json!(app.anvil.url()));
-    assert_eq!(log["chain"]["contract"], json!(app.contract));
+    assert_eq!(log["chain"]["contract"], json!(app.contract_hex()));
 
     // Bundles and files the complainant might hold.
     let write = |name: &str, v: &Value| -> String {
@@ -488,19 +424,19 @@ async fn a_complainant_checks_the_record_in_a_browser() {
             .display()
     );
     let cases = json!([
-        {"name": "good", "url": format!("{base}{verify_url}"), "rpc": rpc, "contract": app.contract, "screenshot": shots.join("verify-good.png")},
-        {"name": "good-zh", "url": format!("{base}/verify/{h}"), "lang": "zh", "rpc": rpc, "contract": app.contract, "screenshot": shots.join("verify-good-zh.png")},
-        {"name": "changed", "url": page, "rpc": rpc, "contract": app.contract, "ticket": "", "files": [changed], "screenshot": shots.join("verify-tampered.png")},
-        {"name": "dropped", "url": page, "rpc": rpc, "contract": app.contract, "ticket": "", "files": [dropped]},
+        {"name": "good", "url": format!("{base}{verify_url}"), "rpc": rpc, "contract": app.contract_hex(), "screenshot": shots.join("verify-good.png")},
+        {"name": "good-zh", "url": format!("{base}/verify/{h}"), "lang": "zh", "rpc": rpc, "contract": app.contract_hex(), "screenshot": shots.join("verify-good-zh.png")},
+        {"name": "changed", "url": page, "rpc": rpc, "contract": app.contract_hex(), "ticket": "", "files": [changed], "screenshot": shots.join("verify-tampered.png")},
+        {"name": "dropped", "url": page, "rpc": rpc, "contract": app.contract_hex(), "ticket": "", "files": [dropped]},
         {"name": "wrong-contract", "url": page, "rpc": rpc, "contract": wrong_contract, "ticket": "", "files": [good]},
-        {"name": "wrong-chain", "url": page, "rpc": rpc, "contract": app.contract, "ticket": "", "files": [chain]},
-        {"name": "withheld", "url": page, "rpc": rpc, "contract": app.contract, "ticket": "", "files": [short, last_receipt], "screenshot": shots.join("verify-withheld.png")},
-        {"name": "unproven", "url": page, "rpc": rpc, "contract": app.contract, "ticket": "", "files": [unproven]},
+        {"name": "wrong-chain", "url": page, "rpc": rpc, "contract": app.contract_hex(), "ticket": "", "files": [chain]},
+        {"name": "withheld", "url": page, "rpc": rpc, "contract": app.contract_hex(), "ticket": "", "files": [short, last_receipt], "screenshot": shots.join("verify-withheld.png")},
+        {"name": "unproven", "url": page, "rpc": rpc, "contract": app.contract_hex(), "ticket": "", "files": [unproven]},
         {"name": "untrusted", "url": file_page, "rpc": rpc, "contract": "", "files": [good]},
-        {"name": "disclosure", "url": page, "rpc": rpc, "contract": app.contract, "ticket": "", "files": [good, disclosure_file]},
-        {"name": "wrong-disclosure", "url": page, "rpc": rpc, "contract": app.contract, "ticket": "", "files": [good, wrong_disclosure]},
-        {"name": "from-disk", "url": file_page, "rpc": rpc, "contract": app.contract, "files": [good]},
-        {"name": "from-disk-link", "url": file_page, "rpc": rpc, "contract": app.contract, "ticket": format!("{base}/verify/{h}")},
+        {"name": "disclosure", "url": page, "rpc": rpc, "contract": app.contract_hex(), "ticket": "", "files": [good, disclosure_file]},
+        {"name": "wrong-disclosure", "url": page, "rpc": rpc, "contract": app.contract_hex(), "ticket": "", "files": [good, wrong_disclosure]},
+        {"name": "from-disk", "url": file_page, "rpc": rpc, "contract": app.contract_hex(), "files": [good]},
+        {"name": "from-disk-link", "url": file_page, "rpc": rpc, "contract": app.contract_hex(), "ticket": format!("{base}/verify/{h}")},
         {"name": "conformance", "url": format!("{file_page}#conformance"), "conformance": true},
     ]);
     let results = run_browser(&cases, work.path());
@@ -679,37 +615,37 @@ async fn a_complainant_checks_the_record_in_a_browser() {
     // The CLI agrees with the page on every bundle.
     let tk = |extra: &[&str]| extra.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let mut agreement = vec![
-        ("good", good.clone(), app.contract.clone(), tk(&[])),
-        ("changed", changed.clone(), app.contract.clone(), tk(&[])),
-        ("dropped", dropped.clone(), app.contract.clone(), tk(&[])),
+        ("good", good.clone(), app.contract_hex(), tk(&[])),
+        ("changed", changed.clone(), app.contract_hex(), tk(&[])),
+        ("dropped", dropped.clone(), app.contract_hex(), tk(&[])),
         (
             "wrong-contract",
             good.clone(),
             wrong_contract.to_owned(),
             tk(&[]),
         ),
-        ("wrong-chain", chain.clone(), app.contract.clone(), tk(&[])),
+        ("wrong-chain", chain.clone(), app.contract_hex(), tk(&[])),
     ];
     // Receipts, disclosures, a withheld proof and no trusted contract.
-    agreement.push(("unproven", unproven.clone(), app.contract.clone(), tk(&[])));
+    agreement.push(("unproven", unproven.clone(), app.contract_hex(), tk(&[])));
     // No contract typed: the deployment list's (both verifiers, §13.2).
     agreement.push(("untrusted", good.clone(), String::new(), tk(&[])));
     agreement.push((
         "withheld",
         short.clone(),
-        app.contract.clone(),
+        app.contract_hex(),
         tk(&["--receipt", &last_receipt]),
     ));
     agreement.push((
         "disclosure",
         good.clone(),
-        app.contract.clone(),
+        app.contract_hex(),
         tk(&["--disclose", &disclosure_file]),
     ));
     agreement.push((
         "wrong-disclosure",
         good.clone(),
-        app.contract.clone(),
+        app.contract_hex(),
         tk(&["--disclose", &wrong_disclosure]),
     ));
     for (name, file, contract, extra) in agreement {
@@ -721,8 +657,7 @@ async fn a_complainant_checks_the_record_in_a_browser() {
         assert_eq!(cli, page, "{name}: the page says {page}, the CLI {cli}");
     }
 
-    app.node.shutdown().await;
-    app.anvil.stop().await;
+    app.stop().await;
 }
 
 // ---- Issue 25: what the page trusts, and the rules it shares with the CLI ----
@@ -800,66 +735,64 @@ fn request_events() -> Vec<Value> {
     )]
 }
 
-impl App {
-    /// Creates a ticket and appends `events`; the append answers, verbatim.
-    async fn record(&self, external_id: &str, events: &[Value]) -> (String, Vec<Value>) {
-        let (status, created) = self
+/// Creates a ticket and appends `events`; the append answers, verbatim.
+async fn record(app: &TestApp, external_id: &str, events: &[Value]) -> (String, Vec<Value>) {
+    let (status, created) = app
+        .call(
+            reqwest::Method::POST,
+            "/v1/tickets",
+            Some(json!({"external_id": external_id})),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let h = created["ticket"].as_str().unwrap().to_owned();
+    let mut answers = Vec::new();
+    for e in events {
+        let (status, body) = app
             .call(
                 reqwest::Method::POST,
-                "/v1/tickets",
-                Some(json!({"external_id": external_id})),
+                &format!("/v1/tickets/{h}/events"),
+                Some(e.clone()),
             )
             .await;
-        assert_eq!(status, 201, "{created}");
-        let h = created["ticket"].as_str().unwrap().to_owned();
-        let mut answers = Vec::new();
-        for e in events {
-            let (status, body) = self
-                .call(
-                    reqwest::Method::POST,
-                    &format!("/v1/tickets/{h}/events"),
-                    Some(e.clone()),
-                )
-                .await;
-            assert_eq!(status, 201, "{body}");
-            answers.push(body);
-        }
-        (h, answers)
+        assert_eq!(status, 201, "{body}");
+        answers.push(body);
     }
+    (h, answers)
+}
 
-    async fn proof(&self, h: &str) -> Value {
-        let (status, b) = self
-            .call(
-                reqwest::Method::GET,
-                &format!("/v1/tickets/{h}/proof"),
-                None,
-            )
-            .await;
-        assert_eq!(status, 200, "{b}");
-        b
-    }
+async fn proof(app: &TestApp, h: &str) -> Value {
+    let (status, b) = app
+        .call(
+            reqwest::Method::GET,
+            &format!("/v1/tickets/{h}/proof"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{b}");
+    b
+}
 
-    /// The bundle once every event is in a batch final on chain (bounded wait).
-    async fn anchored_proof(&self, h: &str) -> Value {
-        for _ in 0..150 {
-            let b = self.proof(h).await;
-            let batches_final = b["batches"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|x| x["status"] == "final");
-            let all_in = b["events"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|e| !e["batch"].is_null());
-            if batches_final && all_in {
-                return b;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+/// The bundle once every event is in a batch final on chain (bounded wait).
+async fn anchored_proof(app: &TestApp, h: &str) -> Value {
+    for _ in 0..150 {
+        let b = proof(app, h).await;
+        let batches_final = b["batches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["status"] == "final");
+        let all_in = b["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| !e["batch"].is_null());
+        if batches_final && all_in {
+            return b;
         }
-        panic!("ticket {h} not anchored within 30 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    panic!("ticket {h} not anchored within 30 s");
 }
 
 fn write_json(dir: &Path, name: &str, v: &Value) -> String {
@@ -894,15 +827,15 @@ fn source_text(r: &Value, input: &str) -> String {
 /// for "Verified"; the ticket is the one in the page's URL.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_trusts_only_what_the_complainant_brings() {
-    let app = App::spawn().await;
+    let app = spawn().await;
     let work = tempfile::tempdir().unwrap();
-    let (h, _) = app.record("zd-trust", &complaint_events(0)).await;
-    let good = app.anchored_proof(&h).await;
-    let (other, _) = app.record("zd-other", &request_events()).await;
-    let other_bundle = app.proof(&other).await;
+    let (h, _) = record(&app, "zd-trust", &complaint_events(0)).await;
+    let good = anchored_proof(&app, &h).await;
+    let (other, _) = record(&app, "zd-other", &request_events()).await;
+    let other_bundle = proof(&app, &other).await;
     let good = write_json(work.path(), "good.json", &good);
     let other_file = write_json(work.path(), "other.json", &other_bundle);
-    let (base, rpc, contract) = (app.node.url(), app.anvil.url(), app.contract.clone());
+    let (base, rpc, contract) = (app.node.url(), app.anvil.url(), app.contract_hex());
     let dev_entry = format!("31337/{contract}");
     assert_eq!(
         contract, "0x5fbdb2315678afecb367f032d93f642f64180aa3",
@@ -1029,18 +962,17 @@ async fn the_page_trusts_only_what_the_complainant_brings() {
     assert_eq!(r["verdict"], "valid", "{r:#}");
     assert_eq!(sources(r, "rpc"), ["stored"], "{r:#}");
 
-    app.node.shutdown().await;
-    app.anvil.stop().await;
+    app.stop().await;
 }
 
 /// Issue 25 §1, several RPCs: read at one common block, any disagreement
 /// fails with both answers and both RPCs named.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn several_rpcs_are_compared_and_a_disagreement_fails() {
-    let app = App::spawn().await;
+    let app = spawn().await;
     let work = tempfile::tempdir().unwrap();
-    let (h, _) = app.record("zd-rpcs", &complaint_events(0)).await;
-    app.anchored_proof(&h).await;
+    let (h, _) = record(&app, "zd-rpcs", &complaint_events(0)).await;
+    anchored_proof(&app, &h).await;
     // A second chain with the same contract at the same address (the same
     // deployer's first transaction) and nothing anchored on it.
     let other = Anvil::start(0, Some(1)).await.unwrap();
@@ -1049,12 +981,12 @@ async fn several_rpcs_are_compared_and_a_disagreement_fails() {
         proofdesk::anchor::deploy::deploy(&other.url(), &operator, None, Duration::from_secs(30))
             .await
             .unwrap();
-    assert_eq!(format!("{twin:#x}"), app.contract);
+    assert_eq!(format!("{twin:#x}"), app.contract_hex());
     let (base, rpc) = (app.node.url(), app.anvil.url());
     let same_node = rpc.replace("127.0.0.1", "localhost");
     let cases = json!([
-        {"name": "agree", "url": format!("{base}/verify/{h}"), "contract": app.contract, "rpc": format!("{rpc}\n{same_node}")},
-        {"name": "disagree", "url": format!("{base}/verify/{h}"), "contract": app.contract, "rpc": format!("{rpc}, {}", other.url())},
+        {"name": "agree", "url": format!("{base}/verify/{h}"), "contract": app.contract_hex(), "rpc": format!("{rpc}\n{same_node}")},
+        {"name": "disagree", "url": format!("{base}/verify/{h}"), "contract": app.contract_hex(), "rpc": format!("{rpc}, {}", other.url())},
     ]);
     let results = run_browser(&cases, work.path());
     let r = find(&results, "agree");
@@ -1070,8 +1002,7 @@ async fn several_rpcs_are_compared_and_a_disagreement_fails() {
     );
     assert!(said.contains("Your RPCs disagree on nextIndex()"), "{said}");
     other.stop().await;
-    app.node.shutdown().await;
-    app.anvil.stop().await;
+    app.stop().await;
 }
 
 /// Issue 25 §2/§4: steps reported 60 days ago but recorded and anchored now,
@@ -1080,15 +1011,15 @@ async fn several_rpcs_are_compared_and_a_disagreement_fails() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deadlines_count_as_met_only_when_the_anchor_bounds_them() {
     let sixty_days = Duration::from_secs(60 * 86_400);
-    let app = App::spawn_with(sixty_days).await;
+    let app = spawn_with(sixty_days).await;
     let work = tempfile::tempdir().unwrap();
-    let (h, _) = app.record("zd-backdated", &complaint_events(60)).await;
-    let bundle = app.anchored_proof(&h).await;
+    let (h, _) = record(&app, "zd-backdated", &complaint_events(60)).await;
+    let bundle = anchored_proof(&app, &h).await;
     assert_eq!(bundle["max_merge_delay_ms"], json!(5_184_000_000u64));
     let (base, rpc) = (app.node.url(), app.anvil.url());
     let cases = json!([
-        {"name": "backdated", "url": format!("{base}/verify/{h}"), "rpc": rpc, "contract": app.contract, "readBody": true},
-        {"name": "backdated-zh", "url": format!("{base}/verify/{h}"), "lang": "zh", "rpc": rpc, "contract": app.contract},
+        {"name": "backdated", "url": format!("{base}/verify/{h}"), "rpc": rpc, "contract": app.contract_hex(), "readBody": true},
+        {"name": "backdated-zh", "url": format!("{base}/verify/{h}"), "lang": "zh", "rpc": rpc, "contract": app.contract_hex()},
     ]);
     let results = run_browser(&cases, work.path());
     let r = find(&results, "backdated");
@@ -1115,18 +1046,17 @@ async fn deadlines_count_as_met_only_when_the_anchor_bounds_them() {
             .contains("报告为按时完成"),
         "{r:#}"
     );
-    app.node.shutdown().await;
-    app.anvil.stop().await;
+    app.stop().await;
 }
 
 /// Issue 25 §2/§5: the three cases where the page and the CLI disagreed
 /// follow one rule, and the page agrees with `proofdesk verify`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_three_disputed_cases_follow_one_rule() {
-    let app = App::spawn().await;
+    let app = spawn().await;
     let work = tempfile::tempdir().unwrap();
-    let (h, _) = app.record("zd-rules", &complaint_events(0)).await;
-    let bundle = app.anchored_proof(&h).await;
+    let (h, _) = record(&app, "zd-rules", &complaint_events(0)).await;
+    let bundle = anchored_proof(&app, &h).await;
     // The claimed block off by five: only a search hint.
     let mut moved = bundle.clone();
     for b in moved["batches"].as_array_mut().unwrap() {
@@ -1138,7 +1068,7 @@ async fn the_three_disputed_cases_follow_one_rule() {
     mmd_max["max_merge_delay_ms"] = json!(9_007_199_254_740_991u64);
     let mmd_max = write_json(work.path(), "mmd-max.json", &mmd_max);
     let good = write_json(work.path(), "good.json", &bundle);
-    let (rpc, contract) = (app.anvil.url(), app.contract.clone());
+    let (rpc, contract) = (app.anvil.url(), app.contract_hex());
     let page = format!("{}/verify", app.node.url());
     let cases = json!([
         {"name": "moved", "url": page, "rpc": rpc, "contract": contract, "files": [moved]},
@@ -1180,20 +1110,19 @@ async fn the_three_disputed_cases_follow_one_rule() {
             "{name}: the CLI agrees"
         );
     }
-    app.node.shutdown().await;
-    app.anvil.stop().await;
+    app.stop().await;
 }
 
 /// Issue 25 §4: what a new user trips over.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_a_new_user_trips_over() {
-    let app = App::spawn().await;
+    let app = spawn().await;
     let work = tempfile::tempdir().unwrap();
     let shots = screenshots_dir();
-    let (h, answers) = app.record("zd-user", &complaint_events(0)).await;
-    let bundle = app.anchored_proof(&h).await;
+    let (h, answers) = record(&app, "zd-user", &complaint_events(0)).await;
+    let bundle = anchored_proof(&app, &h).await;
     // A support request whose only event is not anchored yet.
-    let (req, _) = app.record("zd-request", &request_events()).await;
+    let (req, _) = record(&app, "zd-request", &request_events()).await;
     let good = write_json(work.path(), "good.json", &bundle);
     // The append answer exactly as POST …/events returned it.
     assert!(answers[7]["record"].is_object() && answers[7]["replayed"] == json!(false));
@@ -1228,7 +1157,7 @@ async fn what_a_new_user_trips_over() {
         qr.len(),
         long.len()
     );
-    let (base, rpc, contract) = (app.node.url(), app.anvil.url(), app.contract.clone());
+    let (base, rpc, contract) = (app.node.url(), app.anvil.url(), app.contract_hex());
     let page = format!("{base}/verify");
     let cases = json!([
         {"name": "append-answer", "url": page, "rpc": rpc, "contract": contract, "files": [good, answer]},
@@ -1322,8 +1251,7 @@ async fn what_a_new_user_trips_over() {
         "{comp}"
     );
 
-    app.node.shutdown().await;
-    app.anvil.stop().await;
+    app.stop().await;
 }
 
 /// The public reads the page fetches (the bundle, /v1/log) answer any
@@ -1331,8 +1259,8 @@ async fn what_a_new_user_trips_over() {
 /// nothing that needs an API key does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_reads_allow_any_origin_and_authenticated_routes_do_not() {
-    let app = App::spawn().await;
-    let (h, _) = app.record("zd-cors", &request_events()).await;
+    let app = spawn().await;
+    let (h, _) = record(&app, "zd-cors", &request_events()).await;
     let url = app.node.url();
     let get = |path: String, key: bool| {
         let mut req = app
@@ -1388,8 +1316,7 @@ async fn public_reads_allow_any_origin_and_authenticated_routes_do_not() {
         "{:?}",
         resp.headers()
     );
-    app.node.shutdown().await;
-    app.anvil.stop().await;
+    app.stop().await;
 }
 
 /// The operator serves the page, so the sha256 a complainant compares with

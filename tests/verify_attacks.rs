@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use alloy::primitives::Address;
-use common::app::{TestApp, event, problems};
 use common::attacks::{Class, FakeLog, World, judge, run_cli};
 use common::forge::{ForgedTicket, Forger, ago};
 use proofdesk::anchor::OperatorKey;
@@ -25,6 +24,7 @@ use proofdesk::protocol::receipt::{Receipt, SignedReceipt};
 use proofdesk::verify::{
     ContractSource, MmdSource, Verdict, VerifyOptions, VerifyReport, verify_bundle,
 };
+use proofdesk_testkit::{TestApp, event, problems};
 use serde_json::{Value, json};
 
 fn key(i: usize) -> OperatorKey {

@@ -8,66 +8,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use proofdesk::anchor::{AnchorPolicy, OperatorKey};
-use proofdesk::devnet::{Anvil, DEV_KEYS};
-use proofdesk::node::{Node, NodeConfig};
-use proofdesk::protocol::state::Policy;
-use proofdesk::seal::SealPolicy;
 use proofdesk_client::{Client, Error, EventInput};
+use proofdesk_testkit::TestApp;
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 
-struct Server {
-    node: Node,
-    anvil: Anvil,
-    key: String,
-    contract: String,
-    _dir: tempfile::TempDir,
-}
-
-async fn spawn() -> Server {
-    let anvil = Anvil::start(0, Some(1))
-        .await
-        .expect("anvil (scripts/install-toolchain.sh)");
-    let operator = OperatorKey::parse(DEV_KEYS[0]).unwrap();
-    let (contract, block) =
-        proofdesk::anchor::deploy::deploy(&anvil.url(), &operator, None, Duration::from_secs(30))
-            .await
-            .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = NodeConfig {
-        database_url: format!("sqlite://{}", dir.path().join("client.db").display()),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        rpc_url: anvil.url(),
-        contract,
-        from_block: block,
-        rpc_timeout: Duration::from_secs(5),
-        max_merge_delay: Duration::from_secs(60),
-        seal: SealPolicy {
-            max_batch: 4,
-            max_age: Duration::from_millis(200),
-        },
-        anchor: AnchorPolicy {
-            confirmations: 1,
-            poll: Duration::from_millis(100),
-            ..AnchorPolicy::default()
-        },
-        policy: Policy::default(),
-        leader: Default::default(),
-        public_rpc: None,
-    };
-    let node = Node::start(config, operator).await.unwrap();
-    let key = proofdesk::api::auth::create_key(node.store.as_ref(), &["ingest".into()], "client")
-        .await
-        .unwrap();
-    Server {
-        node,
-        anvil,
-        key,
-        contract: format!("{contract:#x}"),
-        _dir: dir,
-    }
+/// A platform's node: its key may only ingest.
+async fn spawn() -> TestApp {
+    TestApp::builder().scopes(&["ingest"]).spawn().await
 }
 
 fn event(t: &str, data: Value, role: &str, text: Option<&str>) -> EventInput {
@@ -250,7 +199,11 @@ async fn a_platform_records_and_verifies_a_complaint_with_the_client() {
         if b.events.iter().all(|e| b.log_says_anchored(e)) {
             report = Some(
                 client
-                    .verify(&t.ticket, &server.anvil.url(), Some(&server.contract))
+                    .verify(
+                        &t.ticket,
+                        &server.anvil.url(),
+                        Some(&format!("{:#x}", server.contract)),
+                    )
                     .await
                     .unwrap(),
             );
@@ -271,8 +224,7 @@ async fn a_platform_records_and_verifies_a_complaint_with_the_client() {
         .unwrap();
     assert!(!wrong.valid);
 
-    server.node.shutdown().await;
-    server.anvil.stop().await;
+    server.stop().await;
 }
 
 #[tokio::test]

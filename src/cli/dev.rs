@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use proofdesk::anchor::{AnchorPolicy, OperatorKey};
+use proofdesk::anchor::OperatorKey;
 use proofdesk::devnet::{Anvil, DEV_KEYS};
 use proofdesk::ingest::{EventInput, IntoRequest};
 use proofdesk::node::{Node, NodeConfig};
@@ -45,29 +45,24 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
-    let config = NodeConfig {
-        database_url: format!("sqlite://{}", db.display()),
-        listen: args.listen,
-        rpc_url: anvil.url(),
+    let mut config = NodeConfig::local(
+        format!("sqlite://{}", db.display()),
+        anvil.url(),
         contract,
-        from_block: block,
-        rpc_timeout: Duration::from_secs(5),
-        max_merge_delay: Duration::from_secs(60),
-        seal: SealPolicy {
-            max_batch: 65_536,
-            max_age: Duration::from_secs(2),
-        },
-        anchor: AnchorPolicy {
-            confirmations: 2,
-            poll: Duration::from_millis(300),
-            ..AnchorPolicy::default()
-        },
-        policy: Policy::default(),
-        leader: Default::default(),
-        // The verifier page offers this ("suggested by the log"): a local
-        // chain is its own public RPC.
-        public_rpc: Some(anvil.url()),
+        block,
+    );
+    config.listen = args.listen;
+    // One batch every two seconds at most, final after two blocks: the
+    // demo shows each step of a batch's life without waiting long.
+    config.seal = SealPolicy {
+        max_batch: 65_536,
+        max_age: Duration::from_secs(2),
     };
+    config.anchor.confirmations = 2;
+    config.anchor.poll = Duration::from_millis(300);
+    // The verifier page offers this ("suggested by the log"): a local
+    // chain is its own public RPC.
+    config.public_rpc = Some(anvil.url());
     let node = Node::start(config, key).await?;
     let api_key =
         proofdesk::api::auth::create_key(node.store.as_ref(), &["admin".to_owned()], "dev").await?;

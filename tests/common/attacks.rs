@@ -27,8 +27,8 @@ use proofdesk::devnet::{Anvil, DEV_KEYS};
 use proofdesk::protocol::bundle::Bundle;
 use serde_json::{Value, json};
 
-use super::app::{TestApp, event};
 use super::forge::{ForgedTicket, Forger, ago};
+use proofdesk_testkit::{TestApp, event};
 
 /// The verdict classes (PROTOCOL.md §13.1), as `--json` and the page's
 /// `data-verdict` spell them.
