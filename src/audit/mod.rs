@@ -14,6 +14,7 @@
 pub mod anchors;
 pub mod chain_view;
 pub mod check;
+pub mod csv;
 pub mod html;
 pub mod http;
 pub mod kpi;

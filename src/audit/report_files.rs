@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use super::render::{Report, breaches_csv, to_csv};
+use super::csv::{breaches_csv, to_csv};
+use super::render::Report;
 
 /// Writes report.json, report.csv, breaches.csv and report.html into `dir`.
 pub fn write_all(r: &Report, dir: &Path) -> anyhow::Result<()> {

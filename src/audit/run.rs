@@ -413,6 +413,43 @@ fn verified_records(batches: &[VerifiedBatch], failures: &[Failure]) -> u64 {
 pub async fn run(opts: AuditOptions) -> anyhow::Result<AuditResult> {
     let started = Instant::now();
     let view = chain_view::read(&opts.chain).await?;
+    let info: LogInfo = opts.log.get_json("/v1/log").await?;
+    let not_yet_anchored = info.log_size.saturating_sub(view.layout.next_index());
+    let (state, saved) = start(&opts, &view, &info).await?;
+    let coverage = &state.coverage;
+    let mut progress = Progress::new(
+        opts.progress,
+        coverage.end_index - coverage.first_index,
+        state
+            .checker
+            .next_index()
+            .saturating_sub(coverage.first_index),
+    );
+    let mut run = Run {
+        checker: state.checker.clone(),
+        opts,
+        view,
+        times: BlockTimes::default(),
+        saved,
+        state,
+    };
+    let stopped = run.drive(&mut progress).await?;
+    progress.set(
+        run.checker
+            .next_index()
+            .saturating_sub(run.state.coverage.first_index),
+    );
+    progress.finish();
+    run.into_result(stopped, not_yet_anchored, started.elapsed())
+}
+
+/// Where a run starts: the resume file's state, with the saved audit
+/// reopened at its mark; or a fresh state over the range the chain defines.
+async fn start(
+    opts: &AuditOptions,
+    view: &ChainView,
+    info: &LogInfo,
+) -> anyhow::Result<(ResumeState, Option<SavedWriter>)> {
     let contract = format!("{:#x}", opts.chain.contract);
     let asked = (
         opts.from.as_ref().map(Bound::to_string),
@@ -430,143 +467,134 @@ pub async fn run(opts: AuditOptions) -> anyhow::Result<AuditResult> {
         )?,
         None => None,
     };
-    let info: LogInfo = opts.log.get_json("/v1/log").await?;
-    let not_yet_anchored = info.log_size.saturating_sub(view.layout.next_index());
-    let (state, saved) = match resumed {
-        Some(state) => {
-            eprintln!(
-                "audit: resuming at index {} of {}..{}",
-                state.checker.next_index(),
-                state.coverage.first_index,
-                state.coverage.end_index
-            );
-            let saved = match (&opts.out, state.saved) {
-                (Some(p), Some(mark)) => Some(SavedWriter::resume(p, mark)?),
-                (Some(p), None) => bail!(
-                    "the resume file was written without a saved audit, so {} cannot be continued; delete the resume file to start over",
-                    p.display()
-                ),
-                (None, _) => None,
-            };
-            (state, saved)
-        }
-        None => {
-            let coverage = coverage(&opts, &view).await?;
-            let checker = Checker::new(
-                coverage.first_index,
-                coverage.end_index,
-                info.policy,
-                opts.max_merge_delay_ms,
-            );
-            let state = ResumeState {
-                version: ResumeState::VERSION,
-                log: opts.log_url.clone(),
-                contract: contract.clone(),
-                chain_id: view.chain_id,
-                asked,
-                policy: info.policy,
-                coverage,
-                saved: None,
-                started_ms: now_ms(),
-                checker,
-            };
-            let saved = opts.out.as_deref().map(SavedWriter::create).transpose()?;
-            (state, saved)
-        }
-    };
-    let coverage = state.coverage.clone();
-    let mut progress = Progress::new(
-        opts.progress,
-        coverage.end_index - coverage.first_index,
-        state
-            .checker
-            .next_index()
-            .saturating_sub(coverage.first_index),
-    );
-    let mut run = Run {
-        checker: state.checker.clone(),
-        opts,
-        view,
-        times: BlockTimes::default(),
-        saved,
-        state,
-    };
-    let stopped = if run.checker.done() {
-        None
-    } else {
-        run.stream(&mut progress).await?
-    };
-    if let Some(b) = run
-        .checker
-        .finish_stream(&run.view.layout, stopped.as_deref())
-    {
-        run.check_batch(b).await?;
+    if let Some(state) = resumed {
+        eprintln!(
+            "audit: resuming at index {} of {}..{}",
+            state.checker.next_index(),
+            state.coverage.first_index,
+            state.coverage.end_index
+        );
+        let saved = match (&opts.out, state.saved) {
+            (Some(p), Some(mark)) => Some(SavedWriter::resume(p, mark)?),
+            (Some(p), None) => bail!(
+                "the resume file was written without a saved audit, so {} cannot be continued; delete the resume file to start over",
+                p.display()
+            ),
+            (None, _) => None,
+        };
+        return Ok((state, saved));
     }
-    progress.set(
-        run.checker
-            .next_index()
-            .saturating_sub(coverage.first_index),
+    let coverage = coverage(opts, view).await?;
+    let checker = Checker::new(
+        coverage.first_index,
+        coverage.end_index,
+        info.policy,
+        opts.max_merge_delay_ms,
     );
-    progress.finish();
-    let Run {
-        opts,
-        view,
-        checker,
-        saved,
-        state,
-        ..
-    } = run;
-    let batches: Vec<VerifiedBatch> = checker
-        .verified_batches
-        .iter()
-        .map(|b| {
-            let ev = view.layout.batches().get(b.id as usize);
-            VerifiedBatch {
-                id: b.id,
-                first_index: b.first_index,
-                count: b.count,
-                head: b.head,
-                tx: ev.map(|e| e.tx),
-                block: ev.map(|e| e.block),
-                anchored_at_ms: b.anchored_at_ms,
-            }
-        })
-        .collect();
-    let failures = checker.sorted_failures();
-    let mut result = AuditResult {
-        ok: failures.is_empty(),
+    let state = ResumeState {
+        version: ResumeState::VERSION,
         log: opts.log_url.clone(),
-        chain_id: view.chain_id,
         contract,
-        policy: state.policy,
-        first_index: coverage.first_index,
-        end_index: coverage.end_index,
+        chain_id: view.chain_id,
+        asked,
+        policy: info.policy,
         coverage,
-        records: checker.records,
-        verified_records: verified_records(&batches, &failures),
-        tickets: checker.tickets() as u64,
-        batches,
-        not_yet_anchored,
-        partial_tickets: checker.partial_tickets.clone(),
-        failures,
-        max_merge_delay_ms: checker.max_merge_delay_ms(),
-        late_anchors: checker.late_anchors.clone(),
-        recorded_after_anchor: checker.recorded_after_anchor.clone(),
-        lines_sha256: None,
-        stopped_early: stopped,
-        elapsed_ms: started.elapsed().as_millis() as u64,
+        saved: None,
+        started_ms: now_ms(),
+        checker,
     };
-    if let Some(w) = saved {
-        result.lines_sha256 = Some(w.lines_sha256());
-        w.finish(&result)?;
+    let saved = opts.out.as_deref().map(SavedWriter::create).transpose()?;
+    Ok((state, saved))
+}
+
+impl Run {
+    /// Streams the export to its end (or to where the log stopped: the
+    /// reason is returned), then checks the batch the last record closed.
+    async fn drive(&mut self, progress: &mut Progress) -> anyhow::Result<Option<String>> {
+        let stopped = if self.checker.done() {
+            None
+        } else {
+            self.stream(progress).await?
+        };
+        if let Some(b) = self
+            .checker
+            .finish_stream(&self.view.layout, stopped.as_deref())
+        {
+            self.check_batch(b).await?;
+        }
+        Ok(stopped)
     }
-    if let Some(p) = &opts.resume
-        && result.stopped_early.is_none()
-    {
-        // Read to the end: a later run starts over. An export that broke
-        // off keeps the file, so the same command continues where the
-        // last checkpoint was.
-        let _ = std::fs::remove_file(p);
+
+    /// The verdict: what verified, batch by batch, and every failure. The
+    /// saved audit is closed with it, and a finished run's resume file is
+    /// removed.
+    fn into_result(
+        self,
+        stopped: Option<String>,
+        not_yet_anchored: u64,
+        elapsed: Duration,
+    ) -> anyhow::Result<AuditResult> {
+        let Run {
+            opts,
+            view,
+            checker,
+            saved,
+            state,
+            ..
+        } = self;
+        let batches: Vec<VerifiedBatch> = checker
+            .verified_batches
+            .iter()
+            .map(|b| {
+                let ev = view.layout.batches().get(b.id as usize);
+                VerifiedBatch {
+                    id: b.id,
+                    first_index: b.first_index,
+                    count: b.count,
+                    head: b.head,
+                    tx: ev.map(|e| e.tx),
+                    block: ev.map(|e| e.block),
+                    anchored_at_ms: b.anchored_at_ms,
+                }
+            })
+            .collect();
+        let failures = checker.sorted_failures();
+        let coverage = state.coverage;
+        let mut result = AuditResult {
+            ok: failures.is_empty(),
+            log: opts.log_url.clone(),
+            chain_id: view.chain_id,
+            contract: state.contract,
+            policy: state.policy,
+            first_index: coverage.first_index,
+            end_index: coverage.end_index,
+            coverage,
+            records: checker.records,
+            verified_records: verified_records(&batches, &failures),
+            tickets: checker.tickets() as u64,
+            batches,
+            not_yet_anchored,
+            partial_tickets: checker.partial_tickets.clone(),
+            failures,
+            max_merge_delay_ms: checker.max_merge_delay_ms(),
+            late_anchors: checker.late_anchors.clone(),
+            recorded_after_anchor: checker.recorded_after_anchor.clone(),
+            lines_sha256: None,
+            stopped_early: stopped,
+            elapsed_ms: elapsed.as_millis() as u64,
+        };
+        if let Some(w) = saved {
+            result.lines_sha256 = Some(w.lines_sha256());
+            w.finish(&result)?;
+        }
+        if let Some(p) = &opts.resume
+            && result.stopped_early.is_none()
+        {
+            // Read to the end: a later run starts over. An export that broke
+            // off keeps the file, so the same command continues where the
+            // last checkpoint was.
+            let _ = std::fs::remove_file(p);
+        }
+        Ok(result)
     }
-    Ok(result)
 }
