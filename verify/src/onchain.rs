@@ -363,8 +363,26 @@ async fn read_one(
         };
         seen.batches.insert(b.id, fact);
     }
-    let found = find_anchors(rpc, &to_find, query, at).await?;
+    let (found, mut unseen) = find_anchors(rpc, &to_find, query, at).await?;
     seen.batches.extend(found);
+    // A node can answer eth_call at block `at` before its log index holds
+    // that block's events (anvil does; so can a provider's load-balanced
+    // backends): the head is on chain, its event not yet. Ask again,
+    // briefly, before calling the event missing.
+    for pause_ms in LOG_INDEX_PAUSES_MS {
+        if unseen.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;
+        let again: Vec<&BundleBatch> = to_find
+            .iter()
+            .copied()
+            .filter(|b| unseen.contains(&b.id))
+            .collect();
+        let (found, still) = find_anchors(rpc, &again, query, at).await?;
+        seen.batches.extend(found);
+        unseen = still;
+    }
     Ok(seen)
 }
 
@@ -434,15 +452,21 @@ struct Anchor {
     root: Hash32,
 }
 
+/// How long to wait before asking again for the events of batches whose
+/// head is on chain but whose BatchAnchored event the node did not return.
+const LOG_INDEX_PAUSES_MS: [u64; 3] = [200, 500, 1000];
+
 /// Reads the BatchAnchored events near each batch's claimed block and
-/// each anchoring block's time.
+/// each anchoring block's time; with the ids of the batches for which the
+/// node returned no event at all (worth asking again, see `read`).
 async fn find_anchors(
     rpc: &Rpc,
     batches: &[&BundleBatch],
     query: Query,
     at: u64,
-) -> Result<HashMap<u64, BatchFact>, RpcError> {
+) -> Result<(HashMap<u64, BatchFact>, Vec<u64>), RpcError> {
     let mut out = HashMap::new();
+    let mut unseen = Vec::new();
     let ranges: HashMap<u64, Option<(u64, u64)>> = batches
         .iter()
         .map(|b| (b.id, search_range(b.block, query, at)))
@@ -516,6 +540,7 @@ async fn find_anchors(
             }
             (None, None) => {
                 out.insert(b.id, not_found(b, w));
+                unseen.push(b.id);
             }
         }
     }
@@ -554,7 +579,7 @@ async fn find_anchors(
         };
         out.insert(id, fact);
     }
-    Ok(out)
+    Ok((out, unseen))
 }
 
 fn not_found(b: &BundleBatch, window: u64) -> BatchFact {

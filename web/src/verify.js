@@ -17,6 +17,11 @@ import { entriesFor } from "./deployments.js";
 /// How far around a batch's claimed block the BatchAnchored log is searched
 /// (each eth_getLogs range at most this wide: public RPCs refuse wide ones).
 export const LOG_WINDOW = 1000;
+/// Pauses before asking again for a batch whose head is on chain but whose
+/// BatchAnchored event the node did not return: a node can answer eth_call
+/// at a block before its log index holds that block's events (anvil does;
+/// so can a provider's load-balanced backends). As verify/src/onchain.rs.
+const LOG_INDEX_PAUSES_MS = [200, 500, 1000];
 
 const f = (key, p = {}) => ({ key, p });
 
@@ -428,7 +433,12 @@ export async function verify(opts) {
           batchProblem(byBatch, id, f("batch_head_differs", { id }));
           continue;
         }
-        const found = await findAnchoring(primary, target, bt, at);
+        let found = await findAnchoring(primary, target, bt, at);
+        for (const pause of LOG_INDEX_PAUSES_MS) {
+          if (found) break;
+          await new Promise((ok) => setTimeout(ok, pause));
+          found = await findAnchoring(primary, target, bt, at);
+        }
         if (!found) {
           batchProblem(byBatch, id, f("batch_no_log", { id, claimed: bt.block ?? null, window: LOG_WINDOW }));
           continue;
