@@ -172,7 +172,7 @@ for backend in $backends; do
     # Each log anchors to its own contract: batch ids start at 0 per log.
     contract="$(PROOFDESK_OPERATOR_KEY="$operator_key" "$bin" deploy --rpc "$rpc" 2>/dev/null)"
     log "contract $contract"
-    key="$("$bin" keys create --database "$db" --scopes ingest --label bench 2>/dev/null)"
+    key="$("$bin" keys create --database "$db" --new-database --scopes ingest --label bench 2>/dev/null)"
     port="$(free_port)"
     url="http://127.0.0.1:$port"
     # Every request comes from one address and one key, so the rate

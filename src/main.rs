@@ -48,7 +48,7 @@ pub struct ServeArgs {
     #[arg(long, env = "PROOFDESK_RPC_URL")]
     rpc: String,
     /// Address of the deployed SupportAnchor contract.
-    #[arg(long, env = "PROOFDESK_CONTRACT")]
+    #[arg(long, env = "PROOFDESK_CONTRACT", value_parser = cli::parse_contract)]
     contract: Address,
     /// Block the contract was deployed in (where log searches start).
     #[arg(long, env = "PROOFDESK_FROM_BLOCK", default_value_t = 0)]
@@ -223,6 +223,11 @@ enum KeysAction {
         /// A note for people: who or what the key is for (shown by keys list).
         #[arg(long, default_value = "")]
         label: String,
+        /// The SQLite database may be new: create it, for a first key made
+        /// before the server's first start. Without it a missing file is
+        /// an error (a key in a new file would belong to no server).
+        #[arg(long)]
+        new_database: bool,
     },
     /// List every key: id, scopes, state, dates, label (never the secret).
     List {
@@ -358,9 +363,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     database,
                     scopes,
                     label,
+                    new_database,
                 },
         } => {
-            let store = proofdesk::log::connect(&database).await?;
+            let store = if new_database {
+                proofdesk::log::connect(&database).await?
+            } else {
+                proofdesk::log::connect_existing(&database).await?
+            };
             let scopes: Vec<String> = scopes
                 .split(',')
                 .map(|s| s.trim().to_owned())

@@ -381,7 +381,34 @@ fn every_database_option_takes_a_plain_path_as_dev_prints_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dev.db");
     let path = path.to_str().unwrap();
+    // A missing database is refused, not quietly created: a key in a new
+    // file would belong to no server.
     let out = proofdesk(&["keys", "create", "--database", path, "--scopes", "audit"]);
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains(&format!("no database at {path}")) && said.contains("--new-database"),
+        "{said}"
+    );
+    assert!(!std::path::Path::new(path).exists(), "nothing was created");
+    for args in [
+        vec!["keys", "list", "--database", path],
+        vec!["integrations", "list", "--database", path],
+    ] {
+        let out = proofdesk(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!std::path::Path::new(path).exists(), "{args:?} created it");
+    }
+    // A first key before the server's first start says so.
+    let out = proofdesk(&[
+        "keys",
+        "create",
+        "--database",
+        path,
+        "--new-database",
+        "--scopes",
+        "audit",
+    ]);
     assert!(
         out.status.success(),
         "{}",
@@ -451,4 +478,36 @@ fn an_unreachable_rpc_is_reported_once() {
     );
     assert_eq!(line.matches("eth_getCode").count(), 1, "{line}");
     assert_eq!(line.matches(&rpc).count(), 1, "{line}");
+}
+
+#[test]
+fn a_pasted_placeholder_contract_says_what_an_address_looks_like() {
+    for args in [
+        vec![
+            "verify",
+            "bundle.json",
+            "--rpc",
+            "http://127.0.0.1:1",
+            "--contract",
+            "0x…",
+        ],
+        vec![
+            "audit",
+            "--log",
+            "http://127.0.0.1:1",
+            "--rpc",
+            "http://127.0.0.1:1",
+            "--contract",
+            "0x…",
+        ],
+    ] {
+        let out = proofdesk(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            said.contains("\"0x…\" is not a contract address: give 0x and 40 hex digits"),
+            "{args:?}: {said}"
+        );
+        assert!(!said.contains("odd number of digits"), "{said}");
+    }
 }

@@ -59,7 +59,7 @@ postgres)
 *) echo "unknown backend $backend" >&2; exit 2 ;;
 esac
 contract="$(PROOFDESK_OPERATOR_KEY="$operator_key" "$bin" deploy --rpc "$rpc" 2>/dev/null)"
-key="$("$bin" keys create --database "$db" --scopes ingest --label profile 2>/dev/null)"
+key="$("$bin" keys create --database "$db" --new-database --scopes ingest --label profile 2>/dev/null)"
 port="$(free_port)"
 url="http://127.0.0.1:$port"
 PROOFDESK_OPERATOR_KEY="$operator_key" RUST_LOG=warn "$bin" serve --database "$db" \

@@ -27,7 +27,7 @@ pub struct ChainArgs {
     #[arg(long)]
     rpc: String,
     /// The SupportAnchor contract the log anchors to.
-    #[arg(long)]
+    #[arg(long, value_parser = super::parse_contract)]
     contract: Address,
     /// Block to start searching BatchAnchored events from (deployment block).
     #[arg(long, default_value_t = 0)]

@@ -72,16 +72,22 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         Some(seed(&node).await?)
     };
     let url = node.url();
+    let database = format!("sqlite://{}", db.display());
+    let bin = this_binary();
     println!();
     println!("Proofdesk dev is running.");
     println!("  API          {url}   (docs: {url}/docs)");
     println!("  chain        {} (anvil, chain id 31337)", anvil.url());
     println!("  contract     {contract:#x}");
     println!("  API key      {api_key}");
-    println!("  database     {}", db.display());
+    println!("  database     {database}");
+    println!();
+    // One line to paste: the README's walk-through and docs/AUDIT.md use
+    // these names.
+    println!("Set these in your shell (the README's walk-through uses them):");
+    println!("  export KEY={api_key} CONTRACT={contract:#x}");
     println!();
     println!("Try it:");
-    println!("  export KEY={api_key}");
     println!(
         "  curl -s -X POST {url}/v1/tickets -H \"Authorization: Bearer $KEY\" -H 'content-type: application/json' -d '{{\"external_id\":\"my-1\"}}'"
     );
@@ -91,11 +97,9 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         println!("  {url}/verify/{handle}     # a resolved complaint");
         println!("  {url}/verify/{open}     # an open support request");
         println!();
+        println!("Or with the CLI (the demo tickets are anchored within seconds):");
         println!(
-            "  curl -s {url}/v1/tickets/{handle}/proof > bundle.json     # a demo ticket, anchored within seconds"
-        );
-        println!(
-            "  cargo run --release -- verify bundle.json --rpc {} --contract {contract:#x}",
+            "  {bin} verify \"{url}/v1/tickets/{handle}/proof\" --rpc {} --contract $CONTRACT",
             anvil.url()
         );
     }
@@ -107,6 +111,19 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     anvil.stop().await;
     eprintln!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// How this binary is reached from the current directory
+/// (`./target/release/proofdesk` after scripts/dev.sh), for the commands
+/// `dev` prints to be copied as they are.
+fn this_binary() -> String {
+    let (Ok(exe), Ok(cwd)) = (std::env::current_exe(), std::env::current_dir()) else {
+        return "proofdesk".to_owned();
+    };
+    match exe.strip_prefix(&cwd) {
+        Ok(inside) => format!("./{}", inside.display()),
+        Err(_) => exe.display().to_string(),
+    }
 }
 
 /// Two demo tickets: one resolved complaint, one still open. Returns both

@@ -141,7 +141,7 @@ pub async fn run(action: IntegrationsAction) -> anyhow::Result<ExitCode> {
             if let Some(second) = second_secret {
                 integration.set_second_secret(second)?;
             }
-            let store = proofdesk::log::connect(&database).await?;
+            let store = proofdesk::log::connect_existing(&database).await?;
             if !store
                 .integration_store()
                 .insert_integration(&integration)
@@ -173,7 +173,7 @@ pub async fn run(action: IntegrationsAction) -> anyhow::Result<ExitCode> {
             } else {
                 None
             };
-            let store = proofdesk::log::connect(&database).await?;
+            let store = proofdesk::log::connect_existing(&database).await?;
             let ledger = store.integration_store();
             let mut i = ledger
                 .integration(&integration)
@@ -185,7 +185,7 @@ pub async fn run(action: IntegrationsAction) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         IntegrationsAction::List { database, json } => {
-            let store = proofdesk::log::connect(&database).await?;
+            let store = proofdesk::log::connect_existing(&database).await?;
             let all = store.integration_store().integrations().await?;
             if json {
                 let views: Vec<_> = all.iter().map(describe).collect();
@@ -227,7 +227,7 @@ pub async fn run(action: IntegrationsAction) -> anyhow::Result<ExitCode> {
                 })?),
                 None => None,
             };
-            let store = proofdesk::log::connect(&database).await?;
+            let store = proofdesk::log::connect_existing(&database).await?;
             let ledger = store.integration_store();
             if ledger.integration(&integration).await?.is_none() {
                 bail!("no integration named {integration:?}");

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use proofdesk::log::keycache::KEY_CACHE_TTL;
 
 pub async fn list(database: &str, json: bool) -> anyhow::Result<ExitCode> {
-    let store = proofdesk::log::connect(database).await?;
+    let store = proofdesk::log::connect_existing(database).await?;
     let keys = store.list_api_keys().await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&keys)?);
@@ -41,7 +41,7 @@ pub async fn list(database: &str, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn revoke(database: &str, id: &str) -> anyhow::Result<ExitCode> {
-    let store = proofdesk::log::connect(database).await?;
+    let store = proofdesk::log::connect_existing(database).await?;
     if proofdesk::api::auth::revoke_key(store.as_ref(), id).await? {
         eprintln!(
             "revoked key {id}; running servers refuse it within {} s",
@@ -55,7 +55,7 @@ pub async fn revoke(database: &str, id: &str) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn rotate(database: &str, id: &str) -> anyhow::Result<ExitCode> {
-    let store = proofdesk::log::connect(database).await?;
+    let store = proofdesk::log::connect_existing(database).await?;
     match proofdesk::api::auth::rotate_key(store.as_ref(), id).await? {
         Some((key, info)) => {
             println!("{key}");

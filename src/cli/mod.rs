@@ -17,3 +17,14 @@ pub const DATABASE_HELP: &str = "The log's database: a file path or sqlite://PAT
 /// Every chain call's bound, seconds, unless `--rpc-timeout` says otherwise:
 /// the same for the server, the auditor's tools and the verifier.
 pub const DEFAULT_RPC_TIMEOUT_SECS: u64 = 20;
+
+/// `--contract`: an address, or a message that says what one looks like
+/// (alloy alone answers a pasted placeholder such as `0x…` with "odd
+/// number of digits").
+pub fn parse_contract(s: &str) -> Result<alloy::primitives::Address, String> {
+    s.trim().parse().map_err(|_| {
+        format!(
+            "{s:?} is not a contract address: give 0x and 40 hex digits, the address the platform publishes (proofdesk dev prints its own)"
+        )
+    })
+}

@@ -57,7 +57,7 @@ pub struct RecoverArgs {
     #[arg(long, env = "PROOFDESK_RPC_URL")]
     rpc: String,
     /// The log's SupportAnchor contract.
-    #[arg(long, env = "PROOFDESK_CONTRACT")]
+    #[arg(long, env = "PROOFDESK_CONTRACT", value_parser = super::parse_contract)]
     contract: Address,
     /// The contract's deployment block (where event searches start).
     #[arg(long, env = "PROOFDESK_FROM_BLOCK", default_value_t = 0)]

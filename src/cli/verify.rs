@@ -53,7 +53,7 @@ pub struct VerifyArgs {
     rpc: Vec<String>,
     /// The contract you trust: the address the platform publishes. Without
     /// it, a contract on the deployment list is used.
-    #[arg(long, env = "PROOFDESK_TRUSTED_CONTRACT")]
+    #[arg(long, env = "PROOFDESK_TRUSTED_CONTRACT", value_parser = super::parse_contract)]
     contract: Option<Address>,
     /// Without --contract, and with a contract on no deployment list, accept
     /// the one the bundle names. The result is then at best "consistent"

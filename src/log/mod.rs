@@ -403,6 +403,22 @@ pub async fn connect(url: &str) -> Result<DynStore, StoreError> {
     }
 }
 
+/// Opens a database that must already exist, for the admin commands (keys,
+/// integrations): a key written into a new, empty SQLite file would belong
+/// to no server, so a missing file is an error, never created.
+pub async fn connect_existing(url: &str) -> Result<DynStore, StoreError> {
+    if let Backend::Sqlite(sqlite) = database_url(url)? {
+        let file = sqlite::file_of(&sqlite)?;
+        if !file.exists() {
+            return Err(StoreError::Url(format!(
+                "no database at {}: this command changes a server's database and never creates one; give the server's --database (proofdesk dev prints its own), or for a first key before the server's first start, keys create --new-database",
+                file.display()
+            )));
+        }
+    }
+    connect(url).await
+}
+
 /// Which backend a `--database` value names, as the URL its driver takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Backend {

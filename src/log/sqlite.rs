@@ -30,6 +30,13 @@ pub struct SqliteStore {
     file: std::path::PathBuf,
 }
 
+/// The file a `sqlite:` URL names.
+pub(crate) fn file_of(url: &str) -> Result<std::path::PathBuf, StoreError> {
+    Ok(SqliteConnectOptions::from_str(url)?
+        .get_filename()
+        .to_owned())
+}
+
 impl SqliteStore {
     pub async fn connect(url: &str) -> Result<SqliteStore, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?;
