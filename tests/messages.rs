@@ -511,3 +511,24 @@ fn a_pasted_placeholder_contract_says_what_an_address_looks_like() {
         assert!(!said.contains("odd number of digits"), "{said}");
     }
 }
+
+#[test]
+fn verify_given_the_pages_link_points_to_the_bundle() {
+    let h = "tk_0123456789abcdef0123456789abcdef";
+    let out = proofdesk(&[
+        "verify",
+        &format!("http://127.0.0.1:1/verify/{h}#contract=0x1"),
+        "--rpc",
+        "http://127.0.0.1:1",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("is the verifier page's link (for a browser), not a bundle")
+            && said.contains(&format!(
+                "the bundle is at http://127.0.0.1:1/v1/tickets/{h}/proof"
+            )),
+        "{said}"
+    );
+    assert!(!said.contains("invalid JSON"), "{said}");
+}

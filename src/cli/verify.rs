@@ -13,7 +13,9 @@ use anyhow::{Context, bail};
 use proofdesk::protocol::bundle::Bundle;
 use proofdesk::protocol::disclosure::Disclosure;
 use proofdesk::protocol::fields::TicketHandle;
-use proofdesk::verify::inputs::{UrlTicket, parse_many, parse_receipts, ticket_in_url};
+use proofdesk::verify::inputs::{
+    UrlTicket, parse_many, parse_receipts, proof_url_of_page_link, ticket_in_url,
+};
 use proofdesk::verify::{
     DEFAULT_LOG_WINDOW, Deployments, MAX_USER_MMD_MS, RpcInput, TicketSource, Verdict,
     VerifyOptions, VerifyReport, parse_bundle, verify_bundle,
@@ -169,6 +171,14 @@ fn read(path: &Path, what: &str, cap: u64) -> anyhow::Result<String> {
 /// Checks every argument before anything is fetched, so a bad one is an
 /// error with its reason (exit 2), never a verdict.
 fn options(args: &VerifyArgs) -> anyhow::Result<VerifyOptions> {
+    if is_url(&args.bundle)
+        && let Some(proof) = proof_url_of_page_link(&args.bundle)
+    {
+        bail!(
+            "{} is the verifier page's link (for a browser), not a bundle: the bundle is at {proof}; run proofdesk verify \"{proof}\" with the same options",
+            args.bundle
+        );
+    }
     let (expected_ticket, ticket_source) = match (&args.ticket, is_url(&args.bundle)) {
         (Some(t), _) => (
             Some(TicketHandle::parse(t).map_err(|e| anyhow::anyhow!("--ticket: {e}"))?),

@@ -135,9 +135,47 @@ pub fn ticket_in_url(url: &str) -> Result<UrlTicket, VerifyError> {
         .map_err(|e| input_error(what, format!("the path names {raw:?}: {e}")))
 }
 
+/// The bundle URL behind a verifier page's link (`…/verify/{handle}`, the
+/// link `dev`, the QR codes and the API hand out), which people paste where
+/// the bundle's URL goes. None when the URL is not such a link.
+pub fn proof_url_of_page_link(url: &str) -> Option<String> {
+    let mut parsed = reqwest::Url::parse(url).ok()?;
+    let segments: Vec<String> = parsed.path_segments()?.map(str::to_owned).collect();
+    let n = segments.len();
+    if n < 2 || segments[n - 2] != "verify" {
+        return None;
+    }
+    let decoded = percent_encoding::percent_decode_str(&segments[n - 1])
+        .decode_utf8()
+        .ok()?;
+    let handle = TicketHandle::parse(&decoded).ok()?;
+    let prefix: String = segments[..n - 2].iter().map(|s| format!("/{s}")).collect();
+    parsed.set_path(&format!("{prefix}/v1/tickets/{handle}/proof"));
+    parsed.set_query(None);
+    parsed.set_fragment(None);
+    Some(parsed.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_link_points_to_its_bundle() {
+        assert_eq!(
+            proof_url_of_page_link(&format!("http://127.0.0.1:8080/verify/{H}#contract=0x1")),
+            Some(format!("http://127.0.0.1:8080/v1/tickets/{H}/proof"))
+        );
+        assert_eq!(
+            proof_url_of_page_link(&format!("https://x.example/pd/verify/{H}?lang=zh")),
+            Some(format!("https://x.example/pd/v1/tickets/{H}/proof"))
+        );
+        assert_eq!(proof_url_of_page_link("http://log/verify/tk_short"), None);
+        assert_eq!(
+            proof_url_of_page_link(&format!("http://log/v1/tickets/{H}/proof")),
+            None
+        );
+    }
 
     const H: &str = "tk_0123456789abcdef0123456789abcdef";
 
