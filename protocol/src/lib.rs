@@ -17,6 +17,7 @@ pub mod fields;
 pub mod hash32;
 pub mod hashing;
 pub mod input;
+pub mod map;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod receipt;
