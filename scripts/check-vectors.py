@@ -222,4 +222,60 @@ for c in d2['records']:
     s,p=tips2.get(r['ticket'],(0,'0x'+'0'*64)); assert (r['seq'],r['prev'])==(s,p); tips2[r['ticket']]=(s+1,c['leaf'])
 assert len(d2['rejected_records'])>=5
 for c in d2['rejected_records']: assert not rating_ok(c['record']), c['reason']
-print('check-vectors: every protocol v1 and v2 vector and receipt (v1, v2) reproduces from PROTOCOL.md')
+# Head v2 (§15, draft): the ticket map, written from the text, not the Rust.
+raw3 = open(__import__('os').path.join(__import__('os').path.dirname(__import__('os').path.abspath(__file__)), '..', 'tests', 'vectors', 'head-v2.json'), 'rb').read()
+d3 = json.loads(raw3)
+assert (pretty(d3)+'\n').encode()==raw3, 'head-v2 pretty mismatch'
+u64=lambda n: n.to_bytes(8,'big')
+def tip_bytes(t): return u64(t['seq'])+ub(t['leaf'])+u64(t['index'])+u64(t['batch'])
+def mkey(handle): return H(handle.encode())
+def mleaf(k,t): return H(b'\x04'+k+tip_bytes(t))
+def mnode(l,r): return H(b'\x05'+l+r)
+ZERO=bytes(32)
+def bit(k,d): return (k[d//8]>>(7-d%8))&1
+def mroot(items,d=0):
+    """items: sorted [(key, leaf hash)] sharing their first d bits."""
+    if not items: return ZERO
+    if len(items)==1: return items[0][1]
+    left=[x for x in items if not bit(x[0],d)]; right=[x for x in items if bit(x[0],d)]
+    return mnode(mroot(left,d+1),mroot(right,d+1))
+def mverify(root,handle,proof):
+    """The handle's tip (a dict), None for a proven absence; ValueError otherwise."""
+    k=mkey(handle); sib=proof['siblings']; n=len(sib); term=proof['terminal']
+    if n>256: raise ValueError('too deep')
+    if n and sib[0] is None: raise ValueError('not canonical')
+    if term['kind']=='tip': h=mleaf(k,term['tip']); found=term['tip']
+    elif term['kind']=='empty': h=ZERO; found=None
+    elif term['kind']=='other':
+        o=ub(term['key'])
+        if o==k or any(bit(o,d)!=bit(k,d) for d in range(n)): raise ValueError('other entry not on the path')
+        h=mleaf(o,term['tip']); found=None
+    else: raise ValueError('unknown terminal')
+    for i,s in enumerate(sib):
+        x=ub(s) if s is not None else ZERO
+        h=mnode(x,h) if bit(k,n-1-i) else mnode(h,x)
+    if h!=ub(root): raise ValueError('root mismatch')
+    return found
+t=d3['tips'][0]
+assert hx(tip_bytes(t['tip']))==t['encoding'] and hx(mkey(t['ticket']))==t['key'] and hx(mleaf(mkey(t['ticket']),t['tip']))==t['leaf']
+tips3={}; nxt=0
+for b in d3['batches']:
+    assert b['first_index']==nxt and len(b['records'])==b['count']
+    for r in b['records']:
+        assert r['seq']==tips3.get(r['ticket'],{'seq':-1})['seq']+1
+        tips3[r['ticket']]={'seq':r['seq'],'leaf':r['leaf'],'index':r['index'],'batch':b['batch_id']}
+    lr=mth([ub(r['leaf']) for r in b['records']])
+    mr=mroot(sorted((mkey(h),mleaf(mkey(h),t)) for h,t in tips3.items()))
+    ar=H(b'\x06'+lr+mr)
+    assert (hx(lr),hx(mr),hx(ar))==(b['log_root'],b['map_root'],b['anchored_root']) and b['entries']==len(tips3)
+    assert hx(H(b'\x02'+u64(b['batch_id'])+u64(b['first_index'])+u64(b['count'])+ar))==b['head']
+    nxt+=b['count']
+kinds=set()
+for c in d3['proofs']:
+    assert mverify(c['root'],c['ticket'],c['proof'])==c['tip'], c['note']; kinds.add(c['proof']['terminal']['kind'])
+assert kinds=={'tip','empty','other'}
+for c in d3['rejected_proofs']:
+    try: mverify(c['root'],c['ticket'],c['proof']); ok=True
+    except ValueError: ok=False
+    assert not ok, c['reason']
+print('check-vectors: every protocol v1 and v2 vector, receipt (v1, v2) and head v2 map vector reproduces from PROTOCOL.md')

@@ -13,6 +13,7 @@ use proofdesk_protocol::record::HashedRecord;
 use proofdesk_protocol::tree::{reference, verify_inclusion};
 mod generator;
 
+use generator::map::render_map;
 use generator::{RFC6962_INPUTS, RFC6962_ROOT, render, render_v2};
 use serde_json::Value;
 
@@ -210,4 +211,123 @@ fn v2_vectors_are_what_the_generator_produces_and_hold() {
 
 fn h_of(v: &Value) -> Hash32 {
     h(v)
+}
+
+// ------------------------------------------------------------ head v2
+
+const MAP_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/vectors/head-v2.json");
+
+fn load_map() -> Value {
+    let text = std::fs::read_to_string(MAP_PATH).expect("tests/vectors/head-v2.json exists");
+    parse_strict(&text).expect("vectors are strict JSON")
+}
+
+#[test]
+fn checked_in_map_vectors_are_what_the_generator_produces() {
+    let fresh = render_map();
+    if std::env::var_os("PROOFDESK_UPDATE_VECTORS").is_some() {
+        std::fs::write(MAP_PATH, &fresh).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(MAP_PATH).expect("vectors file");
+    assert!(
+        on_disk == fresh,
+        "tests/vectors/head-v2.json differs from the generator: the map or head v2 changed?"
+    );
+}
+
+#[test]
+fn map_roots_and_heads_v2_follow_from_the_records() {
+    use proofdesk_protocol::fields::TicketHandle;
+    use proofdesk_protocol::map::{
+        TicketMap, Tip, anchored_root_v2, batch_head_v2, map_key, map_leaf_hash,
+    };
+    let v = load_map();
+    let t = &v["tips"][0];
+    let tip: Tip = serde_json::from_value(t["tip"].clone()).unwrap();
+    assert_eq!(
+        format!("0x{}", hex::encode(tip.encode())),
+        t["encoding"].as_str().unwrap()
+    );
+    let handle = TicketHandle::parse(t["ticket"].as_str().unwrap()).unwrap();
+    assert_eq!(map_key(&handle), h(&t["key"]));
+    assert_eq!(map_leaf_hash(&map_key(&handle), &tip), h(&t["leaf"]));
+    let mut map = TicketMap::new();
+    let mut next = 0;
+    for (id, b) in v["batches"].as_array().unwrap().iter().enumerate() {
+        let first = b["first_index"].as_u64().unwrap();
+        let count = b["count"].as_u64().unwrap();
+        assert_eq!((b["batch_id"].as_u64().unwrap(), first), (id as u64, next));
+        let mut leaves = Vec::new();
+        for r in b["records"].as_array().unwrap() {
+            let ticket = TicketHandle::parse(r["ticket"].as_str().unwrap()).unwrap();
+            let seq = r["seq"].as_u64().unwrap();
+            // Each ticket's seq runs on from its tip.
+            assert_eq!(map.get(&ticket).map_or(0, |t| t.seq + 1), seq);
+            let leaf = h(&r["leaf"]);
+            map.set(
+                &ticket,
+                Tip {
+                    seq,
+                    leaf,
+                    index: r["index"].as_u64().unwrap(),
+                    batch: id as u64,
+                },
+            );
+            leaves.push(leaf);
+        }
+        assert_eq!(leaves.len() as u64, count);
+        let log_root = reference::mth(&leaves);
+        assert_eq!(log_root, h(&b["log_root"]));
+        assert_eq!(map.root(), h(&b["map_root"]), "map root after batch {id}");
+        assert_eq!(
+            anchored_root_v2(&log_root, &map.root()),
+            h(&b["anchored_root"])
+        );
+        assert_eq!(
+            batch_head_v2(id as u64, first, count, &log_root, &map.root()),
+            h(&b["head"])
+        );
+        assert_eq!(
+            batch_head(id as u64, first, count, &h(&b["anchored_root"])),
+            h(&b["head"]),
+            "a head v2 is a v1 head over the anchored root"
+        );
+        next += count;
+    }
+}
+
+#[test]
+fn map_proofs_verify_and_forged_ones_are_refused() {
+    use proofdesk_protocol::fields::TicketHandle;
+    use proofdesk_protocol::map::{MapProof, Terminal, Tip};
+    let v = load_map();
+    let mut kinds = std::collections::HashSet::new();
+    for case in v["proofs"].as_array().unwrap() {
+        let handle = TicketHandle::parse(case["ticket"].as_str().unwrap()).unwrap();
+        let proof: MapProof = serde_json::from_value(case["proof"].clone()).unwrap();
+        let expected: Option<Tip> = serde_json::from_value(case["tip"].clone()).unwrap();
+        assert_eq!(
+            proof.verify(&h(&case["root"]), &handle),
+            Ok(expected),
+            "{}",
+            case["note"]
+        );
+        kinds.insert(match proof.terminal {
+            Terminal::Tip { .. } => "tip",
+            Terminal::Empty => "empty",
+            Terminal::Other { .. } => "other",
+        });
+    }
+    assert_eq!(kinds.len(), 3, "inclusion and both kinds of absence");
+    let rejected = v["rejected_proofs"].as_array().unwrap();
+    assert!(rejected.len() >= 7);
+    for case in rejected {
+        let handle = TicketHandle::parse(case["ticket"].as_str().unwrap()).unwrap();
+        let proof: MapProof = serde_json::from_value(case["proof"].clone()).unwrap();
+        assert!(
+            proof.verify(&h(&case["root"]), &handle).is_err(),
+            "{} must be refused",
+            case["reason"]
+        );
+    }
 }

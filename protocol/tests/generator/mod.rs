@@ -4,6 +4,8 @@
 //! compared with its output by protocol/tests/vectors.rs, and any independent implementation of
 //! docs/PROTOCOL.md must reproduce the file byte for byte.
 
+pub mod map;
+
 use serde_json::{Value, json};
 
 use proofdesk_protocol::Hash32;
