@@ -260,5 +260,85 @@ fn receipt(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, record, tree, bundle, receipt);
+/// The ticket map of head v2 (PROTOCOL.md §15), against the design it was
+/// chosen over: a plain sparse Merkle tree whose every leaf sits at depth
+/// 256 (empty subtrees by precomputed defaults, as the key transparency
+/// drafts' first trees did). Same keys, same SHA-256; the plain tree
+/// hashes about 256 − log2(n) more nodes per entry.
+fn map(c: &mut Criterion) {
+    use proofdesk::protocol::fields::TicketHandle;
+    use proofdesk::protocol::map::{
+        MapProof, TicketMap, Tip, key_bit, map_leaf_hash, map_node_hash,
+    };
+
+    fn handle(i: u64) -> TicketHandle {
+        TicketHandle::parse(&format!("tk_{i:032x}")).unwrap()
+    }
+    fn tip(i: u64) -> Tip {
+        Tip {
+            seq: i % 40,
+            leaf: Hash32(Sha256::digest(i.to_be_bytes()).into()),
+            index: i,
+            batch: i / 65_536,
+        }
+    }
+    fn map_of(n: u64) -> TicketMap {
+        let mut m = TicketMap::new();
+        for i in 0..n {
+            m.set(&handle(i), tip(i));
+        }
+        m
+    }
+    // The plain tree: default[d] is the root of an empty subtree at depth d.
+    let mut defaults = vec![Hash32::ZERO; 257];
+    for d in (0..256).rev() {
+        defaults[d] = map_node_hash(&defaults[d + 1], &defaults[d + 1]);
+    }
+    fn plain_root(entries: &[(Hash32, Hash32)], depth: usize, defaults: &[Hash32]) -> Hash32 {
+        if entries.is_empty() {
+            return defaults[depth];
+        }
+        if depth == 256 {
+            return entries[0].1;
+        }
+        let split = entries.partition_point(|(k, _)| !key_bit(k, depth));
+        map_node_hash(
+            &plain_root(&entries[..split], depth + 1, defaults),
+            &plain_root(&entries[split..], depth + 1, defaults),
+        )
+    }
+    let small = map_of(4096);
+    let mut entries: Vec<(Hash32, Hash32)> = (0..4096)
+        .map(|i| {
+            let k = proofdesk::protocol::map::map_key(&handle(i));
+            (k, map_leaf_hash(&k, &tip(i)))
+        })
+        .collect();
+    entries.sort_unstable();
+    let mut g = c.benchmark_group("map");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(4096));
+    g.bench_function(BenchmarkId::new("root_collapsed", 4096), |b| {
+        b.iter(|| black_box(small.root()))
+    });
+    g.bench_function(BenchmarkId::new("root_plain_depth_256", 4096), |b| {
+        b.iter(|| black_box(plain_root(&entries, 0, &defaults)))
+    });
+    let big = map_of(1 << 20);
+    g.throughput(Throughput::Elements(1 << 20));
+    g.bench_function(BenchmarkId::new("root_collapsed", 1u64 << 20), |b| {
+        b.iter(|| black_box(big.root()))
+    });
+    let snapshot = big.snapshot();
+    let probe = handle(777_777);
+    let proof: MapProof = snapshot.prove_key(&proofdesk::protocol::map::map_key(&probe));
+    let root = snapshot.root();
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("verify_proof_at_1048576", |b| {
+        b.iter(|| black_box(proof.verify(&root, &probe).unwrap()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, record, tree, bundle, receipt, map);
 criterion_main!(benches);

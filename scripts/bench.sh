@@ -269,6 +269,28 @@ for backend in $backends; do
     # then).
     proofs_at "$fill_to"
     phase_peak "$backend" "fill and proofs to $fill_to events"
+    # Catching up from nothing on the whole log (issue 31): an auditor
+    # re-verifying every anchored record, then a mirror verifying every
+    # batch against the chain and copying it into a SQLite file of its own
+    # (one pass). The row is the mirror's time as a ratio to the audit's.
+    if [ "$backend" = sqlite ] && [ "${BENCH_MIRROR:-1}" != 0 ]; then
+        audit_key="$("$bin" keys create --database "$db" --scopes audit --label bench-audit 2>/dev/null)"
+        log "audit of the whole log, then a mirror's catch-up over it"
+        t0="$(date +%s%N)"
+        audit_exit=0
+        "$bin" audit --log "$url" --key "$audit_key" --rpc "$rpc" --contract "$contract" --json \
+            >"$out/audit-$backend.json" 2>"$out/audit-$backend.log" || audit_exit=$?
+        audit_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+        records="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["records"])' "$out/audit-$backend.json" 2>/dev/null || echo 0)"
+        t0="$(date +%s%N)"
+        mirror_exit=0
+        "$bin" mirror --log "$url" --key "$audit_key" --rpc "$rpc" --contract "$contract" \
+            --database "sqlite://$work/mirror.db" --evidence-dir "$work/mirror-evidence" \
+            >"$out/mirror-$backend.log" 2>&1 || mirror_exit=$?
+        mirror_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+        record "{\"backend\":\"$backend\",\"measure\":\"catch_up_from_nothing\",\"records\":$records,\"audit_seconds\":$(python3 -c "print($audit_ms / 1000)"),\"audit_exit\":$audit_exit,\"mirror_seconds\":$(python3 -c "print($mirror_ms / 1000)"),\"mirror_exit\":$mirror_exit}"
+        phase_peak "$backend" "audit and mirror catch-up (server side)"
+    fi
     # The release verifier on one ticket of BENCH_VERIFY_EVENTS events
     # (issue 25), after the server's own measures.
     if [ "$backend" = sqlite ] && [ "${BENCH_VERIFY_EVENTS:-100000}" != 0 ]; then

@@ -41,6 +41,7 @@ pub const EMPTY: Hash32 = Hash32::ZERO;
 
 /// A ticket's latest anchored record: what the map holds for its handle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Tip {
     /// The record's `seq` (the ticket has `seq + 1` records).
     pub seq: u64,
@@ -138,7 +139,7 @@ fn subtree_root(entries: &[(Hash32, Hash32)], depth: usize) -> Hash32 {
 
 /// What a proof ends on, where the key's path stops.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
+#[serde(rename_all = "snake_case", tag = "kind", deny_unknown_fields)]
 pub enum Terminal {
     /// The key's own leaf: the map holds `tip` for it.
     Tip { tip: Tip },
@@ -154,6 +155,7 @@ pub enum Terminal {
 /// path from the terminal's level up to the root's children (`None` for an
 /// empty sibling), and the terminal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MapProof {
     pub siblings: Vec<Option<Hash32>>,
     pub terminal: Terminal,
@@ -600,6 +602,29 @@ mod tests {
                 tip: tip(7),
             };
             assert!(off.verify(&root, &absent).is_err());
+        }
+    }
+
+    #[test]
+    fn a_proof_has_one_spelling_as_the_page_reads_it() {
+        let m = map_of(5);
+        let p = serde_json::to_value(m.prove(&handle(2))).unwrap();
+        assert!(serde_json::from_value::<MapProof>(p.clone()).is_ok());
+        for (path, extra) in [
+            ("", "note"),
+            ("/terminal", "note"),
+            ("/terminal/tip", "note"),
+        ] {
+            let mut q = p.clone();
+            q.pointer_mut(path)
+                .unwrap()
+                .as_object_mut()
+                .unwrap()
+                .insert(extra.into(), serde_json::json!(1));
+            assert!(
+                serde_json::from_value::<MapProof>(q).is_err(),
+                "an unknown member at {path:?} is refused"
+            );
         }
     }
 

@@ -155,6 +155,10 @@ for backend in ["sqlite", "postgres"]:
             goals.append((f"Append to final, {backend}", "every sample within the maximum merge delay", f"max {r['max_s']:.1f} s of {r['max_merge_delay_s']:.0f} s ({r['samples']} samples)", r["max_s"] <= r["max_merge_delay_s"]))
         if r["measure"] == "server_peak_rss":
             print(f"Server peak memory (VmHWM) over the whole {backend} run: {r['kib'] / 1024:.0f} MiB.\n")
+    for r in mine:
+        if r["measure"] == "catch_up_from_nothing":
+            ratio = r["mirror_seconds"] / r["audit_seconds"] if r["audit_seconds"] else float("nan")
+            print(f"Catching up from nothing on {r['records']:,} anchored records: `proofdesk audit` {r['audit_seconds']:.1f} s (exit {r['audit_exit']}), a one-pass `proofdesk mirror` into a fresh SQLite file {r['mirror_seconds']:.1f} s (exit {r['mirror_exit']}): the mirror takes {ratio:.2f} × the audit's time.\n")
     phases = [r for r in mine if r["measure"] == "server_peak_rss_phase"]
     if phases:
         print("| Phase | server peak memory (VmHWM) | RSS at its end |")
