@@ -256,6 +256,32 @@ fn the_document_states_the_constraints_the_server_enforces() {
     );
     assert_eq!(s["BulkAppend"]["properties"]["events"]["maxItems"], 10_000);
     assert_eq!(s["Escalated"]["properties"]["level"]["minimum"], 1);
+    // A rating is CSAT (1-100) or NPS, whose scale is 10 (the server
+    // refuses any other): schemathesis found the schema allowing it.
+    let rated = s["Rated"]["oneOf"].as_array().unwrap();
+    let nps = rated.iter().find(|v| v["title"] == "NPS").unwrap();
+    assert_eq!(
+        (
+            &nps["properties"]["scale"]["minimum"],
+            &nps["properties"]["scale"]["maximum"]
+        ),
+        (&serde_json::json!(10), &serde_json::json!(10))
+    );
+    assert_eq!(
+        nps["properties"]["survey"]["enum"],
+        serde_json::json!(["nps"])
+    );
+    assert_eq!(
+        nps["required"],
+        serde_json::json!(["score", "scale", "survey"])
+    );
+    let csat = rated.iter().find(|v| v["title"] == "CSAT").unwrap();
+    // Absent, null or "csat": the server reads all three as CSAT.
+    assert_eq!(
+        csat["properties"]["survey"]["oneOf"][0]["enum"],
+        serde_json::json!(["csat"])
+    );
+    assert_eq!(csat["properties"]["survey"]["oneOf"][1]["type"], "null");
     assert_eq!(
         s["Assigned"]["required"],
         serde_json::json!(["assignee", "group"]),

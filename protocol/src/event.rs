@@ -313,14 +313,13 @@ pub enum Survey {
     Nps,
 }
 
+/// Its JSON Schema is written by hand (openapi.rs): an NPS answer's scale
+/// is 10, which a derive cannot say.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Rated {
     /// 0 to `scale`.
-    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100))]
     pub score: u8,
-    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
     pub scale: u8,
     /// The survey answered: absent (a v1 record) is CSAT. In a record,
     /// present only in v2, and `nps` only on the 0-10 scale.

@@ -100,6 +100,60 @@ impl PartialSchema for ContentInput {
 }
 impl ToSchema for ContentInput {}
 
+/// A rating's data (PROTOCOL §4.1): CSAT on a scale of 1 to 100 (`survey`
+/// absent or `csat`), or NPS on the 0-10 scale (`survey` `nps`, `scale` 10).
+/// Exactly one matches any rating. That `score` is at most `scale` is a
+/// rule between two members, which JSON Schema cannot state.
+impl PartialSchema for event::Rated {
+    fn schema() -> RefOr<Schema> {
+        let int = |min: u8, max: u8| {
+            Object::builder()
+                .schema_type(Type::Integer)
+                .minimum(Some(min))
+                .maximum(Some(max))
+        };
+        let survey = |name: &str| {
+            Object::builder()
+                .schema_type(Type::String)
+                .enum_values(Some([name]))
+        };
+        let csat = Object::builder()
+            .schema_type(Type::Object)
+            .title(Some("CSAT"))
+            .property("score", int(0, 100).description(Some("0 to `scale`")))
+            .required("score")
+            .property("scale", int(1, 100))
+            .required("scale")
+            .property("survey", {
+                // Absent, null or "csat": all read as CSAT.
+                let mut csat_or_null = OneOf::new();
+                csat_or_null.items = vec![
+                    survey("csat").into(),
+                    Object::builder().schema_type(Type::Null).into(),
+                ];
+                Schema::OneOf(csat_or_null)
+            })
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        let nps = Object::builder()
+            .schema_type(Type::Object)
+            .title(Some("NPS"))
+            .property("score", int(0, 10))
+            .required("score")
+            .property("scale", int(10, 10))
+            .required("scale")
+            .property("survey", survey("nps"))
+            .required("survey")
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        let mut one = OneOf::new();
+        one.items = vec![csat.into(), nps.into()];
+        one.description = Some(
+            "A satisfaction rating: CSAT unless `survey` is `nps` (0-10, \"would you recommend us\"; PROTOCOL §4.1)".into(),
+        );
+        RefOr::T(Schema::OneOf(one))
+    }
+}
+impl ToSchema for event::Rated {}
+
 impl PartialSchema for EventInput {
     fn schema() -> RefOr<Schema> {
         let mut one = OneOf::new();
