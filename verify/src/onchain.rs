@@ -365,10 +365,13 @@ async fn read_one(
     }
     let (found, mut unseen) = find_anchors(rpc, &to_find, query, at).await?;
     seen.batches.extend(found);
-    // A node can answer eth_call at block `at` before its log index holds
-    // that block's events (anvil does; so can a provider's load-balanced
-    // backends): the head is on chain, its event not yet. Ask again,
-    // briefly, before calling the event missing.
+    // A head on chain at block `at` with no BatchAnchored event at or before
+    // it is a node answering at its tip from two different states: anvil
+    // answers eth_call at its latest block from the state of the block it
+    // is mining, and a provider's load-balanced backends can index logs
+    // behind their state. Ask again, briefly, for the heads and nextIndex()
+    // too (once `at` has settled, a head from the next block reads as not
+    // yet anchored), before calling the event missing.
     for pause_ms in LOG_INDEX_PAUSES_MS {
         if unseen.is_empty() {
             break;
@@ -379,11 +382,64 @@ async fn read_one(
             .copied()
             .filter(|b| unseen.contains(&b.id))
             .collect();
-        let (found, still) = find_anchors(rpc, &again, query, at).await?;
+        let still_on_chain = reread_heads(rpc, &again, contract, at, &mut seen).await?;
+        let (found, still) = find_anchors(rpc, &still_on_chain, query, at).await?;
         seen.batches.extend(found);
         unseen = still;
     }
     Ok(seen)
+}
+
+/// Reads `nextIndex()` and the heads of `batches` at block `at` again into
+/// `seen`; the batches whose head is still the bundle's are returned.
+async fn reread_heads<'b>(
+    rpc: &Rpc,
+    batches: &[&'b BundleBatch],
+    contract: Address,
+    at: u64,
+    seen: &mut Seen,
+) -> Result<Vec<&'b BundleBatch>, RpcError> {
+    let mut calls = vec![eth_call(
+        contract,
+        SupportAnchor::nextIndexCall {}.abi_encode(),
+        at,
+        "nextIndex()".into(),
+    )];
+    calls.extend(batches.iter().map(|b| {
+        eth_call(
+            contract,
+            SupportAnchor::batchHeadCall { batchId: b.id }.abi_encode(),
+            at,
+            format!("batchHead({})", b.id),
+        )
+    }));
+    let answers = rpc.batch(&calls).await?;
+    seen.next_index = Some(decode::<SupportAnchor::nextIndexCall>(
+        rpc,
+        "nextIndex()",
+        &answers[0],
+    )?);
+    let mut on_chain = Vec::new();
+    for (b, answer) in batches.iter().zip(&answers[1..]) {
+        let head = Hash32(
+            decode::<SupportAnchor::batchHeadCall>(rpc, &format!("batchHead({})", b.id), answer)?.0,
+        );
+        seen.heads.insert(b.id, head);
+        if head == Hash32::ZERO {
+            seen.batches.insert(b.id, BatchFact::NotOnChain);
+        } else if head != b.head {
+            seen.batches.insert(
+                b.id,
+                BatchFact::Problem(format!(
+                    "batch {}: the chain's head {head} differs from the bundle's {}",
+                    b.id, b.head
+                )),
+            );
+        } else {
+            on_chain.push(*b);
+        }
+    }
+    Ok(on_chain)
 }
 
 fn block_time(rpc: &Rpc, number: u64, block: &Value) -> Result<u64, RpcError> {

@@ -18,9 +18,10 @@ import { entriesFor } from "./deployments.js";
 /// (each eth_getLogs range at most this wide: public RPCs refuse wide ones).
 export const LOG_WINDOW = 1000;
 /// Pauses before asking again for a batch whose head is on chain but whose
-/// BatchAnchored event the node did not return: a node can answer eth_call
-/// at a block before its log index holds that block's events (anvil does;
-/// so can a provider's load-balanced backends). As verify/src/onchain.rs.
+/// BatchAnchored event the node did not return: a node can answer at its
+/// tip from two states (anvil answers eth_call from the block it is mining;
+/// a provider's backends can index logs behind their state). As
+/// verify/src/onchain.rs.
 const LOG_INDEX_PAUSES_MS = [200, 500, 1000];
 
 const f = (key, p = {}) => ({ key, p });
@@ -410,7 +411,7 @@ export async function verify(opts) {
       agree("anchorer()", anchorers);
       if (anchorer !== b.chain.anchorer.toLowerCase()) P.push(f("anchorer_mismatch", { chain: anchorer, bundle: b.chain.anchorer.toLowerCase() }));
       const nextIndexes = await all((c) => c.nextIndex(target, at));
-      const nextIndex = nextIndexes[0];
+      let nextIndex = nextIndexes[0];
       report.next_index = nextIndex;
       agree("nextIndex()", nextIndexes);
       latest = await primary.block(at);
@@ -434,10 +435,30 @@ export async function verify(opts) {
           continue;
         }
         let found = await findAnchoring(primary, target, bt, at);
+        let settled = head;
         for (const pause of LOG_INDEX_PAUSES_MS) {
           if (found) break;
           await new Promise((ok) => setTimeout(ok, pause));
+          // The head and nextIndex() again too: a node can answer at its tip
+          // from the state of the block it is mining (anvil does), so a head
+          // may show at `at` before its event's block is `at` or earlier.
+          settled = await primary.batchHead(target, id, at);
+          nextIndex = await primary.nextIndex(target, at);
+          report.next_index = nextIndex;
+          if (settled !== head) break;
           found = await findAnchoring(primary, target, bt, at);
+        }
+        if (settled === ZERO_HASH) {
+          for (const e of byBatch.get(id) || []) {
+            e.batch = null;
+            e.status = "pending";
+            e.sealedBatch = id;
+          }
+          continue;
+        }
+        if (settled !== bt.head) {
+          batchProblem(byBatch, id, f("batch_head_differs", { id }));
+          continue;
         }
         if (!found) {
           batchProblem(byBatch, id, f("batch_no_log", { id, claimed: bt.block ?? null, window: LOG_WINDOW }));
