@@ -67,7 +67,7 @@ impl App {
     }
 
     /// POST with the platform's key, which must answer 201.
-    async fn post(&self, path: &str, body: Value) -> Value {
+    async fn post_created(&self, path: &str, body: Value) -> Value {
         let (status, body) = self.app.post(path, body).await;
         assert!(status == 201, "{path}: {status} {body}");
         body
@@ -77,12 +77,14 @@ impl App {
     /// index of its first record.
     async fn ticket(&self, external: &str, events: Vec<Value>) -> (String, u64) {
         let created = self
-            .post("/v1/tickets", json!({"external_id": external}))
+            .post_created("/v1/tickets", json!({"external_id": external}))
             .await;
         let handle = created["ticket"].as_str().unwrap().to_owned();
         let mut first = None;
         for e in events {
-            let r = self.post(&format!("/v1/tickets/{handle}/events"), e).await;
+            let r = self
+                .post_created(&format!("/v1/tickets/{handle}/events"), e)
+                .await;
             first.get_or_insert(r["record"]["index"].as_u64().unwrap());
         }
         (handle, first.unwrap())

@@ -67,10 +67,6 @@ impl App {
         self.0.stop().await;
     }
 
-    async fn admin_post(&self, path: &str, body: Value) -> (u16, Value) {
-        self.post(path, body).await
-    }
-
     async fn admin_get(&self, path: &str) -> (u16, Value) {
         self.call(reqwest::Method::GET, path, None).await
     }
@@ -226,7 +222,7 @@ async fn a_zendesk_ticket_life_is_recorded_anchored_and_verifies() {
         let backend = db.store.backend();
         let app = App::spawn(db).await;
         let (s, created) = app
-            .admin_post(
+            .post(
                 "/v1/integrations",
                 json!({"name": "support", "vendor": "zendesk", "secret": ZENDESK_SECRET, "options": {"complaint": true, "category": "withdrawal"}}),
             )
@@ -341,7 +337,7 @@ async fn a_zammad_ticket_life_is_recorded_anchored_and_verifies() {
         let app = App::spawn(db).await;
         // No secret given: the server generates the token to paste into Zammad.
         let (s, created) = app
-            .admin_post(
+            .post(
                 "/v1/integrations",
                 json!({"name": "helpdesk", "vendor": "zammad"}),
             )
@@ -519,7 +515,7 @@ async fn a_zammad_ticket_life_is_recorded_anchored_and_verifies() {
         assert!(!out.status.success());
         assert!(String::from_utf8_lossy(&out.stderr).contains("exists already"));
         let (s, r) = app
-            .admin_post(
+            .post(
                 "/v1/integrations",
                 json!({"name": "x", "vendor": "zammad", "options": {"colour": "red"}}),
             )
@@ -566,11 +562,11 @@ async fn refused_unmapped_duplicate_and_out_of_order_deliveries_are_all_in_the_l
         let url = db.url.clone();
         let app = App::spawn(db).await;
         let (s, _) = app
-            .admin_post("/v1/integrations", json!({"name": "zd", "vendor": "zendesk", "secret": ZENDESK_SECRET, "options": {"timestamp_window_secs": 120}}))
+            .post("/v1/integrations", json!({"name": "zd", "vendor": "zendesk", "secret": ZENDESK_SECRET, "options": {"timestamp_window_secs": 120}}))
             .await;
         assert_eq!(s, 201);
         let (_, zm) = app
-            .admin_post(
+            .post(
                 "/v1/integrations",
                 json!({"name": "zm", "vendor": "zammad"}),
             )
@@ -591,7 +587,7 @@ async fn refused_unmapped_duplicate_and_out_of_order_deliveries_are_all_in_the_l
             .unwrap();
         assert_eq!(r.status().as_u16(), 403);
         let (s, dup) = app
-            .admin_post(
+            .post(
                 "/v1/integrations",
                 json!({"name": "zd", "vendor": "zammad"}),
             )
@@ -869,7 +865,7 @@ async fn a_database_outage_answers_503_and_the_vendors_retry_is_recorded() {
     let admin_url = std::env::var(common::PG_ENV).unwrap();
     let app = App::spawn(db).await;
     let (_, zm) = app
-        .admin_post(
+        .post(
             "/v1/integrations",
             json!({"name": "zm", "vendor": "zammad"}),
         )
@@ -1005,7 +1001,7 @@ async fn zendesk_event_webhooks_record_the_same_events_in_every_language() {
         let backend = db.store.backend();
         let app = App::spawn(db).await;
         let (s, created) = app
-            .admin_post(
+            .post(
                 "/v1/integrations",
                 json!({"name": "support", "vendor": "zendesk", "secret": ZENDESK_SECRET,
                        "second_secret": ZENDESK_SECOND_SECRET, "options": {"complaint": true}}),
@@ -1189,7 +1185,7 @@ async fn what_does_not_map_is_never_silent() {
         let url = db.url.clone();
         let app = App::spawn(db).await;
         let (_, zm) = app
-            .admin_post(
+            .post(
                 "/v1/integrations",
                 json!({"name": "helpdesk", "vendor": "zammad"}),
             )
@@ -1339,7 +1335,7 @@ async fn what_does_not_map_is_never_silent() {
         // The legacy Zendesk template, rendered in the requester's language:
         // status, priority and rating are unmapped, each said.
         let (s, _) = app
-            .admin_post(
+            .post(
                 "/v1/integrations",
                 json!({"name": "legacy", "vendor": "zendesk", "secret": ZENDESK_SECRET}),
             )
@@ -1398,7 +1394,7 @@ async fn zammad_retries_of_a_refused_delivery_add_only_ledger_rows() {
     let db = TestDb::sqlite().await;
     let app = App::spawn(db).await;
     let (_, zm) = app
-        .admin_post(
+        .post(
             "/v1/integrations",
             json!({"name": "zm", "vendor": "zammad"}),
         )

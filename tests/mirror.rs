@@ -22,17 +22,6 @@ fn bin() -> tokio::process::Command {
     c
 }
 
-async fn append(http: &reqwest::Client, base: &str, key: &str, ticket: &str, n: u64) {
-    let r = http
-        .post(format!("{base}/v1/tickets/{ticket}/events"))
-        .bearer_auth(key)
-        .json(&message_event(n))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap());
-}
-
 /// Waits (bounded) until the mirror's metrics show `records` copied.
 async fn mirrored(http: &reqwest::Client, mirror: &str, records: u64) {
     let want = format!("proofdesk_mirror_records {records}\n");

@@ -50,17 +50,6 @@ async fn saved_audit(base: &str, key: &str, chain: &Chain, out: &Path) {
     assert!(r.ok, "{:#?}", r.failures);
 }
 
-async fn append(http: &reqwest::Client, base: &str, key: &str, ticket: &str, n: u64) {
-    let r = http
-        .post(format!("{base}/v1/tickets/{ticket}/events"))
-        .bearer_auth(key)
-        .json(&message_event(n))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap());
-}
-
 async fn settle(http: &reqwest::Client, base: &str, store: &dyn proofdesk::log::Store) -> u64 {
     let size = store.stats().await.unwrap().size;
     wait_log(http, base, settled(size)).await;

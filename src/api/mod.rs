@@ -138,21 +138,13 @@ pub fn finish(routes: Router<AppState>, state: AppState) -> Router {
 }
 
 pub fn router(state: AppState) -> Router {
-    let routes = Router::new()
+    // The public reads a mirror serves, and what only a log's own server
+    // answers: writes, keyed reads, administration, metrics and the docs.
+    let routes = public_router()
         .route("/v1/tickets", post(writes::create_ticket))
         .route("/v1/tickets/{handle}/events", post(writes::append_event))
         .route("/v1/events/bulk", post(writes::append_bulk))
         .route("/v1/tickets/{handle}", get(tickets::get_ticket))
-        .route(
-            "/v1/tickets/{handle}/proof",
-            get(public::proof).layer(axum::middleware::map_response(page::any_origin)),
-        )
-        .route(
-            "/v1/log",
-            get(public::log_info).layer(axum::middleware::map_response(page::any_origin)),
-        )
-        .route("/verify", get(page::verify_page))
-        .route("/verify/{handle}", get(page::verify_ticket_page))
         .route(
             "/v1/tickets/{handle}/events/{seq}/receipt",
             get(receipts::receipt),
@@ -161,8 +153,6 @@ pub fn router(state: AppState) -> Router {
             "/v1/tickets/{handle}/events/{seq}/content",
             get(receipts::content).delete(receipts::erase_content),
         )
-        .route("/v1/batches", get(public::batches))
-        .route("/v1/batches/{id}", get(public::batch))
         .route(
             "/v1/integrations",
             post(integration_admin::create).get(integration_admin::list),
@@ -183,13 +173,10 @@ pub fn router(state: AppState) -> Router {
             "/v1/integrations/{integration}",
             patch(integration_admin::update),
         )
-        .route("/v1/batches/{id}/leaves", get(audit_api::batch_leaves))
         .route("/v1/export", get(audit_api::export))
         .route("/v1/keys", get(keys::list))
         .route("/v1/keys/{id}/revoke", post(keys::revoke))
         .route("/v1/keys/{id}/rotate", post(keys::rotate))
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(openapi::serve))
         .route("/docs", get(docs::docs))

@@ -257,6 +257,18 @@ pub fn message_event(n: u64) -> Value {
            "content": {"text": format!("message {n}")}})
 }
 
+/// Appends `message_event(n)` to `ticket` with `key`, which must answer 201.
+pub async fn append(http: &reqwest::Client, base: &str, key: &str, ticket: &str, n: u64) {
+    let r = http
+        .post(format!("{base}/v1/tickets/{ticket}/events"))
+        .bearer_auth(key)
+        .json(&message_event(n))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap());
+}
+
 /// One receipt a client was given with a 2xx.
 #[derive(Debug, Clone)]
 pub struct Accepted {

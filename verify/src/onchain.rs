@@ -315,14 +315,7 @@ async fn read_one(
             "nextIndex()".into(),
         ),
     ];
-    for b in batches {
-        calls.push(eth_call(
-            contract,
-            SupportAnchor::batchHeadCall { batchId: b.id }.abi_encode(),
-            at,
-            format!("batchHead({})", b.id),
-        ));
-    }
+    calls.extend(batches.iter().map(|b| head_call(contract, b.id, at)));
     let answers = rpc.batch(&calls).await?;
     let mut seen = Seen {
         code: data(&answers[0]).is_some_and(|c| !c.is_empty()),
@@ -344,25 +337,7 @@ async fn read_one(
         "nextIndex()",
         &answers[3],
     )?);
-    let mut to_find: Vec<&BundleBatch> = Vec::new();
-    for (b, answer) in batches.iter().zip(&answers[4..]) {
-        let head = Hash32(
-            decode::<SupportAnchor::batchHeadCall>(rpc, &format!("batchHead({})", b.id), answer)?.0,
-        );
-        seen.heads.insert(b.id, head);
-        let fact = if head == Hash32::ZERO {
-            BatchFact::NotOnChain
-        } else if head != b.head {
-            BatchFact::Problem(format!(
-                "batch {}: the chain's head {head} differs from the bundle's {}",
-                b.id, b.head
-            ))
-        } else {
-            to_find.push(b);
-            continue;
-        };
-        seen.batches.insert(b.id, fact);
-    }
+    let to_find = take_heads(rpc, batches, &answers[4..], &mut seen)?;
     let (found, mut unseen) = find_anchors(rpc, &to_find, query, at).await?;
     seen.batches.extend(found);
     // A head on chain at block `at` with no BatchAnchored event at or before
@@ -405,22 +380,36 @@ async fn reread_heads<'b>(
         at,
         "nextIndex()".into(),
     )];
-    calls.extend(batches.iter().map(|b| {
-        eth_call(
-            contract,
-            SupportAnchor::batchHeadCall { batchId: b.id }.abi_encode(),
-            at,
-            format!("batchHead({})", b.id),
-        )
-    }));
+    calls.extend(batches.iter().map(|b| head_call(contract, b.id, at)));
     let answers = rpc.batch(&calls).await?;
     seen.next_index = Some(decode::<SupportAnchor::nextIndexCall>(
         rpc,
         "nextIndex()",
         &answers[0],
     )?);
+    take_heads(rpc, batches, &answers[1..], seen)
+}
+
+fn head_call(contract: Address, id: u64, at: u64) -> Call {
+    eth_call(
+        contract,
+        SupportAnchor::batchHeadCall { batchId: id }.abi_encode(),
+        at,
+        format!("batchHead({id})"),
+    )
+}
+
+/// Records each batch's head from its `batchHead` answer in `seen`: zero is
+/// not anchored, another head is a problem; the batches whose head is the
+/// bundle's are returned, their anchoring event still to be found.
+fn take_heads<'b>(
+    rpc: &Rpc,
+    batches: &[&'b BundleBatch],
+    answers: &[Value],
+    seen: &mut Seen,
+) -> Result<Vec<&'b BundleBatch>, RpcError> {
     let mut on_chain = Vec::new();
-    for (b, answer) in batches.iter().zip(&answers[1..]) {
+    for (b, answer) in batches.iter().zip(answers) {
         let head = Hash32(
             decode::<SupportAnchor::batchHeadCall>(rpc, &format!("batchHead({})", b.id), answer)?.0,
         );

@@ -421,13 +421,16 @@ export async function verify(opts) {
         const heads = await all((c) => c.batchHead(target, id, at));
         if (!agree(`batchHead(${id})`, heads)) continue;
         const head = heads[0];
-        if (head === ZERO_HASH) {
-          // Sealed by the log, not anchored yet: its events are pending.
+        // Sealed by the log, not anchored yet: its events are pending.
+        const markPending = () => {
           for (const e of byBatch.get(id) || []) {
             e.batch = null;
             e.status = "pending";
             e.sealedBatch = id;
           }
+        };
+        if (head === ZERO_HASH) {
+          markPending();
           continue;
         }
         if (head !== bt.head) {
@@ -449,11 +452,7 @@ export async function verify(opts) {
           found = await findAnchoring(primary, target, bt, at);
         }
         if (settled === ZERO_HASH) {
-          for (const e of byBatch.get(id) || []) {
-            e.batch = null;
-            e.status = "pending";
-            e.sealedBatch = id;
-          }
+          markPending();
           continue;
         }
         if (settled !== bt.head) {
