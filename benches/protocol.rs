@@ -166,8 +166,10 @@ fn sample_bundle() -> Bundle {
             tx: Some(Hash32([7; 32])),
             block: Some(1),
             status: "final".into(),
+            map_root: None,
         }],
         events,
+        map: None,
     }
 }
 

@@ -129,11 +129,17 @@ fn identity() -> LogIdentity {
 fn bench_backend(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, store: DynStore) {
     let handles = rt.block_on(fill(&store));
     let identity = identity();
+    let map = proofdesk::seal::MapState::new();
+    rt.block_on(map.catch_up(store.as_ref())).expect("map");
     let sample = rt
-        .block_on(bundle(store.as_ref(), &identity, &handles[0]))
+        .block_on(bundle(store.as_ref(), &identity, &map, &handles[0]))
         .expect("bundle")
         .expect("known ticket");
     assert_eq!(sample.events.len(), EVENTS_PER_TICKET);
+    assert!(
+        sample.map.is_some(),
+        "bundle v2, with the ticket's map proof"
+    );
     assert!(
         sample
             .events
@@ -145,7 +151,7 @@ fn bench_backend(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, st
     g.bench_function("bundle_100k_log", |b| {
         b.iter(|| {
             let h = &handles[rng.random_range(0..handles.len())];
-            rt.block_on(bundle(store.as_ref(), &identity, h))
+            rt.block_on(bundle(store.as_ref(), &identity, &map, h))
                 .expect("bundle")
         })
     });
@@ -153,7 +159,7 @@ fn bench_backend(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, st
         b.iter(|| {
             let h = &handles[rng.random_range(0..handles.len())];
             let bundle = rt
-                .block_on(bundle(store.as_ref(), &identity, h))
+                .block_on(bundle(store.as_ref(), &identity, &map, h))
                 .expect("bundle");
             serde_json::to_vec(&bundle).expect("serialise")
         })

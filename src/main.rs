@@ -68,6 +68,11 @@ pub struct ServeArgs {
     /// … or when its oldest event is this many milliseconds old (and the previous batch is on chain).
     #[arg(long, default_value_t = 5000)]
     batch_age_ms: u64,
+    /// The first batch id sealed with a head v2, which commits the ticket map
+    /// (docs/PROTOCOL.md §15). A log already past it switches at its next
+    /// batch; once one batch is v2, every later one is.
+    #[arg(long, default_value_t = proofdesk::seal::HEAD_V2_FROM, value_name = "BATCH")]
+    head_v2_from: u64,
     /// Confirmations before an anchor is final.
     #[arg(long, default_value_t = 3)]
     confirmations: u64,
@@ -141,6 +146,7 @@ impl ServeArgs {
                 max_batch: self.batch_size.clamp(1, 1 << 32),
                 max_age: Duration::from_millis(self.batch_age_ms),
             },
+            head_v2_from: self.head_v2_from,
             anchor: AnchorPolicy {
                 confirmations: self.confirmations.max(1),
                 use_finalized_tag: self.finalized_tag,

@@ -18,7 +18,7 @@ use crate::metrics::Metrics;
 use crate::protocol::bundle::ChainRef;
 use crate::protocol::state::Policy;
 use crate::prove::LogIdentity;
-use crate::seal::SealPolicy;
+use crate::seal::{HEAD_V2_FROM, MapState, SealPolicy, Sealer};
 
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
@@ -30,6 +30,9 @@ pub struct NodeConfig {
     pub rpc_timeout: Duration,
     pub max_merge_delay: Duration,
     pub seal: SealPolicy,
+    /// The first batch id sealed with a head v2 (PROTOCOL.md §15.3); a
+    /// log past it switches at its next batch.
+    pub head_v2_from: u64,
     pub anchor: AnchorPolicy,
     pub policy: Policy,
     pub leader: crate::leader::LeaderTiming,
@@ -65,6 +68,7 @@ impl NodeConfig {
                 max_batch: 4,
                 max_age: Duration::from_millis(200),
             },
+            head_v2_from: HEAD_V2_FROM,
             anchor: AnchorPolicy {
                 confirmations: 1,
                 poll: Duration::from_millis(100),
@@ -94,6 +98,8 @@ pub enum NodeError {
     Chain(#[from] crate::anchor::chain::ChainError),
     #[error("anchorer: {0}")]
     Anchor(#[from] crate::anchor::worker::AnchorError),
+    #[error("ticket map: {0}")]
+    Map(#[from] crate::seal::MapStateError),
     #[error("cannot listen on {0}: {1}")]
     Listen(SocketAddr, std::io::Error),
     #[error("no contract code at {0} on this chain: deploy it first (proofdesk deploy)")]
@@ -150,6 +156,11 @@ impl Node {
             });
         }
         check_not_behind(&store, &chain).await?;
+        // The ticket map is rebuilt from the records, and every stored map
+        // root checked against it, before anything is served or sealed.
+        let map = Arc::new(MapState::new());
+        let replayed = map.catch_up(store.as_ref()).await?;
+        tracing::info!(batches = replayed, "ticket map rebuilt");
         let metrics = Arc::new(Metrics::default());
         let identity = LogIdentity {
             chain: ChainRef {
@@ -171,6 +182,7 @@ impl Node {
             public_rpc: config.public_rpc.clone(),
             limits: Arc::new(crate::api::limits::RateLimits::new(limits)),
             bundle_tags: Default::default(),
+            map: map.clone(),
         });
         let listener = TcpListener::bind(config.listen)
             .await
@@ -200,28 +212,28 @@ impl Node {
         }));
         // Sealing and anchoring run only while this process leads.
         let lead = {
-            let (store, chain, seal, anchor, metrics) = (
+            let sealer = Sealer {
+                head_v2_from: config.head_v2_from,
+                ..Sealer::new(store.clone(), config.seal, map.clone())
+            };
+            let (store, chain, anchor, metrics) = (
                 store.clone(),
                 chain.clone(),
-                config.seal,
                 config.anchor.clone(),
                 metrics.clone(),
             );
             move |term: watch::Receiver<bool>| {
-                let (store, chain, key, anchor, metrics) = (
+                let (store, chain, key, anchor, metrics, sealer) = (
                     store.clone(),
                     chain.clone(),
                     key.clone(),
                     anchor.clone(),
                     metrics.clone(),
+                    sealer.clone(),
                 );
                 async move {
-                    let sealer = tokio::spawn(crate::seal::run(
-                        store.clone(),
-                        seal,
-                        metrics.clone(),
-                        term.clone(),
-                    ));
+                    let sealer =
+                        tokio::spawn(crate::seal::run(sealer, metrics.clone(), term.clone()));
                     match Anchorer::new(store, chain, key, anchor, metrics).await {
                         Ok(anchorer) => anchorer.run(term).await,
                         Err(e) => tracing::error!(error = %e, "cannot start the anchorer"),

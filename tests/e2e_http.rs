@@ -171,6 +171,25 @@ async fn a_complaint_is_recorded_anchored_and_proven() {
     // The honest bundle verifies, through verify_bundle like the CLI.
     let report = app.verify(&bundle, app.contract).await;
     assert!(report.valid, "{}", report.render());
+    // Bundle v2: the history is complete as of the batch the map proof is
+    // at (PROTOCOL.md §15.4), whose map has seq 8 as the ticket's tip.
+    assert_eq!(bundle.version, 2);
+    let complete = report.complete_as_of.expect("complete as of a batch");
+    assert_eq!(complete.tip_seq, Some(8), "{}", report.render());
+    assert!(
+        report.caveats.iter().any(|c| c.contains(&format!(
+            "the history is complete as of batch {}",
+            complete.batch
+        )) && c.contains("proofdesk audit")),
+        "{}",
+        report.render()
+    );
+    assert!(
+        !report.render().contains("Later events are not ruled out"),
+        "{}",
+        report.render()
+    );
+    eprintln!("{}", report.render());
     assert_eq!(report.status.as_deref(), Some("closed"));
     assert_eq!(report.resolution.as_deref(), Some("upheld"));
     assert_eq!(

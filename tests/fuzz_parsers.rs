@@ -116,8 +116,10 @@ fn valid_bundle() -> Bundle {
             tx: Some(Hash32([1; 32])),
             block: Some(5),
             status: "final".into(),
+            map_root: None,
         }],
         events,
+        map: None,
     };
     assert!(check_offline(&bundle).ok(), "the seed bundle is valid");
     bundle

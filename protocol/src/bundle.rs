@@ -11,11 +11,19 @@ use super::Hash32;
 use super::canonical::strict_value;
 use super::fields::TicketHandle;
 use super::hashing::batch_head;
+use super::map::batch_head_v2;
 use super::record::HashedRecord;
 use super::state::{Policy, TicketState};
 use super::tree::verify_inclusion;
 
-pub const BUNDLE_VERSION: u64 = 1;
+pub use super::bundle_map::{BundleMap, BundleTerminal, MapCheck};
+use super::bundle_map::{check_map, head_versions_in_order};
+
+/// Bundle v1: no ticket map (§13).
+pub const BUNDLE_V1: u64 = 1;
+/// Bundle v2: v1 plus the ticket's map proof at the latest anchored batch
+/// (§15.4). A log serves v2 once a head v2 batch is anchored.
+pub const BUNDLE_V2: u64 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -38,6 +46,28 @@ pub struct BundleBatch {
     pub tx: Option<Hash32>,
     pub block: Option<u64>,
     pub status: String,
+    /// The map root a head v2 commits (§15.3); absent for a v1 batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map_root: Option<Hash32>,
+}
+
+impl BundleBatch {
+    /// The `root` its anchor() call carried and its BatchAnchored event
+    /// gives back: the log root (v1), or H(0x06 ‖ log root ‖ map root).
+    pub fn anchored_root(&self) -> Hash32 {
+        match &self.map_root {
+            Some(m) => super::map::anchored_root_v2(&self.root, m),
+            None => self.root,
+        }
+    }
+
+    /// The head this batch's fields give: v2 when it has a map root.
+    pub fn computed_head(&self) -> Hash32 {
+        match &self.map_root {
+            Some(m) => batch_head_v2(self.id, self.first_index, self.count, &self.root, m),
+            None => batch_head(self.id, self.first_index, self.count, &self.root),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,6 +93,9 @@ pub struct Bundle {
     pub policy: Policy,
     pub batches: Vec<BundleBatch>,
     pub events: Vec<BundleEvent>,
+    /// The ticket's map proof (bundle v2 only, §15.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map: Option<BundleMap>,
 }
 
 impl Bundle {
@@ -103,8 +136,11 @@ pub struct OfflineReport {
     /// on): the verifier reports the one after the last event the chain
     /// vouches for (§13.6 c).
     pub states: Vec<Option<TicketState>>,
-    /// Batches the events rely on, after their head was recomputed.
+    /// Batches the events rely on, after their head was recomputed (and
+    /// a v2 bundle's map batch).
     pub batches_used: Vec<u64>,
+    /// What a v2 bundle's map proof showed, once it checked out.
+    pub map: Option<MapCheck>,
 }
 
 impl OfflineReport {
@@ -117,12 +153,26 @@ impl OfflineReport {
 /// state machine, audit paths and batch heads.
 pub fn check_offline(bundle: &Bundle) -> OfflineReport {
     let mut problems = Vec::new();
-    if bundle.version != BUNDLE_VERSION {
-        problems.push(format!(
-            "bundle version {} is not supported (this verifier knows {BUNDLE_VERSION})",
-            bundle.version
-        ));
+    match (bundle.version, &bundle.map) {
+        (BUNDLE_V1, None) => {
+            if let Some(b) = bundle.batches.iter().find(|b| b.map_root.is_some()) {
+                problems.push(format!(
+                    "batch {} has a map root, which a version 1 bundle cannot carry",
+                    b.id
+                ));
+            }
+        }
+        (BUNDLE_V1, Some(_)) => {
+            problems.push("a version 1 bundle cannot carry a ticket map proof".into())
+        }
+        // Without a map (no head v2 batch was final when it was served) the
+        // verifier reports completeness as for v1 (§15.4).
+        (BUNDLE_V2, _) => {}
+        (v, _) => problems.push(format!(
+            "bundle version {v} is not supported (this verifier knows {BUNDLE_V1} and {BUNDLE_V2})"
+        )),
     }
+    problems.extend(head_versions_in_order(&bundle.batches));
     if bundle.events.is_empty() {
         problems.push("the bundle has no events".into());
     }
@@ -144,10 +194,15 @@ pub fn check_offline(bundle: &Bundle) -> OfflineReport {
                 b.id, b.first_index, b.count
             ));
         }
-        if batch_head(b.id, b.first_index, b.count, &b.root) != b.head {
+        if b.computed_head() != b.head {
             problems.push(format!(
-                "batch {}: head does not match its id, range, size and root",
-                b.id
+                "batch {}: head does not match its id, range, size and {}",
+                b.id,
+                if b.map_root.is_some() {
+                    "roots (head v2)"
+                } else {
+                    "root"
+                }
             ));
         }
     }
@@ -279,10 +334,18 @@ pub fn check_offline(bundle: &Bundle) -> OfflineReport {
         }
         events.push(check);
     }
+    let map = bundle.map.as_ref().and_then(|m| {
+        let checked = check_map(bundle, m, &events, &batches);
+        if batches.contains_key(&m.batch) && used.insert(m.batch) {
+            batches_used.push(m.batch);
+        }
+        checked.map_err(|p| problems.push(p)).ok()
+    });
     OfflineReport {
         events,
         problems,
         states,
         batches_used,
+        map,
     }
 }

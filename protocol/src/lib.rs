@@ -10,14 +10,17 @@
 
 pub mod append;
 pub mod bundle;
+pub mod bundle_map;
 pub mod canonical;
 pub mod disclosure;
 pub mod event;
 pub mod fields;
+pub mod fraud;
 pub mod hash32;
 pub mod hashing;
 pub mod input;
 pub mod map;
+pub mod map_tree;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod receipt;

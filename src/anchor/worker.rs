@@ -213,7 +213,13 @@ impl Anchorer {
         let from = self.key.address();
         if let Err(e) = self
             .chain
-            .simulate_anchor(from, batch.id, batch.first_index, batch.count, &batch.root)
+            .simulate_anchor(
+                from,
+                batch.id,
+                batch.first_index,
+                batch.count,
+                &batch.anchored_root(),
+            )
             .await
         {
             if matches!(e, ChainError::Revert(_)) {
@@ -272,7 +278,7 @@ impl Anchorer {
                 batch.id,
                 batch.first_index,
                 batch.count,
-                &batch.root,
+                &batch.anchored_root(),
             )
             .await
     }

@@ -165,6 +165,18 @@ pub fn slug_for(status: StatusCode) -> &'static str {
     }
 }
 
+impl From<crate::prove::ProveError> for ApiError {
+    fn from(e: crate::prove::ProveError) -> ApiError {
+        match e {
+            crate::prove::ProveError::Store(e) => e.into(),
+            crate::prove::ProveError::Map(e) => {
+                tracing::error!(error = %e, "the ticket map cannot prove");
+                ApiError::Internal(e.to_string())
+            }
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {

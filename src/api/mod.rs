@@ -84,6 +84,9 @@ pub struct AppParts {
     pub limits: limits::SharedLimits,
     /// Entity tags of settled bundles, for conditional reads.
     pub bundle_tags: crate::prove::tags::BundleTags,
+    /// The ticket map bundles prove against (PROTOCOL.md §15); the sealer
+    /// applies batches to the same one.
+    pub map: Arc<crate::seal::MapState>,
 }
 
 /// The public read routes alone, for a mirror (`proofdesk mirror`): the

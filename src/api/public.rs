@@ -51,9 +51,21 @@ pub async fn proof(
         .and_then(|v| v.to_str().ok());
     // A settled bundle the client holds: one lookup of the ticket says
     // whether it is still the bundle (prove/tags.rs).
+    // A v2 bundle's map proof is at the latest final batch, so a settled
+    // bundle is still the bundle only while that batch is too.
+    let proof_batch = || async {
+        Ok::<_, ApiError>(
+            app.map
+                .latest_final(app.store.as_ref())
+                .await?
+                .filter(|b| b.map_root.is_some())
+                .map(|b| b.id),
+        )
+    };
     if let Some(asked) = asked
-        && let Some((tag, events)) = app.bundle_tags.settled(&ticket)
+        && let Some((tag, events, at)) = app.bundle_tags.settled(&ticket)
         && tags::matches(asked, &tag)
+        && proof_batch().await? == at
         && app
             .store
             .ticket(&ticket)
@@ -62,7 +74,7 @@ pub async fn proof(
     {
         return Ok(not_modified(&tag));
     }
-    let bundle = crate::prove::bundle(app.store.as_ref(), &app.identity, &ticket)
+    let bundle = crate::prove::bundle(app.store.as_ref(), &app.identity, &app.map, &ticket)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("ticket {ticket} not found")))?;
     let settled = bundle.events.iter().all(|e| e.batch.is_some())
@@ -71,7 +83,8 @@ pub async fn proof(
     let body = serde_json::to_vec(&bundle).map_err(|e| ApiError::Internal(e.to_string()))?;
     let tag = tags::etag_of(&body);
     if settled {
-        app.bundle_tags.remember(&ticket, tag.clone(), events);
+        let at = bundle.map.as_ref().map(|m| m.batch);
+        app.bundle_tags.remember(&ticket, tag.clone(), events, at);
     }
     if asked.is_some_and(|a| tags::matches(a, &tag)) {
         return Ok(not_modified(&tag));

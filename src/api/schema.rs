@@ -138,6 +138,9 @@ pub struct BatchView {
     pub block_time: Option<u64>,
     pub final_at_ms: Option<i64>,
     pub attempts: u32,
+    /// The ticket map root its head v2 commits (PROTOCOL.md §15.3); null
+    /// for a v1 batch.
+    pub map_root: Option<Hash32>,
 }
 
 impl From<&Batch> for BatchView {
@@ -157,6 +160,7 @@ impl From<&Batch> for BatchView {
             block_time: b.inclusion.as_ref().map(|i| i.block_time),
             final_at_ms: b.final_at_ms,
             attempts: b.attempts,
+            map_root: b.map_root,
         }
     }
 }

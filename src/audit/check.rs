@@ -21,6 +21,8 @@ use crate::protocol::Hash32;
 use crate::protocol::append::ChainTip;
 use crate::protocol::canonical::canonicalize;
 use crate::protocol::hashing::{batch_head, leaf_hash};
+use crate::protocol::map::{Tip as MapTip, batch_head_v2, map_key};
+use crate::protocol::map_tree::MapVersion;
 use crate::protocol::record::HashedRecord;
 use crate::protocol::state::{Policy, TicketState};
 use crate::protocol::tree;
@@ -95,6 +97,20 @@ pub struct ClosedBatch {
     /// batch fails every index the chain put in it, read or not.
     #[serde(default)]
     pub anchored_end: u64,
+    /// The ticket map's root after this batch, as the replay gives it
+    /// (None when the audit cannot replay the map: it did not start at
+    /// index 0). Once verified: the map root the batch's head v2 commits,
+    /// None for a v1 head.
+    #[serde(default)]
+    pub map_root: Option<Hash32>,
+}
+
+impl ClosedBatch {
+    /// The head v2 the batch's records and the replayed map give.
+    pub fn head_v2(&self) -> Option<Hash32> {
+        self.map_root
+            .map(|m| batch_head_v2(self.id, self.first_index, self.count, &self.root, &m))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -107,6 +123,9 @@ struct OpenBatch {
     paths: Vec<Option<Vec<Hash32>>>,
     #[serde(skip)]
     recorded_at: Vec<Option<i64>>,
+    /// What the batch sets in the ticket map, in index order (§15.2).
+    #[serde(default)]
+    map_updates: Vec<(Hash32, MapTip)>,
 }
 
 /// What the chain says of a closed batch.
@@ -116,6 +135,11 @@ pub struct OnChain {
     pub head: Option<Hash32>,
     /// The anchoring block's timestamp, ms.
     pub anchored_at_ms: Option<i64>,
+    /// The map root the log says the batch's head commits (its
+    /// /v1/batches/{id}), if it says one: with it, a head v2 whose map
+    /// root does not follow from the records is told apart from records
+    /// that are not the anchored ones.
+    pub claimed_map_root: Option<Hash32>,
 }
 
 /// Records whose timing the chain contradicts: a count, and the first few
@@ -164,6 +188,17 @@ pub struct Checker {
     pub partial_tickets: Vec<String>,
     /// Compare each record's served audit path with the rebuilt tree.
     pub check_paths: bool,
+    /// The ticket map replayed from the records (§15), while `map_known`.
+    #[serde(default)]
+    map: MapVersion,
+    /// Whether the replay holds every ticket: it started at index 0, or
+    /// from a copy's own map (`seed_map`).
+    #[serde(default)]
+    map_known: bool,
+    /// Head v2 batches whose map root could not be replayed (the audit did
+    /// not start at index 0): their records are verified, their map not.
+    #[serde(default)]
+    pub maps_not_replayed: u64,
 }
 
 /// A parsed export line: the record as given, the log's batch claim and
@@ -241,7 +276,22 @@ impl Checker {
             partial_start: first_index > 0,
             partial_tickets: Vec::new(),
             check_paths: true,
+            map: MapVersion::new(),
+            map_known: first_index == 0,
+            maps_not_replayed: 0,
         }
+    }
+
+    /// Continues the ticket map a copy holds up to where it continues the
+    /// log (with `seed` for each ticket).
+    pub fn seed_map(&mut self, map: MapVersion) {
+        self.map = map;
+        self.map_known = true;
+    }
+
+    /// The ticket map after the batches closed so far, while it is known.
+    pub fn map(&self) -> Option<&MapVersion> {
+        self.map_known.then_some(&self.map)
     }
 
     /// Continues a log another copy holds up to `next_index`: a ticket's
@@ -369,6 +419,10 @@ impl Checker {
                 ),
             }
         }
+        let map_root = self.map_known.then(|| {
+            self.map = self.map.apply_batch(open.map_updates);
+            self.map.root()
+        });
         Some(ClosedBatch {
             id,
             first_index: open.first_index,
@@ -379,6 +433,7 @@ impl Checker {
             recorded_at: open.recorded_at,
             anchored_at_ms: None,
             anchored_end: open.anchored_end,
+            map_root,
         })
     }
 
@@ -386,8 +441,40 @@ impl Checker {
     /// records against the anchoring block's time.
     pub fn batch_checked(&mut self, batch: ClosedBatch, chain: OnChain) {
         let last = (batch.first_index + batch.count).max(batch.anchored_end) - 1;
+        // Which map root the head on chain commits: none (v1), the
+        // replayed one, or only the one the log claims.
+        let claimed_v2 = chain.claimed_map_root.map(|m| {
+            (
+                m,
+                batch_head_v2(batch.id, batch.first_index, batch.count, &batch.root, &m),
+            )
+        });
+        let committed = match chain.head {
+            Some(h) if h == batch.head => Some(None),
+            Some(h) if batch.head_v2() == Some(h) => Some(batch.map_root),
+            Some(h) if claimed_v2.is_some_and(|(_, v2)| v2 == h) => {
+                let claimed = claimed_v2.map(|(m, _)| m);
+                match batch.map_root {
+                    Some(replayed) => self.fail(
+                        "map_root",
+                        None,
+                        None,
+                        Some(batch.id),
+                        format!(
+                            "batch {}'s head v2 commits ticket map root {}, but replaying the log's records gives {replayed}: \
+                             the map does not follow from the records (PROTOCOL.md §15.2), so its proofs can hide records",
+                            batch.id,
+                            claimed.unwrap_or_default()
+                        ),
+                    ),
+                    None => self.maps_not_replayed += 1,
+                }
+                Some(claimed)
+            }
+            _ => None,
+        };
         match chain.head {
-            Some(h) if h == batch.head => {
+            Some(_) if committed.is_some() => {
                 if let Some(t) = chain.anchored_at_ms {
                     self.flag_timing(&batch, t);
                 }
@@ -395,6 +482,7 @@ impl Checker {
                     leaves: Vec::new(),
                     recorded_at: Vec::new(),
                     anchored_at_ms: chain.anchored_at_ms,
+                    map_root: committed.flatten(),
                     ..batch
                 });
             }
@@ -562,23 +650,33 @@ impl Checker {
             None
         };
         let recorded_at = hashed.as_ref().map(|h| h.record.recorded_at.millis());
-        match &mut self.open {
-            Some(o) => {
-                o.leaves.push(leaf);
-                o.paths.push(line.path);
-                o.recorded_at.push(recorded_at);
-            }
-            None => {
-                self.open = Some(OpenBatch {
-                    id: placed.batch,
-                    first_index: slot,
-                    anchored_end: placed.first_index + placed.count,
-                    leaves: vec![leaf],
-                    paths: vec![line.path],
-                    recorded_at: vec![recorded_at],
-                })
-            }
-        }
+        // §15.2: every record that parses sets its ticket's tip, in index
+        // order, whatever else is wrong with it (the map of a log that
+        // anchored two seq 6 has the later one).
+        let map_update = hashed.as_ref().map(|h| {
+            (
+                map_key(&h.record.ticket),
+                MapTip {
+                    seq: h.record.seq,
+                    leaf: h.leaf,
+                    index: h.record.index,
+                    batch: placed.batch,
+                },
+            )
+        });
+        let open = self.open.get_or_insert_with(|| OpenBatch {
+            id: placed.batch,
+            first_index: slot,
+            anchored_end: placed.first_index + placed.count,
+            leaves: Vec::new(),
+            paths: Vec::new(),
+            recorded_at: Vec::new(),
+            map_updates: Vec::new(),
+        });
+        open.leaves.push(leaf);
+        open.paths.push(line.path);
+        open.recorded_at.push(recorded_at);
+        open.map_updates.extend(map_update);
         if let Some(h) = hashed {
             self.chain_and_state(h, Some(placed.batch));
         }
@@ -865,6 +963,7 @@ mod tests {
             OnChain {
                 head: Some(real),
                 anchored_at_ms: None,
+                claimed_map_root: None,
             },
         );
         assert!(c.failures.iter().any(|f| f.kind == "batch_head"));
@@ -954,6 +1053,7 @@ mod tests {
             OnChain {
                 head: Some(b.head),
                 anchored_at_ms: Some(anchored),
+                claimed_map_root: None,
             },
         );
         let late: Vec<u64> = (0..24)

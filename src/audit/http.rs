@@ -22,6 +22,9 @@ pub struct BatchClaim {
     pub first_index: u64,
     pub count: u64,
     pub root: Hash32,
+    /// The ticket map root its head v2 commits (absent for v1).
+    #[serde(default)]
+    pub map_root: Option<Hash32>,
 }
 
 /// The log served something that cannot be right (too many leaves, pages

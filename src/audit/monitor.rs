@@ -236,7 +236,10 @@ async fn check_batch(
         }
         Err(e) => return Err(StepError::Transient(e)),
     };
-    if (claim.id, claim.first_index, claim.count, claim.root)
+    // A head v2 anchors H(0x06 ‖ log root ‖ map root): the claim's two
+    // roots must fold into the chain's (PROTOCOL.md §15.3).
+    let claimed_anchored = crate::log::anchored_root(&claim.root, claim.map_root.as_ref());
+    if (claim.id, claim.first_index, claim.count, claimed_anchored)
         != (id, ev.first_index, ev.count, ev.root)
     {
         return Err(StepError::Inconsistent(
@@ -278,12 +281,12 @@ async fn check_batch(
     let rebuilt = root
         .root()
         .map_err(|e| StepError::Inconsistent(id, e.to_string()))?;
-    if rebuilt != ev.root {
+    if rebuilt != claim.root {
         return Err(StepError::Inconsistent(
             id,
             format!(
                 "the {} leaves the log serves for batch {id} (indices {}..={last}) rebuild root {rebuilt}, but the chain anchored root {} (batchHead({id}) on chain is {on_chain})",
-                ev.count, ev.first_index, ev.root
+                ev.count, ev.first_index, claim.root
             ),
         ));
     }

@@ -28,6 +28,7 @@ use crate::anchor::Chain;
 use crate::protocol::Hash32;
 use crate::protocol::fields::Timestamp;
 use crate::protocol::hashing::batch_head;
+use crate::protocol::map::batch_head_v2;
 use crate::protocol::state::Policy;
 use crate::protocol::tree;
 
@@ -239,14 +240,20 @@ impl Run {
                 ),
             });
         }
-        if head != Some(b.head) {
-            self.localise(&b, head, ev.count).await;
+        let claimed_map_root = claim.as_ref().and_then(|c| c.map_root);
+        let v2 = |m: &Hash32| batch_head_v2(b.id, b.first_index, b.count, &b.root, m);
+        let explained = head == Some(b.head)
+            || b.map_root.as_ref().map(v2) == head
+            || claimed_map_root.as_ref().map(v2) == head;
+        if !explained {
+            self.localise(&b, head, ev.count, claimed_map_root).await;
         }
         self.checker.batch_checked(
             b,
             OnChain {
                 head,
                 anchored_at_ms,
+                claimed_map_root,
             },
         );
         Ok(())
@@ -256,7 +263,13 @@ impl Run {
     /// log still serves (no more than the chain's count): if they rebuild
     /// the chain's head, every position where an exported record hashes
     /// differently names a changed record.
-    async fn localise(&mut self, b: &ClosedBatch, on_chain: Option<Hash32>, count: u64) {
+    async fn localise(
+        &mut self,
+        b: &ClosedBatch,
+        on_chain: Option<Hash32>,
+        count: u64,
+        map_root: Option<Hash32>,
+    ) {
         let Some(chain_head) = on_chain else { return };
         let Ok(leaves) = self.opts.log.leaves(b.id, count).await else {
             return;
@@ -264,9 +277,11 @@ impl Run {
         let Ok(root) = tree::root(&leaves) else {
             return;
         };
-        if batch_head(b.id, b.first_index, count, &root) != chain_head
-            || leaves.len() != b.leaves.len()
-        {
+        let head = match &map_root {
+            Some(m) => batch_head_v2(b.id, b.first_index, count, &root, m),
+            None => batch_head(b.id, b.first_index, count, &root),
+        };
+        if head != chain_head || leaves.len() != b.leaves.len() {
             return;
         }
         for (i, (anchored, exported)) in leaves.iter().zip(&b.leaves).enumerate() {

@@ -88,6 +88,10 @@ pub async fn mirror(a: MirrorArgs) -> anyhow::Result<ExitCode> {
     };
     let metrics = Arc::new(Mutex::new(MirrorMetrics::default()));
     if let Some(addr) = a.listen {
+        // The copy's own ticket map, rebuilt from its records: its bundles
+        // prove against it, and each stored map root is checked.
+        let map = Arc::new(proofdesk::seal::MapState::new());
+        map.catch_up(store.as_ref()).await?;
         let state = AppState::new(AppParts {
             store: store.clone(),
             key: None,
@@ -99,6 +103,7 @@ pub async fn mirror(a: MirrorArgs) -> anyhow::Result<ExitCode> {
             public_rpc: None,
             limits: Arc::new(proofdesk::api::limits::RateLimits::new(Default::default())),
             bundle_tags: Default::default(),
+            map: map.clone(),
         });
         let m = metrics.clone();
         let routes = proofdesk::api::public_router().route(

@@ -201,6 +201,35 @@ pub struct Batch {
     pub inclusion: Option<Inclusion>,
     pub final_at_ms: Option<i64>,
     pub last_error: Option<String>,
+    /// The ticket map's root after this batch, which its head v2 commits
+    /// (PROTOCOL.md §15); None for a v1 batch.
+    pub map_root: Option<Hash32>,
+}
+
+impl Batch {
+    /// The `root` its `anchor()` call carries and its BatchAnchored event
+    /// gives back: the log root for v1, H(0x06 ‖ log root ‖ map root) for v2.
+    pub fn anchored_root(&self) -> Hash32 {
+        anchored_root(&self.root, self.map_root.as_ref())
+    }
+}
+
+/// The root a batch anchors: its log root (v1) or the v2 fold of its log
+/// and map roots.
+pub fn anchored_root(root: &Hash32, map_root: Option<&Hash32>) -> Hash32 {
+    match map_root {
+        Some(m) => crate::protocol::map::anchored_root_v2(root, m),
+        None => *root,
+    }
+}
+
+/// One entry of the log as the ticket map sees it (PROTOCOL.md §15.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    pub index: u64,
+    pub ticket: TicketHandle,
+    pub seq: u64,
+    pub leaf: Hash32,
 }
 
 /// A batch about to be committed by the sealer, with its tree's tiles.
@@ -213,6 +242,8 @@ pub struct NewBatch {
     pub head: Hash32,
     pub sealed_at_ms: i64,
     pub tiles: Vec<tiles::Tile>,
+    /// The map root after the batch (head v2), or None (v1).
+    pub map_root: Option<Hash32>,
 }
 
 /// Events not yet in any batch.
@@ -328,6 +359,9 @@ pub trait Store: Send + Sync + 'static {
     async fn stats(&self) -> Result<LogStats, StoreError>;
     async fn unsealed(&self) -> Result<Unsealed, StoreError>;
     async fn leaves(&self, first_index: u64, count: u64) -> Result<Vec<Hash32>, StoreError>;
+    /// The entries at `first_index..first_index + count`, in index order,
+    /// as sealing and the ticket map need them (all `count`, else Corrupt).
+    async fn entries(&self, first_index: u64, count: u64) -> Result<Vec<LogEntry>, StoreError>;
     /// Lowest and highest index of the records with `recorded_at` in
     /// [from_ms, to_ms), if any (for time-range exports).
     async fn index_range_by_time(

@@ -210,6 +210,7 @@ mod tests {
             inclusion: None,
             final_at_ms: None,
             last_error: None,
+            map_root: None,
         }
     }
 

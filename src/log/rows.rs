@@ -134,6 +134,7 @@ pub(crate) struct BatchRow {
     pub included_at_ms: Option<i64>,
     pub final_at_ms: Option<i64>,
     pub last_error: Option<String>,
+    pub map_root: Option<Vec<u8>>,
 }
 
 fn fee(s: &Option<String>) -> Result<u128, StoreError> {
@@ -183,6 +184,11 @@ impl TryFrom<BatchRow> for Batch {
             inclusion,
             final_at_ms: r.final_at_ms,
             last_error: r.last_error,
+            map_root: r
+                .map_root
+                .as_deref()
+                .map(|m| hash_from(m, "map_root"))
+                .transpose()?,
         })
     }
 }
@@ -203,7 +209,7 @@ pub(crate) mod sql {
                 event_columns!(),
                 ", b.id, b.first_index, b.count, b.root, b.head, b.sealed_at_ms, b.status, b.tx_hash, b.nonce, \
                  b.max_fee_per_gas, b.max_priority_fee_per_gas, b.submitted_at_ms, b.attempts, b.block_number, \
-                 b.block_hash, b.block_time, b.included_at_ms, b.final_at_ms, b.last_error"
+                 b.block_hash, b.block_time, b.included_at_ms, b.final_at_ms, b.last_error, b.map_root"
             )
         };
     }
@@ -228,7 +234,7 @@ pub(crate) mod sql {
         () => {
             "id, first_index, count, root, head, sealed_at_ms, status, tx_hash, nonce, \
              max_fee_per_gas, max_priority_fee_per_gas, submitted_at_ms, attempts, block_number, block_hash, \
-             block_time, included_at_ms, final_at_ms, last_error"
+             block_time, included_at_ms, final_at_ms, last_error, map_root"
         };
     }
     macro_rules! batch_select {
@@ -290,6 +296,8 @@ pub(crate) mod sql {
     pub const RECORDED_AT: &str = "SELECT recorded_at_ms FROM events WHERE idx = $1";
     pub const INDEX_RANGE_BY_TIME: &str =
         "SELECT MIN(idx), MAX(idx) FROM events WHERE recorded_at_ms >= $1 AND recorded_at_ms < $2";
+    pub const ENTRIES: &str =
+        "SELECT idx, ticket, seq, leaf FROM events WHERE idx >= $1 AND idx < $2 ORDER BY idx";
     pub const LEAVES: &str = "SELECT leaf FROM events WHERE idx >= $1 AND idx < $2 ORDER BY idx";
     pub const ADVANCE_SEALED: &str =
         "UPDATE log_state SET sealed = $1 WHERE id = 1 AND sealed = $2 AND size >= $1";
@@ -304,10 +312,10 @@ pub(crate) mod sql {
     /// An imported batch, final, with where the chain anchored it.
     pub const INSERT_FINAL_BATCH: &str = "INSERT INTO batches (id, first_index, count, root, head, sealed_at_ms, status, \
          tx_hash, nonce, max_fee_per_gas, max_priority_fee_per_gas, submitted_at_ms, attempts, \
-         block_number, block_hash, block_time, included_at_ms, final_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'final', $7, $8, $9, $10, $11, 1, $12, $13, $14, $15, $16)";
-    pub const INSERT_BATCH: &str = "INSERT INTO batches (id, first_index, count, root, head, sealed_at_ms, status) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'sealed')";
+         block_number, block_hash, block_time, included_at_ms, final_at_ms, map_root) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'final', $7, $8, $9, $10, $11, 1, $12, $13, $14, $15, $16, $17)";
+    pub const INSERT_BATCH: &str = "INSERT INTO batches (id, first_index, count, root, head, sealed_at_ms, status, map_root) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'sealed', $7)";
     /// Followed by a VALUES list.
     pub const INSERT_TILES: &str = "INSERT INTO batch_tiles (batch_id, stratum, tile, hashes) ";
     /// Batches sealed before tiles existed (migration 0006): more than one

@@ -239,6 +239,36 @@ macro_rules! impl_sql_store {
                     .collect()
             }
 
+            async fn entries(
+                &self,
+                first_index: u64,
+                count: u64,
+            ) -> Result<Vec<$crate::log::LogEntry>, $crate::log::StoreError> {
+                use $crate::log::rows::sql;
+                let rows: Vec<(i64, String, i64, Vec<u8>)> = sqlx::query_as(sql::ENTRIES)
+                    .bind(first_index as i64)
+                    .bind((first_index + count) as i64)
+                    .fetch_all(&self.pool)
+                    .await?;
+                if rows.len() as u64 != count {
+                    return Err($crate::log::StoreError::corrupt(format!(
+                        "expected {count} entries from index {first_index}, found {}",
+                        rows.len()
+                    )));
+                }
+                rows.into_iter()
+                    .map(|(index, ticket, seq, leaf)| {
+                        Ok($crate::log::LogEntry {
+                            index: index as u64,
+                            ticket: $crate::protocol::fields::TicketHandle::parse(&ticket)
+                                .map_err(|e| $crate::log::StoreError::corrupt(format!("entry {index}: {e}")))?,
+                            seq: seq as u64,
+                            leaf: $crate::log::hash_from(&leaf, "leaf")?,
+                        })
+                    })
+                    .collect()
+            }
+
             async fn index_range_by_time(
                 &self,
                 from_ms: i64,
@@ -276,6 +306,7 @@ macro_rules! impl_sql_store {
                     .bind(batch.root.0.to_vec())
                     .bind(batch.head.0.to_vec())
                     .bind(batch.sealed_at_ms)
+                    .bind(batch.map_root.map(|m| m.0.to_vec()))
                     .execute(&mut *tx)
                     .await;
                 match inserted {
@@ -401,6 +432,7 @@ macro_rules! impl_sql_store {
                     .bind(a.block_time as i64)
                     .bind(at_ms)
                     .bind(at_ms)
+                    .bind(b.map_root.map(|m| m.0.to_vec()))
                     .execute(&mut *tx)
                     .await?;
                 Self::insert_tiles(&mut tx, b.id, &b.tiles).await?;

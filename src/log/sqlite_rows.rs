@@ -45,6 +45,7 @@ pub(crate) fn batch_row(r: &Row<'_>, at: usize) -> rusqlite::Result<BatchRow> {
         included_at_ms: r.get(at + 16)?,
         final_at_ms: r.get(at + 17)?,
         last_error: r.get(at + 18)?,
+        map_root: r.get(at + 19)?,
     })
 }
 

@@ -83,7 +83,7 @@ impl Importer {
             let Some(ev) = view.layout.batches().get(b.id as usize) else {
                 break;
             };
-            if (ev.first_index, ev.count, ev.root) != (b.first_index, b.count, b.root) {
+            if (ev.first_index, ev.count, ev.root) != (b.first_index, b.count, b.anchored_root()) {
                 bail!(
                     "this store's batch {} (indices {}+{}, root {}) is not the chain's (indices {}+{}, root {}): it is not a copy of this log",
                     b.id,
@@ -100,6 +100,13 @@ impl Importer {
         let mut checker = Checker::new(first, view.layout.next_index(), policy, None);
         for t in store.all_tickets().await? {
             checker.seed(t.handle.as_str(), &t.tip);
+        }
+        // The ticket map of the batches held, rebuilt (and every stored map
+        // root checked), for the replay to continue.
+        if first > 0 {
+            let map = crate::seal::MapState::new();
+            map.catch_up(store.as_ref()).await?;
+            checker.seed_map(map.latest().1);
         }
         // Records the store holds past its last batch (appended, never
         // sealed) are read again from the source: their tickets' tips are
@@ -265,8 +272,17 @@ impl Importer {
             OnChain {
                 head: (head != Hash32::ZERO).then_some(head),
                 anchored_at_ms: i64::try_from(block_time).ok().map(|t| t * 1000),
+                claimed_map_root: None,
             },
         );
+        // The map root the chain's head commits, as this copy's own replay
+        // of the map gave it (None for a v1 head).
+        let map_root = self
+            .checker
+            .verified_batches
+            .last()
+            .filter(|v| v.id == id)
+            .and_then(|v| v.map_root);
         let new: Vec<Failure> = self.checker.failures[self.failures_seen..].to_vec();
         self.failures_seen = self.checker.failures.len();
         let end = ev.first_index + ev.count;
@@ -309,6 +325,7 @@ impl Importer {
                     head,
                     sealed_at_ms: i64::try_from(block_time).unwrap_or(0) * 1000,
                     tiles: tiles(&tree),
+                    map_root,
                 },
                 anchored: AnchorFacts {
                     tx: ev.tx,

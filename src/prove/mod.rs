@@ -11,12 +11,18 @@ pub mod tags;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use crate::log::Batch;
 use crate::log::{Store, StoreError};
 use crate::protocol::Hash32;
-use crate::protocol::bundle::{BUNDLE_VERSION, Bundle, BundleBatch, BundleEvent, ChainRef};
+use crate::protocol::bundle::{
+    BUNDLE_V1, BUNDLE_V2, Bundle, BundleBatch, BundleEvent, BundleMap, BundleTerminal, ChainRef,
+};
 use crate::protocol::canonical::parse_strict;
 use crate::protocol::fields::TicketHandle;
+use crate::protocol::map::{Terminal, map_key};
+use crate::protocol::map_tree::MapVersion;
 use crate::protocol::state::Policy;
+use crate::seal::{MapState, MapStateError};
 
 /// What a bundle says about the log it came from.
 #[derive(Debug, Clone)]
@@ -40,6 +46,8 @@ pub struct ServedBundle {
     pub policy: Policy,
     pub batches: Vec<BundleBatch>,
     pub events: Vec<ServedEvent>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub map: Option<BundleMap>,
 }
 
 /// `protocol::bundle::BundleEvent`, with the record as stored.
@@ -74,16 +82,59 @@ impl ServedBundle {
             policy: self.policy,
             batches: self.batches,
             events,
+            map: self.map,
         })
     }
 }
 
-/// The ticket's bundle, or None for an unknown handle.
+#[derive(Debug, thiserror::Error)]
+pub enum ProveError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Map(#[from] MapStateError),
+}
+
+fn bundle_batch(b: &Batch) -> BundleBatch {
+    BundleBatch {
+        id: b.id,
+        first_index: b.first_index,
+        count: b.count,
+        root: b.root,
+        head: b.head,
+        tx: b.submission.as_ref().map(|s| s.tx_hash),
+        block: b.inclusion.as_ref().map(|i| i.block_number),
+        status: b.status.as_str().to_owned(),
+        map_root: b.map_root,
+    }
+}
+
+/// The ticket's map proof at batch `at` (PROTOCOL.md §15.4).
+fn map_proof(ticket: &TicketHandle, at: &Batch, map: &MapVersion) -> BundleMap {
+    let proof = map.prove_key(&map_key(ticket));
+    BundleMap {
+        batch: at.id,
+        siblings: proof.siblings,
+        terminal: match proof.terminal {
+            // The tip is the bundle's last record anchored by `at`.
+            Terminal::Tip { .. } => BundleTerminal::Tip,
+            Terminal::Empty => BundleTerminal::Empty,
+            Terminal::Other { key, tip } => BundleTerminal::Other { key, tip },
+        },
+    }
+}
+
+/// The ticket's bundle, or None for an unknown handle. With the map
+/// proof at the latest final head v2 batch, when there is one (bundle v2).
 pub async fn bundle(
     store: &dyn Store,
     identity: &LogIdentity,
+    map: &MapState,
     ticket: &TicketHandle,
-) -> Result<Option<ServedBundle>, StoreError> {
+) -> Result<Option<ServedBundle>, ProveError> {
+    // The proof point is read before the ticket: every record anchored by
+    // it is then in what the ticket read returns.
+    let point = map.proof_point(store).await?;
     let crate::log::TicketProof {
         events: stored,
         batches,
@@ -111,27 +162,28 @@ pub async fn bundle(
             path,
         });
     }
-    let batches = batches
-        .into_values()
-        .map(|b| BundleBatch {
-            id: b.id,
-            first_index: b.first_index,
-            count: b.count,
-            root: b.root,
-            head: b.head,
-            tx: b.submission.as_ref().map(|s| s.tx_hash),
-            block: b.inclusion.as_ref().map(|i| i.block_number),
-            status: b.status.as_str().to_owned(),
-        })
-        .collect();
+    let mut batches: Vec<BundleBatch> = batches.values().map(bundle_batch).collect();
+    let map = point.map(|(at, version)| {
+        if !batches.iter().any(|b| b.id == at.id) {
+            batches.push(bundle_batch(&at));
+            batches.sort_by_key(|b| b.id);
+        }
+        map_proof(ticket, &at, &version)
+    });
+    let version = if map.is_some() || batches.iter().any(|b| b.map_root.is_some()) {
+        BUNDLE_V2
+    } else {
+        BUNDLE_V1
+    };
     Ok(Some(ServedBundle {
-        version: BUNDLE_VERSION,
+        version,
         ticket: ticket.clone(),
         chain: identity.chain.clone(),
         max_merge_delay_ms: identity.max_merge_delay_ms,
         policy: identity.policy,
         batches,
         events,
+        map,
     }))
 }
 
@@ -150,7 +202,7 @@ mod tests {
         });
         let canonical = String::from_utf8(canonicalize(&record).unwrap()).unwrap();
         let served = ServedBundle {
-            version: BUNDLE_VERSION,
+            version: BUNDLE_V1,
             ticket: TicketHandle::parse("tk_00000000000000000000000000000000").unwrap(),
             chain: ChainRef {
                 chain_id: 31337,
@@ -168,6 +220,7 @@ mod tests {
                 tx: Some(Hash32([3; 32])),
                 block: Some(9),
                 status: "final".into(),
+                map_root: None,
             }],
             events: vec![ServedEvent {
                 record: RawValue::from_string(canonical.clone()).unwrap(),
@@ -175,6 +228,7 @@ mod tests {
                 batch: Some(0),
                 path: vec![Hash32([5; 32]), Hash32([6; 32])],
             }],
+            map: None,
         };
         let json = serde_json::to_string(&served).unwrap();
         // The record goes out byte for byte as stored.

@@ -20,7 +20,7 @@ const KEPT: usize = 100_000;
 
 #[derive(Default)]
 pub struct BundleTags {
-    settled: Mutex<HashMap<TicketHandle, (String, u64)>>,
+    settled: Mutex<HashMap<TicketHandle, (String, u64, Option<u64>)>>,
 }
 
 /// The strong entity tag of served bytes: `"<sha256 hex>"`.
@@ -38,17 +38,18 @@ pub fn matches(if_none_match: &str, tag: &str) -> bool {
 }
 
 impl BundleTags {
-    /// The tag of a settled bundle and the event count it was made at.
-    pub fn settled(&self, ticket: &TicketHandle) -> Option<(String, u64)> {
+    /// The tag of a settled bundle, the event count it was made at, and
+    /// the batch its map proof is at.
+    pub fn settled(&self, ticket: &TicketHandle) -> Option<(String, u64, Option<u64>)> {
         self.settled.lock().ok()?.get(ticket).cloned()
     }
 
-    pub fn remember(&self, ticket: &TicketHandle, tag: String, events: u64) {
+    pub fn remember(&self, ticket: &TicketHandle, tag: String, events: u64, map_at: Option<u64>) {
         if let Ok(mut m) = self.settled.lock() {
             if m.len() >= KEPT && !m.contains_key(ticket) {
                 m.clear();
             }
-            m.insert(ticket.clone(), (tag, events));
+            m.insert(ticket.clone(), (tag, events, map_at));
         }
     }
 }

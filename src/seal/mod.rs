@@ -1,7 +1,12 @@
 //! Sealing: closing the unsealed tail of the log into a batch, building its
-//! RFC 6962 tree and storing the tree's tiles (`log::tiles`), all in one
-//! transaction: a batch is sealed completely or not at all.
+//! RFC 6962 tree and storing the tree's tiles (`log::tiles`), and applying
+//! the batch to the ticket map (`map_state`, PROTOCOL.md §15), all in one
+//! transaction: a batch is sealed completely, with its map root, or not at
+//! all.
 
+pub mod map_state;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -10,7 +15,9 @@ use crate::log::tiles::tiles;
 use crate::log::{NewBatch, Store, StoreError};
 use crate::protocol::fields::Timestamp;
 use crate::protocol::hashing::batch_head;
+use crate::protocol::map::batch_head_v2;
 use crate::protocol::tree::{BatchTree, ProofError};
+pub use map_state::{MapState, MapStateError};
 
 #[derive(Debug, Clone, Copy)]
 pub struct SealPolicy {
@@ -35,6 +42,8 @@ pub enum SealError {
     Store(#[from] StoreError),
     #[error("tree: {0}")]
     Tree(#[from] ProofError),
+    #[error(transparent)]
+    Map(#[from] MapStateError),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,10 +53,74 @@ pub struct Sealed {
     pub count: u64,
 }
 
-/// Seals one batch if one is due (or `force`, if anything waits).
+/// The first batch id whose head is v2 (PROTOCOL.md §15.3). A log that
+/// already has batches switches at its next one; once a batch is v2, every
+/// later one is.
+pub const HEAD_V2_FROM: u64 = 0;
+
+/// What seals: the store, the policy, the batch id heads switch to v2 at,
+/// and the ticket map the batches are applied to.
+#[derive(Clone)]
+pub struct Sealer {
+    pub store: Arc<dyn Store>,
+    pub policy: SealPolicy,
+    pub head_v2_from: u64,
+    pub map: Arc<MapState>,
+}
+
+impl Sealer {
+    pub fn new(store: Arc<dyn Store>, policy: SealPolicy, map: Arc<MapState>) -> Sealer {
+        Sealer {
+            store,
+            policy,
+            head_v2_from: HEAD_V2_FROM,
+            map,
+        }
+    }
+
+    /// Seals one batch if one is due (or `force`, if anything waits).
+    pub async fn seal_once(&self, force: bool) -> Result<Option<Sealed>, SealError> {
+        seal_once_with(self, force).await
+    }
+
+    /// Seals everything waiting, in as many batches as the size limit needs.
+    pub async fn seal_all(&self) -> Result<Vec<Sealed>, SealError> {
+        let mut out = Vec::new();
+        while let Some(s) = self.seal_once(true).await? {
+            out.push(s);
+        }
+        Ok(out)
+    }
+}
+
+/// Seals one batch if one is due (or `force`, if anything waits), with a
+/// ticket map rebuilt for the call: for tests and tools that seal once.
 pub async fn seal_once(
     store: &dyn Store,
     policy: &SealPolicy,
+    force: bool,
+) -> Result<Option<Sealed>, SealError> {
+    let map = MapState::new();
+    map.catch_up(store).await?;
+    seal_with(store, policy, HEAD_V2_FROM, &map, force).await
+}
+
+async fn seal_once_with(sealer: &Sealer, force: bool) -> Result<Option<Sealed>, SealError> {
+    seal_with(
+        sealer.store.as_ref(),
+        &sealer.policy,
+        sealer.head_v2_from,
+        &sealer.map,
+        force,
+    )
+    .await
+}
+
+async fn seal_with(
+    store: &dyn Store,
+    policy: &SealPolicy,
+    head_v2_from: u64,
+    map: &MapState,
     force: bool,
 ) -> Result<Option<Sealed>, SealError> {
     let waiting = store.unsealed().await?;
@@ -62,19 +135,48 @@ pub async fn seal_once(
         return Ok(None);
     }
     let count = waiting.count.min(policy.max_batch.max(1));
-    let leaves = store.leaves(waiting.first_index, count).await?;
-    let tree = BatchTree::from_leaves(leaves)?;
+    let id = waiting.next_batch_id;
+    // The map must stand after batch id − 1: batches sealed elsewhere are
+    // applied first.
+    if map.latest().0 < id {
+        map.catch_up(store).await?;
+    }
+    let (next, before) = map.latest();
+    if next != id {
+        return Err(StoreError::Contended {
+            expected: format!("the ticket map at batch {id}, not {next}"),
+        }
+        .into());
+    }
+    let entries = store.entries(waiting.first_index, count).await?;
+    let tree = BatchTree::from_leaves(entries.iter().map(|e| e.leaf).collect())?;
     let root = tree.root();
+    let after = before.apply_batch(map_state::updates(&entries, id));
+    let v2 = id >= head_v2_from
+        || match id.checked_sub(1) {
+            Some(prev) => store
+                .batch(prev)
+                .await?
+                .is_some_and(|b| b.map_root.is_some()),
+            None => false,
+        };
+    let map_root = v2.then(|| after.root());
+    let head = match &map_root {
+        Some(m) => batch_head_v2(id, waiting.first_index, count, &root, m),
+        None => batch_head(id, waiting.first_index, count, &root),
+    };
     let batch = NewBatch {
-        id: waiting.next_batch_id,
+        id,
         first_index: waiting.first_index,
         count,
         root,
-        head: batch_head(waiting.next_batch_id, waiting.first_index, count, &root),
+        head,
         sealed_at_ms: now,
         tiles: tiles(&tree),
+        map_root,
     };
     store.commit_batch(batch).await?;
+    map.push(id, after);
     tracing::info!(
         batch = waiting.next_batch_id,
         first_index = waiting.first_index,
@@ -88,10 +190,13 @@ pub async fn seal_once(
     }))
 }
 
-/// Seals everything waiting, in as many batches as the size limit needs.
+/// Seals everything waiting, in as many batches as the size limit needs,
+/// with a ticket map rebuilt for the call (tests and tools).
 pub async fn seal_all(store: &dyn Store, policy: &SealPolicy) -> Result<Vec<Sealed>, SealError> {
+    let map = MapState::new();
+    map.catch_up(store).await?;
     let mut out = Vec::new();
-    while let Some(s) = seal_once(store, policy, true).await? {
+    while let Some(s) = seal_with(store, policy, HEAD_V2_FROM, &map, true).await? {
         out.push(s);
     }
     Ok(out)
@@ -120,11 +225,12 @@ async fn waits_for_anchoring(store: &dyn Store, policy: &SealPolicy) -> Result<b
 /// The sealing loop: seals due batches until `stop` turns true, holding a
 /// batch back while the one before it is not yet on chain.
 pub async fn run(
-    store: std::sync::Arc<dyn Store>,
-    policy: SealPolicy,
+    sealer: Sealer,
     metrics: std::sync::Arc<crate::metrics::Metrics>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let store = sealer.store.clone();
+    let policy = sealer.policy;
     let tick = (policy.max_age / 4).clamp(Duration::from_millis(20), Duration::from_millis(500));
     loop {
         let hold = waits_for_anchoring(store.as_ref(), &policy)
@@ -133,7 +239,7 @@ pub async fn run(
         let sealed = if hold {
             Ok(None)
         } else {
-            seal_once(store.as_ref(), &policy, false).await
+            sealer.seal_once(false).await
         };
         match sealed {
             Ok(Some(_)) => {

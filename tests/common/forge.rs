@@ -192,6 +192,7 @@ impl Forger {
             tx: Some(Hash32(receipt.transaction_hash.0)),
             block: receipt.block_number,
             status: "final".into(),
+            map_root: None,
         };
         self.batches.push(batch.clone());
         self.next_batch += 1;
@@ -239,6 +240,7 @@ impl Forger {
                 .cloned()
                 .collect(),
             events,
+            map: None,
         }
     }
 }

@@ -9,12 +9,15 @@ use std::collections::HashMap;
 use alloy::primitives::Address;
 
 use super::caveats::{Caveats, caveats};
+use super::onchain::BatchFact;
 use super::onchain::ChainFacts;
 use super::receipt_checks::{CheckedReceipt, check_receipt, choose_mmd};
-use super::report::{DisclosureReport, EventStatus, ReceiptReport, Verdict, VerifyReport};
+use super::report::{
+    Completeness, DisclosureReport, EventStatus, ReceiptReport, Verdict, VerifyReport,
+};
 use super::timeline::{self, Timeline};
 use super::{ContractSource, Deployment, RpcSource, VerifyOptions};
-use proofdesk_protocol::bundle::{Bundle, OfflineReport};
+use proofdesk_protocol::bundle::{Bundle, MapCheck, OfflineReport};
 use proofdesk_protocol::record::HashedRecord;
 
 pub(super) struct Inputs<'a> {
@@ -84,12 +87,16 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
         problems.extend(r.problems.iter().cloned());
     }
 
+    let map_at = map_completeness(offline.map, bundle, facts, &mut problems);
+
     // A bundle of pending events alone proves nothing yet: not valid, but
-    // not evidence of anything either (a ticket opened a moment ago).
+    // not evidence of anything either (a ticket opened a moment ago); a
+    // proof of the ticket's absence at an anchored batch is something.
     let unproven = anchored_through.is_none();
     let checks_pass = problems.is_empty() && events.iter().all(|e| e.ok);
     // Only a bundle that passed every check proves a prefix complete.
     let complete_through_seq = anchored_through.filter(|_| checks_pass);
+    let complete_as_of = map_at.filter(|_| checks_pass);
     let bring = what_to_bring(contract_source, facts);
     let verdict = match (checks_pass, unproven, bring.is_empty()) {
         (false, _, _) => Verdict::Invalid,
@@ -106,6 +113,7 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
         contract_source,
         listed: listed.as_ref(),
         complete_through_seq,
+        complete_as_of,
         unproven,
         receipts: &receipts,
         pending,
@@ -146,6 +154,7 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
         resolution: state.and_then(|s| s.resolution.clone()),
         final_response: state.and_then(|s| s.final_response.clone()),
         complete_through_seq,
+        complete_as_of,
         unproven,
         events,
         pending,
@@ -158,6 +167,41 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
         max_anchoring_lag_s: max_lag,
         receipts,
         disclosures,
+    }
+}
+
+/// What the bundle's map proof (checked offline) comes to once the chain
+/// is read: complete as of batch B when B is anchored with the bundle's
+/// head v2 (PROTOCOL.md §15.4). A head for B that the chain contradicts is
+/// a problem; B not on chain yet establishes nothing.
+fn map_completeness(
+    checked: Option<MapCheck>,
+    bundle: &Bundle,
+    facts: &ChainFacts,
+    problems: &mut Vec<String>,
+) -> Option<Completeness> {
+    let checked = checked?;
+    let b = checked.batch;
+    match facts.batches.get(&b) {
+        Some(BatchFact::Anchored(at)) => {
+            let latest = facts.batch_count.and_then(|n| n.checked_sub(1));
+            Some(Completeness {
+                batch: b,
+                block: at.block,
+                time: at.time,
+                tip_seq: checked.tip_seq,
+                later_batch_on_chain: latest.filter(|l| *l > b),
+            })
+        }
+        Some(BatchFact::Problem(p)) => {
+            // An event's batch is judged with its events; the map's own
+            // batch is judged here.
+            if !bundle.events.iter().any(|e| e.batch == Some(b)) {
+                problems.push(format!("the ticket map's batch {b}: {p}"));
+            }
+            None
+        }
+        Some(BatchFact::NotOnChain) | None => None,
     }
 }
 

@@ -6,10 +6,11 @@
 use alloy::primitives::Address;
 
 use super::onchain::ChainFacts;
-use super::report::{EventReport, MmdSource, ReceiptReport};
+use super::report::{Completeness, EventReport, MmdSource, ReceiptReport};
 use super::timeline::duration_words;
 use super::{ContractSource, Deployment, VerifyOptions};
 use proofdesk_protocol::bundle::Bundle;
+use proofdesk_protocol::fields::Timestamp;
 
 pub(super) struct Caveats<'a> {
     pub bundle: &'a Bundle,
@@ -19,6 +20,7 @@ pub(super) struct Caveats<'a> {
     pub contract_source: ContractSource,
     pub listed: Option<&'a Deployment>,
     pub complete_through_seq: Option<u64>,
+    pub complete_as_of: Option<Completeness>,
     pub unproven: bool,
     pub receipts: &'a [ReceiptReport],
     pub pending: usize,
@@ -37,6 +39,7 @@ pub(super) fn caveats(c: Caveats) -> Vec<String> {
         contract_source,
         listed,
         complete_through_seq,
+        complete_as_of,
         unproven,
         receipts,
         pending,
@@ -75,19 +78,31 @@ pub(super) fn caveats(c: Caveats) -> Vec<String> {
             ));
         }
     }
-    match complete_through_seq {
+    match (complete_through_seq, complete_as_of) {
         // Failed: nothing is established, and the report does not say
         // otherwise.
-        None if !unproven => {}
-        Some(k) => caveats.push(format!(
+        (None, _) if !unproven => {}
+        (Some(k), Some(c)) => caveats.push(complete_as_of_words(k, &c)),
+        (Some(k), None) => caveats.push(format!(
             "events seq 0 through {k} are anchored and complete: none between them can have been removed \
-             or changed. Later events are not ruled out: a log can withhold events recorded after seq {k}"
+             or changed. Later events are not ruled out: a log can withhold events recorded after seq {k}{}",
+            if bundle.map.is_some() {
+                " (the bundle's ticket map proof is at a batch not anchored yet: ask again later)"
+            } else {
+                " (this bundle carries no ticket map proof, PROTOCOL.md §15)"
+            }
         )),
-        None => caveats.push(
+        (None, _) => caveats.push(format!(
             "no event of this ticket is anchored yet, so nothing can be verified: \
-             check again after the anchoring deadline"
-                .into(),
-        ),
+             check again after the anchoring deadline{}",
+            match complete_as_of {
+                Some(c) if c.tip_seq.is_none() => format!(
+                    ". The log's ticket map at batch {} (anchored in block {}) has no record of this ticket",
+                    c.batch, c.block
+                ),
+                _ => String::new(),
+            }
+        )),
     }
     if !receipts.is_empty() {
         let all_found = receipts.iter().all(|r| r.found);
@@ -107,13 +122,49 @@ pub(super) fn caveats(c: Caveats) -> Vec<String> {
         ));
     }
     caveats.push(time_limits(mmd, bundle.max_merge_delay_ms, max_lag, events));
-    caveats.push(
-        "one bundle cannot show whether the log gave another reader a different version of an event; \
-         a full audit of the log (proofdesk audit) can"
+    caveats.push(match complete_as_of {
+        Some(c) => format!(
+            "the history shown is the only one that can pass as this ticket's as of batch {}: it is the hash chain \
+             back from the map's tip. A different version of an event anchored beside it (equivocation) cannot be \
+             shown without failing here, and a full audit of the log (proofdesk audit) finds it",
+            c.batch
+        ),
+        None => "one bundle cannot show whether the log gave another reader a different version of an event; \
+                 a full audit of the log (proofdesk audit) can"
             .into(),
-    );
+    });
 
     caveats
+}
+
+/// "Complete as of batch B" in words, with what it rests on (§15.5).
+fn complete_as_of_words(k: u64, c: &Completeness) -> String {
+    let tip = match c.tip_seq {
+        Some(t) if t == k => format!("seq {t}, the last event shown, is"),
+        Some(t) => format!("seq {t} is"),
+        None => "no event is".into(),
+    };
+    let later = match c.later_batch_on_chain {
+        Some(l) => format!(
+            " The chain has anchored batches up to {l} since: events anchored after batch {} are not ruled out \
+             (ask the log for a fresher bundle)",
+            c.batch
+        ),
+        None => String::new(),
+    };
+    let time = i64::try_from(c.time)
+        .ok()
+        .and_then(|t| Timestamp::from_millis(t.saturating_mul(1000)))
+        .map_or_else(|| format!("time {}", c.time), |t| t.to_string());
+    format!(
+        "events seq 0 through {k} are anchored, and the history is complete as of batch {b} (anchored in block {block} \
+         at {time}): the ticket map that batch {b}'s head commits says {tip} this ticket's latest record, so no record \
+         anchored by then is withheld.{later} This rests on the log's ticket map being honest, which no bundle shows: \
+         anyone can check it by replaying the whole log (proofdesk audit --log <the log's URL> --rpc <your RPC> \
+         --contract <the contract>)",
+        b = c.batch,
+        block = c.block,
+    )
 }
 
 /// What is bounded in time, and by whom (PROTOCOL.md §13.4).

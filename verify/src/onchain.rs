@@ -67,6 +67,9 @@ pub struct ChainFacts {
     pub anchorer: Option<Address>,
     /// Every index below it is in an anchored batch.
     pub next_index: Option<u64>,
+    /// `batchCount()`: the batches anchored at the read block (the latest
+    /// is `batch_count − 1`).
+    pub batch_count: Option<u64>,
     /// The common block's timestamp: "now" for pending events' deadlines.
     pub latest_time: Option<u64>,
     /// Per batch the bundle relies on: where it was anchored, or why it
@@ -100,6 +103,7 @@ struct Seen {
     code: bool,
     anchorer: Option<Address>,
     next_index: Option<u64>,
+    batch_count: Option<u64>,
     time: Option<u64>,
     heads: HashMap<u64, Hash32>,
     batches: HashMap<u64, BatchFact>,
@@ -207,6 +211,10 @@ pub async fn read(
         "nextIndex()",
         answers(&|s| s.next_index.map(|n| n.to_string()).unwrap_or_default()),
     ));
+    facts.disagreements.extend(disagree(
+        "batchCount()",
+        answers(&|s| s.batch_count.map(|n| n.to_string()).unwrap_or_default()),
+    ));
     for b in &used {
         let id = b.id;
         facts.disagreements.extend(disagree(
@@ -226,6 +234,7 @@ pub async fn read(
     let first = seen.into_iter().next().unwrap_or_default();
     facts.anchorer = first.anchorer;
     facts.next_index = first.next_index;
+    facts.batch_count = first.batch_count;
     facts.latest_time = first.time;
     facts.batches = first.batches;
     if !first.code {
@@ -314,6 +323,7 @@ async fn read_one(
             at,
             "nextIndex()".into(),
         ),
+        batch_count_call(contract, at),
     ];
     calls.extend(batches.iter().map(|b| head_call(contract, b.id, at)));
     let answers = rpc.batch(&calls).await?;
@@ -337,7 +347,12 @@ async fn read_one(
         "nextIndex()",
         &answers[3],
     )?);
-    let to_find = take_heads(rpc, batches, &answers[4..], &mut seen)?;
+    seen.batch_count = Some(decode::<SupportAnchor::batchCountCall>(
+        rpc,
+        "batchCount()",
+        &answers[4],
+    )?);
+    let to_find = take_heads(rpc, batches, &answers[5..], &mut seen)?;
     let (found, mut unseen) = find_anchors(rpc, &to_find, query, at).await?;
     seen.batches.extend(found);
     // A head on chain at block `at` with no BatchAnchored event at or before
@@ -374,12 +389,15 @@ async fn reread_heads<'b>(
     at: u64,
     seen: &mut Seen,
 ) -> Result<Vec<&'b BundleBatch>, RpcError> {
-    let mut calls = vec![eth_call(
-        contract,
-        SupportAnchor::nextIndexCall {}.abi_encode(),
-        at,
-        "nextIndex()".into(),
-    )];
+    let mut calls = vec![
+        eth_call(
+            contract,
+            SupportAnchor::nextIndexCall {}.abi_encode(),
+            at,
+            "nextIndex()".into(),
+        ),
+        batch_count_call(contract, at),
+    ];
     calls.extend(batches.iter().map(|b| head_call(contract, b.id, at)));
     let answers = rpc.batch(&calls).await?;
     seen.next_index = Some(decode::<SupportAnchor::nextIndexCall>(
@@ -387,7 +405,21 @@ async fn reread_heads<'b>(
         "nextIndex()",
         &answers[0],
     )?);
-    take_heads(rpc, batches, &answers[1..], seen)
+    seen.batch_count = Some(decode::<SupportAnchor::batchCountCall>(
+        rpc,
+        "batchCount()",
+        &answers[1],
+    )?);
+    take_heads(rpc, batches, &answers[2..], seen)
+}
+
+fn batch_count_call(contract: Address, at: u64) -> Call {
+    eth_call(
+        contract,
+        SupportAnchor::batchCountCall {}.abi_encode(),
+        at,
+        "batchCount()".into(),
+    )
 }
 
 fn head_call(contract: Address, id: u64, at: u64) -> Call {
@@ -570,7 +602,9 @@ async fn find_anchors(
         };
         let matching = near
             .iter()
-            .filter(|a| (a.first_index, a.count, a.root) == (b.first_index, b.count, b.root))
+            .filter(|a| {
+                (a.first_index, a.count, a.root) == (b.first_index, b.count, b.anchored_root())
+            })
             .min_by_key(|a| distance(a));
         match (matching, near.iter().min_by_key(|a| distance(a))) {
             (Some(a), _) => found.push((b.id, *a, b.block.filter(|c| *c != a.block))),

@@ -153,6 +153,11 @@ pub struct VerifyReport {
     /// Seq of the last anchored event, when every check passed: 0..=this
     /// is proven complete.
     pub complete_through_seq: Option<u64>,
+    /// The history is complete as of this batch (bundle v2, PROTOCOL.md
+    /// §15.4): the map its anchored head commits has the ticket's tip as
+    /// the bundle shows it. Only when every check passed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub complete_as_of: Option<Completeness>,
     /// No event is anchored yet: nothing is proven, nothing is disproven.
     pub unproven: bool,
     pub pending: usize,
@@ -185,4 +190,20 @@ mod tests {
         assert_eq!(Verdict::Error.exit_code(), 2);
         assert_eq!(Verdict::Consistent.exit_code(), 3);
     }
+}
+
+/// Completeness as of a batch (PROTOCOL.md §15.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Completeness {
+    /// B: the batch whose ticket map the bundle's proof is against.
+    pub batch: u64,
+    /// Where and when the chain anchored B.
+    pub block: u64,
+    pub time: u64,
+    /// The ticket's latest record as of B (its seq); None when the map
+    /// proves that the ticket had no record anchored by B.
+    pub tip_seq: Option<u64>,
+    /// The latest batch on chain at the verifier's read (batchCount − 1),
+    /// when later than B: events anchored after B are not ruled out.
+    pub later_batch_on_chain: Option<u64>,
 }

@@ -1,0 +1,155 @@
+//! A version 2 bundle's ticket map proof (PROTOCOL.md §15.4), and its
+//! offline check: the bundle's last record anchored at or before batch B
+//! is the ticket's tip in the map B's head commits, so no later record
+//! anchored by B is withheld and no other version of one was anchored.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::Hash32;
+use super::bundle::{Bundle, BundleBatch, EventCheck};
+use super::map::{MapError, MapProof, Terminal, Tip, map_key};
+
+/// The ticket's map proof at batch `batch` (B): the latest batch the log
+/// had seen anchored when it served the bundle. B is listed in the
+/// bundle's `batches`, with its map root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct BundleMap {
+    pub batch: u64,
+    /// From the terminal's level up to the root's children; null for an
+    /// empty subtree.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Option<String>>))]
+    pub siblings: Vec<Option<Hash32>>,
+    pub terminal: BundleTerminal,
+}
+
+/// Where the ticket's path ends. An inclusion repeats nothing: its tip is
+/// the bundle's last record anchored at or before B.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case", tag = "kind", deny_unknown_fields)]
+pub enum BundleTerminal {
+    /// The ticket's own leaf, whose tip is the bundle's last anchored record.
+    Tip,
+    /// An empty subtree: the map holds no record of the ticket.
+    Empty,
+    /// Another ticket's leaf alone where the ticket's path ends: absent.
+    Other {
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
+        key: Hash32,
+        #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+        tip: Tip,
+    },
+}
+
+/// What a checked map proof established.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MapCheck {
+    /// B.
+    pub batch: u64,
+    /// The ticket's latest record as of B (its seq), or None: the map
+    /// holds no record of the ticket at B.
+    pub tip_seq: Option<u64>,
+}
+
+/// A log switches to head v2 once, at a batch id: no v1 batch may follow
+/// a v2 one.
+pub(crate) fn head_versions_in_order(batches: &[BundleBatch]) -> Option<String> {
+    let first_v2 = batches
+        .iter()
+        .filter(|b| b.map_root.is_some())
+        .map(|b| b.id)
+        .min()?;
+    let late_v1 = batches
+        .iter()
+        .filter(|b| b.map_root.is_none() && b.id > first_v2)
+        .map(|b| b.id)
+        .min()?;
+    Some(format!(
+        "batch {late_v1} has a v1 head after batch {first_v2}'s head v2: a log switches to head v2 once (PROTOCOL.md §15.3)"
+    ))
+}
+
+/// Checks the map proof against B's map root; the reason when it fails.
+pub(crate) fn check_map(
+    bundle: &Bundle,
+    map: &BundleMap,
+    events: &[EventCheck],
+    batches: &HashMap<u64, &BundleBatch>,
+) -> Result<MapCheck, String> {
+    let b = map.batch;
+    let batch = batches
+        .get(&b)
+        .ok_or_else(|| format!("the map proof is at batch {b}, which is not in the bundle"))?;
+    let map_root = batch.map_root.ok_or_else(|| {
+        format!("the map proof is at batch {b}, whose head is v1 and commits no ticket map")
+    })?;
+    // The last event anchored at or before B: batched events are a prefix
+    // in index order (checked above), so it is the last with batch ≤ B.
+    let last = bundle
+        .events
+        .iter()
+        .zip(events)
+        .rfind(|(e, _)| e.batch.is_some_and(|id| id <= b));
+    let key = map_key(&bundle.ticket);
+    let (terminal, expected) = match &map.terminal {
+        BundleTerminal::Tip => {
+            let (event, check) = last.ok_or_else(|| {
+                format!(
+                    "the map proof says batch {b}'s map holds this ticket's latest record, \
+                     but no event of the bundle is anchored at or before batch {b}"
+                )
+            })?;
+            let index = check
+                .index
+                .ok_or_else(|| format!("seq {}: its record cannot be read", check.seq))?;
+            let tip = Tip {
+                seq: check.seq,
+                leaf: event.leaf,
+                index,
+                batch: event.batch.unwrap_or(b),
+            };
+            (Terminal::Tip { tip }, Some(tip))
+        }
+        BundleTerminal::Empty => (Terminal::Empty, None),
+        BundleTerminal::Other { key, tip } => (
+            Terminal::Other {
+                key: *key,
+                tip: *tip,
+            },
+            None,
+        ),
+    };
+    let proof = MapProof {
+        siblings: map.siblings.clone(),
+        terminal,
+    };
+    match (proof.verify_key(&map_root, &key), expected) {
+        (Ok(Some(tip)), _) => Ok(MapCheck {
+            batch: b,
+            tip_seq: Some(tip.seq),
+        }),
+        (Ok(None), _) => match last {
+            None => Ok(MapCheck {
+                batch: b,
+                tip_seq: None,
+            }),
+            Some((_, check)) => Err(format!(
+                "the map at batch {b} proves this ticket absent, but the bundle shows its seq {} anchored in batch {}: \
+                 the map skipped its records",
+                check.seq,
+                check.batch.unwrap_or(b)
+            )),
+        },
+        (Err(MapError::RootMismatch { .. }), Some(tip)) => Err(format!(
+            "the ticket map at batch {b} does not hold seq {} (index {}, batch {}) as this ticket's latest record: \
+             a later record anchored by batch {b} is being withheld, or another version of this one was anchored \
+             (PROTOCOL.md §15.4)",
+            tip.seq, tip.index, tip.batch
+        )),
+        (Err(e), _) => Err(format!("the ticket's map proof at batch {b} fails: {e}")),
+    }
+}
