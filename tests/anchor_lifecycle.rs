@@ -68,9 +68,21 @@ async fn batches_are_anchored_final_and_verifiable_on_chain() {
     let store = db.store.clone();
     let (chain, anchorer) = setup(&anvil, &store, NEVER).await;
 
-    // Two tickets, ten events, sealed three at a time: four batches.
+    // Two tickets, ten events, sealed three at a time: four batches, the
+    // first with a v1 head and the others with head v2 (a log switching).
     write_events(&store, 2, 4).await;
-    let sealed = seal(&store, 3).await;
+    let sealer = proofdesk::seal::Sealer {
+        head_v2_from: 1,
+        ..proofdesk::seal::Sealer::new(
+            store.clone(),
+            SealPolicy {
+                max_batch: 3,
+                ..SealPolicy::default()
+            },
+            Default::default(),
+        )
+    };
+    let sealed = sealer.seal_all().await.unwrap().len();
     assert!(sealed >= 3, "sealed {sealed} batches");
 
     // The worker takes them in order to final, one block mined per step.
@@ -79,6 +91,8 @@ async fn batches_are_anchored_final_and_verifiable_on_chain() {
 
     let batches = all_batches(&store).await;
     assert_eq!(batches.len(), sealed);
+    assert!(batches[0].map_root.is_none());
+    assert!(batches[1..].iter().all(|b| b.map_root.is_some()));
     assert_eq!(chain.batch_count().await.unwrap(), sealed as u64);
     assert_eq!(chain.next_index().await.unwrap(), 10);
     for bt in &batches {
@@ -90,8 +104,10 @@ async fn batches_are_anchored_final_and_verifiable_on_chain() {
         );
     }
 
-    // Every event verifies against the contract with its stored path; a
-    // flipped leaf does not.
+    // Every event verifies against the contract with its stored path, a v1
+    // batch's through verifyInclusion and a head v2 batch's through
+    // verifyInclusionV2 (with its map root); a flipped leaf does not, nor
+    // does a record through the other version's view.
     let contract = SupportAnchor::new(chain.contract, chain.provider());
     let events = store.events_by_range(0, 10).await.unwrap();
     assert_eq!(events.len(), 10);
@@ -99,7 +115,7 @@ async fn batches_are_anchored_final_and_verifiable_on_chain() {
         let (batch_id, path) = ev.sealed.clone().expect("event is sealed");
         let bt = &batches[batch_id as usize];
         let path: Vec<B256> = path.iter().map(to_b256).collect();
-        let verify = |leaf: B256| {
+        let v1 = |leaf: B256| {
             contract.verifyInclusion(
                 bt.id,
                 bt.first_index,
@@ -110,19 +126,37 @@ async fn batches_are_anchored_final_and_verifiable_on_chain() {
                 path.clone(),
             )
         };
-        assert!(
-            verify(to_b256(&ev.leaf)).call().await.unwrap(),
-            "event {} in batch {}",
-            ev.index,
-            bt.id
-        );
+        let v2 = |leaf: B256| {
+            contract.verifyInclusionV2(
+                bt.id,
+                bt.first_index,
+                bt.count,
+                to_b256(&bt.root),
+                to_b256(&bt.map_root.unwrap_or_default()),
+                ev.index,
+                leaf,
+                path.clone(),
+            )
+        };
         let mut flipped = ev.leaf;
         flipped.0[0] ^= 1;
-        assert!(
-            !verify(to_b256(&flipped)).call().await.unwrap(),
-            "flipped leaf of event {}",
-            ev.index
-        );
+        let (own, other) = match bt.map_root {
+            None => (
+                v1(to_b256(&ev.leaf)).call().await.unwrap(),
+                v2(to_b256(&ev.leaf)).call().await.unwrap(),
+            ),
+            Some(_) => (
+                v2(to_b256(&ev.leaf)).call().await.unwrap(),
+                v1(to_b256(&ev.leaf)).call().await.unwrap(),
+            ),
+        };
+        assert!(own, "event {} in batch {}", ev.index, bt.id);
+        assert!(!other, "event {} through the other view", ev.index);
+        let flipped_ok = match bt.map_root {
+            None => v1(to_b256(&flipped)).call().await.unwrap(),
+            Some(_) => v2(to_b256(&flipped)).call().await.unwrap(),
+        };
+        assert!(!flipped_ok, "flipped leaf of event {}", ev.index);
     }
 
     // A steady-state anchor() stays within its gas budget.
@@ -404,7 +438,7 @@ async fn a_crash_after_persisting_but_before_sending_rebroadcasts_the_identical_
             b0.id,
             b0.first_index,
             b0.count,
-            &b0.root,
+            &b0.anchored_root(),
         )
         .await
         .unwrap();

@@ -8,7 +8,12 @@
 //! and leaf; the retries duplicated nothing; the index has no gap; every
 //! batch is on chain exactly once; every receipt's promise was kept within
 //! the maximum merge delay counted from the restart; every ticket's bundle
-//! verifies.
+//! verifies, complete as of the batch its map proof is at. Each batch's
+//! ticket map root is written by the transaction that seals the batch, and
+//! every restart replays the map and refuses to start on a root that
+//! disagrees with the records; so does `assert_log_invariants` at the end
+//! (PROTOCOL.md §15): a SIGKILL while sealing never leaves a map root that
+//! disagrees with the records.
 //!
 //! CI: 20 kills per backend. Soak: `PROOFDESK_CRASH_KILLS=200 cargo test
 //! --release --test crash_kill -- --nocapture` (PROOFDESK_CRASH_SEED replays
@@ -209,6 +214,17 @@ async fn crash_run(db: &common::TestDb, label: &str) -> Figures {
     for handle in &tickets {
         let report = verify_ticket(&http, &base, handle, &anvil.url(), contract).await;
         assert!(report.valid && report.pending == 0, "{}", report.render());
+        let complete = report
+            .complete_as_of
+            .unwrap_or_else(|| panic!("complete as of a batch: {}", report.render()));
+        if complete.later_batch_on_chain.is_none() {
+            assert_eq!(
+                complete.tip_seq,
+                report.complete_through_seq,
+                "the map's tip is the last event: {}",
+                report.render()
+            );
+        }
     }
     let stats = db.store().stats().await.unwrap();
     let figures = Figures {

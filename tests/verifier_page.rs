@@ -1243,13 +1243,16 @@ async fn what_a_new_user_trips_over() {
     let receipts = r["receipts"].as_array().unwrap();
     assert_eq!(receipts.len(), 8, "{r:#}");
     assert!(receipts.iter().all(|x| x["ok"] == true), "{r:#}");
-    // The caveats the CLI states: completeness and equivocation.
+    // The caveats the CLI states: completeness as of the map's batch (head
+    // v2), what it rests on, and equivocation.
     let comp = r["completeness"].as_str().unwrap();
     assert!(
-        comp.contains("Later events are not ruled out")
+        comp.contains("complete as of batch")
+            && comp.contains("proofdesk audit")
             && comp.contains("different version of an event"),
         "{comp}"
     );
+    assert!(!comp.contains("Later events are not ruled out"), "{comp}");
 
     app.stop().await;
 }

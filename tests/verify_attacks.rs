@@ -289,6 +289,21 @@ async fn attack_2_the_operators_own_contract_is_not_trusted() {
 
 // ---------------------------------------------------------------- attack 3
 
+/// The ticket's bundle once its map proof is at a batch holding its last
+/// event (the log proves against its latest final batch, read at most every
+/// half second).
+async fn complete_bundle(app: &TestApp, handle: &str, anchored: &Bundle) -> Bundle {
+    let last = anchored.events.last().and_then(|e| e.batch);
+    for _ in 0..120 {
+        let b = app.bundle(handle).await;
+        if b.map.as_ref().is_some_and(|m| Some(m.batch) >= last) {
+            return b;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    panic!("no bundle with a map proof at batch {last:?} within 30 s");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attack_3_withheld_events_are_caught_by_receipts_or_stated_as_a_limit() {
     let app = TestApp::spawn().await;
@@ -316,16 +331,36 @@ async fn attack_3_withheld_events_are_caught_by_receipts_or_stated_as_a_limit() 
         receipts.push(app.append(&handle, e).await);
     }
     let honest = app.anchored_bundle(&handle).await;
+    let honest = complete_bundle(&app, &handle, &honest).await;
     let mut truncated = honest.clone();
     truncated.events.truncate(3);
+
+    // Bundle v2: the map proof at the latest anchored batch has seq 4 as the
+    // ticket's tip, so the truncated history fails without any receipt.
+    let r = app.verify_with(&truncated, &app.options()).await;
+    assert!(!r.valid, "{}", r.render());
+    assert!(
+        problems(&r).contains("does not hold seq 2")
+            && problems(&r).contains("as this ticket's latest record"),
+        "{}",
+        problems(&r)
+    );
+    assert_eq!(r.complete_as_of, None);
+    let r = app.verify_with(&honest, &app.options()).await;
+    assert!(r.valid, "{}", r.render());
+    assert_eq!(r.complete_as_of.map(|c| c.tip_seq), Some(Some(4)));
+
+    // A log that strips the map proof gets no completeness: the limit is
+    // said, with the warning that the batches commit a map.
+    let mut truncated = truncated.clone();
+    truncated.map = None;
     truncated
         .batches
         .retain(|b| truncated.events.iter().any(|e| e.batch == Some(b.id)));
-
-    // Without receipts the protocol cannot tell: valid, with the limit said.
     let r = app.verify_with(&truncated, &app.options()).await;
     assert!(r.valid, "{}", r.render());
     assert_eq!(r.complete_through_seq, Some(2));
+    assert_eq!(r.complete_as_of, None);
     assert!(
         r.render()
             .contains("events seq 0 through 2 are anchored and complete"),
@@ -333,6 +368,12 @@ async fn attack_3_withheld_events_are_caught_by_receipts_or_stated_as_a_limit() 
         r.render()
     );
     assert!(r.render().contains("Later events are not ruled out"));
+    assert!(
+        r.render()
+            .contains("though its batches commit a ticket map"),
+        "{}",
+        r.render()
+    );
 
     // Receipts for seq 0–2 are all found.
     let mut held = app.options();
@@ -436,6 +477,186 @@ async fn attack_3_equivocation_is_beyond_one_bundle_and_the_report_says_so() {
         );
     }
     anvil.stop().await;
+}
+
+/// A log that anchors two versions of one (ticket, seq): the operator
+/// drops the database's UNIQUE (ticket, seq) and writes a second seq 2
+/// beside the first, which the node then seals and anchors. The map takes
+/// the later one as the ticket's tip, so the complainant's bundle of the
+/// first version fails; `proofdesk audit` finds the pair and writes a fraud
+/// proof, which `proofdesk verify --fraud-proof` confirms against the chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_3_equivocation_yields_a_fraud_proof_that_the_chain_confirms() {
+    use proofdesk::audit::http::LogClient;
+    use proofdesk::audit::progress::ProgressStyle;
+    use proofdesk::audit::run::{AuditOptions, ExportLimits};
+    use proofdesk::protocol::append::{ChainTip, next_record};
+    use proofdesk::protocol::fraud::FraudKind;
+    use proofdesk::protocol::record::HashedRecord;
+    use proofdesk::protocol::state::{Policy, TicketState};
+
+    let app = TestApp::spawn().await;
+    let handle = app.create_ticket("zd-equivocation").await;
+    for e in [
+        event(
+            "ticket.created",
+            json!({"category": "withdrawal", "priority": "high", "complaint": true, "labels": {}}),
+            "customer",
+        ),
+        event("ticket.acknowledged", json!({}), "system"),
+        event("ticket.resolved", json!({"resolution": "upheld"}), "agent"),
+    ] {
+        app.append(&handle, e).await;
+    }
+    let first = app.anchored_bundle(&handle).await;
+    let first = complete_bundle(&app, &handle, &first).await;
+    assert!(app.verify_with(&first, &app.options()).await.valid);
+
+    // The operator's second seq 2: "rejected", chained to the same seq 1.
+    let records: Vec<HashedRecord> = first
+        .events
+        .iter()
+        .map(|e| HashedRecord::from_value(&e.record).unwrap())
+        .collect();
+    let state =
+        TicketState::replay(records[..2].iter().map(|r| &r.data), &Policy::default()).unwrap();
+    let tip = ChainTip {
+        next_seq: 2,
+        last_leaf: records[1].leaf,
+        state: Some(state),
+    };
+    let index = app.db.store().stats().await.unwrap().size;
+    let ticket = records[0].record.ticket.clone();
+    let draft = common::req(
+        &ticket,
+        common::input("ticket.resolved", json!({"resolution": "rejected"})),
+    )
+    .draft;
+    let now = Timestamp::now();
+    let (other, _) = next_record(&ticket, &tip, &draft, index, now, &Policy::default()).unwrap();
+    let db = sqlx::SqlitePool::connect(&app.db.url).await.unwrap();
+    for sql in [
+        "PRAGMA foreign_keys = OFF",
+        "CREATE TABLE events_forked (idx INTEGER PRIMARY KEY, ticket TEXT NOT NULL, seq INTEGER NOT NULL, \
+         record TEXT NOT NULL, leaf BLOB NOT NULL, recorded_at_ms INTEGER NOT NULL)",
+        "INSERT INTO events_forked SELECT idx, ticket, seq, record, leaf, recorded_at_ms FROM events",
+        "DROP TABLE events",
+        "ALTER TABLE events_forked RENAME TO events",
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&db)
+            .await
+            .unwrap();
+    }
+    sqlx::query("INSERT INTO events (idx, ticket, seq, record, leaf, recorded_at_ms) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(index as i64)
+        .bind(ticket.as_str())
+        .bind(2i64)
+        .bind(String::from_utf8(other.canonical.clone()).unwrap())
+        .bind(other.leaf.0.to_vec())
+        .bind(now.millis())
+        .execute(&db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE log_state SET size = size + 1 WHERE id = 1")
+        .execute(&db)
+        .await
+        .unwrap();
+    db.close().await;
+
+    // The node seals and anchors it; its map now has the second seq 2 as
+    // the ticket's tip, so the complainant's first version fails.
+    let mut refused = None;
+    for _ in 0..120 {
+        let b = app.bundle(&handle).await;
+        if b.map.as_ref().is_some_and(|m| {
+            b.batches
+                .iter()
+                .any(|x| x.id == m.batch && x.first_index + x.count > index)
+        }) {
+            let mut shown = b.clone();
+            shown.events = first.events.clone();
+            refused = Some(app.verify_with(&shown, &app.options()).await);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let r = refused.expect("the forked record anchored within 30 s");
+    assert!(!r.valid, "{}", r.render());
+    assert!(
+        problems(&r).contains("another version of this one was anchored"),
+        "{}",
+        problems(&r)
+    );
+
+    // The audit finds the pair and writes a fraud proof.
+    let mut chain =
+        proofdesk::anchor::Chain::connect(&app.anvil.url(), app.contract, Duration::from_secs(5))
+            .unwrap();
+    chain.from_block = app.from_block;
+    let result = proofdesk::audit::run::run(AuditOptions {
+        log: LogClient::new(&app.url(), Some(app.key.clone())).unwrap(),
+        log_url: app.url(),
+        chain,
+        from: None,
+        to: None,
+        resume: None,
+        out: None,
+        progress: ProgressStyle::Quiet,
+        max_merge_delay_ms: None,
+        limits: ExportLimits::default(),
+        checkpoint_every: proofdesk::audit::run::CHECKPOINT_EVERY,
+    })
+    .await
+    .unwrap();
+    assert!(!result.ok);
+    assert!(result.failures.iter().any(|f| f.kind == "duplicate"));
+    let proof = result
+        .fraud_proofs
+        .first()
+        .expect("a fraud proof for the equivocation")
+        .clone();
+    let FraudKind::Equivocation { records } = &proof.claim else {
+        panic!("an equivocation proof: {proof:?}");
+    };
+    assert_ne!(records[0].record, records[1].record);
+
+    // Anyone confirms it against the chain, with their own RPC and the
+    // contract they trust; a doctored one is not confirmed.
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_json(&dir, "fraud-proof.json", &proof);
+    let contract = format!("{:#x}", app.contract);
+    let out = cli(&[
+        "--fraud-proof",
+        &file,
+        "--rpc",
+        &app.anvil.url(),
+        "--contract",
+        &contract,
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("CONFIRMED"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("two different records as ticket"),
+        "{}",
+        stdout(&out)
+    );
+    let mut doctored = serde_json::to_value(&proof).unwrap();
+    doctored["claim"]["records"][1]["batch"]["root"] = json!(format!("0x{}", "11".repeat(32)));
+    let file = write_json(&dir, "doctored.json", &doctored);
+    let out = cli(&[
+        "--fraud-proof",
+        &file,
+        "--rpc",
+        &app.anvil.url(),
+        "--contract",
+        &contract,
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("NOT CONFIRMED"), "{}", stdout(&out));
+    app.stop().await;
 }
 
 // ---------------------------------------------------------------- attack 4

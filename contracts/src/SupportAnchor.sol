@@ -14,6 +14,14 @@ pragma solidity ^0.8.24;
 /// and every batch starts where the previous one ended. A head, once written, is never
 /// overwritten (the only writer requires batchId == batchCount, which only grows).
 ///
+/// Head v2 (docs/PROTOCOL.md section 15.3) is a head over an anchored root in place of the
+/// log root, so anchor() is unchanged (the anchorer passes the anchored root as `root`):
+///
+///     anchoredRoot = SHA-256( 0x06 || logRoot || mapRoot )
+///
+/// (65 bytes). verifyInclusion() checks records of v1 batches (path against `root`);
+/// verifyInclusionV2() checks records of v2 batches (path against `logRoot`).
+///
 /// Storage layout (gas: a steady-state anchor() touches exactly one existing slot and
 /// one new slot):
 ///     slot 0: anchorer (address, bytes 0..19) | batchCount (uint48) | nextIndex (uint48)
@@ -165,6 +173,36 @@ contract SupportAnchor {
         return _verifyAuditPath(index - firstIndex, count, leaf, path, root);
     }
 
+    /// @notice Head v2 anchored root: SHA-256(0x06 || logRoot || mapRoot), the `root` that
+    ///         anchor() takes and hashes into the head of a v2 batch.
+    function computeAnchoredRootV2(bytes32 logRoot, bytes32 mapRoot) external pure returns (bytes32) {
+        // Plain-Solidity form of _anchoredRoot; the tests check that both agree.
+        return sha256(abi.encodePacked(bytes1(0x06), logRoot, mapRoot));
+    }
+
+    /// @notice Checks that the leaf hash `leaf` sits at GLOBAL log index `index` of anchored
+    ///         head v2 batch `batchId` = (firstIndex, count, anchoredRoot(logRoot, mapRoot)),
+    ///         using an RFC 9162 audit path against `logRoot`.
+    /// @dev Never reverts on bad input; returns false instead. Returns false for a v1 batch
+    ///      (anchored with the log root itself): use verifyInclusion() for those.
+    function verifyInclusionV2(
+        uint64 batchId,
+        uint64 firstIndex,
+        uint64 count,
+        bytes32 logRoot,
+        bytes32 mapRoot,
+        uint64 index,
+        bytes32 leaf,
+        bytes32[] calldata path
+    ) external view returns (bool) {
+        if (index < firstIndex || uint256(index) >= uint256(firstIndex) + uint256(count)) return false;
+        bytes32 stored = _heads[batchId];
+        if (stored == bytes32(0) || stored != _head(batchId, firstIndex, count, _anchoredRoot(logRoot, mapRoot))) {
+            return false;
+        }
+        return _verifyAuditPath(index - firstIndex, count, leaf, path, logRoot);
+    }
+
     // ---------------------------------------------------------- administration
 
     /// @notice Step 1 of anchorer rotation (owner only).
@@ -218,6 +256,19 @@ contract SupportAnchor {
             mstore(add(ptr, 17), shl(192, count)) // bytes 17..24
             mstore(add(ptr, 25), root) // bytes 25..56
             if iszero(staticcall(gas(), 0x02, ptr, 57, 0x00, 0x20)) { revert(0, 0) }
+            h := mload(0x00)
+        }
+    }
+
+    /// @dev Equivalent to sha256(abi.encodePacked(bytes1(0x06), logRoot, mapRoot)), hashed
+    ///      from scratch memory past the free memory pointer (no allocation).
+    function _anchoredRoot(bytes32 logRoot, bytes32 mapRoot) private view returns (bytes32 h) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, shl(248, 0x06)) // byte 0: domain tag 0x06
+            mstore(add(ptr, 1), logRoot) // bytes 1..32
+            mstore(add(ptr, 33), mapRoot) // bytes 33..64
+            if iszero(staticcall(gas(), 0x02, ptr, 65, 0x00, 0x20)) { revert(0, 0) }
             h := mload(0x00)
         }
     }

@@ -46,4 +46,21 @@ contract SupportAnchorGasTest is Test {
         sa.anchor(1, 1000, 16, r);
         assertTrue(sa.verifyInclusion(1, 1000, 16, r, 1005, leaf, path), "verify");
     }
+
+    function test_gas_verifyInclusionV2_16() public {
+        // As test_gas_verifyInclusion16, for a head v2 batch: one more SHA-256 (the anchored
+        // root) than the v1 view.
+        bytes32 leaf = sha256(abi.encodePacked(uint8(0), "leaf"));
+        bytes32[] memory path = new bytes32[](4);
+        bytes32 r = leaf;
+        for (uint256 i = 0; i < 4; ++i) {
+            path[i] = r;
+            r = sha256(abi.encodePacked(uint8(1), r, r));
+        }
+        bytes32 mapRoot = keccak256("map");
+        bytes32 anchored = sha256(abi.encodePacked(uint8(6), r, mapRoot));
+        vm.prank(ANCHORER);
+        sa.anchor(1, 1000, 16, anchored);
+        assertTrue(sa.verifyInclusionV2(1, 1000, 16, r, mapRoot, 1005, leaf, path), "verify v2");
+    }
 }

@@ -252,6 +252,166 @@ contract SupportAnchorTest is Test {
         assertFalse(sa.verifyInclusion(0, 0, 1, leaf, 1, leaf, empty), "index = count");
     }
 
+    // ----------------------------------------------------- verifyInclusionV2
+
+    function test_computeAnchoredRootV2_knownVector() public view {
+        // sha256(0x06 || 0x11*32 || 0x22*32), computed independently.
+        bytes32 l = bytes32(0x1111111111111111111111111111111111111111111111111111111111111111);
+        bytes32 m = bytes32(0x2222222222222222222222222222222222222222222222222222222222222222);
+        bytes memory pre = bytes.concat(hex"06", l, m);
+        assertEq(pre.length, 65, "65-byte preimage");
+        assertEq(sa.computeAnchoredRootV2(l, m), sha256(pre), "anchored root encoding");
+        assertEq(sa.computeAnchoredRootV2(l, m), MerkleRef.anchoredRoot(l, m), "reference anchored root");
+        // Order matters, and an anchored root is never the log root or a log node over the same pair.
+        assertTrue(sa.computeAnchoredRootV2(l, m) != sa.computeAnchoredRootV2(m, l), "swapped roots");
+        assertTrue(sa.computeAnchoredRootV2(l, m) != MerkleRef.node(l, m), "prefix 0x06 vs node 0x01");
+    }
+
+    function test_verifyInclusionV2_agreesWithComputeAnchoredRootV2() public {
+        // The head anchor() stores over computeAnchoredRootV2 (plain Solidity) is the head
+        // verifyInclusionV2 recomputes over _anchoredRoot (assembly): a single-leaf batch
+        // (path empty, log root = leaf) verifies exactly when the two agree.
+        bytes32 leaf = MerkleRef.leafHash("only");
+        bytes32 mapRoot = keccak256("map");
+        bytes32 anchored = sa.computeAnchoredRootV2(leaf, mapRoot);
+        vm.prank(ANCHORER);
+        sa.anchor(0, 0, 1, anchored);
+        assertEq(sa.batchHead(0), MerkleRef.head(0, 0, 1, MerkleRef.anchoredRoot(leaf, mapRoot)), "head v2");
+        bytes32[] memory empty = new bytes32[](0);
+        assertTrue(sa.verifyInclusionV2(0, 0, 1, leaf, mapRoot, 0, leaf, empty), "single leaf, empty path");
+        assertFalse(sa.verifyInclusionV2(0, 0, 1, leaf, mapRoot, 0, leaf, new bytes32[](1)), "non-empty path");
+        assertFalse(sa.verifyInclusionV2(0, 0, 1, leaf, mapRoot, 1, leaf, empty), "index = count");
+        assertFalse(sa.verifyInclusionV2(0, 0, 1, mapRoot, leaf, 0, leaf, empty), "roots swapped");
+    }
+
+    struct V2Batch {
+        uint64 id;
+        uint64 first;
+        uint64 n;
+        bytes32 logRoot;
+        bytes32 mapRoot;
+        bytes32[] leaves;
+    }
+
+    function test_verifyInclusionV2_smallTrees() public {
+        uint64 first = 0;
+        for (uint64 n = 1; n <= 9; ++n) {
+            V2Batch memory b;
+            b.first = first;
+            b.n = n;
+            b.leaves = MerkleRef.leavesFromSeed(100 + n, n);
+            b.logRoot = MerkleRef.root(b.leaves);
+            // The empty map (zero root) is a valid map root too.
+            b.mapRoot = n == 3 ? bytes32(0) : keccak256(abi.encode("map", n));
+            b.id = sa.batchCount();
+            // Computed before the prank: the sha256 precompile call would consume it.
+            bytes32 anchored = MerkleRef.anchoredRoot(b.logRoot, b.mapRoot);
+            vm.prank(ANCHORER);
+            sa.anchor(b.id, first, n, anchored);
+            for (uint64 m = 0; m < n; ++m) {
+                _checkV2Proof(b, m);
+            }
+            assertFalse(_v2(b, first + n, b.leaves[0], new bytes32[](0)), "index = end");
+            first += n;
+        }
+    }
+
+    function _v2(V2Batch memory b, uint64 index, bytes32 leaf, bytes32[] memory p) internal view returns (bool) {
+        return sa.verifyInclusionV2(b.id, b.first, b.n, b.logRoot, b.mapRoot, index, leaf, p);
+    }
+
+    function _checkV2Proof(V2Batch memory b, uint64 m) internal view {
+        bytes32[] memory p = MerkleRef.path(b.leaves, m);
+        uint64 gi = b.first + m;
+        bytes32 leaf = b.leaves[m];
+        assertTrue(_v2(b, gi, leaf, p), "valid proof");
+        assertFalse(_v2(b, gi, ~leaf, p), "flipped leaf");
+        if (b.n > 1) assertFalse(_v2(b, b.first + ((m + 1) % b.n), leaf, p), "wrong index");
+        assertFalse(sa.verifyInclusionV2(b.id, b.first, b.n, b.logRoot, ~b.mapRoot, gi, leaf, p), "wrong mapRoot");
+        assertFalse(sa.verifyInclusionV2(b.id, b.first, b.n, ~b.logRoot, b.mapRoot, gi, leaf, p), "wrong logRoot");
+        assertFalse(sa.verifyInclusionV2(b.id, b.first, b.n, b.mapRoot, b.logRoot, gi, leaf, p), "roots swapped");
+        // The v1 view cannot check a record of a v2 batch: not against the log root (the
+        // head is over the anchored root), nor against the anchored root (the path is not).
+        assertFalse(sa.verifyInclusion(b.id, b.first, b.n, b.logRoot, gi, leaf, p), "v1 view, log root");
+        bytes32 anchored = sa.computeAnchoredRootV2(b.logRoot, b.mapRoot);
+        assertFalse(sa.verifyInclusion(b.id, b.first, b.n, anchored, gi, leaf, p), "v1 view, anchored root");
+    }
+
+    function test_verifyInclusionV2_rejectsV1Head() public {
+        // A v1 batch (anchored with the log root itself) followed by a v2 batch, as when a
+        // log switches to head v2 at a batch id: each view accepts only its own version.
+        bytes32[] memory leaves = MerkleRef.leavesFromSeed(7, 5);
+        bytes32 logRoot = MerkleRef.root(leaves);
+        bytes32 mapRoot = keccak256("map");
+        vm.startPrank(ANCHORER);
+        sa.anchor(0, 0, 5, logRoot);
+        sa.anchor(1, 5, 5, MerkleRef.anchoredRoot(logRoot, mapRoot));
+        vm.stopPrank();
+        for (uint64 m = 0; m < 5; ++m) {
+            bytes32[] memory p = MerkleRef.path(leaves, m);
+            assertTrue(sa.verifyInclusion(0, 0, 5, logRoot, m, leaves[m], p), "v1 batch, v1 view");
+            assertFalse(sa.verifyInclusionV2(0, 0, 5, logRoot, mapRoot, m, leaves[m], p), "v1 batch, v2 view");
+            assertFalse(sa.verifyInclusionV2(0, 0, 5, logRoot, bytes32(0), m, leaves[m], p), "v1 batch, empty map");
+            assertTrue(sa.verifyInclusionV2(1, 5, 5, logRoot, mapRoot, 5 + m, leaves[m], p), "v2 batch, v2 view");
+            assertFalse(sa.verifyInclusion(1, 5, 5, logRoot, 5 + m, leaves[m], p), "v2 batch, v1 view");
+        }
+    }
+
+    function test_verifyInclusionV2_rejectsBadInputsWithoutReverting() public {
+        bytes32[] memory leaves = MerkleRef.leavesFromSeed(43, 6);
+        bytes32 logRoot = MerkleRef.root(leaves);
+        bytes32 mapRoot = keccak256("map");
+        bytes32[] memory p = MerkleRef.path(leaves, 2);
+        // Unanchored: nothing stored yet, even for a proof that would otherwise verify.
+        assertFalse(sa.verifyInclusionV2(0, 0, 6, logRoot, mapRoot, 2, leaves[2], p), "nothing anchored");
+        {
+            bytes32 other = MerkleRef.anchoredRoot(keccak256("other"), mapRoot);
+            bytes32 anchored = MerkleRef.anchoredRoot(logRoot, mapRoot);
+            vm.startPrank(ANCHORER);
+            sa.anchor(0, 0, 4, other);
+            sa.anchor(1, 4, 6, anchored);
+            vm.stopPrank();
+        }
+        assertTrue(sa.verifyInclusionV2(1, 4, 6, logRoot, mapRoot, 6, leaves[2], p), "valid");
+        // unknown batch, wrong batch id, wrong metadata
+        assertFalse(sa.verifyInclusionV2(2, 10, 6, logRoot, mapRoot, 12, leaves[2], p), "unknown batch");
+        assertFalse(sa.verifyInclusionV2(0, 4, 6, logRoot, mapRoot, 6, leaves[2], p), "wrong batch id");
+        assertFalse(sa.verifyInclusionV2(1, 3, 6, logRoot, mapRoot, 5, leaves[2], p), "wrong first index");
+        assertFalse(sa.verifyInclusionV2(1, 4, 7, logRoot, mapRoot, 6, leaves[2], p), "wrong count");
+        assertFalse(sa.verifyInclusionV2(1, 4, 6, ~logRoot, mapRoot, 6, leaves[2], p), "wrong logRoot");
+        assertFalse(sa.verifyInclusionV2(1, 4, 6, logRoot, ~mapRoot, 6, leaves[2], p), "wrong mapRoot");
+        assertFalse(sa.verifyInclusionV2(1, 4, 6, logRoot, bytes32(0), 6, leaves[2], p), "zero mapRoot");
+        // index outside the batch range (incl. overflow-prone values)
+        assertFalse(sa.verifyInclusionV2(1, 4, 6, logRoot, mapRoot, 3, leaves[2], p), "below range");
+        assertFalse(sa.verifyInclusionV2(1, 4, 6, logRoot, mapRoot, 10, leaves[2], p), "index = end");
+        assertFalse(sa.verifyInclusionV2(1, 4, 6, logRoot, mapRoot, type(uint64).max, leaves[2], p), "max index");
+        assertFalse(
+            sa.verifyInclusionV2(
+                1, type(uint64).max, type(uint64).max, logRoot, mapRoot, type(uint64).max, leaves[2], p
+            ),
+            "overflowing range"
+        );
+        assertFalse(sa.verifyInclusionV2(1, 4, 0, logRoot, mapRoot, 4, leaves[2], p), "zero count");
+        // malformed paths
+        {
+            bytes32[] memory shortP = new bytes32[](p.length - 1);
+            for (uint256 k = 0; k < shortP.length; ++k) {
+                shortP[k] = p[k];
+            }
+            assertFalse(sa.verifyInclusionV2(1, 4, 6, logRoot, mapRoot, 6, leaves[2], shortP), "short path");
+        }
+        {
+            bytes32[] memory longP = new bytes32[](p.length + 1);
+            for (uint256 k = 0; k < p.length; ++k) {
+                longP[k] = p[k];
+            }
+            assertFalse(sa.verifyInclusionV2(1, 4, 6, logRoot, mapRoot, 6, leaves[2], longP), "long path");
+        }
+        assertFalse(sa.verifyInclusionV2(1, 4, 6, logRoot, mapRoot, 6, leaves[2], new bytes32[](0)), "empty path");
+        p[0] = ~p[0];
+        assertFalse(sa.verifyInclusionV2(1, 4, 6, logRoot, mapRoot, 6, leaves[2], p), "tampered path");
+    }
+
     // ------------------------------------------------------ anchorer rotation
 
     function test_rotateAnchorer_twoStep() public {

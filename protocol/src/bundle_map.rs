@@ -33,9 +33,11 @@ pub struct BundleMap {
 #[serde(rename_all = "snake_case", tag = "kind", deny_unknown_fields)]
 pub enum BundleTerminal {
     /// The ticket's own leaf, whose tip is the bundle's last anchored record.
-    Tip,
+    /// (Variants with no member are written `{}`: serde checks unknown
+    /// members only of struct variants.)
+    Tip {},
     /// An empty subtree: the map holds no record of the ticket.
-    Empty,
+    Empty {},
     /// Another ticket's leaf alone where the ticket's path ends: absent.
     Other {
         #[cfg_attr(feature = "openapi", schema(value_type = String))]
@@ -96,7 +98,7 @@ pub(crate) fn check_map(
         .rfind(|(e, _)| e.batch.is_some_and(|id| id <= b));
     let key = map_key(&bundle.ticket);
     let (terminal, expected) = match &map.terminal {
-        BundleTerminal::Tip => {
+        BundleTerminal::Tip {} => {
             let (event, check) = last.ok_or_else(|| {
                 format!(
                     "the map proof says batch {b}'s map holds this ticket's latest record, \
@@ -114,7 +116,7 @@ pub(crate) fn check_map(
             };
             (Terminal::Tip { tip }, Some(tip))
         }
-        BundleTerminal::Empty => (Terminal::Empty, None),
+        BundleTerminal::Empty {} => (Terminal::Empty {}, None),
         BundleTerminal::Other { key, tip } => (
             Terminal::Other {
                 key: *key,
@@ -151,5 +153,37 @@ pub(crate) fn check_map(
             tip.seq, tip.index, tip.batch
         )),
         (Err(e), _) => Err(format!("the ticket's map proof at batch {b} fails: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_terminal_has_one_spelling() {
+        for ok in [
+            r#"{"kind":"tip"}"#,
+            r#"{"kind":"empty"}"#,
+            r#"{"kind":"other","key":"0x0000000000000000000000000000000000000000000000000000000000000001","tip":{"seq":1,"leaf":"0x0000000000000000000000000000000000000000000000000000000000000002","index":3,"batch":4}}"#,
+        ] {
+            assert!(serde_json::from_str::<BundleTerminal>(ok).is_ok(), "{ok}");
+        }
+        // An inclusion repeats nothing, and no terminal takes a member it
+        // does not have: one bundle means one thing to every verifier.
+        for bad in [
+            r#"{"kind":"tip","tip":{"seq":1,"leaf":"0x0000000000000000000000000000000000000000000000000000000000000002","index":3,"batch":4}}"#,
+            r#"{"kind":"empty","note":1}"#,
+            r#"{"kind":"tip","x":null}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<BundleTerminal>(bad).is_err(),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            serde_json::to_string(&BundleTerminal::Tip {}).unwrap(),
+            r#"{"kind":"tip"}"#
+        );
     }
 }

@@ -76,8 +76,8 @@ pub struct FraudProof {
     /// a checker uses the contract it trusts and compares.
     pub chain_id: u64,
     pub contract: String,
-    #[serde(flatten)]
-    pub kind: FraudKind,
+    /// What the proof shows, tagged by `kind`.
+    pub claim: FraudKind,
 }
 
 /// A fraud proof that checks out offline: what it shows, and the heads the
@@ -128,7 +128,7 @@ pub fn check(proof: &FraudProof) -> Result<FraudClaim, String> {
             proof.fraud_proof
         ));
     }
-    match &proof.kind {
+    match &proof.claim {
         FraudKind::Equivocation { records: [a, b] } => {
             let ra = anchored(a, "the first record")?;
             let rb = anchored(b, "the second record")?;

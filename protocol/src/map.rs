@@ -144,8 +144,9 @@ fn subtree_root(entries: &[(Hash32, Hash32)], depth: usize) -> Hash32 {
 pub enum Terminal {
     /// The key's own leaf: the map holds `tip` for it.
     Tip { tip: Tip },
-    /// An empty subtree: the key is absent.
-    Empty,
+    /// An empty subtree: the key is absent. (Written `{}`: serde checks
+    /// unknown members only of struct variants.)
+    Empty {},
     /// Another key's leaf, alone in the subtree the key would be in: the
     /// key is absent. The other entry's tip is given so the verifier hashes
     /// the leaf itself (a bare hash could be a node's, hiding the key).
@@ -197,7 +198,7 @@ impl MapProof {
         }
         let (mut h, found) = match &self.terminal {
             Terminal::Tip { tip } => (map_leaf_hash(key, tip), Some(*tip)),
-            Terminal::Empty => (EMPTY, None),
+            Terminal::Empty {} => (EMPTY, None),
             Terminal::Other { key: other, tip } => {
                 if other == key {
                     return Err(MapError::OtherIsTheKey);
@@ -361,7 +362,7 @@ impl MapSnapshot {
         let mut depth = 0;
         let terminal = loop {
             match self.hash_of(depth, &prefix(key, depth)) {
-                None => break Terminal::Empty,
+                None => break Terminal::Empty {},
                 Some((_, Subtree::Leaf(k))) => {
                     let tip = self.entries[&k];
                     break if &k == key {
@@ -431,7 +432,7 @@ mod tests {
         assert_eq!(m.root(), EMPTY);
         let p = m.prove(&handle(1));
         assert_eq!(p.siblings, vec![]);
-        assert_eq!(p.terminal, Terminal::Empty);
+        assert_eq!(p.terminal, Terminal::Empty {});
         assert_eq!(p.verify(&EMPTY, &handle(1)), Ok(None));
     }
 
@@ -479,7 +480,7 @@ mod tests {
         let empty = TicketMap::new().snapshot();
         assert_eq!(
             empty.prove_key(&map_key(&handle(1))).terminal,
-            Terminal::Empty
+            Terminal::Empty {}
         );
     }
 
@@ -548,7 +549,7 @@ mod tests {
         // Absence claimed where the key is present: an empty terminal, or
         // the key's own leaf passed off as another's.
         let mut empty = good.clone();
-        empty.terminal = Terminal::Empty;
+        empty.terminal = Terminal::Empty {};
         assert!(empty.verify(&root, &h).is_err());
         let mut own = good.clone();
         own.terminal = Terminal::Other {
@@ -582,6 +583,8 @@ mod tests {
         let m = map_of(5);
         let p = serde_json::to_value(m.prove(&handle(2))).unwrap();
         assert!(serde_json::from_value::<MapProof>(p.clone()).is_ok());
+        let empty = serde_json::json!({"siblings": [], "terminal": {"kind": "empty", "note": 1}});
+        assert!(serde_json::from_value::<MapProof>(empty).is_err());
         for (path, extra) in [
             ("", "note"),
             ("/terminal", "note"),

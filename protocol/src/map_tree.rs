@@ -182,7 +182,7 @@ impl MapVersion {
         let mut depth = 0;
         let terminal = loop {
             match node {
-                None => break Terminal::Empty,
+                None => break Terminal::Empty {},
                 Some(Node::Leaf { key: k, tip, .. }) => {
                     break if k == key {
                         Terminal::Tip { tip: *tip }
@@ -249,7 +249,10 @@ mod tests {
     fn an_empty_version_is_the_empty_map() {
         let v = MapVersion::new();
         assert_eq!(v.root(), EMPTY);
-        assert_eq!(v.prove_key(&map_key(&handle(1))).terminal, Terminal::Empty);
+        assert_eq!(
+            v.prove_key(&map_key(&handle(1))).terminal,
+            Terminal::Empty {}
+        );
         assert!(v.is_empty());
     }
 

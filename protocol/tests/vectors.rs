@@ -314,7 +314,7 @@ fn map_proofs_verify_and_forged_ones_are_refused() {
         );
         kinds.insert(match proof.terminal {
             Terminal::Tip { .. } => "tip",
-            Terminal::Empty => "empty",
+            Terminal::Empty {} => "empty",
             Terminal::Other { .. } => "other",
         });
     }

@@ -1,7 +1,8 @@
 //! Bindings to SupportAnchor, generated from the committed artifact (the
 //! test command fails if recompiling contracts/ would change it).
 
-// The generated `verifyInclusion` binding takes the contract's 8 arguments.
+// The generated `verifyInclusion` and `verifyInclusionV2` bindings take the
+// contract's 7 and 8 arguments.
 #![allow(clippy::too_many_arguments)]
 
 alloy::sol!(

@@ -199,6 +199,10 @@ pub struct Checker {
     /// not start at index 0): their records are verified, their map not.
     #[serde(default)]
     pub maps_not_replayed: u64,
+    /// Pairs of indices holding the same (ticket, seq), the earlier first:
+    /// each becomes a fraud proof once both batches are verified.
+    #[serde(default)]
+    pub equivocations: Vec<(u64, u64)>,
 }
 
 /// A parsed export line: the record as given, the log's batch claim and
@@ -279,6 +283,7 @@ impl Checker {
             map: MapVersion::new(),
             map_known: first_index == 0,
             maps_not_replayed: 0,
+            equivocations: Vec::new(),
         }
     }
 
@@ -760,6 +765,9 @@ impl Checker {
                 ),
                 None => format!("(ticket, seq {seq}) appears twice; this copy is at index {index}"),
             };
+            if let Some(e) = earlier.filter(|e| *e != u64::MAX) {
+                self.equivocations.push((e, index));
+            }
             self.fail("duplicate", Some(index), Some(handle), batch, detail);
             return;
         }

@@ -93,6 +93,11 @@ pub struct AuditResult {
     #[serde(default)]
     pub stopped_early: Option<String>,
     pub elapsed_ms: u64,
+    /// Fraud proofs (PROTOCOL.md §15.7) for what the audit found that a
+    /// document can show to anyone: each checks with `proofdesk verify
+    /// --fraud-proof`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fraud_proofs: Vec<crate::protocol::fraud::FraudProof>,
 }
 
 impl AuditResult {

@@ -167,6 +167,11 @@ pub struct AuditArgs {
     /// it makes progress).
     #[arg(long, value_name = "SECONDS")]
     export_timeout: Option<u64>,
+    /// Where fraud proofs are written (fraud-proof-N.json), when the audit
+    /// finds something a document can show to anyone: check one with
+    /// `proofdesk verify --fraud-proof FILE`.
+    #[arg(long, value_name = "DIR", default_value = "audit-evidence")]
+    evidence_dir: PathBuf,
 }
 
 fn mmd_ms(seconds: Option<u64>) -> anyhow::Result<Option<u64>> {
@@ -214,6 +219,19 @@ pub async fn audit(a: AuditArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&result)?);
     } else {
         print!("{}", result.render());
+    }
+    if !result.fraud_proofs.is_empty() {
+        std::fs::create_dir_all(&a.evidence_dir)
+            .with_context(|| format!("creating {}", a.evidence_dir.display()))?;
+    }
+    for (n, proof) in result.fraud_proofs.iter().enumerate() {
+        let path = a.evidence_dir.join(format!("fraud-proof-{n}.json"));
+        proofdesk::audit::write_atomic(&path, serde_json::to_string_pretty(proof)?.as_bytes())?;
+        eprintln!(
+            "fraud proof written to {} (anyone can check it: proofdesk verify --fraud-proof {} --rpc <their RPC> --contract <the contract>)",
+            path.display(),
+            path.display()
+        );
     }
     if let (Some(dir), Some(saved)) = (&a.report, &out) {
         if result.ok {

@@ -42,7 +42,13 @@ Exit status (the verdict class, docs/PROTOCOL.md §13.1):
 #[command(after_help = EXIT_CODES)]
 pub struct VerifyArgs {
     /// A bundle file, or the http(s) URL of /v1/tickets/{handle}/proof.
-    bundle: String,
+    #[arg(required_unless_present = "fraud_proof")]
+    bundle: Option<String>,
+    /// Check a fraud proof (docs/PROTOCOL.md §15.7, as `proofdesk audit`
+    /// writes them) instead of a bundle: exit 0 when the chain confirms it,
+    /// 1 when it does not show what it claims.
+    #[arg(long, value_name = "FILE", conflicts_with = "bundle")]
+    fraud_proof: Option<PathBuf>,
     /// Your own JSON-RPC endpoint for the chain. Repeat it (or separate URLs
     /// with commas in the environment variable) to read several: they are
     /// compared at one common block, and any disagreement fails.
@@ -171,20 +177,20 @@ fn read(path: &Path, what: &str, cap: u64) -> anyhow::Result<String> {
 /// Checks every argument before anything is fetched, so a bad one is an
 /// error with its reason (exit 2), never a verdict.
 fn options(args: &VerifyArgs) -> anyhow::Result<VerifyOptions> {
-    if is_url(&args.bundle)
-        && let Some(proof) = proof_url_of_page_link(&args.bundle)
+    let bundle = args.bundle.as_deref().unwrap_or_default();
+    if is_url(bundle)
+        && let Some(proof) = proof_url_of_page_link(bundle)
     {
         bail!(
-            "{} is the verifier page's link (for a browser), not a bundle: the bundle is at {proof}; run proofdesk verify \"{proof}\" with the same options",
-            args.bundle
+            "{bundle} is the verifier page's link (for a browser), not a bundle: the bundle is at {proof}; run proofdesk verify \"{proof}\" with the same options"
         );
     }
-    let (expected_ticket, ticket_source) = match (&args.ticket, is_url(&args.bundle)) {
+    let (expected_ticket, ticket_source) = match (&args.ticket, is_url(bundle)) {
         (Some(t), _) => (
             Some(TicketHandle::parse(t).map_err(|e| anyhow::anyhow!("--ticket: {e}"))?),
             TicketSource::Typed,
         ),
-        (None, true) => match ticket_in_url(&args.bundle)? {
+        (None, true) => match ticket_in_url(bundle)? {
             UrlTicket::Handle(h) => (Some(h), TicketSource::BundleUrl),
             UrlTicket::None => (None, TicketSource::Typed),
         },
@@ -256,19 +262,11 @@ fn options(args: &VerifyArgs) -> anyhow::Result<VerifyOptions> {
 }
 
 async fn load(args: &VerifyArgs) -> anyhow::Result<Bundle> {
-    let text = if is_url(&args.bundle) {
-        fetch(
-            &args.bundle,
-            Duration::from_secs(120),
-            args.max_bundle_bytes,
-        )
-        .await?
+    let bundle = args.bundle.as_deref().unwrap_or_default();
+    let text = if is_url(bundle) {
+        fetch(bundle, Duration::from_secs(120), args.max_bundle_bytes).await?
     } else {
-        read(
-            &PathBuf::from(&args.bundle),
-            "bundle",
-            args.max_bundle_bytes,
-        )?
+        read(&PathBuf::from(bundle), "bundle", args.max_bundle_bytes)?
     };
     Ok(parse_bundle(&text)?)
 }
@@ -278,14 +276,32 @@ async fn verify(args: &VerifyArgs) -> anyhow::Result<VerifyReport> {
     let mut report = verify_bundle(&load(args).await?, &options).await?;
     // A batch can be anchored between the fetch and the chain reads; an
     // honest log then shows the event as anchored in a fresh bundle.
-    if report.withheld_pending > 0 && is_url(&args.bundle) {
+    if report.withheld_pending > 0 && args.bundle.as_deref().is_some_and(is_url) {
         eprintln!("a pending event is already anchored on chain: fetching the bundle once more");
         report = verify_bundle(&load(args).await?, &options).await?;
     }
     Ok(report)
 }
 
+/// `--fraud-proof FILE`: exit 0 confirmed, 1 not confirmed, 2 error.
+async fn fraud_proof(args: &VerifyArgs, path: &Path) -> anyhow::Result<ExitCode> {
+    let options = options(args)?;
+    let text = read(path, "fraud proof", args.max_bundle_bytes)?;
+    let proof: proofdesk::protocol::fraud::FraudProof =
+        proofdesk::verify::parse_strict(&text, "fraud proof")?;
+    let report = proofdesk::verify::fraud::verify_fraud_proof(&proof, &options).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.render());
+    }
+    Ok(ExitCode::from(if report.confirmed { 0 } else { 1 }))
+}
+
 pub async fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &args.fraud_proof {
+        return fraud_proof(&args, path).await;
+    }
     let report = match verify(&args).await {
         Ok(r) => r,
         Err(e) if args.json => {

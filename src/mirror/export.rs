@@ -90,6 +90,7 @@ pub async fn export(
         lines_sha256: Some(w.lines_sha256()),
         stopped_early: None,
         elapsed_ms: started.elapsed().as_millis() as u64,
+        fraud_proofs: Vec::new(),
     };
     w.finish(&result)?;
     Ok(end)

@@ -117,8 +117,8 @@ fn map_proof(ticket: &TicketHandle, at: &Batch, map: &MapVersion) -> BundleMap {
         siblings: proof.siblings,
         terminal: match proof.terminal {
             // The tip is the bundle's last record anchored by `at`.
-            Terminal::Tip { .. } => BundleTerminal::Tip,
-            Terminal::Empty => BundleTerminal::Empty,
+            Terminal::Tip { .. } => BundleTerminal::Tip {},
+            Terminal::Empty {} => BundleTerminal::Empty {},
             Terminal::Other { key, tip } => BundleTerminal::Other { key, tip },
         },
     }

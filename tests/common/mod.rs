@@ -119,9 +119,21 @@ pub async fn assert_log_invariants(store: &dyn Store) {
             (i as u64, next),
             "batches contiguous"
         );
-        assert_eq!(b.head, batch_head(b.id, b.first_index, b.count, &b.root));
+        let head = match &b.map_root {
+            Some(m) => {
+                proofdesk::protocol::map::batch_head_v2(b.id, b.first_index, b.count, &b.root, m)
+            }
+            None => batch_head(b.id, b.first_index, b.count, &b.root),
+        };
+        assert_eq!(b.head, head);
         next += b.count;
     }
+    // Every stored map root follows from the records (PROTOCOL.md §15.2):
+    // the replay checks each one, batch by batch.
+    let map = proofdesk::seal::MapState::new();
+    map.catch_up(store)
+        .await
+        .expect("every batch's map root is the one its records give");
     assert_eq!(stats.sealed, next);
     for e in &events {
         match &e.sealed {

@@ -88,6 +88,10 @@ pub(super) fn caveats(c: Caveats) -> Vec<String> {
              or changed. Later events are not ruled out: a log can withhold events recorded after seq {k}{}",
             if bundle.map.is_some() {
                 " (the bundle's ticket map proof is at a batch not anchored yet: ask again later)"
+            } else if bundle.batches.iter().any(|b| b.map_root.is_some()) {
+                " (this bundle carries no ticket map proof, though its batches commit a ticket map: ask the log \
+                 again; a log that keeps serving bundles without one withholds the proof that the history is \
+                 complete, PROTOCOL.md §15.4)"
             } else {
                 " (this bundle carries no ticket map proof, PROTOCOL.md §15)"
             }
@@ -123,14 +127,14 @@ pub(super) fn caveats(c: Caveats) -> Vec<String> {
     }
     caveats.push(time_limits(mmd, bundle.max_merge_delay_ms, max_lag, events));
     caveats.push(match complete_as_of {
-        Some(c) => format!(
+        Some(c) if c.tip_seq.is_some() => format!(
             "the history shown is the only one that can pass as this ticket's as of batch {}: it is the hash chain \
              back from the map's tip. A different version of an event anchored beside it (equivocation) cannot be \
              shown without failing here, and a full audit of the log (proofdesk audit) finds it",
             c.batch
         ),
-        None => "one bundle cannot show whether the log gave another reader a different version of an event; \
-                 a full audit of the log (proofdesk audit) can"
+        _ => "one bundle cannot show whether the log gave another reader a different version of an event; \
+              a full audit of the log (proofdesk audit) can"
             .into(),
     });
 
@@ -140,7 +144,7 @@ pub(super) fn caveats(c: Caveats) -> Vec<String> {
 /// "Complete as of batch B" in words, with what it rests on (§15.5).
 fn complete_as_of_words(k: u64, c: &Completeness) -> String {
     let tip = match c.tip_seq {
-        Some(t) if t == k => format!("seq {t}, the last event shown, is"),
+        Some(t) if t == k => format!("seq {t}, the last anchored event shown, is"),
         Some(t) => format!("seq {t} is"),
         None => "no event is".into(),
     };

@@ -3,7 +3,8 @@
 //! command fails if recompiling contracts/ would change it. No provider
 //! here: a verifier reads the chain through `rpc`, every call bounded.
 
-// The generated `verifyInclusion` call takes the contract's 8 arguments.
+// The generated `verifyInclusion` and `verifyInclusionV2` calls take the
+// contract's 7 and 8 arguments.
 #![allow(clippy::too_many_arguments)]
 
 alloy::sol!(

@@ -12,6 +12,7 @@ mod assemble;
 mod caveats;
 pub mod contract;
 pub mod deployments;
+pub mod fraud;
 pub mod inputs;
 pub mod onchain;
 pub mod receipt;
@@ -221,15 +222,19 @@ struct Trust {
     listed: Option<Deployment>,
 }
 
-fn choose_contract(bundle: &Bundle, options: &VerifyOptions) -> Result<Trust, VerifyError> {
+/// The contract to check against: the user's, else the one the document
+/// names if it is on the deployment list, else (knowingly) the named one.
+fn choose_contract(
+    chain_id: u64,
+    named_contract: &str,
+    options: &VerifyOptions,
+) -> Result<Trust, VerifyError> {
     let named = || {
-        bundle
-            .chain
-            .contract
+        named_contract
             .parse::<Address>()
-            .map_err(|_| VerifyError::BadContract(bundle.chain.contract.clone()))
+            .map_err(|_| VerifyError::BadContract(named_contract.to_owned()))
     };
-    let listed = |c: Address| options.deployments.find(bundle.chain.chain_id, c).cloned();
+    let listed = |c: Address| options.deployments.find(chain_id, c).cloned();
     if let Some(c) = options.expected_contract {
         return Ok(Trust {
             contract: c,
@@ -254,7 +259,7 @@ fn choose_contract(bundle: &Bundle, options: &VerifyOptions) -> Result<Trust, Ve
     }
     Err(VerifyError::NoContract {
         named: format!("{named:#x}"),
-        chain_id: bundle.chain.chain_id,
+        chain_id,
     })
 }
 
@@ -266,7 +271,7 @@ pub async fn verify_bundle(
     if options.rpcs.is_empty() {
         return Err(VerifyError::NoRpc);
     }
-    let trust = choose_contract(bundle, options)?;
+    let trust = choose_contract(bundle.chain.chain_id, &bundle.chain.contract, options)?;
     let endpoints = options
         .rpcs
         .iter()

@@ -782,3 +782,87 @@ mod tests {
         );
     }
 }
+
+/// Batch heads as the chain holds them at one common block, through every
+/// RPC: what a fraud proof is checked against (`crate::fraud`).
+#[derive(Debug, Clone, Default)]
+pub struct HeadsRead {
+    pub rpcs: Vec<RpcSeen>,
+    pub chain_id: u64,
+    pub at_block: Option<u64>,
+    /// Whether a contract is deployed at the address, at that block.
+    pub code: bool,
+    pub heads: HashMap<u64, Hash32>,
+    pub disagreements: Vec<String>,
+}
+
+/// Reads `batchHead(id)` of each id at the lowest head block among the
+/// RPCs, from every RPC, and compares the answers.
+pub async fn read_heads(
+    endpoints: &[Endpoint],
+    contract: Address,
+    ids: &[u64],
+) -> Result<HeadsRead, RpcError> {
+    let rpcs = try_join_all(endpoints.iter().map(head_of)).await?;
+    let mut out = HeadsRead {
+        chain_id: rpcs.first().map(|s| s.chain_id).unwrap_or(0),
+        rpcs,
+        ..HeadsRead::default()
+    };
+    if let Some(d) = disagree(
+        "eth_chainId",
+        out.rpcs
+            .iter()
+            .map(|s| (s.url.as_str(), s.chain_id.to_string())),
+    ) {
+        out.disagreements.push(d);
+        return Ok(out);
+    }
+    let at = out.rpcs.iter().map(|s| s.block_number).min().unwrap_or(0);
+    out.at_block = Some(at);
+    let mut per_rpc = Vec::with_capacity(endpoints.len());
+    for e in endpoints {
+        let mut calls = vec![Call::new(
+            "eth_getCode",
+            json!([format!("{contract:#x}"), to_quantity(at)]),
+            "eth_getCode",
+        )];
+        calls.extend(ids.iter().map(|id| head_call(contract, *id, at)));
+        let answers = e.rpc.batch(&calls).await?;
+        let code = data(&answers[0]).is_some_and(|c| !c.is_empty());
+        let mut heads = HashMap::new();
+        if code {
+            for (id, answer) in ids.iter().zip(&answers[1..]) {
+                let h = decode::<SupportAnchor::batchHeadCall>(
+                    &e.rpc,
+                    &format!("batchHead({id})"),
+                    answer,
+                )?;
+                heads.insert(*id, Hash32(h.0));
+            }
+        }
+        per_rpc.push((e.rpc.url.clone(), code, heads));
+    }
+    out.disagreements.extend(disagree(
+        &format!("whether a contract is deployed at {contract:#x}"),
+        per_rpc
+            .iter()
+            .map(|(u, c, _)| (u.as_str(), if *c { "yes" } else { "no" }.to_owned())),
+    ));
+    for id in ids {
+        out.disagreements.extend(disagree(
+            &format!("batchHead({id})"),
+            per_rpc.iter().map(|(u, _, h)| {
+                (
+                    u.as_str(),
+                    h.get(id).map(|h| h.to_string()).unwrap_or_default(),
+                )
+            }),
+        ));
+    }
+    if let Some((_, code, heads)) = per_rpc.into_iter().next() {
+        out.code = code;
+        out.heads = heads;
+    }
+    Ok(out)
+}

@@ -12,6 +12,7 @@ export const SEL = {
   batchHead: selector("batchHead(uint64)"),
   anchorer: selector("anchorer()"),
   nextIndex: selector("nextIndex()"),
+  batchCount: selector("batchCount()"),
 };
 export const BATCH_ANCHORED_TOPIC = toHex(keccak(enc.encode("BatchAnchored(uint64,uint64,uint64,bytes32)")));
 
@@ -107,6 +108,12 @@ export class Rpc {
   async nextIndex(contract, at) {
     const r = await this.ethCall(contract, SEL.nextIndex, at);
     return qty("0x" + r.slice(2, 66), "nextIndex()");
+  }
+
+  /// The batches anchored at block `at`: the latest is batchCount() − 1.
+  async batchCount(contract, at) {
+    const r = await this.ethCall(contract, SEL.batchCount, at);
+    return qty("0x" + r.slice(2, 66), "batchCount()");
   }
 
   async batchHead(contract, id, at) {

@@ -549,8 +549,10 @@ function render(r) {
 
   // Completeness and the caveats, always (as `proofdesk verify` states them).
   const comp = h("section", { id: "completeness" });
-  if (r.complete_through !== null) comp.append(h("p", { class: "complete" }, t(L, "complete", { k: r.complete_through + 1 })));
-  comp.append(h("p", { class: "equivocation", id: "equivocation" }, t(L, "equivocation")));
+  const asOf = completeness(L, r);
+  if (asOf) comp.append(asOf);
+  const c = r.complete_as_of;
+  comp.append(h("p", { class: "equivocation", id: "equivocation" }, c && c.tip_seq !== null && c.tip_seq !== undefined ? t(L, "equivocation_map", { b: c.batch }) : t(L, "equivocation")));
   if (r.receipts_through !== null) comp.append(h("p", {}, t(L, "receipts_found", { r: r.receipts_through + 1 })));
   if (r.mmd) comp.append(h("p", { class: "mmd", id: "mmd-bound", "data-source": r.mmd.source }, mmdSentence(L, r.mmd)));
   out.append(comp);
@@ -587,12 +589,42 @@ function render(r) {
         h("dt", {}, "contract"), h("dd", {}, `${r.contract} (${r.contract_source || "none"})`),
         h("dt", {}, "anchorer"), h("dd", {}, r.anchorer || "?"),
         h("dt", {}, "nextIndex()"), h("dd", {}, r.next_index === undefined ? "?" : String(r.next_index)),
+        h("dt", {}, "batchCount()"), h("dd", {}, r.batch_count === null ? "?" : String(r.batch_count)),
+        h("dt", {}, "ticket map"), h("dd", {}, r.map_batch === null ? "none" : `batch ${r.map_batch}${r.map ? `, tip seq ${r.map.tip_seq ?? "none"}` : ""}`),
         h("dt", {}, "RPCs"), h("dd", {}, (src.rpcs || []).map((x) => `${x.url} (${x.source})`).join(", ") || "?"),
         h("dt", {}, "common block"), h("dd", {}, r.latest_block ? `${r.latest_block.number} (${fmtTime(r.latest_block.time * 1000)})` : "?"),
         h("dt", {}, "events"), h("dd", {}, r.events.slice(0, TIMELINE_HEAD).map((e) => `${e.seq + 1}: seq ${e.seq}, index ${e.index ?? "?"}${e.batch !== null ? `, batch ${e.batch}` : ""}`).join("; ") + (r.events.length > TIMELINE_HEAD ? "; …" : "")),
       ),
     ),
   );
+}
+
+/// How far the history is complete (verify/src/caveats.rs): as of batch B
+/// when the bundle's map proof holds and B is anchored, with what that rests
+/// on; else the anchored prefix, and why later events are not ruled out.
+/// Nothing when the record failed.
+function completeness(L, r) {
+  const c = r.complete_as_of;
+  if (r.complete_through === null) {
+    // Nothing anchored yet; the map can still prove the ticket absent at B.
+    if (!c || c.tip_seq !== null) return null;
+    return h("p", { class: "complete", id: "map-absent" }, t(L, "map_absent", { b: c.batch, block: c.block }));
+  }
+  const k = r.complete_through + 1;
+  if (!c) {
+    const why = r.map_batch === null ? t(L, "complete_no_map") : t(L, "complete_map_not_anchored", { b: r.map_batch });
+    return h("p", { class: "complete" }, [t(L, "complete", { k }), why].join(L === "zh" ? "" : " "));
+  }
+  const tip = c.tip_seq === null
+    ? t(L, "map_tip_none", { b: c.batch })
+    : t(L, c.tip_seq === r.complete_through ? "map_tip_last" : "map_tip_seq", { b: c.batch, t: c.tip_seq + 1 });
+  const words = [
+    t(L, "complete_as_of", { k, b: c.batch, block: c.block, time: fmtTime(c.time * 1000) }),
+    tip,
+    c.later_batch !== null ? t(L, "map_later", { l: c.later_batch, b: c.batch }) : null,
+    t(L, "map_honesty"),
+  ];
+  return h("p", { class: "complete", id: "complete-as-of", "data-batch": c.batch }, words.filter(Boolean).join(L === "zh" ? "" : " "));
 }
 
 function mmdSentence(L, mmd) {

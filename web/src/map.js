@@ -1,7 +1,9 @@
-// The ticket map of head v2 (docs/PROTOCOL.md §15, a draft no server writes
-// yet), written from the text independently of protocol/src/map.rs: the
-// map's hashes, its reference root, head v2, and the check of a map proof.
-// Pure functions, no I/O; not yet used by the page (bundle v2 does not exist).
+// The ticket map of head v2 (docs/PROTOCOL.md §15), written from the text
+// independently of protocol/src/map.rs: the map's hashes, its reference
+// root, head v2, and the check of a map proof. Pure functions, no I/O.
+// verify.js uses it for bundle v2: a batch's head v2 and anchored root, and
+// the ticket's map proof at batch B, whose tip must be the bundle's last
+// anchored record for the history to be complete as of B (§15.4).
 //
 // Hashes are 0x-hex strings at the edges, as everywhere in web/src; a proof
 // is walked in bytes and converted to hex once at the end.

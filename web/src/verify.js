@@ -6,10 +6,15 @@
 //
 // Every finding is {key, p} (a message key and its parameters), so the page
 // can say it in English or Chinese; `say()` in i18n.js renders it.
+//
+// Bundle v2 (§15.4) adds the ticket's map proof at a batch B: once it holds
+// and B is anchored with the bundle's head v2, the history is complete as
+// of B (protocol/src/bundle_map.rs, verify/src/assemble.rs).
 
 import { parseStrict, isObject, isUint, JsonError } from "./json.js";
 import { batchHead, contentCommitment, isHash, ZERO_HASH } from "./hash.js";
 import { acceptRecord, applyEvent, isAddress, isHandle, rootFromPath, startState } from "./protocol.js";
+import { anchoredRootV2, headV2, MapError, verifyMapProof } from "./map.js";
 import { BATCH_ANCHORED_TOPIC, hexQty, Rpc, RpcError, word } from "./chain.js";
 import { readSignedReceipt, receiptSigner } from "./receipt.js";
 import { entriesFor } from "./deployments.js";
@@ -40,10 +45,12 @@ function need(ok, what) {
   if (!ok) throw new ShapeError(what);
 }
 
-/// The bundle's structure (§13), as strictly as the CLI reads it.
+/// The bundle's structure (§13, §15.4), as strictly as the CLI reads it.
+/// `map` and a batch's `map_root` are absent or null when the bundle has
+/// none (as serde reads an Option); both come back as null.
 export function readBundle(text) {
   const b = parseStrict(text);
-  exact(b, ["version", "ticket", "chain", "max_merge_delay_ms", "policy", "batches", "events"], [], "the bundle");
+  exact(b, ["version", "ticket", "chain", "max_merge_delay_ms", "policy", "batches", "events"], ["map"], "the bundle");
   need(isUint(b.version), "version is not an integer");
   need(isHandle(b.ticket), "ticket is not a handle (tk_ + 32 lowercase hex digits)");
   exact(b.chain, ["chain_id", "contract", "anchorer"], [], "chain");
@@ -55,9 +62,11 @@ export function readBundle(text) {
   need(typeof b.policy.reopen_closed === "boolean", "policy.reopen_closed is not a boolean");
   need(Array.isArray(b.batches), "batches is not a list");
   b.batches.forEach((x, i) => {
-    exact(x, ["id", "first_index", "count", "root", "head", "status"], ["tx", "block"], `batches[${i}]`);
+    exact(x, ["id", "first_index", "count", "root", "head", "status"], ["tx", "block", "map_root"], `batches[${i}]`);
     for (const k of ["id", "first_index", "count"]) need(isUint(x[k]), `batches[${i}].${k} is not an integer`);
     need(isHash(x.root) && isHash(x.head), `batches[${i}] root/head are not 32-byte hashes`);
+    need(x.map_root === undefined || x.map_root === null || isHash(x.map_root), `batches[${i}].map_root is not a 32-byte hash`);
+    if (x.map_root === undefined) x.map_root = null;
     need(x.tx === undefined || x.tx === null || isHash(x.tx), `batches[${i}].tx is not a hash`);
     need(x.block === undefined || x.block === null || isUint(x.block), `batches[${i}].block is not an integer`);
     need(typeof x.status === "string", `batches[${i}].status is not a string`);
@@ -70,7 +79,104 @@ export function readBundle(text) {
     need(Array.isArray(e.path) && e.path.every(isHash), `events[${i}].path is not a list of hashes`);
     if (e.batch === undefined) e.batch = null;
   });
+  if (b.map === undefined) b.map = null;
+  if (b.map !== null) readMap(b.map);
   return b;
+}
+
+// The map member {batch, siblings, terminal} (protocol/src/bundle_map.rs).
+// An inclusion's terminal repeats nothing: its tip is the bundle's own last
+// anchored record, so {"kind": "tip"} has no other member.
+function readMap(m) {
+  exact(m, ["batch", "siblings", "terminal"], [], "map");
+  need(isUint(m.batch), "map.batch is not an integer");
+  need(Array.isArray(m.siblings) && m.siblings.every((s) => s === null || isHash(s)), "map.siblings is not a list of hashes and nulls");
+  const t = m.terminal;
+  need(isObject(t), "map.terminal is not an object");
+  if (t.kind === "tip" || t.kind === "empty") {
+    exact(t, ["kind"], [], `map.terminal (${t.kind})`);
+  } else if (t.kind === "other") {
+    exact(t, ["kind", "key", "tip"], [], "map.terminal (other)");
+    need(isHash(t.key), "map.terminal.key is not a 32-byte hash");
+    exact(t.tip, ["seq", "leaf", "index", "batch"], [], "map.terminal.tip");
+    for (const k of ["seq", "index", "batch"]) need(isUint(t.tip[k]), `map.terminal.tip.${k} is not an integer`);
+    need(isHash(t.tip.leaf), "map.terminal.tip.leaf is not a 32-byte hash");
+  } else {
+    throw new ShapeError(`map.terminal.kind ${JSON.stringify(t.kind)} is not tip, empty or other`);
+  }
+}
+
+/// The head a batch's fields give: head v2 when it carries a map root (§15.3).
+const headOf = (x) =>
+  x.map_root === null ? batchHead(x.id, x.first_index, x.count, x.root) : headV2(x.id, x.first_index, x.count, x.root, x.map_root);
+
+/// The root its anchor() call carried and its BatchAnchored event gives
+/// back: the log root (v1), or H(0x06 ‖ log root ‖ map root) (v2).
+const anchoredRoot = (x) => (x.map_root === null ? x.root : anchoredRootV2(x.root, x.map_root));
+
+/// Findings on the bundle's version and its batches' head versions: v1
+/// carries no ticket map, v2 may (§15.4); a log switches to head v2 once,
+/// so no v1 batch follows a v2 one (bundle.rs, bundle_map.rs).
+function versionFindings(b) {
+  const out = [];
+  if (b.version === 1) {
+    const withRoot = b.batches.find((x) => x.map_root !== null);
+    if (b.map !== null) out.push(f("v1_map"));
+    else if (withRoot) out.push(f("v1_map_root", { id: withRoot.id }));
+  } else if (b.version !== 2) {
+    out.push(f("bundle_version", { v: b.version }));
+  }
+  // Lowest ids by a loop, not Math.min(...): a bundle can list 100,000 batches.
+  const lowest = (keep) => b.batches.reduce((m, x) => (keep(x) && (m === null || x.id < m) ? x.id : m), null);
+  const firstV2 = lowest((x) => x.map_root !== null);
+  const lateV1 = firstV2 === null ? null : lowest((x) => x.map_root === null && x.id > firstV2);
+  if (lateV1 !== null) out.push(f("head_version_order", { id: lateV1, first: firstV2 }));
+  return out;
+}
+
+/// Checks bundle v2's map proof against batch B's map root, offline
+/// (bundle_map.rs check_map): {batch, tip_seq} once it holds (tip_seq null:
+/// the map proves the ticket absent at B), else null with the finding in
+/// `problems`. `events` are the report's events (their index, if readable).
+function checkMap(b, batches, events, problems) {
+  const id = b.map.batch;
+  const bt = batches.get(id);
+  if (!bt) return fail(problems, f("map_batch_missing", { id }));
+  if (bt.map_root === null) return fail(problems, f("map_batch_v1", { id }));
+  // The last event anchored at or before B: batched events are a prefix in
+  // index order (checked per event), so it is the last with batch ≤ B.
+  let last = -1;
+  for (let i = b.events.length - 1; i >= 0 && last < 0; i--) {
+    if (b.events[i].batch !== null && b.events[i].batch <= id) last = i;
+  }
+  let terminal = b.map.terminal;
+  let tip = null;
+  if (terminal.kind === "tip") {
+    if (last < 0) return fail(problems, f("map_tip_unanchored", { id }));
+    if (events[last].index === null) return fail(problems, f("map_tip_unreadable", { seq: last }));
+    tip = { seq: last, leaf: b.events[last].leaf, index: events[last].index, batch: b.events[last].batch };
+    terminal = { kind: "tip", tip };
+  }
+  let found;
+  try {
+    found = verifyMapProof(bt.map_root, b.ticket, { siblings: b.map.siblings, terminal });
+  } catch (err) {
+    if (!(err instanceof MapError)) throw err;
+    // A well-formed proof of the bundle's last record that leads elsewhere:
+    // the map's tip is another record (a later one, or another version).
+    if (tip && err.reason === "root_mismatch") {
+      return fail(problems, f("map_withheld", { id, seq: tip.seq, index: tip.index, batch: tip.batch }));
+    }
+    return fail(problems, f("map_proof_fails", { id, detail: err.message }));
+  }
+  if (found.tip) return { batch: id, tip_seq: found.tip.seq };
+  if (last < 0) return { batch: id, tip_seq: null };
+  return fail(problems, f("map_skipped", { id, seq: last, batch: b.events[last].batch }));
+}
+
+function fail(problems, finding) {
+  problems.push(finding);
+  return null;
 }
 
 /// Reads a disclosure {ticket, index, seq, salt, content}.
@@ -178,6 +284,13 @@ export async function verify(opts) {
     broken_promises: 0,
     backdated: 0,
     complete_through: null,
+    // Bundle v2 (§15.4): whether it carries a map proof, at which batch;
+    // what the proof showed offline; complete as of B once B is anchored.
+    map_batch: null,
+    map: null,
+    map_anchored: null,
+    complete_as_of: null,
+    batch_count: null,
     receipts_through: null,
     latest_block: null,
     common_block: null,
@@ -211,20 +324,21 @@ export async function verify(opts) {
   report.bundle_mmd_ms = b.max_merge_delay_ms;
   const P = report.problems;
 
-  // (a) version; the ticket the user asked for.
-  if (b.version !== 1) P.push(f("bundle_version", { v: b.version }));
+  // (a) version, and the batches' head versions; the ticket the user asked for.
+  P.push(...versionFindings(b));
   if (b.events.length === 0) P.push(f("no_events"));
   if (opts.expectedTicket && opts.expectedTicket !== b.ticket) {
     P.push(f("wrong_ticket", { got: b.ticket, expected: opts.expectedTicket }));
   }
 
-  // Batches as listed: unique, non-empty, head = H(0x02 ‖ id ‖ first ‖ count ‖ root).
+  // Batches as listed: unique, non-empty, head = H(0x02 ‖ id ‖ first ‖ count ‖ root),
+  // over H(0x06 ‖ root ‖ map root) for a head v2.
   const batches = new Map();
   for (const x of b.batches) {
     if (batches.has(x.id)) P.push(f("batch_twice", { id: x.id }));
     batches.set(x.id, x);
     if (x.count === 0) P.push(f("batch_empty", { id: x.id }));
-    else if (batchHead(x.id, x.first_index, x.count, x.root) !== x.head) P.push(f("batch_head_bad", { id: x.id }));
+    else if (headOf(x) !== x.head) P.push(f(x.map_root === null ? "batch_head_bad" : "batch_head_v2_bad", { id: x.id }));
   }
 
   // (b)–(d) per event, in order.
@@ -306,6 +420,16 @@ export async function verify(opts) {
       if (root !== bt.root) e.problems.push(f("path_fails", { seq: i, id: bt.id, detail: "the path leads to another root" }));
     } catch (err) {
       e.problems.push(f("path_fails", { seq: i, id: bt.id, detail: err.message }));
+    }
+  }
+  // Bundle v2's map proof at batch B (§15.4), offline; B is read on chain
+  // with the events' batches.
+  if (b.map !== null) {
+    report.map_batch = b.map.batch;
+    report.map = checkMap(b, batches, report.events, P);
+    if (batches.has(b.map.batch) && !usedSet.has(b.map.batch)) {
+      usedSet.add(b.map.batch);
+      used.push(b.map.batch);
     }
   }
   const firstEvent = report.events[0];
@@ -414,6 +538,11 @@ export async function verify(opts) {
       let nextIndex = nextIndexes[0];
       report.next_index = nextIndex;
       agree("nextIndex()", nextIndexes);
+      // The latest batch on chain (batchCount() − 1), read with nextIndex():
+      // a map proof at an earlier batch rules nothing out after it.
+      const counts = await all((c) => c.batchCount(target, at));
+      report.batch_count = counts[0];
+      agree("batchCount()", counts);
       latest = await primary.block(at);
       report.latest_block = latest;
       for (const id of used) {
@@ -434,7 +563,7 @@ export async function verify(opts) {
           continue;
         }
         if (head !== bt.head) {
-          batchProblem(byBatch, id, f("batch_head_differs", { id }));
+          batchProblem(byBatch, id, f("batch_head_differs", { id }), P);
           continue;
         }
         let found = await findAnchoring(primary, target, bt, at);
@@ -448,6 +577,7 @@ export async function verify(opts) {
           settled = await primary.batchHead(target, id, at);
           nextIndex = await primary.nextIndex(target, at);
           report.next_index = nextIndex;
+          report.batch_count = await primary.batchCount(target, at);
           if (settled !== head) break;
           found = await findAnchoring(primary, target, bt, at);
         }
@@ -456,11 +586,11 @@ export async function verify(opts) {
           continue;
         }
         if (settled !== bt.head) {
-          batchProblem(byBatch, id, f("batch_head_differs", { id }));
+          batchProblem(byBatch, id, f("batch_head_differs", { id }), P);
           continue;
         }
         if (!found) {
-          batchProblem(byBatch, id, f("batch_no_log", { id, claimed: bt.block ?? null, window: LOG_WINDOW }));
+          batchProblem(byBatch, id, f("batch_no_log", { id, claimed: bt.block ?? null, window: LOG_WINDOW }), P);
           continue;
         }
         if (bt.block !== null && bt.block !== undefined && found.block !== bt.block) {
@@ -468,6 +598,16 @@ export async function verify(opts) {
           report.notes.push(f("block_moved", { id, claimed: bt.block, block: found.block }));
         }
         anchoredAt.set(id, found);
+      }
+      // Complete as of B once B is anchored with the bundle's head v2; B
+      // not on chain yet establishes nothing (assemble.rs map_completeness).
+      const mapAt = report.map && anchoredAt.get(report.map.batch);
+      if (mapAt) {
+        const latestBatch = report.batch_count - 1;
+        report.map_anchored = {
+          ...report.map, block: mapAt.block, time: mapAt.time,
+          later_batch: latestBatch > report.map.batch ? latestBatch : null,
+        };
       }
       // Pending means not anchored on chain; below nextIndex() nothing is.
       let pendingSeen = false;
@@ -625,7 +765,7 @@ async function findAnchoring(rpc, contract, bt, at) {
   const ranges = claimed !== null
     ? [[claimed, claimed], [Math.max(0, claimed - LOG_WINDOW), claimed - 1], [claimed + 1, claimed + LOG_WINDOW]]
     : [[Math.max(0, at - LOG_WINDOW + 1), at]];
-  const want = "0x" + word(bt.first_index) + word(bt.count) + bt.root.slice(2);
+  const want = "0x" + word(bt.first_index) + word(bt.count) + anchoredRoot(bt).slice(2);
   for (const [from, rawTo] of ranges) {
     const to = Math.min(rawTo, at);
     if (from > to) continue;
@@ -649,8 +789,13 @@ async function findAnchoring(rpc, contract, bt, at) {
   return null;
 }
 
-function batchProblem(byBatch, id, finding) {
-  for (const e of byBatch.get(id) || []) e.problems.push(finding);
+// A batch's events carry its problem. A batch read on chain with none of
+// them is the ticket map's own batch B: its problem is the bundle's, or it
+// would be said nowhere (assemble.rs map_completeness).
+function batchProblem(byBatch, id, finding, problems) {
+  const events = byBatch.get(id) || [];
+  for (const e of events) e.problems.push(finding);
+  if (events.length === 0) problems.push(finding);
 }
 
 function finish(report) {
@@ -689,6 +834,8 @@ function finish(report) {
             : "valid";
   report.valid = report.verdict === "valid";
   report.complete_through = report.checks_pass && k >= 0 ? k : null;
+  // Only a bundle that passed every check is complete as of its map's batch.
+  report.complete_as_of = report.checks_pass && report.map_anchored ? report.map_anchored : null;
   const held = report.receipts.filter((r) => r.ok && r.receipt).map((r) => r.receipt.seq);
   report.receipts_through = report.checks_pass && held.length ? Math.max(...held) : null;
   // Status from the anchored events only; never from a bundle that failed.

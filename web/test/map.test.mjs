@@ -9,6 +9,7 @@ import { merkleRoot } from "../src/protocol.js";
 import {
   anchoredRootV2, EMPTY_MAP_ROOT, headV2, MapError, mapKey, mapLeaf, mapNode, mapRootOf, tipBytes, verifyMapProof,
 } from "../src/map.js";
+import { proveKey } from "./support/bundle-v2.mjs";
 
 const v = JSON.parse(readFileSync(new URL("../../tests/vectors/head-v2.json", import.meta.url), "utf8"));
 
@@ -137,4 +138,21 @@ test("u64 fields encode big-endian as BigInt, and values outside u64 are refused
   assert.equal(max, "0x" + "ff".repeat(8) + "ab".repeat(32) + "0000000000000001" + "001fffffffffffff");
   refusedFor("malformed", () => tipBytes({ seq: 1n << 64n, leaf, index: 0, batch: 0 }));
   refusedFor("malformed", () => tipBytes({ seq: 2 ** 53, leaf, index: 0, batch: 0 }));
+});
+
+// The tests' own prover (web/test/support/bundle-v2.mjs, which builds the
+// bundle v2 of verify.test.mjs and page-rules.test.mjs) gives every vector
+// proof, inclusion and absence, from the map at that proof's batch.
+test("the tests' prover reproduces every vector proof", () => {
+  const tips = new Map();
+  const at = new Map(); // map root → that batch's (key → tip)
+  for (const b of v.batches) {
+    for (const r of b.records) tips.set(mapKey(r.ticket), { seq: r.seq, leaf: r.leaf, index: r.index, batch: b.batch_id });
+    at.set(b.map_root, new Map(tips));
+  }
+  for (const c of v.proofs) {
+    const t = at.get(c.root);
+    const entries = [...t].map(([k, tip]) => [k, mapLeaf(k, tip)]);
+    assert.deepEqual(proveKey(entries, t, c.key), c.proof, c.note);
+  }
 });

@@ -10,10 +10,12 @@ import { decodeQr, encodeQr } from "../src/link.js";
 import { readSignedReceipt, receiptSigner, toCompact } from "../src/receipt.js";
 import { readUserMmd, MAX_USER_MMD_S, verify, splitRpcs } from "../src/verify.js";
 import { parseStrict } from "../src/json.js";
-import { say, langFromQuery, code, allKeys } from "../src/i18n.js";
+import { say, t, langFromQuery, code, allKeys } from "../src/i18n.js";
 import { batchHead, leafHash } from "../src/hash.js";
 import { canonicalBytes } from "../src/canonical.js";
 import { BATCH_ANCHORED_TOPIC, SEL, word } from "../src/chain.js";
+import { anchoredRootV2 } from "../src/map.js";
+import { asV2 } from "./support/bundle-v2.mjs";
 
 const read = (p) => readFileSync(new URL(p, import.meta.url), "utf8");
 const rv = JSON.parse(read("../../tests/vectors/receipts.json"));
@@ -141,7 +143,9 @@ function anchoredBundle({ claim = (id) => 10 + id, mmd = 60000 } = {}) {
   };
 }
 
-/// A JSON-RPC endpoint over `bundle`'s batches; `tweak` changes answers.
+/// A JSON-RPC endpoint over `bundle`'s batches (ids 0…n−1, all anchored:
+/// batchCount() is n); `tweak` changes answers. A head v2 batch's event
+/// carries its anchored root, as anchor() was called with it.
 function fakeChain(bundle, tweak = {}) {
   const height = tweak.height ?? 500;
   const blockTime = (n) => Math.floor(Date.parse(records[records.length - 1].record.recorded_at) / 1000) + 60 + n;
@@ -154,6 +158,7 @@ function fakeChain(bundle, tweak = {}) {
         const data = params[0].data;
         if (data === SEL.anchorer) return "0x" + (tweak.anchorer ?? ANCHORER).slice(2).padStart(64, "0");
         if (data === SEL.nextIndex) return "0x" + word(tweak.nextIndex ?? 1_000_000);
+        if (data === SEL.batchCount) return "0x" + word(tweak.batchCount ?? bundle.batches.length);
         const id = Number(BigInt("0x" + data.slice(10)));
         const b = bundle.batches[id];
         return tweak.heads && id in tweak.heads ? tweak.heads[id] : b ? b.head : "0x" + "0".repeat(64);
@@ -164,9 +169,10 @@ function fakeChain(bundle, tweak = {}) {
         const b = bundle.batches[id];
         const at = 10 + id;
         if (!b || at < Number(BigInt(f.fromBlock)) || at > Number(BigInt(f.toBlock))) return [];
+        const root = b.map_root && !tweak.logRoots ? anchoredRootV2(b.root, b.map_root) : b.root;
         return [{
           address: CONTRACT, topics: [BATCH_ANCHORED_TOPIC, "0x" + word(id)], removed: false,
-          data: "0x" + word(b.first_index) + word(b.count) + b.root.slice(2), blockNumber: "0x" + at.toString(16),
+          data: "0x" + word(b.first_index) + word(b.count) + root.slice(2), blockNumber: "0x" + at.toString(16),
         }];
       }
       case "eth_getBlockByNumber": {
@@ -282,4 +288,63 @@ test("pending: nothing anchored and nothing wrong is 'not yet anchored' in both 
 
 test("strict JSON is still strict for the deployment list", () => {
   assert.throws(() => parseStrict('{"a":1,"a":2}'), /duplicate/);
+});
+
+// ---- bundle v2 on chain: complete as of batch B (PROTOCOL §15.4) ----
+
+test("bundle v2: anchored, its map proof makes the history complete as of B; a later batch on chain is said", async () => {
+  const b = asV2(anchoredBundle());
+  const last = b.batches.length - 1;
+  const opts = { contract: { value: CONTRACT, source: "typed" }, rpcs: [{ url: "http://a", source: "typed" }] };
+  let r = await run(b, { ...opts, fetchImpl: fakeChain(b) });
+  assert.equal(r.verdict, "valid", JSON.stringify(r.all_findings));
+  assert.equal(r.batch_count, b.batches.length);
+  assert.equal(r.complete_through, last);
+  assert.deepEqual(r.complete_as_of, { batch: last, tip_seq: last, block: 10 + last, time: r.events[last].blockTime, later_batch: null });
+  // The chain has anchored past B since the log served the bundle.
+  r = await run(b, { ...opts, fetchImpl: fakeChain(b, { batchCount: b.batches.length + 3 }) });
+  assert.equal(r.verdict, "valid");
+  assert.equal(r.complete_as_of.later_batch, last + 3);
+  // Every RPC is asked for batchCount(), and must agree.
+  r = await run(b, { ...opts, rpcs: [opts.rpcs[0], { url: "http://b", source: "typed" }],
+    fetchImpl: byUrl({ "http://a": fakeChain(b), "http://b": fakeChain(b, { batchCount: 2 }) }) });
+  assert.equal(r.verdict, "invalid");
+  assert.match(say("en", r.problems.find((p) => p.key === "rpc_disagree")), /batchCount\(\)/);
+  assert.equal(r.complete_as_of, null, "nothing is complete in a record that failed");
+});
+
+test("bundle v2: a head v2 batch is confirmed by its anchored root, not its log root", async () => {
+  const b = asV2(anchoredBundle());
+  const r = await run(b, { contract: { value: CONTRACT, source: "typed" }, rpcs: [{ url: "http://a", source: "typed" }], fetchImpl: fakeChain(b, { logRoots: true }) });
+  assert.equal(r.verdict, "invalid");
+  assert.ok(r.all_findings.every((p) => p.key === "batch_no_log"), JSON.stringify(r.all_findings));
+});
+
+test("bundle v2: B not on chain yet establishes nothing; B's head differing on chain is a failure, even with no event in B", async () => {
+  const b = asV2(anchoredBundle(), { trailing: 1 });
+  const B = b.batches.length - 1;
+  const opts = { contract: { value: CONTRACT, source: "typed" }, rpcs: [{ url: "http://a", source: "typed" }] };
+  let r = await run(b, { ...opts, fetchImpl: fakeChain(b) });
+  assert.equal(r.verdict, "valid", JSON.stringify(r.all_findings));
+  assert.deepEqual(r.complete_as_of, { batch: B, tip_seq: B - 1, block: 10 + B, time: r.complete_as_of.time, later_batch: null });
+  r = await run(b, { ...opts, fetchImpl: fakeChain(b, { heads: { [B]: "0x" + "00".repeat(32) }, batchCount: B }) });
+  assert.equal(r.verdict, "valid", JSON.stringify(r.all_findings));
+  assert.equal(r.complete_as_of, null);
+  assert.equal(r.map_batch, B, "the page says the map proof's batch is not anchored yet");
+  r = await run(b, { ...opts, fetchImpl: fakeChain(b, { heads: { [B]: "0x" + "ee".repeat(32) } }) });
+  assert.equal(r.verdict, "invalid");
+  assert.deepEqual(r.problems.map((p) => p.key), ["batch_head_differs"]);
+  assert.equal(r.complete_as_of, null);
+});
+
+test("every sentence of complete as of batch B is said in both languages", () => {
+  for (const lang of ["en", "zh"]) {
+    for (const key of ["complete_as_of", "map_tip_last", "map_tip_seq", "map_tip_none", "map_later", "map_honesty", "map_absent",
+      "equivocation_map", "complete_no_map", "complete_map_not_anchored"]) {
+      const text = t(lang, key, { k: 3, b: 7, block: 40, time: "then", t: 3, l: 9 });
+      assert.ok(text && !text.includes("?") && !text.includes("{"), `${lang} ${key}: ${text}`);
+    }
+  }
+  assert.match(t("en", "map_honesty"), /proofdesk audit/);
+  assert.match(t("zh", "map_honesty"), /proofdesk audit/);
 });

@@ -8,6 +8,10 @@ import { verify } from "../src/verify.js";
 import { parseStrict } from "../src/json.js";
 import { fromCompact, readSignedReceipt, receiptSigner, toCompact } from "../src/receipt.js";
 import { runConformance } from "../src/conformance.js";
+import { batchHead } from "../src/hash.js";
+import { headV2, mapKey, mapLeaf, mapRootOf } from "../src/map.js";
+import { say } from "../src/i18n.js";
+import { anchorEach, asV2, mapProofAt, proveKey } from "./support/bundle-v2.mjs";
 
 const vectors = readFileSync(new URL("../../tests/vectors/protocol-v1.json", import.meta.url), "utf8");
 const records = JSON.parse(vectors).records.filter((r) => r.record.ticket.startsWith("tk_1111"));
@@ -140,5 +144,130 @@ test("protocol v2 vectors: ratings that name their survey", async () => {
   assert.ok(v2.records.some((c) => c.record.v === 2), "an NPS answer is a v2 record");
   for (const c of v2.rejected_records) {
     assert.throws(() => acceptRecord(c.record), undefined, c.reason);
+  }
+});
+
+// ---- bundle v2: head v2 and the ticket map proof (PROTOCOL §15.4) ----
+// One batch per event, head v2 over a map of this ticket and a few others
+// (web/test/support/bundle-v2.mjs); without an RPC only the offline half runs.
+
+const v2 = (opts, mutate = () => {}) => bundle((b) => {
+  asV2(anchorEach(b), opts);
+  mutate(b);
+});
+const last = records.length - 1;
+
+test("bundle v2: an honest bundle has no offline finding, and its map proof names the last event as the tip", async () => {
+  const b = v2();
+  assert.equal(b.map.batch, last);
+  assert.ok(b.map.siblings.length >= 2, "other tickets sit beside it");
+  const r = await run(JSON.stringify(b));
+  assert.deepEqual(keys(r), ["rpc_failed"]);
+  assert.deepEqual(r.map, { batch: last, tip_seq: last });
+  assert.equal(r.complete_as_of, null, "complete as of B needs B on chain");
+  // Switching to head v2 at a later batch is the one allowed switch.
+  const later = await run(JSON.stringify(v2({ v2From: 5 })));
+  assert.deepEqual(keys(later), ["rpc_failed"]);
+  // A map member spelled null is no map (as serde reads an Option).
+  const none = await run(JSON.stringify(v2({}, (x) => { x.map = null; })));
+  assert.deepEqual(keys(none), ["rpc_failed"]);
+  assert.equal(none.map, null);
+});
+
+test("bundle v2: the last event dropped, with the map proof of the full history, is withheld", async () => {
+  const r = await run(JSON.stringify(v2({}, (b) => { b.events.pop(); })));
+  assert.deepEqual(keys(r), ["rpc_failed", "map_withheld"]);
+  assert.deepEqual(r.problems[0].p, { id: last, seq: last - 1, index: records[last - 1].record.index, batch: last - 1 });
+  assert.match(say("en", r.problems[0]), /does not hold event 15 .* withheld/);
+  assert.match(say("zh", r.problems[0]), /隐瞒/);
+  // Its batch dropped too: the proof is at a batch the bundle does not have.
+  const gone = await run(JSON.stringify(v2({}, (b) => { b.events.pop(); b.batches.pop(); })));
+  assert.deepEqual(keys(gone), ["rpc_failed", "map_batch_missing"]);
+  // The map at the batch before it is honest about the shorter history.
+  const older = await run(JSON.stringify(v2({}, (b) => {
+    b.events.pop();
+    b.batches.pop();
+    b.map = mapProofAt(b.maps, b.ticket, last - 1);
+  })));
+  assert.deepEqual(keys(older), ["rpc_failed"]);
+  assert.deepEqual(older.map, { batch: last - 1, tip_seq: last - 1 });
+});
+
+test("bundle v2: a map proof at a v1 batch is refused", async () => {
+  let r = await run(JSON.stringify(v2({ v2From: records.length })));
+  assert.deepEqual(keys(r), ["rpc_failed", "map_batch_v1"]);
+  r = await run(JSON.stringify(v2({ v2From: 5 }, (b) => { b.map = mapProofAt(b.maps, b.ticket, 3); })));
+  assert.deepEqual(keys(r), ["rpc_failed", "map_batch_v1"]);
+  assert.equal(say("en", r.problems[0]), "The ticket map proof is at batch 3, whose head is v1 and commits no ticket map.");
+});
+
+test("bundle v2: a v1 batch after a v2 batch is refused", async () => {
+  const r = await run(JSON.stringify(v2({}, (b) => {
+    const x = b.batches[7];
+    delete x.map_root;
+    x.head = batchHead(x.id, x.first_index, x.count, x.root);
+  })));
+  assert.deepEqual(keys(r), ["rpc_failed", "head_version_order"]);
+  assert.deepEqual(r.problems[0].p, { id: 7, first: 0 });
+});
+
+test("bundle v1 cannot carry a map or a map root; other versions are refused", async () => {
+  let r = await run(JSON.stringify(v2({}, (b) => { b.version = 1; })));
+  assert.deepEqual(keys(r), ["rpc_failed", "v1_map"]);
+  r = await run(JSON.stringify(v2({}, (b) => { b.version = 1; delete b.map; })));
+  assert.deepEqual(keys(r), ["rpc_failed", "v1_map_root"]);
+  r = await run(JSON.stringify(v2({}, (b) => { b.version = 3; })));
+  assert.deepEqual(keys(r), ["rpc_failed", "bundle_version"]);
+});
+
+test("bundle v2: a wrong map root, an absence that skips anchored events, and a tip with nothing anchored are refused", async () => {
+  let r = await run(JSON.stringify(v2({}, (b) => { b.batches[4].map_root = b.batches[5].map_root; })));
+  assert.deepEqual(keys(r), ["rpc_failed", "batch_head_v2_bad"]);
+  // The map at B without this ticket: a valid proof of absence against it.
+  r = await run(JSON.stringify(v2({}, (b) => {
+    const m = b.maps.get(last);
+    const key = mapKey(b.ticket);
+    const entries = m.entries.filter(([k]) => k !== key);
+    const p = proveKey(entries, m.tips, key);
+    const x = b.batches[last];
+    x.map_root = mapRootOf(entries);
+    x.head = headV2(x.id, x.first_index, x.count, x.root, x.map_root);
+    b.map = { batch: last, ...p };
+  })));
+  assert.deepEqual(keys(r), ["rpc_failed", "map_skipped"]);
+  assert.match(say("en", r.problems[0]), /proves this ticket absent, but the bundle shows event 16 anchored in batch 15/);
+  // Nothing anchored: an inclusion has no tip to name, an absence holds.
+  r = await run(JSON.stringify(v2({ trailing: 1 }, (b) => {
+    b.events.forEach((e) => { e.batch = null; });
+    b.batches = b.batches.slice(-1);
+  })));
+  assert.deepEqual(keys(r), ["rpc_failed", "map_tip_unanchored"]);
+  r = await run(JSON.stringify(v2({ trailing: 1 }, (b) => {
+    b.events.forEach((e) => { e.batch = null; });
+    b.batches = b.batches.slice(-1);
+    const m = b.maps.get(b.batches[0].id);
+    const entries = [...m.tips].filter(([k]) => k !== mapKey(b.ticket)).map(([k, tip]) => [k, mapLeaf(k, tip)]);
+    b.batches[0].map_root = mapRootOf(entries);
+    b.batches[0].head = headV2(b.batches[0].id, b.batches[0].first_index, 1, b.batches[0].root, b.batches[0].map_root);
+    b.map = { batch: b.batches[0].id, ...proveKey(entries, m.tips, mapKey(b.ticket)) };
+  })));
+  assert.deepEqual(keys(r), ["rpc_failed"]);
+  assert.deepEqual(r.map, { batch: records.length, tip_seq: null });
+});
+
+// Stricter than serde on one point: it ignores members beside the kind of
+// a unit terminal ({"kind": "tip", "tip": …}); the page refuses them.
+test("bundle v2: the map member and map roots are read strictly", async () => {
+  const cases = [
+    (b) => { b.map.extra = 1; },
+    (b) => { b.map.terminal.tip = { seq: 0, leaf: b.events[0].leaf, index: 0, batch: 0 }; },
+    (b) => { b.map.terminal = { kind: "node" }; },
+    (b) => { b.map.siblings[0] = b.map.siblings[0].toUpperCase(); },
+    (b) => { b.batches[0].map_root = "0x1234"; },
+    (b) => { b.batches[0].map_roots = b.batches[0].map_root; },
+  ];
+  for (const mutate of cases) {
+    const r = await run(JSON.stringify(v2({}, mutate)));
+    assert.deepEqual(keys(r), ["bundle_unreadable"], String(mutate));
   }
 });

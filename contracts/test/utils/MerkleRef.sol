@@ -79,6 +79,17 @@ library MerkleRef {
         return sha256(b);
     }
 
+    /// @dev Head v2 anchored root SHA-256(0x06 || logRoot || mapRoot), built byte by byte.
+    function anchoredRoot(bytes32 logRoot, bytes32 mapRoot) internal pure returns (bytes32) {
+        bytes memory b = new bytes(65);
+        b[0] = 0x06;
+        for (uint256 i = 0; i < 32; ++i) {
+            b[1 + i] = logRoot[i];
+            b[33 + i] = mapRoot[i];
+        }
+        return sha256(b);
+    }
+
     /// @dev Deterministic pseudo-random leaf hashes.
     function leavesFromSeed(uint256 seed, uint256 n) internal pure returns (bytes32[] memory leaves) {
         leaves = new bytes32[](n);

@@ -48,7 +48,9 @@ fn proof_case(map: &TicketMap, root: &Hash32, h: &TicketHandle, note: &str) -> V
 fn absent(map: &TicketMap, empty: bool) -> TicketHandle {
     (1000..)
         .map(handle)
-        .find(|h| map.get(h).is_none() && matches!(map.prove(h).terminal, Terminal::Empty) == empty)
+        .find(|h| {
+            map.get(h).is_none() && matches!(map.prove(h).terminal, Terminal::Empty {}) == empty
+        })
         .unwrap()
 }
 
@@ -69,7 +71,7 @@ fn rejected(map: &TicketMap, root: &Hash32, older_root: &Hash32) -> Value {
     let mut padded = good.clone();
     padded.siblings.insert(0, None);
     let mut hidden = good.clone();
-    hidden.terminal = Terminal::Empty;
+    hidden.terminal = Terminal::Empty {};
     let mut itself = good.clone();
     itself.terminal = Terminal::Other {
         key: map_key(&h),
