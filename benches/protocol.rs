@@ -339,6 +339,24 @@ fn map(c: &mut Criterion) {
     g.bench_function("verify_proof_at_1048576", |b| {
         b.iter(|| black_box(proof.verify(&root, &probe).unwrap()))
     });
+    // What sealing adds (issue 26's goal): one batch of 65,536 records,
+    // each of a distinct ticket (the worst case: every record moves its own
+    // path), half of them new, applied to the persistent map of 2^20
+    // tickets the server keeps; the result's root is the head's map root.
+    let persistent = proofdesk::protocol::map_tree::MapVersion::new().apply_batch(
+        (0..1u64 << 20).map(|i| (proofdesk::protocol::map::map_key(&handle(i)), tip(i))),
+    );
+    let updates: Vec<(Hash32, Tip)> = ((1u64 << 20) - 32_768..(1u64 << 20) + 32_768)
+        .map(|i| (proofdesk::protocol::map::map_key(&handle(i)), tip(i + 7)))
+        .collect();
+    g.throughput(Throughput::Elements(65_536));
+    g.bench_function("apply_65536_over_1048576", |b| {
+        b.iter_batched(
+            || updates.clone(),
+            |u| black_box(persistent.apply_batch(u).root()),
+            criterion::BatchSize::LargeInput,
+        )
+    });
     g.finish();
 }
 

@@ -3,7 +3,9 @@
 //! The log holds 100,000 events in 10-event tickets, sealed into batches of
 //! 4096 and marked final, as a running node would leave it. SQLite always;
 //! PostgreSQL too when PROOFDESK_BENCH_PG names a server (a scratch database
-//! is created and dropped). Run: `cargo bench --bench store`.
+//! is created and dropped). Then, on the same store, sealing a 65,536-event
+//! batch with the ticket map (head v2) against an empty map and one of 2^20
+//! tickets (`seal/…`). Run: `cargo bench --bench store`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rand::Rng;
@@ -164,6 +166,95 @@ fn bench_backend(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, st
             serde_json::to_vec(&bundle).expect("serialise")
         })
     });
+    g.finish();
+    bench_seal(c, rt, name, &store, &handles);
+}
+
+/// Events appended to the filled store for one sealed batch.
+const SEAL_BATCH: usize = 65_536;
+
+/// 65,536 message events over the store's tickets (about 6.5 each, 10,000
+/// distinct tickets in the batch), in bulk requests of 1,000.
+async fn append_batch(store: &DynStore, handles: &[TicketHandle]) {
+    let mut requests: Vec<AppendRequest> = Vec::with_capacity(1000);
+    for i in 0..SEAL_BATCH {
+        requests.push(
+            event("message.added")
+                .into_request(handles[i % handles.len()].clone())
+                .unwrap(),
+        );
+        if requests.len() == 1000 || i + 1 == SEAL_BATCH {
+            store
+                .append(std::mem::take(&mut requests), None, &Policy::default())
+                .await
+                .expect("append");
+        }
+    }
+}
+
+/// Sealing one 65,536-event batch (issue 26's goal): its tree, tiles and
+/// commit, and the ticket map applied for its head v2. Against a map that
+/// is empty before the batch (about what sealing cost before the map: the
+/// batch's own 10,000 tickets still go in) and against one of 2^20 tickets.
+/// The appends are not timed.
+fn bench_seal(
+    c: &mut Criterion,
+    rt: &tokio::runtime::Runtime,
+    name: &str,
+    store: &DynStore,
+    handles: &[TicketHandle],
+) {
+    use proofdesk::protocol::map::{Tip, map_key};
+    use proofdesk::protocol::map_tree::MapVersion;
+    use proofdesk::seal::{MapState, Sealer};
+    let million = MapVersion::new().apply_batch((0..1u64 << 20).map(|i| {
+        (
+            map_key(&TicketHandle::parse(&format!("tk_{i:032x}")).unwrap()),
+            Tip {
+                seq: i % 40,
+                leaf: Hash32([7; 32]),
+                index: i,
+                batch: 0,
+            },
+        )
+    }));
+    let mut g = c.benchmark_group(format!("seal/{name}"));
+    g.sample_size(10)
+        .sampling_mode(criterion::SamplingMode::Flat)
+        .warm_up_time(std::time::Duration::from_millis(1))
+        .measurement_time(std::time::Duration::from_secs(30))
+        .throughput(criterion::Throughput::Elements(SEAL_BATCH as u64));
+    for (label, before) in [
+        ("65536_events_empty_map", MapVersion::new()),
+        ("65536_events_map_1048576_tickets", million),
+    ] {
+        g.bench_function(label, |b| {
+            b.iter_custom(|iters| {
+                let mut total = std::time::Duration::ZERO;
+                for _ in 0..iters {
+                    rt.block_on(append_batch(store, handles));
+                    let last = rt
+                        .block_on(store.unsealed())
+                        .expect("unsealed")
+                        .next_batch_id
+                        - 1;
+                    let sealer = Sealer::new(
+                        store.clone(),
+                        SealPolicy {
+                            max_batch: SEAL_BATCH as u64,
+                            ..SealPolicy::default()
+                        },
+                        std::sync::Arc::new(MapState::seeded(last, before.clone())),
+                    );
+                    let started = std::time::Instant::now();
+                    let sealed = rt.block_on(sealer.seal_once(true)).expect("seal");
+                    total += started.elapsed();
+                    assert_eq!(sealed.map(|s| s.count), Some(SEAL_BATCH as u64));
+                }
+                total
+            })
+        });
+    }
     g.finish();
 }
 

@@ -278,4 +278,187 @@ for c in d3['rejected_proofs']:
     try: mverify(c['root'],c['ticket'],c['proof']); ok=True
     except ValueError: ok=False
     assert not ok, c['reason']
-print('check-vectors: every protocol v1 and v2 vector, receipt (v1, v2) and head v2 map vector reproduces from PROTOCOL.md')
+# Fraud proofs (§15.7), checked from the text: records (§3-§5), paths (§9),
+# heads v1 and v2 (§6, §15.3), map proofs (§15.4) and the fraud condition.
+import re
+raw4 = open(__import__('os').path.join(__import__('os').path.dirname(__import__('os').path.abspath(__file__)), '..', 'tests', 'vectors', 'fraud-proofs.json'), 'rb').read()
+d4 = json.loads(raw4)
+assert (pretty(d4)+'\n').encode()==raw4, 'fraud-proofs pretty mismatch'
+HASH=re.compile(r'0x[0-9a-f]{64}\Z'); CODE=re.compile(r'[a-z0-9][a-z0-9_.:-]{0,63}\Z'); REF=re.compile(r'[\x21-\x3f\x41-\x7e]{1,128}\Z')
+TS=re.compile(r'(\d{4})-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\Z'); HANDLE=re.compile(r'tk_[0-9a-f]{32}\Z')
+isint=lambda x: isinstance(x,int) and not isinstance(x,bool) and 0<=x<=2**53-1
+ishash=lambda x: isinstance(x,str) and HASH.match(x) is not None
+iscode=lambda x: isinstance(x,str) and CODE.match(x) is not None
+isref=lambda x: isinstance(x,str) and REF.match(x) is not None
+ists=lambda x: isinstance(x,str) and (m:=TS.match(x)) is not None and int(m.group(1))>=1970
+PRIO=('low','normal','high','urgent'); STATUS=('new','open','pending','on_hold','solved','closed')
+DATA={'ticket.created': lambda x: set(x)=={'category','priority','complaint','labels'} and iscode(x['category']) and x['priority'] in PRIO
+          and isinstance(x['complaint'],bool) and isinstance(x['labels'],dict) and len(x['labels'])<=16
+          and all(iscode(k) and isinstance(v,str) and 1<=len(v)<=200 for k,v in x['labels'].items()),
+      'ticket.acknowledged': lambda x: x=={}, 'ticket.closed': lambda x: x=={},
+      'message.added': lambda x: set(x)=={'direction','visibility'} and x['direction'] in ('inbound','outbound') and x['visibility'] in ('public','internal'),
+      'ticket.assigned': lambda x: set(x)=={'assignee','group'} and isref(x['assignee']) and (x['group'] is None or iscode(x['group'])),
+      'priority.changed': lambda x: set(x)=={'from','to'} and x['from'] in PRIO and x['to'] in PRIO,
+      'status.changed': lambda x: set(x)=={'from','to'} and x['from'] in STATUS and x['to'] in STATUS,
+      'ticket.escalated': lambda x: set(x)=={'level','reason'} and isint(x['level']) and 1<=x['level']<=255 and iscode(x['reason']),
+      'ticket.resolved': lambda x: set(x)=={'resolution'} and iscode(x['resolution']),
+      'ticket.reopened': lambda x: set(x)=={'reason'} and (x['reason'] is None or iscode(x['reason'])),
+      'satisfaction.rated': lambda x: all(isint(x.get(k)) for k in ('score','scale')),
+      'final_response.issued': lambda x: set(x)=={'outcome','referral_rights'} and iscode(x['outcome']) and isinstance(x['referral_rights'],bool)}
+def record_ok(r):
+    """§3 and §4 on a record alone: its members, their spelling, seq and prev, its data."""
+    if not isinstance(r,dict) or set(r)!={'v','index','ticket','seq','prev','type','actor','channel','occurred_at','recorded_at','data','content'}: return False
+    if r['v'] not in (1,2) or not (isint(r['index']) and isint(r['seq'])) or r['seq']>r['index']: return False
+    if not (isinstance(r['ticket'],str) and HANDLE.match(r['ticket']) and ishash(r['prev'])): return False
+    if (r['seq']==0)!=(r['prev']=='0x'+'0'*64): return False
+    a=r['actor']
+    if not (isinstance(a,dict) and set(a)=={'role','ref'} and a['role'] in ('customer','agent','system','bot','integration') and isref(a['ref'])): return False
+    if r['channel'] not in ('email','web','chat','phone','sms','social','api') or not (ists(r['occurred_at']) and ists(r['recorded_at'])): return False
+    if not (r['content'] is None or ishash(r['content'])): return False
+    return r['type'] in DATA and isinstance(r['data'],dict) and DATA[r['type']](r['data']) and rating_ok(r)
+def head1(i,f,c,root): return H(b'\x02'+u64(i)+u64(f)+u64(c)+root)
+def bhead(b):
+    """A fraud proof's batch: head v2 when it gives map_root, else v1 (§6, §15.3)."""
+    root=ub(b['root'])
+    if b.get('map_root') is not None: root=H(b'\x06'+root+ub(b['map_root']))
+    return head1(b['id'],b['first_index'],b['count'],root)
+# The log: records, forks, batches (v1 then head v2), the map replayed from batch 0.
+recs=d4['records']; logleaf=[]
+for i,c in enumerate(recs):
+    r=c['record']; cb=canon(r).encode()
+    assert cb.decode()==c['canonical'] and hx(leaf(cb))==c['leaf'] and r['index']==i and record_ok(r), i
+    logleaf.append(leaf(cb))
+byseq={}
+for c in recs:
+    r=c['record']
+    if r['seq']: assert r['prev'] in byseq.get((r['ticket'],r['seq']-1),[]), 'prev is a leaf of the seq before'
+    byseq.setdefault((r['ticket'],r['seq']),[]).append(c['leaf'])
+assert sorted(len(v) for v in byseq.values())[-2:]==[2,2] and sum(len(v)>1 for v in byseq.values())==2, 'two forks'
+tips4={}; nxt=0; honest={}
+for b in d4['batches']:
+    i,f,n=b['batch_id'],b['first_index'],b['count']; assert f==nxt and n>=1
+    for j in range(f,f+n):
+        r=recs[j]['record']; tips4[r['ticket']]={'seq':r['seq'],'leaf':recs[j]['leaf'],'index':j,'batch':i}
+    lr=mth(logleaf[f:f+n]); mr=mroot(sorted((mkey(h),mleaf(mkey(h),t)) for h,t in tips4.items()))
+    assert hx(lr)==b['log_root']
+    if b['map_root'] is None: assert hx(head1(i,f,n,lr))==b['head']
+    else: assert hx(mr)==b['map_root'] and hx(head1(i,f,n,H(b'\x06'+lr+mr)))==b['head']
+    honest[i]={'batch':{'id':i,'first_index':f,'count':n,'root':b['log_root'],**({'map_root':b['map_root']} if b['map_root'] else {})},
+               'tips':{k:dict(v) for k,v in tips4.items()},'head':b['head']}
+    nxt+=f+n-nxt
+assert nxt==len(recs) and [b['map_root'] is None for b in d4['batches']]==[True,False,False,False]
+def shape(p):
+    """The members §15.7 and §15.4 define, each of its type; (path, 'unknown_member' | 'shape') for the rest."""
+    out=[]
+    def obj(o,at,req,opt=()):
+        if not isinstance(o,dict) or not set(req)<=set(o): out.append((at,'shape')); return False
+        out.extend(((at,k),'unknown_member') for k in o if k not in req and k not in opt); return True
+    def want(ok,at):
+        if not ok: out.append((at,'shape'))
+    def tip(t,at):
+        if obj(t,at,('seq','leaf','index','batch')): want(isint(t['seq']) and ishash(t['leaf']) and isint(t['index']) and isint(t['batch']),at)
+    def batch(b,at):
+        if obj(b,at,('id','first_index','count','root'),('map_root',)):
+            want(all(isint(b[k]) for k in ('id','first_index','count')) and ishash(b['root']) and (b.get('map_root') is None or ishash(b['map_root'])),at)
+    def anch(a,at):
+        if obj(a,at,('record','batch','path')):
+            want(isinstance(a['record'],dict) and isinstance(a['path'],list) and all(ishash(x) for x in a['path']),at); batch(a['batch'],at+'/batch')
+    if not obj(p,'',('fraud_proof','chain_id','contract','claim')): return out
+    want(isint(p['fraud_proof']) and isint(p['chain_id']) and isinstance(p['contract'],str),'')
+    c=p['claim']
+    if isinstance(c,dict) and c.get('kind')=='equivocation' and obj(c,'/claim',('kind','records')):
+        if isinstance(c['records'],list) and len(c['records'])==2:
+            for k,a in enumerate(c['records']): anch(a,'/claim/records/%d'%k)
+        else: out.append(('/claim/records','shape'))
+    elif isinstance(c,dict) and c.get('kind')=='skipped_record' and obj(c,'/claim',('kind','record','map_batch','map_proof')):
+        anch(c['record'],'/claim/record'); batch(c['map_batch'],'/claim/map_batch'); m=c['map_proof']
+        if obj(m,'/claim/map_proof',('siblings','terminal')):
+            want(isinstance(m['siblings'],list) and all(x is None or ishash(x) for x in m['siblings']),'/claim/map_proof')
+            t=m['terminal']; kind=t.get('kind') if isinstance(t,dict) else None
+            T='/claim/map_proof/terminal'
+            if kind=='tip' and obj(t,T,('kind','tip')): tip(t['tip'],T+'/tip')
+            elif kind=='empty': obj(t,T,('kind',))
+            elif kind=='other' and obj(t,T,('kind','key','tip')): want(ishash(t['key']),T); tip(t['tip'],T+'/tip')
+            elif kind not in ('tip','empty','other'): out.append((T,'shape'))
+    elif not (isinstance(c,dict) and c.get('kind') in ('equivocation','skipped_record')): out.append(('/claim','shape'))
+    return out
+def anchored4(a):
+    """Violations of an anchored record: not a record (§3), outside its batch, a path (§9) that fails; and its leaf."""
+    V=[]; r=a['record']; b=a['batch']
+    if not record_ok(r): V.append('record')
+    lf=leaf(canon(r).encode())
+    if b['count']<1 or not isint(r.get('index')) or not (b['first_index']<=r['index']<b['first_index']+b['count']): V.append('outside_batch')
+    else:
+        try: ok=rfp(lf,r['index']-b['first_index'],b['count'],[ub(x) for x in a['path']])==ub(b['root'])
+        except ValueError: ok=False
+        if not ok: V.append('path')
+    return V,lf
+def fraud4(p):
+    """Every rule of §15.7 a proof breaks, the heads it needs on chain, and what it shows."""
+    sh=shape(p)
+    if sh: return sorted({k for _,k in sh}),None,None
+    V=[] if p['fraud_proof']==1 else ['version']; c=p['claim']
+    if c['kind']=='equivocation':
+        (va,la),(vb,lb)=[anchored4(a) for a in c['records']]; V+=va+vb
+        A,B=[a['record'] for a in c['records']]
+        if A['ticket']!=B['ticket']: V.append('different_ticket')
+        if A['seq']!=B['seq']: V.append('different_seq')
+        if la==lb: V.append('same_record')
+        bs=[a['batch'] for a in c['records']]
+        shows={'kind':'equivocation','ticket':A['ticket'],'seq':A['seq'],'leaves':[hx(la),hx(lb)]}
+    else:
+        R=c['record']; mb=c['map_batch']; r=R['record']
+        vr,lr=anchored4(R); V+=vr; case=tip=None
+        if R['batch']['id']>mb['id']: V.append('record_after_map_batch')
+        if mb.get('map_root') is None: V.append('v1_map_batch')
+        else:
+            try: tip=mverify(mb['map_root'],r['ticket'],c['map_proof'])
+            except ValueError: V.append('map_proof')
+            else:
+                if tip is None: case='no_record'
+                elif tip['index']<r['index']: case='older_tip'
+                elif tip['index']==r['index'] and ub(tip['leaf'])!=lr: case='other_leaf_at_index'
+                elif tip['batch']>mb['id']: case='tip_in_later_batch'
+                else: V.append('no_fraud')
+        bs=[R['batch'],mb]
+        shows={'kind':'skipped_record','case':case,'tip':tip}
+    return V,[{'batch_id':b['id'],'head':hx(bhead(b))} for b in bs],shows
+seen=set(); heads_v=set()
+for c in d4['fraud_proofs']:
+    p=c['proof']; V,hs,shows=fraud4(p)
+    assert V==[] and hs==c['heads'] and shows==c['shows'], c['note']
+    assert all(h['head']==g['head'] for h in hs for g in hs if h['batch_id']==g['batch_id']), 'one head per batch: the chain holds one'
+    cl=p['claim']
+    for a in (cl['records'] if cl['kind']=='equivocation' else [cl['record']]):
+        r=a['record']; b=a['batch']; sealed=honest[b['id']]
+        # the log's record, its batch as sealed (or as the map batch gives it), the §9 path from the log's leaves
+        assert r==recs[r['index']]['record'], c['note']
+        if cl['kind']=='skipped_record' and b['id']==cl['map_batch']['id']: assert b==cl['map_batch'], c['note']
+        else: assert b==sealed['batch'] and hx(bhead(b))==sealed['head'], c['note']
+        assert [hx(x) for x in path(r['index']-b['first_index'],logleaf[b['first_index']:b['first_index']+b['count']])]==a['path']
+        heads_v.add(cl['kind']=='equivocation' and 'map_root' in b)
+    if cl['kind']=='skipped_record':
+        mb=cl['map_batch']; sealed=honest[mb['id']]; r=cl['record']['record']
+        # the map batch is the log's but for its map root, which the replay does not give;
+        # the replay's own tip at that batch is the record or a later one: no fraud in an honest log.
+        assert {k:v for k,v in mb.items() if k!='map_root'}=={k:v for k,v in sealed['batch'].items() if k!='map_root'} and mb['map_root']!=sealed['batch']['map_root']
+        t=sealed['tips'][r['ticket']]; assert t['index']>=r['index'] and t['batch']<=mb['id']
+        seen.add((shows['case'],cl['map_proof']['terminal']['kind']))
+    else:
+        seen.add(('equivocation',None))
+assert {k for k,_ in seen}=={'equivocation','no_record','older_tip','other_leaf_at_index','tip_in_later_batch'} and {t for k,t in seen if k=='no_record'}=={'empty','other'}
+assert heads_v=={True,False}, 'equivocation across a v1 and a head v2 batch'
+rules=set()
+for c in d4['rejected']:
+    V,_,_=fraud4(c['proof']); rules.add(c['rule'])
+    assert V==[c['rule']], (c['reason'],V)
+    if c['rule']=='unknown_member':
+        # the same proof without its unknown members is a fraud proof
+        q=json.loads(json.dumps(c['proof']))
+        for at,_ in shape(q):
+            o=q
+            for k in [x for x in at[0].split('/') if x]: o=o[int(k)] if isinstance(o,list) else o[k]
+            del o[at[1]]
+        assert fraud4(q)[0]==[], c['reason']
+assert len(rules)==12, rules
+print('check-vectors: every protocol v1 and v2 vector, receipt (v1, v2), head v2 map vector and fraud proof vector reproduces from PROTOCOL.md')

@@ -178,7 +178,17 @@ async fn a_ticket_is_recorded_chained_and_sealed() {
         for e in store.events_by_ticket(&ticket).await.unwrap() {
             let (batch_id, path) = e.sealed.clone().expect("sealed");
             let b = store.batch(batch_id).await.unwrap().unwrap();
-            assert_eq!(b.head, batch_head(b.id, b.first_index, b.count, &b.root));
+            // Head v2 (PROTOCOL.md §15.3): the head commits the log root and
+            // the ticket map's root, folded into the one anchored root.
+            let map_root = b.map_root.expect("a head v2 batch");
+            assert_eq!(
+                b.head,
+                batch_head(b.id, b.first_index, b.count, &b.anchored_root())
+            );
+            assert_eq!(
+                b.anchored_root(),
+                proofdesk::protocol::map::anchored_root_v2(&b.root, &map_root)
+            );
             verify_inclusion(&e.leaf, e.index - b.first_index, b.count, &path, &b.root).unwrap();
         }
         assert!(
@@ -188,6 +198,15 @@ async fn a_ticket_is_recorded_chained_and_sealed() {
                 .is_empty(),
             "nothing left to seal"
         );
+        // The last batch's map has the ticket's seq 6 as its tip.
+        let map = proofdesk::seal::MapState::new();
+        map.catch_up(store).await.unwrap();
+        let tip = map
+            .after(1)
+            .unwrap()
+            .get_key(&proofdesk::protocol::map::map_key(&ticket))
+            .unwrap();
+        assert_eq!((tip.seq, tip.index, tip.batch), (6, 6, 1));
         db.cleanup().await;
     }
 }

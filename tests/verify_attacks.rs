@@ -534,7 +534,9 @@ async fn attack_3_equivocation_yields_a_fraud_proof_that_the_chain_confirms() {
     .draft;
     let now = Timestamp::now();
     let (other, _) = next_record(&ticket, &tip, &draft, index, now, &Policy::default()).unwrap();
-    let db = sqlx::SqlitePool::connect(&app.db.url).await.unwrap();
+    // One connection: the pragma and the table's rebuild belong together.
+    use sqlx::Connection;
+    let mut db = sqlx::SqliteConnection::connect(&app.db.url).await.unwrap();
     for sql in [
         "PRAGMA foreign_keys = OFF",
         "CREATE TABLE events_forked (idx INTEGER PRIMARY KEY, ticket TEXT NOT NULL, seq INTEGER NOT NULL, \
@@ -544,7 +546,7 @@ async fn attack_3_equivocation_yields_a_fraud_proof_that_the_chain_confirms() {
         "ALTER TABLE events_forked RENAME TO events",
     ] {
         sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&db)
+            .execute(&mut db)
             .await
             .unwrap();
     }
@@ -555,14 +557,14 @@ async fn attack_3_equivocation_yields_a_fraud_proof_that_the_chain_confirms() {
         .bind(String::from_utf8(other.canonical.clone()).unwrap())
         .bind(other.leaf.0.to_vec())
         .bind(now.millis())
-        .execute(&db)
+        .execute(&mut db)
         .await
         .unwrap();
     sqlx::query("UPDATE log_state SET size = size + 1 WHERE id = 1")
-        .execute(&db)
+        .execute(&mut db)
         .await
         .unwrap();
-    db.close().await;
+    db.close().await.unwrap();
 
     // The node seals and anchors it; its map now has the second seq 2 as
     // the ticket's tip, so the complainant's first version fails.

@@ -120,6 +120,18 @@ fn anchored(r: &AnchoredRecord, what: &str) -> Result<HashedRecord, String> {
     Ok(hashed)
 }
 
+/// Two batches a proof names with one id must be the same batch: the chain
+/// holds one head per id.
+fn one_batch_per_id(a: &FraudBatch, b: &FraudBatch) -> Result<(), String> {
+    if a.id == b.id && a != b {
+        return Err(format!(
+            "batch {} is given twice with different fields: the chain holds one head for it",
+            a.id
+        ));
+    }
+    Ok(())
+}
+
 /// Every check that needs no chain. Err says why this is not a fraud proof.
 pub fn check(proof: &FraudProof) -> Result<FraudClaim, String> {
     if proof.fraud_proof != FRAUD_PROOF_VERSION {
@@ -130,6 +142,7 @@ pub fn check(proof: &FraudProof) -> Result<FraudClaim, String> {
     }
     match &proof.claim {
         FraudKind::Equivocation { records: [a, b] } => {
+            one_batch_per_id(&a.batch, &b.batch)?;
             let ra = anchored(a, "the first record")?;
             let rb = anchored(b, "the second record")?;
             let (ta, tb) = (&ra.record, &rb.record);
@@ -155,6 +168,7 @@ pub fn check(proof: &FraudProof) -> Result<FraudClaim, String> {
             map_batch,
             map_proof,
         } => {
+            one_batch_per_id(&record.batch, map_batch)?;
             let r = anchored(record, "the record")?;
             let map_root = map_batch.map_root.ok_or_else(|| {
                 format!(

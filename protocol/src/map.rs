@@ -1,5 +1,5 @@
-//! The ticket map of head v2 (docs/PROTOCOL.md §15, a draft no server
-//! produces yet): from each ticket's handle to its tip, the latest anchored
+//! The ticket map of head v2 (docs/PROTOCOL.md §15): from each ticket's
+//! handle to its tip, the latest anchored
 //! record of that ticket. A batch head v2 commits the map's root as it
 //! stands after the batch, so a bundle can prove that its last record is
 //! the ticket's latest (nothing withheld after it) and that no other

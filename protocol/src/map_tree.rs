@@ -125,7 +125,7 @@ impl MapVersion {
         let mut updates: Vec<(Hash32, Tip)> = updates.into_iter().collect();
         // A stable sort keeps each key's updates in index order; the last
         // of each run is the one the batch leaves.
-        updates.sort_by(|a, b| a.0.cmp(&b.0));
+        updates.sort_by_key(|u| u.0);
         let mut last: Vec<(Hash32, Tip)> = Vec::with_capacity(updates.len());
         for u in updates {
             match last.last_mut() {

@@ -97,6 +97,20 @@ impl MapState {
         MapState::default()
     }
 
+    /// A state that has applied every batch up to `after_batch`, with `map`
+    /// as the map after it: for tools and benchmarks that start from a
+    /// known map instead of replaying the store.
+    pub fn seeded(after_batch: u64, map: MapVersion) -> MapState {
+        let state = MapState::default();
+        {
+            let mut v = state.versions.write().unwrap_or_else(|e| e.into_inner());
+            v.after.insert(after_batch, map);
+            v.next = after_batch + 1;
+            v.keep_from = after_batch;
+        }
+        state
+    }
+
     /// The next batch id this node has not applied, and the map before it.
     pub fn latest(&self) -> (u64, MapVersion) {
         let v = self.versions.read().unwrap_or_else(|e| e.into_inner());

@@ -190,7 +190,7 @@ pub fn generate_map() -> Value {
     ));
     json!({
         "protocol": "proofdesk/head-v2",
-        "status": "draft: specified and checked here; no server writes head v2 yet",
+        "status": "in force: a log seals head v2 batches and serves bundle v2 (docs/PROTOCOL.md §15)",
         "description": "Test vectors for the ticket map and head v2 of docs/PROTOCOL.md §15. Hashes are 0x + 64 lowercase hex digits; a proof's siblings run from the terminal's level up to the root's children, null for an empty subtree.",
         "tips": [{
             "ticket": handle(0).as_str(),

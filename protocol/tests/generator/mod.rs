@@ -1,9 +1,11 @@
 //! Generates tests/vectors/protocol-v1.json and protocol-v2.json (at the
-//! workspace root): every input is fixed, so the output is the same on every
-//! machine. It is test code, not the library's: the checked-in files are
+//! workspace root; the submodules `map` and `fraud` generate head-v2.json
+//! and fraud-proofs.json): every input is fixed, so the output is the same
+//! on every machine. It is test code, not the library's: the checked-in files are
 //! compared with its output by protocol/tests/vectors.rs, and any independent implementation of
 //! docs/PROTOCOL.md must reproduce the file byte for byte.
 
+pub mod fraud;
 pub mod map;
 
 use serde_json::{Value, json};
