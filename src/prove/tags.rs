@@ -3,11 +3,13 @@
 //! A bundle's entity tag is the SHA-256 of its served bytes, so it is the
 //! same on every server of a log. Once every event of a ticket is in a
 //! final batch, the bundle can only change when the ticket gains an event
-//! (final is terminal, a sealed tree never changes): such a settled
-//! bundle's tag is remembered with the ticket's event count, and a request
-//! that presents it is answered 304 after one lookup of the ticket, without
-//! reading the bundle again. Several servers need no invalidation: each
-//! checks the ticket's count in the shared database.
+//! (final is terminal, a sealed tree never changes) or the batch its map
+//! proof is at moves on (bundle v2 proves against the latest final batch):
+//! such a settled bundle's tag is remembered with the ticket's event count
+//! and that batch, and a request that presents it is answered 304 after one
+//! lookup of the ticket, without reading the bundle again. Several servers
+//! need no invalidation: each checks the ticket's count in the shared
+//! database.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -18,9 +20,13 @@ use crate::protocol::hashing::sha256;
 /// Most settled tickets remembered per process (about 150 bytes each).
 const KEPT: usize = 100_000;
 
+/// A settled bundle's tag, the ticket's event count it was made at, and the
+/// batch its map proof is at (bundle v2).
+pub type Settled = (String, u64, Option<u64>);
+
 #[derive(Default)]
 pub struct BundleTags {
-    settled: Mutex<HashMap<TicketHandle, (String, u64, Option<u64>)>>,
+    settled: Mutex<HashMap<TicketHandle, Settled>>,
 }
 
 /// The strong entity tag of served bytes: `"<sha256 hex>"`.
@@ -40,7 +46,7 @@ pub fn matches(if_none_match: &str, tag: &str) -> bool {
 impl BundleTags {
     /// The tag of a settled bundle, the event count it was made at, and
     /// the batch its map proof is at.
-    pub fn settled(&self, ticket: &TicketHandle) -> Option<(String, u64, Option<u64>)> {
+    pub fn settled(&self, ticket: &TicketHandle) -> Option<Settled> {
         self.settled.lock().ok()?.get(ticket).cloned()
     }
 
