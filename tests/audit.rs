@@ -142,6 +142,7 @@ impl App {
             verbose: false,
             give_up_after: Duration::from_secs(60),
             max_batch_leaves: proofdesk::audit::monitor::DEFAULT_MAX_BATCH_LEAVES,
+            replay_map: false,
         })
         .await
         .unwrap()

@@ -356,6 +356,7 @@ impl Auditor<'_> {
             verbose: false,
             give_up_after: Duration::from_secs(2),
             max_batch_leaves: DEFAULT_MAX_BATCH_LEAVES,
+            replay_map: false,
         });
         tokio::time::timeout(Duration::from_secs(60), fut)
             .await

@@ -661,6 +661,139 @@ async fn attack_3_equivocation_yields_a_fraud_proof_that_the_chain_confirms() {
     app.stop().await;
 }
 
+/// A log whose ticket map skips a ticket: its second batch is sealed with a
+/// map that lacks a ticket anchored in the first, so that ticket's bundles
+/// could stop anywhere and still "prove" completeness. Both auditors catch
+/// it: the audit replays the map from index 0, and the monitor with an
+/// audit key replays it batch by batch. Without a key the monitor checks
+/// the leaves only and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_3_a_map_that_skips_a_ticket_is_caught_by_audit_and_monitor() {
+    use proofdesk::audit::http::LogClient;
+    use proofdesk::audit::monitor::{DEFAULT_MAX_BATCH_LEAVES, MonitorOptions, Stop};
+    use proofdesk::audit::progress::ProgressStyle;
+    use proofdesk::audit::run::{AuditOptions, ExportLimits};
+    use proofdesk::protocol::map::map_key;
+    use proofdesk::protocol::map_tree::MapVersion;
+    use proofdesk::seal::{MapState, SealPolicy, Sealer, map_state::updates};
+
+    // The node never seals on its own here: the operator seals by hand.
+    let app = TestApp::builder()
+        .seal(1 << 20, Duration::from_secs(3600))
+        .spawn()
+        .await;
+    let created = || {
+        event(
+            "ticket.created",
+            json!({"category": "withdrawal", "priority": "high", "complaint": true, "labels": {}}),
+            "customer",
+        )
+    };
+    let hidden = app.create_ticket("zd-hidden").await;
+    app.append(&hidden, created()).await;
+    app.append(&hidden, event("ticket.acknowledged", json!({}), "system"))
+        .await;
+    let store = app.db.store.clone();
+    let policy = SealPolicy {
+        max_batch: 1 << 20,
+        ..SealPolicy::default()
+    };
+    Sealer::new(store.clone(), policy, Arc::new(MapState::new()))
+        .seal_once(true)
+        .await
+        .unwrap()
+        .expect("batch 0");
+    // Batch 1 holds another ticket's record; the map it is sealed on lacks
+    // the hidden ticket.
+    let other = app.create_ticket("zd-other").await;
+    app.append(&other, created()).await;
+    let batch0 = store.batch(0).await.unwrap().unwrap();
+    let entries = store.entries(0, batch0.count).await.unwrap();
+    let key = map_key(&proofdesk::protocol::fields::TicketHandle::parse(&hidden).unwrap());
+    let lying = MapVersion::new().apply_batch(updates(&entries, 0).filter(|(k, _)| *k != key));
+    Sealer::new(store.clone(), policy, Arc::new(MapState::seeded(0, lying)))
+        .seal_once(true)
+        .await
+        .unwrap()
+        .expect("batch 1");
+    // The node anchors both.
+    let mut chain =
+        proofdesk::anchor::Chain::connect(&app.anvil.url(), app.contract, Duration::from_secs(5))
+            .unwrap();
+    chain.from_block = app.from_block;
+    for _ in 0..120 {
+        if chain.batch_count().await.unwrap() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        chain.batch_count().await.unwrap(),
+        2,
+        "both batches anchored"
+    );
+
+    let result = proofdesk::audit::run::run(AuditOptions {
+        log: LogClient::new(&app.url(), Some(app.key.clone())).unwrap(),
+        log_url: app.url(),
+        chain: chain.clone(),
+        from: None,
+        to: None,
+        resume: None,
+        out: None,
+        progress: ProgressStyle::Quiet,
+        max_merge_delay_ms: None,
+        limits: ExportLimits::default(),
+        checkpoint_every: proofdesk::audit::run::CHECKPOINT_EVERY,
+    })
+    .await
+    .unwrap();
+    assert!(!result.ok);
+    let f = result
+        .failures
+        .iter()
+        .find(|f| f.kind == "map_root")
+        .unwrap_or_else(|| panic!("a map_root failure: {:?}", result.failures));
+    assert_eq!(f.batch, Some(1));
+    assert!(f.detail.contains("does not follow from the records"), "{f}");
+
+    let monitor = |key: Option<String>| {
+        let chain = chain.clone();
+        let url = app.url();
+        async move {
+            proofdesk::audit::monitor::run(MonitorOptions {
+                replay_map: key.is_some(),
+                log: LogClient::new(&url, key).unwrap(),
+                chain,
+                state_file: None,
+                follow: false,
+                interval: Duration::from_secs(1),
+                metrics_listen: None,
+                verbose: false,
+                give_up_after: Duration::from_secs(60),
+                max_batch_leaves: DEFAULT_MAX_BATCH_LEAVES,
+            })
+            .await
+            .unwrap()
+        }
+    };
+    match monitor(Some(app.key.clone())).await {
+        Stop::Inconsistent { batch, detail } => {
+            assert_eq!(batch, 1);
+            assert!(
+                detail.contains("does not follow from the records"),
+                "{detail}"
+            );
+        }
+        other => panic!("the monitor with a key catches the map: {other:?}"),
+    }
+    assert!(
+        matches!(monitor(None).await, Stop::CaughtUp(_)),
+        "without a key the leaves are checked, not the map"
+    );
+    app.stop().await;
+}
+
 // ---------------------------------------------------------------- attack 4
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

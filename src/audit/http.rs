@@ -133,6 +133,46 @@ impl LogClient {
         }
     }
 
+    /// Streams the export of indices `first..end` (audit scope), calling
+    /// `each` with every line's text in order: no more than `end − first`
+    /// lines are read, each at most `max_line` bytes, or the log misbehaved.
+    pub async fn each_export_line(
+        &self,
+        first: u64,
+        end: u64,
+        max_line: usize,
+        mut each: impl FnMut(&[u8]) -> anyhow::Result<()>,
+    ) -> anyhow::Result<u64> {
+        let (mut resp, _) = self.export(&format!("from={first}&to={end}")).await?;
+        let mut split = super::lines::LineSplitter::new(max_line);
+        let mut read = 0u64;
+        let want = end.saturating_sub(first);
+        loop {
+            let chunk = tokio::time::timeout(Duration::from_secs(60), resp.chunk())
+                .await
+                .map_err(|_| anyhow::anyhow!("the export of {first}..{end} stalled for 60 s"))??;
+            let Some(chunk) = chunk else { break };
+            split.push(&chunk);
+            while let Some(range) = split.next_line().map_err(|e| Misbehaved(e.to_string()))? {
+                read += 1;
+                if read > want {
+                    return Err(Misbehaved(format!(
+                        "the export of {first}..{end} served more than {want} lines"
+                    ))
+                    .into());
+                }
+                each(&split.bytes()[range])?;
+            }
+        }
+        if read != want || !split.rest().is_empty() {
+            return Err(Misbehaved(format!(
+                "the export of {first}..{end} served {read} complete lines, not {want}"
+            ))
+            .into());
+        }
+        Ok(read)
+    }
+
     /// Starts an export; returns the response (streamed) and the range the
     /// log says it serves.
     pub async fn export(

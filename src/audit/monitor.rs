@@ -12,6 +12,13 @@
 //! atomically; `--follow` keeps watching; the first inconsistency ends it
 //! with exit code 1 and the batch named, and so does a batch the log keeps
 //! failing to serve for longer than `--give-up-after`.
+//!
+//! With an audit key (`--key`), it reads each new batch's records instead of
+//! its leaves (the leaves are their hashes, so the same root check holds)
+//! and replays the ticket map (PROTOCOL.md §15) batch by batch: a head v2
+//! whose map root the replay does not give is an inconsistency. The map is
+//! held in memory: on start it is replayed over the batches already
+//! checked, after which each new batch costs its own records only.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -26,6 +33,9 @@ use crate::anchor::Chain;
 use crate::metrics::Snapshot;
 use crate::protocol::Hash32;
 use crate::protocol::hashing::batch_head;
+use crate::protocol::map::{Tip, map_key};
+use crate::protocol::map_tree::MapVersion;
+use crate::protocol::record::HashedRecord;
 use crate::protocol::tree::RootBuilder;
 
 /// The monitor's place: every batch below `next_batch` has been checked.
@@ -58,6 +68,9 @@ pub struct MonitorOptions {
     /// Most leaves a batch may have: a chain written by a dishonest
     /// anchorer can claim any count.
     pub max_batch_leaves: u64,
+    /// Read records (the log client holds an audit key) and replay the
+    /// ticket map, checking every head v2's map root.
+    pub replay_map: bool,
 }
 
 /// Default for [`MonitorOptions::max_batch_leaves`]: 256 × the sealer's
@@ -194,6 +207,7 @@ async fn check_batch(
     opts: &MonitorOptions,
     state: &MonitorState,
     ev: &AnchorEvent,
+    map: Option<&mut MapVersion>,
 ) -> Result<(u64, Hash32), StepError> {
     let id = ev.batch;
     let on_chain = opts.chain.batch_head(id).await?;
@@ -256,8 +270,33 @@ async fn check_batch(
             ),
         ));
     }
-    // The leaves, no more than the chain's count, folded into a root as
-    // they arrive.
+    let rebuilt = match map {
+        Some(map) => {
+            let (rebuilt, after) = replay_batch(opts, ev, map).await?;
+            if rebuilt == claim.root {
+                check_map_root(id, claim.map_root, &after)?;
+                *map = after;
+            }
+            rebuilt
+        }
+        None => leaves_root(opts, ev).await?,
+    };
+    if rebuilt != claim.root {
+        return Err(StepError::Inconsistent(
+            id,
+            format!(
+                "the {} leaves the log serves for batch {id} (indices {}..={last}) rebuild root {rebuilt}, but the chain anchored root {} (batchHead({id}) on chain is {on_chain})",
+                ev.count, ev.first_index, claim.root
+            ),
+        ));
+    }
+    Ok((ev.first_index + ev.count, head))
+}
+
+/// The batch's leaves, no more than the chain's count, folded into a root
+/// as they arrive.
+async fn leaves_root(opts: &MonitorOptions, ev: &AnchorEvent) -> Result<Hash32, StepError> {
+    let id = ev.batch;
     let mut root = RootBuilder::new();
     match opts
         .log
@@ -278,19 +317,122 @@ async fn check_batch(
         }
         Err(e) => return Err(StepError::Transient(e)),
     }
-    let rebuilt = root
+    root.root()
+        .map_err(|e| StepError::Inconsistent(id, e.to_string()))
+}
+
+/// The batch's records, no more than the chain's count: the root their
+/// leaves give, and the map after the batch (§15.2: every record sets its
+/// ticket's tip, in index order).
+async fn replay_batch(
+    opts: &MonitorOptions,
+    ev: &AnchorEvent,
+    map: &MapVersion,
+) -> Result<(Hash32, MapVersion), StepError> {
+    let id = ev.batch;
+    let mut root = RootBuilder::new();
+    let mut updates: Vec<(Hash32, Tip)> = Vec::with_capacity(ev.count as usize);
+    let mut index = ev.first_index;
+    let read = opts
+        .log
+        .each_export_line(
+            ev.first_index,
+            ev.first_index + ev.count,
+            super::lines::DEFAULT_MAX_LINE,
+            |line| {
+                let text = std::str::from_utf8(line)
+                    .map_err(|_| Misbehaved("an export line is not UTF-8".into()))?;
+                let line = super::check::Line::parse(text).map_err(Misbehaved)?;
+                let h = HashedRecord::from_value(&line.record).map_err(|e| {
+                    Misbehaved(format!("the record at index {index} is not valid: {e}"))
+                })?;
+                if h.record.index != index {
+                    return Err(Misbehaved(format!(
+                        "the export served index {} where {index} was due",
+                        h.record.index
+                    ))
+                    .into());
+                }
+                root.push(h.leaf);
+                updates.push((
+                    map_key(&h.record.ticket),
+                    Tip {
+                        seq: h.record.seq,
+                        leaf: h.leaf,
+                        index,
+                        batch: id,
+                    },
+                ));
+                index += 1;
+                Ok(())
+            },
+        )
+        .await;
+    match read {
+        Ok(_) => {}
+        Err(e) if e.is::<Misbehaved>() || e.to_string().contains("HTTP 404") => {
+            return Err(StepError::Inconsistent(
+                id,
+                format!("the log cannot serve the records of batch {id}: {e:#}"),
+            ));
+        }
+        Err(e) => return Err(StepError::Transient(e)),
+    }
+    let root = root
         .root()
         .map_err(|e| StepError::Inconsistent(id, e.to_string()))?;
-    if rebuilt != claim.root {
-        return Err(StepError::Inconsistent(
+    Ok((root, map.apply_batch(updates)))
+}
+
+/// A head v2's map root must be the replay's (the claim already folds into
+/// the anchored root with the records' root).
+fn check_map_root(id: u64, claimed: Option<Hash32>, after: &MapVersion) -> Result<(), StepError> {
+    match claimed {
+        Some(m) if m != after.root() => Err(StepError::Inconsistent(
             id,
             format!(
-                "the {} leaves the log serves for batch {id} (indices {}..={last}) rebuild root {rebuilt}, but the chain anchored root {} (batchHead({id}) on chain is {on_chain})",
-                ev.count, ev.first_index, claim.root
+                "batch {id}'s head v2 commits ticket map root {m}, but replaying the log's records gives {}: \
+                 the map does not follow from the records (PROTOCOL.md §15.2), so its proofs can hide records",
+                after.root()
             ),
-        ));
+        )),
+        _ => Ok(()),
     }
-    Ok((ev.first_index + ev.count, head))
+}
+
+/// The map after the batches already checked (`0..state.next_batch`),
+/// replayed from their records, each head v2's map root checked again.
+async fn replay_checked(
+    opts: &MonitorOptions,
+    state: &MonitorState,
+) -> Result<MapVersion, StepError> {
+    let mut map = MapVersion::new();
+    if state.next_batch == 0 {
+        return Ok(map);
+    }
+    let latest = opts.chain.block_number().await?;
+    let events = anchor_events_between(&opts.chain, opts.chain.from_block, latest).await?;
+    for id in 0..state.next_batch {
+        let ev = events.get(&id).ok_or_else(|| {
+            StepError::Transient(anyhow::anyhow!(
+                "no BatchAnchored event for batch {id}, which this monitor checked before"
+            ))
+        })?;
+        let claim = opts.log.batch(id).await?;
+        let (root, after) = replay_batch(opts, ev, &map).await?;
+        if root != claim.root {
+            return Err(StepError::Inconsistent(
+                id,
+                format!(
+                    "the records the log serves for batch {id} rebuild root {root}, not its root {}",
+                    claim.root
+                ),
+            ));
+        }
+        check_map_root(id, claim.map_root, &after)?;
+        map = after;
+    }
+    Ok(map)
 }
 
 /// One pass: checks every batch on chain not yet checked, from the
@@ -298,8 +440,12 @@ async fn check_batch(
 async fn catch_up(
     opts: &MonitorOptions,
     state: &mut MonitorState,
+    map: &mut Option<MapVersion>,
     metrics: &Mutex<MonitorMetrics>,
 ) -> Result<(), StepError> {
+    if opts.replay_map && map.is_none() {
+        *map = Some(replay_checked(opts, state).await?);
+    }
     let latest = opts.chain.block_number().await?;
     let count = opts.chain.batch_count().await?;
     metrics.lock().unwrap().chain_batches = count;
@@ -330,7 +476,7 @@ async fn catch_up(
                 // batchCount() may have been read after `latest`.
                 break;
             };
-            let (next_index, head) = check_batch(opts, state, ev).await?;
+            let (next_index, head) = check_batch(opts, state, ev, map.as_mut()).await?;
             state.next_batch = id + 1;
             state.next_index = next_index;
             state.last_head = Some(head);
@@ -438,8 +584,10 @@ pub async fn run(opts: MonitorOptions) -> anyhow::Result<Stop> {
     }
     // The batch the log keeps failing on, and since when.
     let mut stuck: Option<(u64, std::time::Instant)> = None;
+    // The ticket map, replayed once the first pass starts (with a key).
+    let mut map: Option<MapVersion> = None;
     loop {
-        match catch_up(&opts, &mut state, &metrics).await {
+        match catch_up(&opts, &mut state, &mut map, &metrics).await {
             Ok(()) => {
                 stuck = None;
                 if !opts.follow {

@@ -77,11 +77,24 @@ pub struct MonitorArgs {
     /// count); a larger batch is reported.
     #[arg(long, default_value_t = DEFAULT_MAX_BATCH_LEAVES)]
     max_batch_leaves: u64,
+    /// An API key with the audit scope: the monitor then reads each batch's
+    /// records instead of its leaves and replays the ticket map, checking
+    /// every head v2's map root (docs/PROTOCOL.md §15.8). Without it, the
+    /// map is not checked.
+    #[arg(long, env = "PROOFDESK_AUDIT_KEY")]
+    key: Option<String>,
 }
 
 pub async fn monitor(a: MonitorArgs) -> anyhow::Result<ExitCode> {
+    let replay_map = a.key.is_some();
+    if !replay_map {
+        eprintln!(
+            "monitor: no --key: the leaves are checked, the ticket map is not (an audit key lets the monitor replay it)"
+        );
+    }
     let opts = MonitorOptions {
-        log: LogClient::new(&a.log, None)?,
+        log: LogClient::new(&a.log, a.key.clone())?,
+        replay_map,
         chain: a.chain.chain()?,
         state_file: a.state,
         follow: a.follow,
