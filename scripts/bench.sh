@@ -288,6 +288,16 @@ for backend in $backends; do
             --database "sqlite://$work/mirror.db" --evidence-dir "$work/mirror-evidence" \
             >"$out/mirror-$backend.log" 2>&1 || mirror_exit=$?
         mirror_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+        # The monitor with the audit key over the same log (issue 26): one
+        # pass reads every batch's records, checks their root, and replays
+        # the ticket map batch by batch against each head v2's map root.
+        t0="$(date +%s%N)"
+        monitor_exit=0
+        "$bin" monitor --log "$url" --key "$audit_key" --rpc "$rpc" --contract "$contract" \
+            >"$out/monitor-$backend.log" 2>&1 || monitor_exit=$?
+        monitor_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+        batches="$(curl -sf "$url/v1/log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["batches"])' 2>/dev/null || echo 0)"
+        record "{\"backend\":\"$backend\",\"measure\":\"monitor_map_replay\",\"records\":$records,\"batches\":$batches,\"seconds\":$(python3 -c "print($monitor_ms / 1000)"),\"exit\":$monitor_exit}"
         record "{\"backend\":\"$backend\",\"measure\":\"catch_up_from_nothing\",\"records\":$records,\"audit_seconds\":$(python3 -c "print($audit_ms / 1000)"),\"audit_exit\":$audit_exit,\"mirror_seconds\":$(python3 -c "print($mirror_ms / 1000)"),\"mirror_exit\":$mirror_exit}"
         phase_peak "$backend" "audit and mirror catch-up (server side)"
     fi
