@@ -67,30 +67,57 @@ fn build(entries: &[(Hash32, Tip)], depth: usize) -> Option<Arc<Node>> {
     }
 }
 
-/// `node` at `depth` with `updates` (sorted, distinct, on its path) set.
-fn apply(node: &Option<Arc<Node>>, depth: usize, updates: &[(Hash32, Tip)]) -> Option<Arc<Node>> {
+/// `node` at `depth` with `updates` (sorted, distinct, on its path) set,
+/// and how many of the updates' keys were not in it before.
+fn apply(
+    node: &Option<Arc<Node>>,
+    depth: usize,
+    updates: &[(Hash32, Tip)],
+) -> (Option<Arc<Node>>, u64) {
     if updates.is_empty() {
-        return node.clone();
+        return (node.clone(), 0);
     }
     match node.as_deref() {
-        None => build(updates, depth),
+        None => (build(updates, depth), updates.len() as u64),
         Some(Node::Leaf { key, tip, .. }) => {
             // The one entry here joins the updates unless one replaces it.
-            let mut merged = updates.to_vec();
-            if let Err(at) = merged.binary_search_by(|(k, _)| k.cmp(key)) {
-                merged.insert(at, (*key, *tip));
+            match updates.binary_search_by(|(k, _)| k.cmp(key)) {
+                Ok(_) => (build(updates, depth), updates.len() as u64 - 1),
+                Err(at) => {
+                    let mut merged = Vec::with_capacity(updates.len() + 1);
+                    merged.extend_from_slice(&updates[..at]);
+                    merged.push((*key, *tip));
+                    merged.extend_from_slice(&updates[at..]);
+                    (build(&merged, depth), updates.len() as u64)
+                }
             }
-            build(&merged, depth)
         }
         Some(Node::Inner { left, right, .. }) => {
             let split = updates.partition_point(|(k, _)| !key_bit(k, depth));
-            Some(inner(
-                apply(left, depth + 1, &updates[..split]),
-                apply(right, depth + 1, &updates[split..]),
-            ))
+            let (lu, ru) = updates.split_at(split);
+            // A large batch's two halves are independent subtrees: the
+            // root's are applied on two threads (sealing a 65,536-event
+            // batch on 2 cores takes about half the time).
+            let ((l, added_l), (r, added_r)) = if depth == 0 && updates.len() >= PARALLEL_FROM {
+                std::thread::scope(|s| {
+                    let right_half = s.spawn(|| apply(right, depth + 1, ru));
+                    let left_half = apply(left, depth + 1, lu);
+                    let right_half = right_half
+                        .join()
+                        .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                    (left_half, right_half)
+                })
+            } else {
+                (apply(left, depth + 1, lu), apply(right, depth + 1, ru))
+            };
+            (Some(inner(l, r)), added_l + added_r)
         }
     }
 }
+
+/// Batches of at least this many distinct keys apply the root's halves on
+/// two threads.
+const PARALLEL_FROM: usize = 8192;
 
 /// One version of the map: cheap to clone (it shares its nodes).
 #[derive(Debug, Clone, Default)]
@@ -133,12 +160,9 @@ impl MapVersion {
                 _ => last.push(u),
             }
         }
-        let added = last
-            .iter()
-            .filter(|(k, _)| self.get_key(k).is_none())
-            .count() as u64;
+        let (root, added) = apply(&self.root, 0, &last);
         MapVersion {
-            root: apply(&self.root, 0, &last),
+            root,
             len: self.len + added,
         }
     }

@@ -44,6 +44,8 @@ pub enum SealError {
     Tree(#[from] ProofError),
     #[error(transparent)]
     Map(#[from] MapStateError),
+    #[error("the sealing work stopped: {0}")]
+    Task(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,10 +150,23 @@ async fn seal_with(
         }
         .into());
     }
-    let entries = store.entries(waiting.first_index, count).await?;
-    let tree = BatchTree::from_leaves(entries.iter().map(|e| e.leaf).collect())?;
-    let root = tree.root();
-    let after = before.apply_batch(map_state::updates(&entries, id));
+    let entries = Arc::new(store.entries(waiting.first_index, count).await?);
+    // The tree with its tiles, and the map after the batch: CPU work, off
+    // the async workers, the two side by side.
+    let tree_work = tokio::task::spawn_blocking({
+        let entries = entries.clone();
+        move || {
+            let tree = BatchTree::from_leaves(entries.iter().map(|e| e.leaf).collect())?;
+            Ok::<_, ProofError>((tree.root(), tiles(&tree)))
+        }
+    });
+    let map_work = tokio::task::spawn_blocking({
+        let entries = entries.clone();
+        move || before.apply_batch(map_state::updates(&entries, id))
+    });
+    let (tree_done, map_done) = tokio::join!(tree_work, map_work);
+    let (root, batch_tiles) = tree_done.map_err(|e| SealError::Task(e.to_string()))??;
+    let after = map_done.map_err(|e| SealError::Task(e.to_string()))?;
     let v2 = id >= head_v2_from
         || match id.checked_sub(1) {
             Some(prev) => store
@@ -172,7 +187,7 @@ async fn seal_with(
         root,
         head,
         sealed_at_ms: now,
-        tiles: tiles(&tree),
+        tiles: batch_tiles,
         map_root,
     };
     store.commit_batch(batch).await?;
