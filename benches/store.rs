@@ -173,8 +173,9 @@ fn bench_backend(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, st
 /// Events appended to the filled store for one sealed batch.
 const SEAL_BATCH: usize = 65_536;
 
-/// 65,536 message events over the store's tickets (about 6.5 each, 10,000
-/// distinct tickets in the batch), in bulk requests of 1,000.
+/// 65,536 message events over `handles` in turn (the store's 10,000
+/// tickets: about 6.5 each; or 65,536 tickets: one each), in bulk requests
+/// of 1,000.
 async fn append_batch(store: &DynStore, handles: &[TicketHandle]) {
     let mut requests: Vec<AppendRequest> = Vec::with_capacity(1000);
     for i in 0..SEAL_BATCH {
@@ -192,11 +193,37 @@ async fn append_batch(store: &DynStore, handles: &[TicketHandle]) {
     }
 }
 
+/// `n` new tickets, each with its `ticket.created` appended (in bulk).
+async fn create_tickets(store: &DynStore, n: usize) -> Vec<TicketHandle> {
+    let mut handles = Vec::with_capacity(n);
+    let mut requests: Vec<AppendRequest> = Vec::with_capacity(1000);
+    for i in 0..n {
+        let (ticket, _) = store
+            .create_ticket(&format!("seal-bench-{i}"), new_handle(), Timestamp::now())
+            .await
+            .expect("ticket");
+        requests.push(
+            event("ticket.created")
+                .into_request(ticket.handle.clone())
+                .unwrap(),
+        );
+        handles.push(ticket.handle);
+        if requests.len() == 1000 || i + 1 == n {
+            store
+                .append(std::mem::take(&mut requests), None, &Policy::default())
+                .await
+                .expect("append");
+        }
+    }
+    handles
+}
+
 /// Sealing one 65,536-event batch (issue 26's goal): its tree, tiles and
 /// commit, and the ticket map applied for its head v2. Against a map that
 /// is empty before the batch (about what sealing cost before the map: the
-/// batch's own 10,000 tickets still go in) and against one of 2^20 tickets.
-/// The appends are not timed.
+/// batch's own tickets still go in) and against one of 2^20 tickets; with
+/// the batch's events over 10,000 tickets, and over 65,536 (one each, the
+/// map's worst case). The appends are not timed.
 fn bench_seal(
     c: &mut Criterion,
     rt: &tokio::runtime::Runtime,
@@ -226,15 +253,28 @@ fn bench_seal(
         // events (untimed), so ten samples are enough and keep the run short.
         .measurement_time(std::time::Duration::from_secs(1))
         .throughput(criterion::Throughput::Elements(SEAL_BATCH as u64));
-    for (label, before) in [
-        ("65536_events_empty_map", MapVersion::new()),
-        ("65536_events_map_1048576_tickets", million),
+    // The worst case for the map: every event of the batch a ticket of its
+    // own, 65,536 paths moved (created once, untimed).
+    let distinct = rt.block_on(create_tickets(store, SEAL_BATCH));
+    for (label, before, tickets) in [
+        ("65536_events_empty_map", MapVersion::new(), handles),
+        ("65536_events_map_1048576_tickets", million.clone(), handles),
+        (
+            "65536_events_65536_tickets_empty_map",
+            MapVersion::new(),
+            &distinct[..],
+        ),
+        (
+            "65536_events_65536_tickets_map_1048576_tickets",
+            million,
+            &distinct[..],
+        ),
     ] {
         g.bench_function(label, |b| {
             b.iter_custom(|iters| {
                 let mut total = std::time::Duration::ZERO;
                 for _ in 0..iters {
-                    rt.block_on(append_batch(store, handles));
+                    rt.block_on(append_batch(store, tickets));
                     let last = rt
                         .block_on(store.unsealed())
                         .expect("unsealed")
