@@ -289,19 +289,35 @@ async fn attack_2_the_operators_own_contract_is_not_trusted() {
 
 // ---------------------------------------------------------------- attack 3
 
-/// The ticket's bundle once its map proof is at a batch holding its last
-/// event (the log proves against its latest final batch, read at most every
-/// half second).
-async fn complete_bundle(app: &TestApp, handle: &str, anchored: &Bundle) -> Bundle {
-    let last = anchored.events.last().and_then(|e| e.batch);
-    for _ in 0..120 {
-        let b = app.bundle(handle).await;
-        if b.map.as_ref().is_some_and(|m| Some(m.batch) >= last) {
-            return b;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    }
-    panic!("no bundle with a map proof at batch {last:?} within 30 s");
+/// The chain, as an auditor connects to the app's.
+fn audit_chain(app: &TestApp) -> proofdesk::anchor::Chain {
+    let mut chain =
+        proofdesk::anchor::Chain::connect(&app.anvil.url(), app.contract, Duration::from_secs(5))
+            .unwrap();
+    chain.from_block = app.from_block;
+    chain
+}
+
+/// `proofdesk audit` of the app's whole log, with its audit key.
+async fn audit_whole_log(app: &TestApp) -> proofdesk::audit::result::AuditResult {
+    use proofdesk::audit::http::LogClient;
+    use proofdesk::audit::progress::ProgressStyle;
+    use proofdesk::audit::run::{AuditOptions, ExportLimits};
+    proofdesk::audit::run::run(AuditOptions {
+        log: LogClient::new(&app.url(), Some(app.key.clone())).unwrap(),
+        log_url: app.url(),
+        chain: audit_chain(app),
+        from: None,
+        to: None,
+        resume: None,
+        out: None,
+        progress: ProgressStyle::Quiet,
+        max_merge_delay_ms: None,
+        limits: ExportLimits::default(),
+        checkpoint_every: proofdesk::audit::run::CHECKPOINT_EVERY,
+    })
+    .await
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -330,8 +346,7 @@ async fn attack_3_withheld_events_are_caught_by_receipts_or_stated_as_a_limit() 
     ] {
         receipts.push(app.append(&handle, e).await);
     }
-    let honest = app.anchored_bundle(&handle).await;
-    let honest = complete_bundle(&app, &handle, &honest).await;
+    let honest = app.complete_bundle(&handle).await;
     let mut truncated = honest.clone();
     truncated.events.truncate(3);
 
@@ -487,9 +502,6 @@ async fn attack_3_equivocation_is_beyond_one_bundle_and_the_report_says_so() {
 /// proof, which `proofdesk verify --fraud-proof` confirms against the chain.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attack_3_equivocation_yields_a_fraud_proof_that_the_chain_confirms() {
-    use proofdesk::audit::http::LogClient;
-    use proofdesk::audit::progress::ProgressStyle;
-    use proofdesk::audit::run::{AuditOptions, ExportLimits};
     use proofdesk::protocol::append::{ChainTip, next_record};
     use proofdesk::protocol::fraud::FraudKind;
     use proofdesk::protocol::record::HashedRecord;
@@ -508,8 +520,7 @@ async fn attack_3_equivocation_yields_a_fraud_proof_that_the_chain_confirms() {
     ] {
         app.append(&handle, e).await;
     }
-    let first = app.anchored_bundle(&handle).await;
-    let first = complete_bundle(&app, &handle, &first).await;
+    let first = app.complete_bundle(&handle).await;
     assert!(app.verify_with(&first, &app.options()).await.valid);
 
     // The operator's second seq 2: "rejected", chained to the same seq 1.
@@ -592,25 +603,7 @@ async fn attack_3_equivocation_yields_a_fraud_proof_that_the_chain_confirms() {
     );
 
     // The audit finds the pair and writes a fraud proof.
-    let mut chain =
-        proofdesk::anchor::Chain::connect(&app.anvil.url(), app.contract, Duration::from_secs(5))
-            .unwrap();
-    chain.from_block = app.from_block;
-    let result = proofdesk::audit::run::run(AuditOptions {
-        log: LogClient::new(&app.url(), Some(app.key.clone())).unwrap(),
-        log_url: app.url(),
-        chain,
-        from: None,
-        to: None,
-        resume: None,
-        out: None,
-        progress: ProgressStyle::Quiet,
-        max_merge_delay_ms: None,
-        limits: ExportLimits::default(),
-        checkpoint_every: proofdesk::audit::run::CHECKPOINT_EVERY,
-    })
-    .await
-    .unwrap();
+    let result = audit_whole_log(&app).await;
     assert!(!result.ok);
     assert!(result.failures.iter().any(|f| f.kind == "duplicate"));
     let proof = result
@@ -671,8 +664,6 @@ async fn attack_3_equivocation_yields_a_fraud_proof_that_the_chain_confirms() {
 async fn attack_3_a_map_that_skips_a_ticket_is_caught_by_audit_and_monitor() {
     use proofdesk::audit::http::LogClient;
     use proofdesk::audit::monitor::{DEFAULT_MAX_BATCH_LEAVES, MonitorOptions, Stop};
-    use proofdesk::audit::progress::ProgressStyle;
-    use proofdesk::audit::run::{AuditOptions, ExportLimits};
     use proofdesk::protocol::map::map_key;
     use proofdesk::protocol::map_tree::MapVersion;
     use proofdesk::seal::{MapState, SealPolicy, Sealer, map_state::updates};
@@ -717,10 +708,7 @@ async fn attack_3_a_map_that_skips_a_ticket_is_caught_by_audit_and_monitor() {
         .unwrap()
         .expect("batch 1");
     // The node anchors both.
-    let mut chain =
-        proofdesk::anchor::Chain::connect(&app.anvil.url(), app.contract, Duration::from_secs(5))
-            .unwrap();
-    chain.from_block = app.from_block;
+    let chain = audit_chain(&app);
     for _ in 0..120 {
         if chain.batch_count().await.unwrap() == 2 {
             break;
@@ -733,21 +721,7 @@ async fn attack_3_a_map_that_skips_a_ticket_is_caught_by_audit_and_monitor() {
         "both batches anchored"
     );
 
-    let result = proofdesk::audit::run::run(AuditOptions {
-        log: LogClient::new(&app.url(), Some(app.key.clone())).unwrap(),
-        log_url: app.url(),
-        chain: chain.clone(),
-        from: None,
-        to: None,
-        resume: None,
-        out: None,
-        progress: ProgressStyle::Quiet,
-        max_merge_delay_ms: None,
-        limits: ExportLimits::default(),
-        checkpoint_every: proofdesk::audit::run::CHECKPOINT_EVERY,
-    })
-    .await
-    .unwrap();
+    let result = audit_whole_log(&app).await;
     assert!(!result.ok);
     let f = result
         .failures

@@ -17,7 +17,7 @@ use super::state::{Policy, TicketState};
 use super::tree::verify_inclusion;
 
 pub use super::bundle_map::{BundleMap, BundleTerminal, MapCheck};
-use super::bundle_map::{check_map, head_versions_in_order};
+use super::bundle_map::{LastAnchored, MapBatch, check_map, head_versions_in_order};
 
 /// Bundle v1: no ticket map (§13).
 pub const BUNDLE_V1: u64 = 1;
@@ -172,7 +172,9 @@ pub fn check_offline(bundle: &Bundle) -> OfflineReport {
             "bundle version {v} is not supported (this verifier knows {BUNDLE_V1} and {BUNDLE_V2})"
         )),
     }
-    problems.extend(head_versions_in_order(&bundle.batches));
+    problems.extend(head_versions_in_order(
+        bundle.batches.iter().map(|b| (b.id, b.map_root.is_some())),
+    ));
     if bundle.events.is_empty() {
         problems.push("the bundle has no events".into());
     }
@@ -335,7 +337,27 @@ pub fn check_offline(bundle: &Bundle) -> OfflineReport {
         events.push(check);
     }
     let map = bundle.map.as_ref().and_then(|m| {
-        let checked = check_map(bundle, m, &events, &batches);
+        let listed = match batches.get(&m.batch) {
+            None => MapBatch::NotListed,
+            Some(b) => match b.map_root {
+                None => MapBatch::V1,
+                Some(root) => MapBatch::V2(root),
+            },
+        };
+        // The last event anchored at or before B: batched events are a
+        // prefix in index order (checked above).
+        let last = bundle
+            .events
+            .iter()
+            .zip(&events)
+            .rfind(|(e, _)| e.batch.is_some_and(|id| id <= m.batch))
+            .map(|(e, check)| LastAnchored {
+                seq: check.seq,
+                leaf: e.leaf,
+                index: check.index,
+                batch: e.batch.unwrap_or(m.batch),
+            });
+        let checked = check_map(&bundle.ticket, m, listed, last);
         if batches.contains_key(&m.batch) && used.insert(m.batch) {
             batches_used.push(m.batch);
         }

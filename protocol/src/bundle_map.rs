@@ -3,12 +3,10 @@
 //! is the ticket's tip in the map B's head commits, so no later record
 //! anchored by B is withheld and no other version of one was anchored.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::Hash32;
-use super::bundle::{Bundle, BundleBatch, EventCheck};
+use super::fields::TicketHandle;
 use super::map::{MapError, MapProof, Terminal, Tip, map_key};
 
 /// The ticket's map proof at batch `batch` (B): the latest batch the log
@@ -58,61 +56,76 @@ pub struct MapCheck {
 }
 
 /// A log switches to head v2 once, at a batch id: no v1 batch may follow
-/// a v2 one.
-pub(crate) fn head_versions_in_order(batches: &[BundleBatch]) -> Option<String> {
-    let first_v2 = batches
-        .iter()
-        .filter(|b| b.map_root.is_some())
-        .map(|b| b.id)
-        .min()?;
+/// a v2 one. `batches` are (id, has a map root).
+pub(crate) fn head_versions_in_order(
+    batches: impl Iterator<Item = (u64, bool)> + Clone,
+) -> Option<String> {
+    let first_v2 = batches.clone().filter(|b| b.1).map(|b| b.0).min()?;
     let late_v1 = batches
-        .iter()
-        .filter(|b| b.map_root.is_none() && b.id > first_v2)
-        .map(|b| b.id)
+        .filter(|b| !b.1 && b.0 > first_v2)
+        .map(|b| b.0)
         .min()?;
     Some(format!(
         "batch {late_v1} has a v1 head after batch {first_v2}'s head v2: a log switches to head v2 once (PROTOCOL.md §15.3)"
     ))
 }
 
+/// The bundle's last event anchored at or before B (batched events are a
+/// prefix in index order, so it is the last with batch ≤ B), as shown.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LastAnchored {
+    pub seq: u64,
+    pub leaf: Hash32,
+    /// None when its record could not be read.
+    pub index: Option<u64>,
+    pub batch: u64,
+}
+
+/// B as the bundle lists it: absent, a v1 batch, or a v2 batch's map root.
+pub(crate) enum MapBatch {
+    NotListed,
+    V1,
+    V2(Hash32),
+}
+
 /// Checks the map proof against B's map root; the reason when it fails.
 pub(crate) fn check_map(
-    bundle: &Bundle,
+    ticket: &TicketHandle,
     map: &BundleMap,
-    events: &[EventCheck],
-    batches: &HashMap<u64, &BundleBatch>,
+    listed: MapBatch,
+    last: Option<LastAnchored>,
 ) -> Result<MapCheck, String> {
     let b = map.batch;
-    let batch = batches
-        .get(&b)
-        .ok_or_else(|| format!("the map proof is at batch {b}, which is not in the bundle"))?;
-    let map_root = batch.map_root.ok_or_else(|| {
-        format!("the map proof is at batch {b}, whose head is v1 and commits no ticket map")
-    })?;
-    // The last event anchored at or before B: batched events are a prefix
-    // in index order (checked above), so it is the last with batch ≤ B.
-    let last = bundle
-        .events
-        .iter()
-        .zip(events)
-        .rfind(|(e, _)| e.batch.is_some_and(|id| id <= b));
-    let key = map_key(&bundle.ticket);
+    let map_root = match listed {
+        MapBatch::NotListed => {
+            return Err(format!(
+                "the map proof is at batch {b}, which is not in the bundle"
+            ));
+        }
+        MapBatch::V1 => {
+            return Err(format!(
+                "the map proof is at batch {b}, whose head is v1 and commits no ticket map"
+            ));
+        }
+        MapBatch::V2(root) => root,
+    };
+    let key = map_key(ticket);
     let (terminal, expected) = match &map.terminal {
         BundleTerminal::Tip {} => {
-            let (event, check) = last.ok_or_else(|| {
+            let last = last.ok_or_else(|| {
                 format!(
                     "the map proof says batch {b}'s map holds this ticket's latest record, \
                      but no event of the bundle is anchored at or before batch {b}"
                 )
             })?;
-            let index = check
+            let index = last
                 .index
-                .ok_or_else(|| format!("seq {}: its record cannot be read", check.seq))?;
+                .ok_or_else(|| format!("seq {}: its record cannot be read", last.seq))?;
             let tip = Tip {
-                seq: check.seq,
-                leaf: event.leaf,
+                seq: last.seq,
+                leaf: last.leaf,
                 index,
-                batch: event.batch.unwrap_or(b),
+                batch: last.batch,
             };
             (Terminal::Tip { tip }, Some(tip))
         }
@@ -139,11 +152,10 @@ pub(crate) fn check_map(
                 batch: b,
                 tip_seq: None,
             }),
-            Some((_, check)) => Err(format!(
+            Some(last) => Err(format!(
                 "the map at batch {b} proves this ticket absent, but the bundle shows its seq {} anchored in batch {}: \
                  the map skipped its records",
-                check.seq,
-                check.batch.unwrap_or(b)
+                last.seq, last.batch
             )),
         },
         (Err(MapError::RootMismatch { .. }), Some(tip)) => Err(format!(

@@ -241,6 +241,23 @@ impl TestApp {
         self.bundle_anchored_through(handle, n).await
     }
 
+    /// Waits (bounded, 40 s) until every event is anchored and the bundle's
+    /// map proof is at a batch holding the last one (the log proves against
+    /// its latest final batch, read at most every half second): the bundle
+    /// is then complete as of its map's batch through its last event.
+    pub async fn complete_bundle(&self, handle: &str) -> Bundle {
+        let anchored = self.anchored_bundle(handle).await;
+        let last = anchored.events.last().and_then(|e| e.batch);
+        for _ in 0..160 {
+            let b = self.bundle(handle).await;
+            if b.map.as_ref().is_some_and(|m| Some(m.batch) >= last) {
+                return b;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        panic!("no bundle of {handle} with a map proof at batch {last:?} within 40 s");
+    }
+
     /// Verification options of a careful user: the contract the platform
     /// publishes, the user's own RPC.
     pub fn options(&self) -> VerifyOptions {

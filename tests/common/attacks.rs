@@ -402,7 +402,7 @@ impl World {
             ),
         )
         .await;
-        let bundle_a = app.anchored_bundle(&a).await;
+        let bundle_a = app.complete_bundle(&a).await;
         let bundle_b = app.anchored_bundle(&b).await;
         let url = app.anvil.url();
 
@@ -582,6 +582,23 @@ impl World {
             "bound to the ticket you asked for: the handle in the bundle URL",
         ]);
         c.never_says = s(&["✗"]);
+        cases.push(c);
+
+        // Issue 26: the history cut short before the ticket's last anchored
+        // event, with no receipt held: the map proof at the latest final
+        // batch has that event as the ticket's tip.
+        let mut c = base(
+            "truncated-history",
+            "issue 26: a bundle that stops before later anchored events (withholding), no receipt held",
+            "VALID, with \"later events are not ruled out\"",
+            a,
+            with(self.bundle_a.clone(), &|b| {
+                b.events.pop();
+            }),
+            typed(published),
+            Class::Invalid,
+        );
+        c.says = s(&["as this ticket's latest record", "INVALID"]);
         cases.push(c);
 
         // §1: the contract named by the log/bundle is not enough.
