@@ -10,8 +10,7 @@ use serde_json::Value;
 use super::Hash32;
 use super::canonical::strict_value;
 use super::fields::TicketHandle;
-use super::hashing::batch_head;
-use super::map::batch_head_v2;
+use super::map::batch_head_of;
 use super::record::HashedRecord;
 use super::state::{Policy, TicketState};
 use super::tree::verify_inclusion;
@@ -55,18 +54,18 @@ impl BundleBatch {
     /// The `root` its anchor() call carried and its BatchAnchored event
     /// gives back: the log root (v1), or H(0x06 ‖ log root ‖ map root).
     pub fn anchored_root(&self) -> Hash32 {
-        match &self.map_root {
-            Some(m) => super::map::anchored_root_v2(&self.root, m),
-            None => self.root,
-        }
+        super::map::anchored_root(&self.root, self.map_root.as_ref())
     }
 
     /// The head this batch's fields give: v2 when it has a map root.
     pub fn computed_head(&self) -> Hash32 {
-        match &self.map_root {
-            Some(m) => batch_head_v2(self.id, self.first_index, self.count, &self.root, m),
-            None => batch_head(self.id, self.first_index, self.count, &self.root),
-        }
+        batch_head_of(
+            self.id,
+            self.first_index,
+            self.count,
+            &self.root,
+            self.map_root.as_ref(),
+        )
     }
 }
 

@@ -31,12 +31,13 @@ pub struct FraudBatch {
 
 impl FraudBatch {
     pub fn head(&self) -> Hash32 {
-        match &self.map_root {
-            Some(m) => {
-                super::map::batch_head_v2(self.id, self.first_index, self.count, &self.root, m)
-            }
-            None => super::hashing::batch_head(self.id, self.first_index, self.count, &self.root),
-        }
+        super::map::batch_head_of(
+            self.id,
+            self.first_index,
+            self.count,
+            &self.root,
+            self.map_root.as_ref(),
+        )
     }
 }
 

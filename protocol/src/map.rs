@@ -100,6 +100,31 @@ pub fn anchored_root_v2(log_root: &Hash32, map_root: &Hash32) -> Hash32 {
     Hash32(h.finalize().into())
 }
 
+/// The root a batch anchors: its log root (v1, no map root), or the v2
+/// fold of its log and map roots.
+pub fn anchored_root(log_root: &Hash32, map_root: Option<&Hash32>) -> Hash32 {
+    match map_root {
+        Some(m) => anchored_root_v2(log_root, m),
+        None => *log_root,
+    }
+}
+
+/// A batch's head: v1 without a map root, head v2 with one.
+pub fn batch_head_of(
+    batch_id: u64,
+    first_index: u64,
+    count: u64,
+    log_root: &Hash32,
+    map_root: Option<&Hash32>,
+) -> Hash32 {
+    batch_head(
+        batch_id,
+        first_index,
+        count,
+        &anchored_root(log_root, map_root),
+    )
+}
+
 /// Head v2 = the v1 head (§6) over `anchored_root_v2(log_root, map_root)`.
 pub fn batch_head_v2(
     batch_id: u64,

@@ -252,7 +252,8 @@ async fn check_batch(
     };
     // A head v2 anchors H(0x06 ‖ log root ‖ map root): the claim's two
     // roots must fold into the chain's (PROTOCOL.md §15.3).
-    let claimed_anchored = crate::log::anchored_root(&claim.root, claim.map_root.as_ref());
+    let claimed_anchored =
+        crate::protocol::map::anchored_root(&claim.root, claim.map_root.as_ref());
     if (claim.id, claim.first_index, claim.count, claimed_anchored)
         != (id, ev.first_index, ev.count, ev.root)
     {

@@ -27,8 +27,7 @@ use super::saved::SavedWriter;
 use crate::anchor::Chain;
 use crate::protocol::Hash32;
 use crate::protocol::fields::Timestamp;
-use crate::protocol::hashing::batch_head;
-use crate::protocol::map::batch_head_v2;
+use crate::protocol::map::{batch_head_of, batch_head_v2};
 use crate::protocol::state::Policy;
 use crate::protocol::tree;
 
@@ -277,10 +276,7 @@ impl Run {
         let Ok(root) = tree::root(&leaves) else {
             return;
         };
-        let head = match &map_root {
-            Some(m) => batch_head_v2(b.id, b.first_index, count, &root, m),
-            None => batch_head(b.id, b.first_index, count, &root),
-        };
+        let head = batch_head_of(b.id, b.first_index, count, &root, map_root.as_ref());
         if head != chain_head || leaves.len() != b.leaves.len() {
             return;
         }

@@ -210,16 +210,7 @@ impl Batch {
     /// The `root` its `anchor()` call carries and its BatchAnchored event
     /// gives back: the log root for v1, H(0x06 ‖ log root ‖ map root) for v2.
     pub fn anchored_root(&self) -> Hash32 {
-        anchored_root(&self.root, self.map_root.as_ref())
-    }
-}
-
-/// The root a batch anchors: its log root (v1) or the v2 fold of its log
-/// and map roots.
-pub fn anchored_root(root: &Hash32, map_root: Option<&Hash32>) -> Hash32 {
-    match map_root {
-        Some(m) => crate::protocol::map::anchored_root_v2(root, m),
-        None => *root,
+        crate::protocol::map::anchored_root(&self.root, self.map_root.as_ref())
     }
 }
 

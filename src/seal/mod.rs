@@ -14,8 +14,7 @@ use tokio::sync::watch;
 use crate::log::tiles::tiles;
 use crate::log::{NewBatch, Store, StoreError};
 use crate::protocol::fields::Timestamp;
-use crate::protocol::hashing::batch_head;
-use crate::protocol::map::batch_head_v2;
+use crate::protocol::map::batch_head_of;
 use crate::protocol::tree::{BatchTree, ProofError};
 pub use map_state::{MapState, MapStateError};
 
@@ -176,10 +175,7 @@ async fn seal_with(
             None => false,
         };
     let map_root = v2.then(|| after.root());
-    let head = match &map_root {
-        Some(m) => batch_head_v2(id, waiting.first_index, count, &root, m),
-        None => batch_head(id, waiting.first_index, count, &root),
-    };
+    let head = batch_head_of(id, waiting.first_index, count, &root, map_root.as_ref());
     let batch = NewBatch {
         id,
         first_index: waiting.first_index,
