@@ -300,12 +300,17 @@ fn audit_chain(app: &TestApp) -> proofdesk::anchor::Chain {
 
 /// `proofdesk audit` of the app's whole log, with its audit key.
 async fn audit_whole_log(app: &TestApp) -> proofdesk::audit::result::AuditResult {
+    audit_log_served_at(app, &app.url()).await
+}
+
+/// `proofdesk audit` of the app's whole log as `url` serves it.
+async fn audit_log_served_at(app: &TestApp, url: &str) -> proofdesk::audit::result::AuditResult {
     use proofdesk::audit::http::LogClient;
     use proofdesk::audit::progress::ProgressStyle;
     use proofdesk::audit::run::{AuditOptions, ExportLimits};
     proofdesk::audit::run::run(AuditOptions {
-        log: LogClient::new(&app.url(), Some(app.key.clone())).unwrap(),
-        log_url: app.url(),
+        log: LogClient::new(url, Some(app.key.clone())).unwrap(),
+        log_url: url.to_owned(),
         chain: audit_chain(app),
         from: None,
         to: None,
@@ -664,6 +669,7 @@ async fn attack_3_equivocation_yields_a_fraud_proof_that_the_chain_confirms() {
 async fn attack_3_a_map_that_skips_a_ticket_is_caught_by_audit_and_monitor() {
     use proofdesk::audit::http::LogClient;
     use proofdesk::audit::monitor::{DEFAULT_MAX_BATCH_LEAVES, MonitorOptions, Stop};
+    use proofdesk::protocol::fraud::FraudKind;
     use proofdesk::protocol::map::map_key;
     use proofdesk::protocol::map_tree::MapVersion;
     use proofdesk::seal::{MapState, SealPolicy, Sealer, map_state::updates};
@@ -702,11 +708,15 @@ async fn attack_3_a_map_that_skips_a_ticket_is_caught_by_audit_and_monitor() {
     let entries = store.entries(0, batch0.count).await.unwrap();
     let key = map_key(&proofdesk::protocol::fields::TicketHandle::parse(&hidden).unwrap());
     let lying = MapVersion::new().apply_batch(updates(&entries, 0).filter(|(k, _)| *k != key));
-    Sealer::new(store.clone(), policy, Arc::new(MapState::seeded(0, lying)))
-        .seal_once(true)
-        .await
-        .unwrap()
-        .expect("batch 1");
+    Sealer::new(
+        store.clone(),
+        policy,
+        Arc::new(MapState::seeded(0, lying.clone())),
+    )
+    .seal_once(true)
+    .await
+    .unwrap()
+    .expect("batch 1");
     // The node anchors both.
     let chain = audit_chain(&app);
     for _ in 0..120 {
@@ -765,7 +775,123 @@ async fn attack_3_a_map_that_skips_a_ticket_is_caught_by_audit_and_monitor() {
         matches!(monitor(None).await, Stop::CaughtUp(_)),
         "without a key the leaves are checked, not the map"
     );
+    // This node's own code refuses to serve from a map that disagrees with
+    // the records, so the audit has no map proof to turn into a fraud
+    // proof: the map_root failure stands alone.
+    assert!(result.fraud_proofs.is_empty(), "{:?}", result.fraud_proofs);
+
+    // The operator serves bundles from the map it sealed on: the hidden
+    // ticket's bundle shows its events, and a map proof at batch 1 that it
+    // has none. The audit walks the log's map proofs down to that ticket
+    // and writes the record and the proof as a skipped-record fraud proof.
+    let lying_api = serve_from_map(&app, MapState::seeded(0, lying)).await;
+    let served: Bundle = app
+        .http
+        .get(format!("{lying_api}/v1/tickets/{hidden}/proof"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            served.map.as_ref().map(|m| (&m.terminal, m.batch)),
+            Some((
+                proofdesk::protocol::bundle::BundleTerminal::Empty {}
+                    | proofdesk::protocol::bundle::BundleTerminal::Other { .. },
+                1
+            ))
+        ),
+        "{:?}",
+        served.map
+    );
+    let result = audit_log_served_at(&app, &lying_api).await;
+    assert!(result.failures.iter().any(|f| f.kind == "map_root"));
+    let proof = result
+        .fraud_proofs
+        .iter()
+        .find(|p| matches!(p.claim, FraudKind::SkippedRecord { .. }))
+        .unwrap_or_else(|| panic!("a skipped-record proof: {:?}", result.fraud_proofs))
+        .clone();
+    let FraudKind::SkippedRecord {
+        record, map_batch, ..
+    } = &proof.claim
+    else {
+        unreachable!()
+    };
+    assert_eq!(record.record["ticket"], json!(hidden));
+    assert_eq!((record.batch.id, map_batch.id), (0, 1));
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_json(&dir, "skipped.json", &proof);
+    let contract = format!("{:#x}", app.contract);
+    let confirm = |file: String| {
+        let (rpc, contract) = (app.anvil.url(), contract.clone());
+        async move {
+            cli(&[
+                "--fraud-proof",
+                &file,
+                "--rpc",
+                &rpc,
+                "--contract",
+                &contract,
+            ])
+            .await
+        }
+    };
+    let out = confirm(file).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("but the ticket map of batch 1 holds no record of the ticket"),
+        "{}",
+        stdout(&out)
+    );
+    // The map root it names must be the one the chain holds.
+    let mut doctored = serde_json::to_value(&proof).unwrap();
+    doctored["claim"]["map_batch"]["map_root"] = json!(format!("0x{}", "22".repeat(32)));
+    let out = confirm(write_json(&dir, "doctored.json", &doctored)).await;
+    assert_ne!(out.status.code(), Some(0), "{}", stdout(&out));
     app.stop().await;
+}
+
+/// The node's public API over the same store, serving bundles from `map`:
+/// what an operator who lies about the map runs.
+async fn serve_from_map(app: &TestApp, map: proofdesk::seal::MapState) -> String {
+    use proofdesk::api::{AppParts, AppState, router};
+    use proofdesk::prove::LogIdentity;
+    let chain = audit_chain(app);
+    let identity = LogIdentity {
+        chain: proofdesk::protocol::bundle::ChainRef {
+            chain_id: chain.chain_id().await.unwrap(),
+            contract: format!("{:#x}", app.contract),
+            anchorer: format!("{:#x}", chain.anchorer().await.unwrap()),
+        },
+        max_merge_delay_ms: 60_000,
+        policy: Default::default(),
+    };
+    let state = AppState::new(AppParts {
+        store: app.db.store.clone(),
+        key: None,
+        receipts: None,
+        identity,
+        policy: Default::default(),
+        chain: Some(chain),
+        metrics: Default::default(),
+        public_rpc: None,
+        limits: Arc::new(proofdesk::api::limits::RateLimits::new(Default::default())),
+        bundle_tags: Default::default(),
+        map: Arc::new(map),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
+    url
 }
 
 // ---------------------------------------------------------------- attack 4
@@ -1050,6 +1176,7 @@ async fn every_attack_case_gets_its_verdict_class_from_the_cli() {
         Class::Consistent,
         Class::Invalid,
         Class::Pending,
+        Class::Absent,
         Class::Error,
     ] {
         assert!(

@@ -174,7 +174,14 @@ pub fn check_offline(bundle: &Bundle) -> OfflineReport {
     problems.extend(head_versions_in_order(
         bundle.batches.iter().map(|b| (b.id, b.map_root.is_some())),
     ));
-    if bundle.events.is_empty() {
+    // No events: only a proof of the ticket's absence at B says anything
+    // (§15.4, absence bundles); the map check below checks that proof.
+    let proves_absence = bundle.version == BUNDLE_V2
+        && bundle
+            .map
+            .as_ref()
+            .is_some_and(|m| !matches!(m.terminal, BundleTerminal::Tip {}));
+    if bundle.events.is_empty() && !proves_absence {
         problems.push("the bundle has no events".into());
     }
     let mut batches: HashMap<u64, &BundleBatch> = HashMap::new();
@@ -368,5 +375,127 @@ pub fn check_offline(bundle: &Bundle) -> OfflineReport {
         states,
         batches_used,
         map,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::map::{Terminal, Tip, map_key};
+    use crate::map_tree::MapVersion;
+
+    fn handle(n: u8) -> TicketHandle {
+        TicketHandle::from_random([n; 16])
+    }
+
+    /// A v2 bundle for `ticket` with no events, proving its map entry at
+    /// batch 3 of a map that holds three other tickets.
+    fn absence_bundle(ticket: &TicketHandle) -> Bundle {
+        let map = MapVersion::new().apply_batch((1..=3).map(|n| {
+            let tip = Tip {
+                seq: 0,
+                leaf: Hash32([n; 32]),
+                index: u64::from(n),
+                batch: 3,
+            };
+            (map_key(&handle(n)), tip)
+        }));
+        let mut batch = BundleBatch {
+            id: 3,
+            first_index: 0,
+            count: 4,
+            root: Hash32([9; 32]),
+            head: Hash32::ZERO,
+            tx: None,
+            block: Some(12),
+            status: "final".into(),
+            map_root: Some(map.root()),
+        };
+        batch.head = batch.computed_head();
+        let proof = map.prove_key(&map_key(ticket));
+        let terminal = match proof.terminal {
+            Terminal::Tip { .. } => BundleTerminal::Tip {},
+            Terminal::Empty {} => BundleTerminal::Empty {},
+            Terminal::Other { key, tip } => BundleTerminal::Other { key, tip },
+        };
+        Bundle {
+            version: BUNDLE_V2,
+            ticket: ticket.clone(),
+            chain: ChainRef {
+                chain_id: 31337,
+                contract: "0x0000000000000000000000000000000000000001".into(),
+                anchorer: "0x0000000000000000000000000000000000000002".into(),
+            },
+            max_merge_delay_ms: 60_000,
+            policy: Policy::default(),
+            batches: vec![batch],
+            events: vec![],
+            map: Some(BundleMap {
+                batch: 3,
+                siblings: proof.siblings,
+                terminal,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_handle_the_map_does_not_hold_gets_an_absence_bundle_that_checks_out() {
+        let b = absence_bundle(&handle(7));
+        let report = check_offline(&b);
+        assert!(report.ok(), "{:?}", report.problems);
+        assert_eq!(
+            report.map,
+            Some(MapCheck {
+                batch: 3,
+                tip_seq: None
+            })
+        );
+        assert_eq!(report.batches_used, vec![3]);
+    }
+
+    #[test]
+    fn no_events_without_a_proof_of_absence_is_refused() {
+        let no_events = |b: &Bundle| {
+            check_offline(b)
+                .problems
+                .iter()
+                .any(|p| p == "the bundle has no events")
+        };
+        // Without a map, or as v1: nothing is proven.
+        let mut b = absence_bundle(&handle(7));
+        b.map = None;
+        assert!(no_events(&b));
+        let mut b = absence_bundle(&handle(7));
+        b.version = BUNDLE_V1;
+        assert!(no_events(&b));
+        // A tip terminal with no event to be the tip.
+        let b = absence_bundle(&handle(1));
+        assert!(matches!(
+            b.map.as_ref().unwrap().terminal,
+            BundleTerminal::Tip {}
+        ));
+        let r = check_offline(&b);
+        assert!(no_events(&b), "{:?}", r.problems);
+        assert!(r.map.is_none());
+        // A held handle's proof turned into an absence: the root differs.
+        let mut b = absence_bundle(&handle(1));
+        b.map.as_mut().unwrap().terminal = BundleTerminal::Empty {};
+        assert!(!check_offline(&b).ok());
+    }
+
+    #[test]
+    fn a_doctored_absence_proof_is_refused() {
+        let mut b = absence_bundle(&handle(7));
+        let m = b.map.as_mut().unwrap();
+        let s = m
+            .siblings
+            .iter_mut()
+            .flatten()
+            .next()
+            .expect("a non-empty sibling");
+        s.0[0] ^= 1;
+        let r = check_offline(&b);
+        assert!(!r.ok());
+        assert!(r.map.is_none());
     }
 }

@@ -199,6 +199,33 @@ impl MapVersion {
         out
     }
 
+    /// An entry of the subtree beside `key`'s path at `depth`: the one
+    /// whose keys share `key`'s first `depth` bits and differ in bit
+    /// `depth`. None when that subtree is Empty, or when `key`'s path ends
+    /// above `depth`. With no depth given: any entry of the map. An auditor
+    /// whose replay disagrees with a log's proof walks down to the entry
+    /// that differs with it (`proofdesk audit`, skipped records).
+    pub fn entry_beside(&self, key: &Hash32, depth: Option<usize>) -> Option<(Hash32, Tip)> {
+        let mut node = self.root.as_deref()?;
+        if let Some(depth) = depth {
+            for level in 0..=depth {
+                let Node::Inner { left, right, .. } = node else {
+                    return None;
+                };
+                let toward = key_bit(key, level) != (level == depth);
+                node = if toward { right } else { left }.as_deref()?;
+            }
+        }
+        loop {
+            match node {
+                Node::Leaf { key, tip, .. } => return Some((*key, *tip)),
+                Node::Inner { left, right, .. } => {
+                    node = left.as_deref().or(right.as_deref())?;
+                }
+            }
+        }
+    }
+
     /// The proof for `key`: its tip, or its absence (§15.4).
     pub fn prove_key(&self, key: &Hash32) -> MapProof {
         let mut top_down: Vec<Option<Hash32>> = Vec::new();
@@ -266,6 +293,29 @@ mod tests {
             leaf: crate::hashing::sha256(&i.to_be_bytes()),
             index: i,
             batch,
+        }
+    }
+
+    #[test]
+    fn the_entry_beside_a_path_is_under_the_sibling_the_proof_gives() {
+        let v = MapVersion::new().apply_batch((0..300).map(|i| (map_key(&handle(i)), tip(i, 0))));
+        assert!(MapVersion::new().entry_beside(&EMPTY, None).is_none());
+        assert!(v.entry_beside(&EMPTY, None).is_some());
+        for i in [0, 7, 299, 1000] {
+            let k = map_key(&handle(i));
+            let top_down: Vec<Option<Hash32>> =
+                v.prove_key(&k).siblings.into_iter().rev().collect();
+            for (d, sibling) in top_down.iter().enumerate() {
+                let beside = v.entry_beside(&k, Some(d));
+                assert_eq!(beside.is_some(), sibling.is_some(), "key {i} depth {d}");
+                if let Some((other, t)) = beside {
+                    assert!((0..d).all(|b| key_bit(&other, b) == key_bit(&k, b)));
+                    assert_ne!(key_bit(&other, d), key_bit(&k, d));
+                    assert_eq!(v.get_key(&other), Some(t));
+                }
+            }
+            // Below the path's end there is nothing beside it.
+            assert!(v.entry_beside(&k, Some(top_down.len())).is_none());
         }
     }
 

@@ -35,10 +35,10 @@ pub struct BatchPath {
 #[utoipa::path(get, path = "/v1/tickets/{handle}/proof", tag = "public",
     params(HandlePath),
     responses(
-        (status = 200, description = "The bundle, with a strong ETag (the SHA-256 of its bytes) and Cache-Control for shared caches", body = Bundle),
+        (status = 200, description = "The bundle, with a strong ETag (the SHA-256 of its bytes) and Cache-Control for shared caches. For a handle the log never created, once a head v2 batch is final: a bundle with no events and the proof of the handle's absence from the ticket map at that batch (PROTOCOL §15.4)", body = Bundle),
         (status = 304, description = "Not modified: the bundle is still the one whose ETag was sent in If-None-Match"),
         (status = 400, description = "Malformed handle", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such ticket", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such ticket, and no final head v2 batch yet to prove its absence at", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn proof(
     State(app): State<AppState>,
@@ -77,7 +77,10 @@ pub async fn proof(
     let bundle = crate::prove::bundle(app.store.as_ref(), &app.identity, &app.map, &ticket)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("ticket {ticket} not found")))?;
-    let settled = bundle.events.iter().all(|e| e.batch.is_some())
+    // An absence bundle is not remembered: any handle can be asked for,
+    // and the tags are kept per ticket.
+    let settled = !bundle.events.is_empty()
+        && bundle.events.iter().all(|e| e.batch.is_some())
         && bundle.batches.iter().all(|b| b.status == "final");
     let events = bundle.events.len() as u64;
     let body = serde_json::to_vec(&bundle).map_err(|e| ApiError::Internal(e.to_string()))?;

@@ -195,6 +195,9 @@ pub struct Checker {
     /// from a copy's own map (`seed_map`).
     #[serde(default)]
     map_known: bool,
+    /// The last batch applied to `map`.
+    #[serde(default)]
+    map_batch: Option<u64>,
     /// Head v2 batches whose map root could not be replayed (the audit did
     /// not start at index 0): their records are verified, their map not.
     #[serde(default)]
@@ -282,6 +285,7 @@ impl Checker {
             check_paths: true,
             map: MapVersion::new(),
             map_known: first_index == 0,
+            map_batch: None,
             maps_not_replayed: 0,
             equivocations: Vec::new(),
         }
@@ -297,6 +301,11 @@ impl Checker {
     /// The ticket map after the batches closed so far, while it is known.
     pub fn map(&self) -> Option<&MapVersion> {
         self.map_known.then_some(&self.map)
+    }
+
+    /// The replayed map with the id of the batch it stands after.
+    pub fn map_at(&self) -> Option<(u64, &MapVersion)> {
+        Some((self.map_batch?, self.map()?))
     }
 
     /// Continues a log another copy holds up to `next_index`: a ticket's
@@ -426,6 +435,7 @@ impl Checker {
         }
         let map_root = self.map_known.then(|| {
             self.map = self.map.apply_batch(open.map_updates);
+            self.map_batch = Some(id);
             self.map.root()
         });
         Some(ClosedBatch {

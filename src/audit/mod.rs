@@ -15,6 +15,7 @@ pub mod anchors;
 pub mod chain_view;
 pub mod check;
 pub mod csv;
+pub mod fraud;
 pub mod html;
 pub mod http;
 pub mod kpi;

@@ -451,15 +451,17 @@ pub async fn run(opts: AuditOptions) -> anyhow::Result<AuditResult> {
             .saturating_sub(run.state.coverage.first_index),
     );
     progress.finish();
-    let fraud_proofs = run.fraud_proofs().await;
+    let fraud_proofs = super::fraud::proofs(super::fraud::Found {
+        log: &run.opts.log,
+        checker: &run.checker,
+        chain_id: run.view.chain_id,
+        contract: run.opts.chain.contract,
+    })
+    .await;
     let mut result = run.into_result(stopped, not_yet_anchored, started.elapsed())?;
     result.fraud_proofs = fraud_proofs;
     Ok(result)
 }
-
-/// At most this many fraud proofs are built per run: one is enough to
-/// show a log broke its promise, and each costs two reads from the log.
-const FRAUD_PROOFS_KEPT: usize = 10;
 
 /// Where a run starts: the resume file's state, with the saved audit
 /// reopened at its mark; or a fresh state over the range the chain defines.
@@ -526,63 +528,6 @@ async fn start(
 }
 
 impl Run {
-    /// A fraud proof for each equivocation the audit found whose two
-    /// batches verified against the chain: both records, as the log
-    /// exports them, with their paths and batches (PROTOCOL.md §15.7).
-    async fn fraud_proofs(&self) -> Vec<crate::protocol::fraud::FraudProof> {
-        use crate::protocol::fraud::{FRAUD_PROOF_VERSION, FraudKind, FraudProof, check};
-        let mut out = Vec::new();
-        for (a, b) in self.checker.equivocations.iter().take(FRAUD_PROOFS_KEPT) {
-            let (Some(ra), Some(rb)) = (
-                self.anchored_record(*a).await,
-                self.anchored_record(*b).await,
-            ) else {
-                continue;
-            };
-            let proof = FraudProof {
-                fraud_proof: FRAUD_PROOF_VERSION,
-                chain_id: self.view.chain_id,
-                contract: format!("{:#x}", self.opts.chain.contract),
-                claim: FraudKind::Equivocation { records: [ra, rb] },
-            };
-            // Only what checks out offline is handed out.
-            match check(&proof) {
-                Ok(_) => out.push(proof),
-                Err(e) => tracing::warn!(a, b, error = %e, "no fraud proof for this equivocation"),
-            }
-        }
-        out
-    }
-
-    /// The record at `index` as the log exports it, with its path, in a
-    /// batch that verified against the chain; None otherwise.
-    async fn anchored_record(&self, index: u64) -> Option<crate::protocol::fraud::AnchoredRecord> {
-        let batch = self
-            .checker
-            .verified_batches
-            .iter()
-            .find(|b| index >= b.first_index && index - b.first_index < b.count)?;
-        let (resp, _) = self
-            .opts
-            .log
-            .export(&format!("from={index}&to={}", index + 1))
-            .await
-            .ok()?;
-        let text = resp.text().await.ok()?;
-        let line = Line::parse(text.lines().next()?).ok()?;
-        Some(crate::protocol::fraud::AnchoredRecord {
-            record: line.record,
-            batch: crate::protocol::fraud::FraudBatch {
-                id: batch.id,
-                first_index: batch.first_index,
-                count: batch.count,
-                root: batch.root,
-                map_root: batch.map_root,
-            },
-            path: line.path?,
-        })
-    }
-
     /// Streams the export to its end (or to where the log stopped: the
     /// reason is returned), then checks the batch the last record closed.
     async fn drive(&mut self, progress: &mut Progress) -> anyhow::Result<Option<String>> {

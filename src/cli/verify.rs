@@ -36,7 +36,9 @@ Exit status (the verdict class, docs/PROTOCOL.md §13.1):
   2  error       could not verify: unreadable input, an RPC down, a bundle over
                  --max-bundle-bytes, no contract to check against, bad arguments
   3  consistent  every check passes, but the contract came from the bundle
-                 (--trust-bundle-contract): not independently checked";
+                 (--trust-bundle-contract): not independently checked
+  4  absent      a bundle with no events whose ticket map proof, at a batch
+                 anchored on chain, shows the log had no record of the handle";
 
 #[derive(clap::Args)]
 #[command(after_help = EXIT_CODES)]

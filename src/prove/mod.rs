@@ -124,8 +124,10 @@ fn map_proof(ticket: &TicketHandle, at: &Batch, map: &MapVersion) -> BundleMap {
     }
 }
 
-/// The ticket's bundle, or None for an unknown handle. With the map
-/// proof at the latest final head v2 batch, when there is one (bundle v2).
+/// The ticket's bundle, with the map proof at the latest final head v2
+/// batch when there is one (bundle v2). A handle the log never created
+/// gets the proof of its absence at that batch, with no events (§15.4);
+/// None while no head v2 batch is final, when there is nothing to prove.
 pub async fn bundle(
     store: &dyn Store,
     identity: &LogIdentity,
@@ -139,7 +141,7 @@ pub async fn bundle(
         events: stored,
         batches,
     } = store.ticket_proof(ticket).await?;
-    if stored.is_empty() && store.ticket(ticket).await?.is_none() {
+    if stored.is_empty() && point.is_none() && store.ticket(ticket).await?.is_none() {
         return Ok(None);
     }
     let mut events = Vec::with_capacity(stored.len());

@@ -38,6 +38,7 @@ pub enum Class {
     Consistent,
     Invalid,
     Pending,
+    Absent,
     Error,
 }
 
@@ -48,6 +49,7 @@ impl Class {
             Class::Consistent => "consistent",
             Class::Invalid => "invalid",
             Class::Pending => "pending",
+            Class::Absent => "absent",
             Class::Error => "error",
         }
     }
@@ -59,6 +61,7 @@ impl Class {
             Class::Invalid | Class::Pending => 1,
             Class::Error => 2,
             Class::Consistent => 3,
+            Class::Absent => 4,
         }
     }
 
@@ -68,6 +71,7 @@ impl Class {
             Class::Consistent,
             Class::Invalid,
             Class::Pending,
+            Class::Absent,
             Class::Error,
         ]
         .into_iter()
@@ -343,6 +347,9 @@ pub struct World {
     pub b: String,
     pub bundle_a: Bundle,
     pub bundle_b: Bundle,
+    /// A handle the log never created, and the log's proof of its absence.
+    pub absent: String,
+    pub absent_bundle: Bundle,
     /// The answer of POST …/events for A's first event, as saved.
     pub answer_a0: Value,
     /// A's history rewritten ("rejected") and anchored on the operator's
@@ -404,6 +411,8 @@ impl World {
         .await;
         let bundle_a = app.complete_bundle(&a).await;
         let bundle_b = app.anchored_bundle(&b).await;
+        let absent = "tk_0123456789abcdef0123456789abcdef".to_owned();
+        let absent_bundle = app.bundle(&absent).await;
         let url = app.anvil.url();
 
         // The operator's chain: a fresh anvil where the first deployment of
@@ -489,6 +498,8 @@ impl World {
             b,
             bundle_a,
             bundle_b,
+            absent,
+            absent_bundle,
             answer_a0,
             forged_on_operator_chain,
             side_contract: side.contract,
@@ -599,6 +610,39 @@ impl World {
             Class::Invalid,
         );
         c.says = s(&["as this ticket's latest record", "INVALID"]);
+        cases.push(c);
+
+        // Issue 26: a handle the log never created. The map proves it
+        // absent at the latest final batch: evidence, not "verified"; with
+        // the map stripped, an empty bundle proves nothing.
+        let mut c = base(
+            "absent-handle",
+            "issue 26: a handle the log never created gets a proof of its absence",
+            "404, nothing to check",
+            &self.absent,
+            json_of(&self.absent_bundle),
+            typed(published),
+            Class::Absent,
+        );
+        c.says = s(&[
+            "ABSENT",
+            "holds no record of this handle",
+            "proofdesk audit",
+        ]);
+        c.never_says = s(&["VALID", "✗"]);
+        cases.push(c);
+        let mut c = base(
+            "absent-handle-map-stripped",
+            "issue 26: an empty bundle without its proof of absence",
+            "404, nothing to check",
+            &self.absent,
+            with(self.absent_bundle.clone(), &|b| {
+                b.map = None;
+            }),
+            typed(published),
+            Class::Invalid,
+        );
+        c.says = s(&["the bundle has no events", "INVALID"]);
         cases.push(c);
 
         // §1: the contract named by the log/bundle is not enough.

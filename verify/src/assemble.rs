@@ -97,12 +97,17 @@ pub(super) fn build(inputs: Inputs) -> VerifyReport {
     // Only a bundle that passed every check proves a prefix complete.
     let complete_through_seq = anchored_through.filter(|_| checks_pass);
     let complete_as_of = map_at.filter(|_| checks_pass);
+    // No events, and an anchored map that has none: the handle's absence
+    // is proven, which is not "nothing anchored yet".
+    let absent = bundle.events.is_empty() && complete_as_of.is_some_and(|c| c.tip_seq.is_none());
     let bring = what_to_bring(contract_source, facts);
-    let verdict = match (checks_pass, unproven, bring.is_empty()) {
-        (false, _, _) => Verdict::Invalid,
-        (true, true, _) => Verdict::Pending,
-        (true, false, true) => Verdict::Valid,
-        (true, false, false) => Verdict::Consistent,
+    let verdict = match (checks_pass, absent, unproven, bring.is_empty()) {
+        (false, _, _, _) => Verdict::Invalid,
+        (true, true, _, true) => Verdict::Absent,
+        (true, true, _, false) => Verdict::Consistent,
+        (true, false, true, _) => Verdict::Pending,
+        (true, false, false, true) => Verdict::Valid,
+        (true, false, false, false) => Verdict::Consistent,
     };
 
     let caveats = caveats(Caveats {

@@ -96,6 +96,7 @@ pub(super) fn caveats(c: Caveats) -> Vec<String> {
                 " (this bundle carries no ticket map proof, PROTOCOL.md §15)"
             }
         )),
+        (None, Some(c)) if events.is_empty() && c.tip_seq.is_none() => caveats.push(absent_words(&c)),
         (None, _) => caveats.push(format!(
             "no event of this ticket is anchored yet, so nothing can be verified: \
              check again after the anchoring deadline{}",
@@ -126,6 +127,9 @@ pub(super) fn caveats(c: Caveats) -> Vec<String> {
         ));
     }
     caveats.push(time_limits(mmd, bundle.max_merge_delay_ms, max_lag, events));
+    if events.is_empty() {
+        return caveats;
+    }
     caveats.push(match complete_as_of {
         Some(c) if c.tip_seq.is_some() => format!(
             "the history shown is the only one that can pass as this ticket's as of batch {}: it is the hash chain \
@@ -141,6 +145,41 @@ pub(super) fn caveats(c: Caveats) -> Vec<String> {
     caveats
 }
 
+/// "Absent as of batch B" in words, with what it rests on (§15.4, §15.5).
+fn absent_words(c: &Completeness) -> String {
+    format!(
+        "the ticket map that batch {b}'s head commits (anchored in block {block} at {time}) holds no record of this          handle: the log had anchored nothing for it by then. A receipt for this handle whose deadline had passed          by then is evidence of a broken promise: keep it with this result.{later} {honesty}",
+        b = c.batch,
+        block = c.block,
+        time = block_time(c.time),
+        later = later_words(c),
+        honesty = MAP_HONESTY,
+    )
+}
+
+/// What "complete as of" and "absent as of" rest on (§15.5).
+const MAP_HONESTY: &str = "This rests on the log's ticket map being honest, which no bundle shows:     anyone can check it by replaying the whole log (proofdesk audit --log <the log's URL> --rpc <your RPC>     --contract <the contract>)";
+
+/// Events anchored after B, when the chain has later batches.
+fn later_words(c: &Completeness) -> String {
+    match c.later_batch_on_chain {
+        Some(l) => format!(
+            " The chain has anchored batches up to {l} since: events anchored after batch {} are not ruled out \
+             (ask the log for a fresher bundle)",
+            c.batch
+        ),
+        None => String::new(),
+    }
+}
+
+/// A block's time (seconds), as a timestamp.
+fn block_time(secs: u64) -> String {
+    i64::try_from(secs)
+        .ok()
+        .and_then(|t| Timestamp::from_millis(t.saturating_mul(1000)))
+        .map_or_else(|| format!("time {secs}"), |t| t.to_string())
+}
+
 /// "Complete as of batch B" in words, with what it rests on (§15.5).
 fn complete_as_of_words(k: u64, c: &Completeness) -> String {
     let tip = match c.tip_seq {
@@ -148,26 +187,15 @@ fn complete_as_of_words(k: u64, c: &Completeness) -> String {
         Some(t) => format!("seq {t} is"),
         None => "no event is".into(),
     };
-    let later = match c.later_batch_on_chain {
-        Some(l) => format!(
-            " The chain has anchored batches up to {l} since: events anchored after batch {} are not ruled out \
-             (ask the log for a fresher bundle)",
-            c.batch
-        ),
-        None => String::new(),
-    };
-    let time = i64::try_from(c.time)
-        .ok()
-        .and_then(|t| Timestamp::from_millis(t.saturating_mul(1000)))
-        .map_or_else(|| format!("time {}", c.time), |t| t.to_string());
     format!(
         "events seq 0 through {k} are anchored, and the history is complete as of batch {b} (anchored in block {block} \
          at {time}): the ticket map that batch {b}'s head commits says {tip} this ticket's latest record, so no record \
-         anchored by then is withheld.{later} This rests on the log's ticket map being honest, which no bundle shows: \
-         anyone can check it by replaying the whole log (proofdesk audit --log <the log's URL> --rpc <your RPC> \
-         --contract <the contract>)",
+         anchored by then is withheld.{later} {honesty}",
         b = c.batch,
         block = c.block,
+        time = block_time(c.time),
+        later = later_words(c),
+        honesty = MAP_HONESTY,
     )
 }
 

@@ -112,8 +112,23 @@ impl VerifyReport {
                 "  ✗ {r}: this receipt could not be used, and the verdict does not rest on it"
             );
         }
-        match self.verdict {
-            Verdict::Valid | Verdict::Consistent => {
+        let absent_at = self
+            .complete_as_of
+            .filter(|c| self.events.is_empty() && c.tip_seq.is_none());
+        match (self.verdict, absent_at) {
+            (Verdict::Absent | Verdict::Consistent, Some(c)) => {
+                let _ = writeln!(
+                    out,
+                    "Status: no record of this handle in the log as of batch {}{}",
+                    c.batch,
+                    if self.verdict == Verdict::Consistent {
+                        ", as the log itself claims it"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            (Verdict::Valid | Verdict::Consistent, _) => {
                 let _ = writeln!(
                     out,
                     "Status (from anchored events{}): {}{}{}",
@@ -133,10 +148,11 @@ impl VerifyReport {
                         .unwrap_or_default()
                 );
             }
-            Verdict::Pending => {
+            (Verdict::Pending, _) => {
                 let _ = writeln!(out, "Status: not yet anchored, so not yet established");
             }
-            Verdict::Invalid | Verdict::Error => {
+            // Absent always has its batch (assemble.rs).
+            (Verdict::Invalid | Verdict::Error | Verdict::Absent, _) => {
                 let _ = writeln!(
                     out,
                     "Status: not established (the bundle failed verification; nothing it claims is shown as fact)"
@@ -170,6 +186,11 @@ impl VerifyReport {
                 "NOT YET ANCHORED: no event of this ticket is anchored yet; nothing is proven or disproven"
                     .to_owned()
             }
+            Verdict::Absent => format!(
+                "ABSENT: the ticket map of batch {}, anchored on chain, holds no record of this handle; \
+                 checked with a contract and an RPC of your own",
+                absent_at.map_or(0, |c| c.batch)
+            ),
             Verdict::Invalid | Verdict::Error => "INVALID: see ✗ above".to_owned(),
         };
         let _ = writeln!(

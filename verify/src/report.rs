@@ -24,6 +24,11 @@ pub enum Verdict {
     Invalid,
     /// The checks pass, but nothing is anchored yet.
     Pending,
+    /// The checks pass, the bundle has no events, and the ticket map of a
+    /// batch anchored on chain proves the handle absent (PROTOCOL.md §15.4),
+    /// with a contract and an RPC of the user's own: the log had recorded
+    /// nothing for this handle by then.
+    Absent,
     /// Could not verify (an RPC down, unreadable input). Never in a report:
     /// the CLI prints it for an error.
     Error,
@@ -36,18 +41,20 @@ impl Verdict {
             Verdict::Consistent => "consistent",
             Verdict::Invalid => "invalid",
             Verdict::Pending => "pending",
+            Verdict::Absent => "absent",
             Verdict::Error => "error",
         }
     }
 
     /// `proofdesk verify`'s exit status. Pending keeps the code it always
-    /// had (1: not valid); `consistent` has its own, 3.
+    /// had (1: not valid); `consistent` has its own, 3, and `absent` 4.
     pub fn exit_code(self) -> u8 {
         match self {
             Verdict::Valid => 0,
             Verdict::Invalid | Verdict::Pending => 1,
             Verdict::Error => 2,
             Verdict::Consistent => 3,
+            Verdict::Absent => 4,
         }
     }
 }
@@ -189,6 +196,7 @@ mod tests {
         assert_eq!(Verdict::Pending.exit_code(), 1, "kept from before classes");
         assert_eq!(Verdict::Error.exit_code(), 2);
         assert_eq!(Verdict::Consistent.exit_code(), 3);
+        assert_eq!(Verdict::Absent.exit_code(), 4);
     }
 }
 

@@ -407,10 +407,16 @@ function verdictText(L, r) {
       return r.pending ? t(L, "verdict_valid_pending", { n: r.pending }) : t(L, "verdict_valid");
     case "consistent": {
       const what = r.untrusted.length === 2 ? "what_both" : r.untrusted[0] === "contract" ? "what_contract" : "what_rpc";
+      // An absence bundle has no steps: what the log claims is the absence.
+      if (r.absence && r.complete_as_of) return t(L, "verdict_consistent_absent", { what: t(L, what), b: r.complete_as_of.batch });
       return t(L, "verdict_consistent", { what: t(L, what) });
     }
+    case "absent": {
+      const c = r.complete_as_of;
+      return t(L, "verdict_absent", { b: c.batch, block: c.block, time: fmtTime(c.time * 1000) });
+    }
     case "pending":
-      return t(L, "verdict_pending");
+      return r.absence ? t(L, "verdict_pending_absent", { b: r.map_batch }) : t(L, "verdict_pending");
     case "error":
       return t(L, "verdict_error", { reason: r.error ? say(L, r.error) : "?" });
     default:
@@ -463,7 +469,11 @@ function render(r) {
   const outcome = h("section", { id: "outcome" }, h("h2", {}, t(L, "outcome_h")));
   const first = r.events[0] && r.events[0].record;
   if (first) outcome.append(h("p", { class: "kind" }, t(L, r.complaint ? "kind_complaint" : "kind_request")));
-  if (!r.state) {
+  if (!r.state && r.absence && r.complete_as_of) {
+    // An absence bundle that passed: no status, as the log has no record.
+    if (r.verdict === "consistent") outcome.append(h("p", { class: "claimed" }, t(L, "outcome_claimed")));
+    outcome.append(h("p", { class: "status" }, t(L, "status_absent")));
+  } else if (!r.state) {
     const key = r.verdict === "pending" ? "status_pending" : r.verdict === "error" ? "status_error" : "status_not_established";
     outcome.append(h("p", { class: "status" }, t(L, key)));
   } else {
@@ -545,6 +555,7 @@ function render(r) {
       ),
     );
   }
+  if (!list.childElementCount) list.append(h("li", { class: "none" }, t(L, "timeline_none")));
   out.append(h("h2", {}, t(L, "timeline_h")), list);
 
   // Completeness and the caveats, always (as `proofdesk verify` states them).
@@ -552,7 +563,8 @@ function render(r) {
   const asOf = completeness(L, r);
   if (asOf) comp.append(asOf);
   const c = r.complete_as_of;
-  comp.append(h("p", { class: "equivocation", id: "equivocation" }, c && c.tip_seq !== null && c.tip_seq !== undefined ? t(L, "equivocation_map", { b: c.batch }) : t(L, "equivocation")));
+  // An absence bundle shows no event, so no other version of one to rule out.
+  if (!r.absence) comp.append(h("p", { class: "equivocation", id: "equivocation" }, c && c.tip_seq !== null && c.tip_seq !== undefined ? t(L, "equivocation_map", { b: c.batch }) : t(L, "equivocation")));
   if (r.receipts_through !== null) comp.append(h("p", {}, t(L, "receipts_found", { r: r.receipts_through + 1 })));
   if (r.mmd) comp.append(h("p", { class: "mmd", id: "mmd-bound", "data-source": r.mmd.source }, mmdSentence(L, r.mmd)));
   out.append(comp);
@@ -606,9 +618,15 @@ function render(r) {
 function completeness(L, r) {
   const c = r.complete_as_of;
   if (r.complete_through === null) {
-    // Nothing anchored yet; the map can still prove the ticket absent at B.
+    // No event anchored (an absence bundle has none); the map can still
+    // prove the ticket absent at B: one statement, with what it rests on.
     if (!c || c.tip_seq !== null) return null;
-    return h("p", { class: "complete", id: "map-absent" }, t(L, "map_absent", { b: c.batch, block: c.block }));
+    const words = [
+      t(L, "map_absent", { b: c.batch, block: c.block, time: fmtTime(c.time * 1000) }),
+      c.later_batch !== null ? t(L, "map_later", { l: c.later_batch, b: c.batch }) : null,
+      t(L, "map_honesty"),
+    ];
+    return h("p", { class: "complete", id: "map-absent", "data-batch": c.batch }, words.filter(Boolean).join(L === "zh" ? "" : " "));
   }
   const k = r.complete_through + 1;
   if (!c) {

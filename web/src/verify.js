@@ -10,6 +10,12 @@
 // Bundle v2 (§15.4) adds the ticket's map proof at a batch B: once it holds
 // and B is anchored with the bundle's head v2, the history is complete as
 // of B (protocol/src/bundle_map.rs, verify/src/assemble.rs).
+//
+// An absence bundle is a bundle v2 with no events whose map proof shows
+// the ticket absent at a batch B (terminal `empty` or `other`): the log's
+// answer for a handle it never created. Once B is anchored with its head
+// v2, the ticket map holds no record of the handle as of B: the verdict
+// `absent`.
 
 import { parseStrict, isObject, isUint, JsonError } from "./json.js";
 import { batchHead, contentCommitment, isHash, ZERO_HASH } from "./hash.js";
@@ -134,6 +140,14 @@ function versionFindings(b) {
   return out;
 }
 
+/// Whether the bundle is an absence bundle (see the top of this file): v2,
+/// no events, and a map member whose terminal proves absence. Only then is
+/// a bundle with no events read further than `no_events`; the proof itself
+/// is checked by checkMap like any other.
+const isAbsenceBundle = (b) =>
+  b.version === 2 && b.events.length === 0 && b.map !== null &&
+  (b.map.terminal.kind === "empty" || b.map.terminal.kind === "other");
+
 /// Checks bundle v2's map proof against batch B's map root, offline
 /// (bundle_map.rs check_map): {batch, tip_seq} once it holds (tip_seq null:
 /// the map proves the ticket absent at B), else null with the finding in
@@ -257,7 +271,18 @@ function resolveRpcs(opts) {
  *   maxMergeDelaySeconds  the user's own MMD, or null
  *   fetchImpl       optional fetch for the RPC
  *   onProgress      optional (done, total) while events are checked
- * The report's `verdict` is valid | consistent | invalid | pending | error.
+ * The report's `verdict` is one of
+ *   valid       every check passed on a contract and RPC the user brought;
+ *   consistent  every check passed, but the contract or every RPC came only
+ *               from the log or a link (`untrusted` names which);
+ *   absent      an absence bundle (`absence`) passed every check on a contract
+ *               and RPC the user brought, and its batch B is anchored: the
+ *               ticket map holds no record of the handle as of B
+ *               (`complete_as_of`, with tip_seq null);
+ *   pending     every check passed, nothing is anchored yet (no event, or for
+ *               an absence bundle its batch B): nothing is established;
+ *   invalid     a check failed, or a receipt is evidence against the log;
+ *   error       the check could not run (no contract, no RPC, RPC failure…).
  */
 export async function verify(opts) {
   const report = {
@@ -284,6 +309,8 @@ export async function verify(opts) {
     broken_promises: 0,
     backdated: 0,
     complete_through: null,
+    // An absence bundle: v2, no events, a map proof of absence (offline shape).
+    absence: false,
     // Bundle v2 (§15.4): whether it carries a map proof, at which batch;
     // what the proof showed offline; complete as of B once B is anchored.
     map_batch: null,
@@ -326,7 +353,10 @@ export async function verify(opts) {
 
   // (a) version, and the batches' head versions; the ticket the user asked for.
   P.push(...versionFindings(b));
-  if (b.events.length === 0) P.push(f("no_events"));
+  // No events: only an absence bundle says anything (its map proof is
+  // checked below); any other is refused, a map naming a tip included.
+  report.absence = isAbsenceBundle(b);
+  if (b.events.length === 0 && !report.absence) P.push(f("no_events"));
   if (opts.expectedTicket && opts.expectedTicket !== b.ticket) {
     P.push(f("wrong_ticket", { got: b.ticket, expected: opts.expectedTicket }));
   }
@@ -809,12 +839,15 @@ function finish(report) {
     if (e.batch !== null && e.ok) k = e.seq;
     else break;
   }
-  // No event anchored yet: nothing is proven (not valid, not evidence either).
-  report.unproven = k < 0;
+  // An absence bundle whose proof held offline (the map's terminal is no tip).
+  const absent = report.absence && report.events.length === 0 && report.map !== null && report.map.tip_seq === null;
+  // No event anchored yet: nothing is proven (not valid, not evidence
+  // either); for an absence bundle, nothing until its batch B is anchored.
+  report.unproven = absent ? !report.map_anchored : k < 0;
   const evidence = report.receipts.flatMap((r) => r.evidence);
   const failed =
     report.problems.length > 0 || !eventsOk || evidence.length > 0 || report.disclosures.some((d) => !d.ok);
-  report.checks_pass = report.ran && !failed && report.events.length > 0;
+  report.checks_pass = report.ran && !failed && (report.events.length > 0 || absent);
   report.trust_failed = report.problems.some((p) => TRUST_KEYS.has(p.key)) || !report.ran;
   const trustedContract = report.sources.contract !== null && TRUSTED_CONTRACT.has(report.sources.contract.source);
   const userRpc = report.sources.rpcs.some((r) => USER_RPC.has(r.source));
@@ -825,13 +858,15 @@ function finish(report) {
     ? "invalid"
     : !report.ran
       ? "error"
-      : report.events.length === 0
-        ? "invalid"
+      : !report.checks_pass
+        ? "invalid" // no events and no proof of absence (said as no_events)
         : report.unproven
           ? "pending"
           : report.untrusted.length
             ? "consistent"
-            : "valid";
+            : absent
+              ? "absent"
+              : "valid";
   report.valid = report.verdict === "valid";
   report.complete_through = report.checks_pass && k >= 0 ? k : null;
   // Only a bundle that passed every check is complete as of its map's batch.

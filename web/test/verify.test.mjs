@@ -10,8 +10,9 @@ import { fromCompact, readSignedReceipt, receiptSigner, toCompact } from "../src
 import { runConformance } from "../src/conformance.js";
 import { batchHead } from "../src/hash.js";
 import { headV2, mapKey, mapLeaf, mapRootOf } from "../src/map.js";
-import { say } from "../src/i18n.js";
-import { anchorEach, asV2, mapProofAt, proveKey } from "./support/bundle-v2.mjs";
+import { say, t } from "../src/i18n.js";
+import { absenceBundle, anchorEach, asV2, mapProofAt, proveKey } from "./support/bundle-v2.mjs";
+import { anchoredBundle, CONTRACT, fakeChain } from "./support/chain.mjs";
 
 const vectors = readFileSync(new URL("../../tests/vectors/protocol-v1.json", import.meta.url), "utf8");
 const records = JSON.parse(vectors).records.filter((r) => r.record.ticket.startsWith("tk_1111"));
@@ -270,4 +271,137 @@ test("bundle v2: the map member and map roots are read strictly", async () => {
     const r = await run(JSON.stringify(v2({}, mutate)));
     assert.deepEqual(keys(r), ["bundle_unreadable"], String(mutate));
   }
+});
+
+// ---- absence bundles (PROTOCOL §15.4): the log's answer for a handle it
+// never created, once it has a final head v2 batch B: version 2, no events,
+// B's entry alone and the handle's map proof of absence at B. On a chain
+// answered in-process (support/chain.mjs), each batch anchored in block 10 + id.
+
+const receiptVectors = JSON.parse(readFileSync(new URL("../../tests/vectors/receipts.json", import.meta.url), "utf8"));
+const yours = { contract: { value: CONTRACT, source: "typed" }, rpcs: [{ url: "http://rpc.mine", source: "typed" }] };
+const onChain = (b, opts = {}, tweak = {}) => verify({ bundleText: JSON.stringify(b), ...yours, fetchImpl: fakeChain(b, tweak), ...opts });
+const absence = (ticket = records[0].record.ticket) => absenceBundle({ ...anchoredBundle(), ticket });
+const blockTime = (n) => Math.floor(Date.parse(records[last].record.recorded_at) / 1000) + 60 + n;
+
+test("absence bundle: on the user's contract and RPC, with B anchored, the verdict is absent, complete as of B with no tip", async () => {
+  const kinds = new Set();
+  // tk_1111…'s path ends at another ticket's entry, tk_3333…'s at an empty subtree.
+  for (const ticket of [records[0].record.ticket, "tk_" + "3".repeat(32)]) {
+    const b = absence(ticket);
+    const B = b.batches[0].id;
+    kinds.add(b.map.terminal.kind);
+    const r = await onChain(b, { expectedTicket: ticket, ticketSource: "path" });
+    assert.equal(r.verdict, "absent", JSON.stringify(r.all_findings));
+    assert.deepEqual(keys(r), []);
+    assert.equal(r.absence, true);
+    assert.equal(r.checks_pass, true);
+    assert.equal(r.unproven, false);
+    assert.equal(r.valid, false, "absent is not a verified history");
+    assert.deepEqual(r.map, { batch: B, tip_seq: null });
+    assert.deepEqual(r.complete_as_of, { batch: B, tip_seq: null, block: 10 + B, time: blockTime(10 + B), later_batch: null });
+    assert.equal(r.complete_through, null);
+    assert.equal(r.state, null);
+    assert.deepEqual(r.events, []);
+  }
+  assert.deepEqual([...kinds].sort(), ["empty", "other"]);
+  // The chain has anchored past B since: still absent as of B, and said.
+  const b = absence();
+  const B = b.batches[0].id;
+  const r = await onChain(b, {}, { batchCount: B + 4 });
+  assert.equal(r.verdict, "absent", JSON.stringify(r.all_findings));
+  assert.equal(r.complete_as_of.later_batch, B + 3);
+  // The sentences, in both languages.
+  const p = { b: B, block: 10 + B, time: "then", l: B + 3 };
+  assert.match(t("en", "verdict_absent", p), /^Not in the log: the log's ticket map holds no record of this handle as of batch 2 \(anchored in block 12 at then\)\. .*receipt.*broken promise/);
+  for (const lang of ["en", "zh"]) {
+    for (const key of ["verdict_absent", "verdict_consistent_absent", "verdict_pending_absent", "status_absent", "timeline_none", "map_absent"]) {
+      const text = t(lang, key, { ...p, what: t(lang, "what_rpc") });
+      assert.ok(text && !text.includes("?") && !text.includes("{"), `${lang} ${key}: ${text}`);
+    }
+  }
+  assert.match(t("zh", "verdict_absent", p), /不在日志中.*批次 2.*区块 12/);
+});
+
+test("absence bundle: a contract or RPC only from the log or a link makes it consistent, not absent", async () => {
+  const b = absence();
+  const B = b.batches[0].id;
+  let r = await onChain(b, { rpcs: [{ url: "http://rpc.theirs", source: "log" }] });
+  assert.equal(r.verdict, "consistent", JSON.stringify(r.all_findings));
+  assert.deepEqual(r.untrusted, ["rpc"]);
+  assert.equal(r.checks_pass, true);
+  assert.equal(r.complete_as_of.tip_seq, null, "what the log claims: absent as of B");
+  assert.equal(r.complete_as_of.batch, B);
+  r = await onChain(b, { contract: { value: CONTRACT, source: "link" }, rpcs: [{ url: "http://rpc.theirs", source: "link" }] });
+  assert.equal(r.verdict, "consistent", JSON.stringify(r.all_findings));
+  assert.deepEqual(r.untrusted, ["contract", "rpc"]);
+  assert.match(t("en", "verdict_consistent_absent", { b: B, what: t("en", "what_both") }), /NOT independently checked: the log says .* no record of this handle as of batch 2, but the contract address and the RPC came only from the log/);
+});
+
+test("absence bundle: B not anchored on chain yet is pending, nothing established", async () => {
+  const b = absence();
+  const B = b.batches[0].id;
+  const r = await onChain(b, {}, { heads: { [B]: "0x" + "00".repeat(32) }, batchCount: B });
+  assert.equal(r.verdict, "pending", JSON.stringify(r.all_findings));
+  assert.deepEqual(keys(r), []);
+  assert.equal(r.unproven, true);
+  assert.equal(r.complete_as_of, null);
+  assert.equal(r.map_batch, B);
+  // B's head differing on chain is a failure of the bundle (no event carries it).
+  const w = await onChain(b, {}, { heads: { [B]: "0x" + "ee".repeat(32) } });
+  assert.equal(w.verdict, "invalid");
+  assert.deepEqual(keys(w), ["batch_head_differs"]);
+});
+
+test("no events without a proof of absence is refused: v2 without a map, v1, and a map naming a tip", async () => {
+  // The control: the same bundle with its proof of absence is absent.
+  const ok = await onChain(absence());
+  assert.equal(ok.verdict, "absent", JSON.stringify(ok.all_findings));
+  let r = await onChain(Object.assign(absence(), { map: null }));
+  assert.equal(r.verdict, "invalid");
+  assert.deepEqual(keys(r), ["no_events"]);
+  assert.equal(r.absence, false);
+  assert.equal(r.complete_as_of, null);
+  r = await onChain(Object.assign(absence(), { version: 1 }));
+  assert.equal(r.verdict, "invalid");
+  assert.deepEqual(keys(r), ["v1_map", "no_events"]);
+  r = await onChain(Object.assign(absence(), { version: 1, map: null, batches: [] }));
+  assert.equal(r.verdict, "invalid");
+  assert.deepEqual(keys(r), ["no_events"]);
+  const tip = absence();
+  tip.map.terminal = { kind: "tip" };
+  r = await onChain(tip);
+  assert.equal(r.verdict, "invalid");
+  assert.deepEqual(keys(r), ["no_events", "map_tip_unanchored"]);
+  assert.equal(r.complete_as_of, null);
+});
+
+test("absence bundle: a doctored proof of absence (a sibling changed) is invalid", async () => {
+  const b = absence();
+  const B = b.batches[0].id;
+  assert.ok(b.map.siblings[1], "a sibling to change");
+  b.map.siblings[1] = "0x" + "ab".repeat(32);
+  const r = await onChain(b);
+  assert.equal(r.verdict, "invalid");
+  assert.deepEqual(keys(r), ["map_proof_fails"]);
+  assert.equal(r.problems[0].p.id, B);
+  assert.match(say("en", r.problems[0]), /map proof at batch 2 fails: the proof leads to root 0x[0-9a-f]{64}, not to the map root/);
+  assert.equal(r.map, null);
+  assert.equal(r.complete_as_of, null);
+});
+
+test("absence bundle: the anchorer's receipt for the handle is evidence, and the verdict invalid", async () => {
+  const b = absence();
+  const held = receiptVectors.v1[0].signed;
+  assert.equal(held.receipt.ticket, b.ticket);
+  const r = await onChain(b, { receipts: [held] });
+  assert.equal(r.verdict, "invalid", JSON.stringify(r.all_findings));
+  assert.deepEqual(keys(r), ["receipt_withheld"]);
+  assert.deepEqual(r.receipts[0].problems, [], "the receipt itself is authentic");
+  assert.equal(r.receipts[0].checked, true);
+  assert.equal(r.receipts[0].ok, false);
+  assert.deepEqual(r.receipts[0].evidence, [{ key: "receipt_withheld", p: { n: 1, seq: 0, index: held.receipt.index } }]);
+  assert.match(say("en", r.receipts[0].evidence[0]), /Receipt 1 proves the log accepted event 1 .* evidence against the operator/);
+  assert.match(say("zh", r.receipts[0].evidence[0]), /证据/);
+  assert.equal(r.complete_as_of, null, "nothing is established by a record that failed");
 });

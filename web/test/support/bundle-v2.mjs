@@ -100,3 +100,14 @@ export function mapProofAt(maps, ticket, at) {
   const p = proveKey(m.entries, m.tips, mapKey(ticket));
   return { batch: at, siblings: p.siblings, terminal: p.terminal.kind === "tip" ? { kind: "tip" } : p.terminal };
 }
+
+/// An absence bundle (PROTOCOL §15.4): what the log serves for
+/// `base.ticket`, a handle it never created (`base` gives the chain, policy
+/// and MMD), once batch B (the last of `batches` batches, each moving
+/// another ticket's tip) is final: version 2, no events, B's entry alone,
+/// and the map proof of the handle's absence at B. `b.maps` as asV2 gives it.
+export function absenceBundle(base, { batches = 3 } = {}) {
+  const b = asV2({ ...base, version: 2, batches: [], events: [] }, { trailing: batches });
+  b.batches = b.batches.slice(-1);
+  return b;
+}
