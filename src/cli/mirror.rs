@@ -87,11 +87,14 @@ pub async fn mirror(a: MirrorArgs) -> anyhow::Result<ExitCode> {
         policy: described.policy,
     };
     let metrics = Arc::new(Mutex::new(MirrorMetrics::default()));
+    let mut served_map = None;
     if let Some(addr) = a.listen {
-        // The copy's own ticket map, rebuilt from its records: its bundles
-        // prove against it, and each stored map root is checked.
+        // The copy's own ticket map, rebuilt from its records once: its
+        // bundles prove against it, each stored map root is checked, and
+        // the importer continues it.
         let map = Arc::new(proofdesk::seal::MapState::new());
         map.catch_up(store.as_ref()).await?;
+        served_map = Some(map.clone());
         let state = AppState::new(AppParts {
             store: store.clone(),
             key: None,
@@ -148,6 +151,7 @@ pub async fn mirror(a: MirrorArgs) -> anyhow::Result<ExitCode> {
         evidence_dir: a.evidence_dir,
         limits: ExportLimits::default(),
         spot_checks: a.spot_checks,
+        map: served_map,
     };
     let stopped = tokio::select! {
         r = proofdesk::mirror::follow::run(opts, metrics) => r?,

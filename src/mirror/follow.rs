@@ -49,6 +49,9 @@ pub struct MirrorOptions {
     /// Older tickets whose bundles are compared each pass, besides the
     /// ones just copied.
     pub spot_checks: usize,
+    /// The ticket map the mirror's own API serves bundles from, when it
+    /// serves them: the importer continues it rather than rebuilding one.
+    pub map: Option<Arc<crate::seal::MapState>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -389,6 +392,7 @@ pub async fn run(
         opts.chain.clone(),
         opts.policy,
         "mirror",
+        opts.map.as_deref(),
     )
     .await?;
     loop {
@@ -406,6 +410,7 @@ pub async fn run(
                 opts.chain.clone(),
                 opts.policy,
                 "mirror",
+                opts.map.as_deref(),
             )
             .await?;
         }

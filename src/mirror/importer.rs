@@ -68,11 +68,15 @@ impl Importer {
     /// An importer into `store` of what the chain anchored beyond it.
     /// `placeholder` prefixes the external id of a ticket the store does
     /// not know ("mirror", "recovered").
+    /// `map` is the ticket map of the store's batches when the caller
+    /// already holds one (a mirror that serves bundles): it is brought up
+    /// to date instead of rebuilt from the records a second time.
     pub async fn start(
         store: DynStore,
         chain: Chain,
         policy: Policy,
         placeholder: &'static str,
+        map: Option<&crate::seal::MapState>,
     ) -> anyhow::Result<Importer> {
         let view = chain_view::read(&chain).await?;
         let stats = store.stats().await?;
@@ -104,7 +108,14 @@ impl Importer {
         // The ticket map of the batches held, rebuilt (and every stored map
         // root checked), for the replay to continue.
         if first > 0 {
-            let map = crate::seal::MapState::new();
+            let own;
+            let map = match map {
+                Some(m) => m,
+                None => {
+                    own = crate::seal::MapState::new();
+                    &own
+                }
+            };
             map.catch_up(store.as_ref()).await?;
             checker.seed_map(map.latest().1);
         }

@@ -35,7 +35,7 @@ pub async fn recover(
     // The whole file hashes to what its result line names: a copy edited
     // or cut short is refused before anything is written.
     saved::read(source, |_| {})?;
-    let mut imp = Importer::start(store, chain, policy, "recovered").await?;
+    let mut imp = Importer::start(store, chain, policy, "recovered", None).await?;
     let from = imp.next_index();
     let mut batches = 0;
     let mut lines = saved::Lines::open(source)?;
