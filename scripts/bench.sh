@@ -71,6 +71,13 @@ if [ "${BENCH_MICRO:-1}" != 0 ]; then
     grep -E 'time:' -B1 "$out/micro.txt" >&2 || true
 fi
 
+# The ticket map proof a bundle v2 carries, at 2^20 tickets (issue 26's
+# goal: <= 1.5 KB): the `map` member's size over 1,000 proofs, measured by
+# protocol/src/map.rs's test.
+log "map proof size at 2^20 tickets"
+cargo test --release --locked -p proofdesk-protocol --lib map::tests::proofs_at_a_million_tickets_measured \
+    -- --nocapture 2>/dev/null | sed -n 's/^BENCH //p' | while read -r line; do record "$line"; done
+
 log "anchor() gas on anvil (scripts/measure-anchor-gas.sh)"
 gas="$("$root/scripts/measure-anchor-gas.sh" | sed -n 's/.*steady state.*gasUsed = \([0-9]*\).*/\1/p')"
 record "{\"measure\":\"anchor_gas\",\"gas\":$gas}"

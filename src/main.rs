@@ -16,6 +16,8 @@ use proofdesk::seal::SealPolicy;
 // The ingest path allocates many small values (JSON trees, hex strings,
 // receipts) across tokio's worker threads; glibc malloc showed as about a
 // fifth of the server's samples under bulk load (BENCHMARKS.md).
+// `--features system-alloc` leaves it out, for a heap profiler.
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -527,7 +527,7 @@ mod tests {
         }
         let snap = m.snapshot();
         let keys: Vec<Hash32> = m.entries.keys().step_by(1049).copied().collect();
-        let mut sizes: Vec<(usize, usize, usize, usize)> = keys
+        let mut sizes: Vec<(usize, usize, usize, usize, usize)> = keys
             .iter()
             .map(|k| {
                 let p = snap.prove_key(k);
@@ -536,7 +536,14 @@ mod tests {
                 // A bundle's inclusion proof gives the siblings only: the
                 // tip is the bundle's last record (PROTOCOL.md §15.4).
                 let siblings = serde_json::to_vec(&p.siblings).unwrap().len();
-                (siblings, p.siblings.len(), present, p.json_len())
+                // The whole `map` member of a bundle v2, as served.
+                let member = crate::bundle_map::BundleMap {
+                    batch: 615,
+                    siblings: p.siblings.clone(),
+                    terminal: crate::bundle_map::BundleTerminal::Tip {},
+                };
+                let member = serde_json::to_vec(&member).unwrap().len();
+                (siblings, p.siblings.len(), present, p.json_len(), member)
             })
             .collect();
         sizes.sort_unstable();
@@ -551,6 +558,17 @@ mod tests {
             sizes.iter().map(|s| s.1).max().unwrap(),
             sizes[n / 2].2,
             sizes.iter().map(|s| s.3).max().unwrap(),
+        );
+        let mut members: Vec<usize> = sizes.iter().map(|s| s.4).collect();
+        members.sort_unstable();
+        // One line for scripts/bench.sh (its map_proof_bytes row).
+        println!(
+            "BENCH {{\"measure\":\"map_proof_bytes\",\"tickets\":{},\"proofs\":{n},\"p50\":{},\"p99\":{},\"max\":{},\"depth_p50\":{}}}",
+            1u64 << 20,
+            members[n / 2],
+            members[n * 99 / 100],
+            members[n - 1],
+            sizes[n / 2].1,
         );
         // A key sits where it parts from its nearest neighbour: about
         // log2(n) + 1.3 levels, rarely past 40 at a million.
