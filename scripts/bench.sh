@@ -229,11 +229,7 @@ for backend in $backends; do
         # The same reads, conditional: each ticket's current ETag (2,000
         # tickets), answered 304 while the ticket is unchanged.
         proof_etags="$work/etags-$backend"
-        : >"$proof_etags"
-        head -n 2000 "$proof_tickets" | while read -r h; do
-            tag="$(curl -sfI "$url/v1/tickets/$h/proof" | tr -d '\r' | awk -F': ' 'tolower($1)=="etag"{print $2}')"
-            [ -n "$tag" ] && printf '%s\t%s\n' "$h" "$tag" >>"$proof_etags"
-        done
+        "$root/scripts/bench/etags.sh" "$url" "$proof_tickets" "$proof_etags"
         wrk_run proof_conditional proof_if 16 "$backend" "$url" "\"log_size\":$(log_size),"
         # The ingest starts 1 s before wrk and ends 1 s after it.
         log "proofs while appending $ingest_rate events/s ($ingest_per_request per request)"

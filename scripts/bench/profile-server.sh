@@ -5,7 +5,7 @@
 # `perf record -e cpu-clock -g` samples the server (or, with PERF_ALL=1,
 # every process: PostgreSQL's backends included).
 #
-#   scripts/bench/profile-server.sh sqlite|postgres proof|append|bulk
+#   scripts/bench/profile-server.sh sqlite|postgres proof|proof_if|append|bulk
 #
 # Knobs: FILL (events, default 100000), DURATION (s of wrk, default 20),
 # PERF=0 (no profile), PERF_ALL=1, BENCH_PG (as in bench.sh), PROOFDESK_BIN
@@ -18,7 +18,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 backend="${1:?backend: sqlite or postgres}"
-mode="${2:?mode: proof, append or bulk}"
+mode="${2:?mode: proof, proof_if (conditional reads), append or bulk}"
 fill="${FILL:-100000}"
 duration="${DURATION:-20}"
 pg_base="${BENCH_PG:-postgres://postgres@127.0.0.1:5432/test}"
@@ -81,6 +81,11 @@ done
 
 tickets="$work/tickets"
 [ "$mode" = proof ] && tickets="$work/filled"
+if [ "$mode" = proof_if ]; then
+    # Conditional reads, as bench.sh's: each of 2,000 tickets' current ETag.
+    tickets="$work/etags"
+    "$root/scripts/bench/etags.sh" "$url" "$work/filled" "$tickets"
+fi
 PD_MODE="$mode" PD_KEY="$key" PD_TICKETS="$tickets" PD_BULK=1000 \
     wrk -t2 -c"$([ "$mode" = bulk ] && echo 4 || echo 16)" -d"${duration}s" --timeout 10s \
     -s "$root/scripts/bench/wrk.lua" "$url" >"$work/wrk.txt" &

@@ -160,6 +160,18 @@ impl PgStore {
         Ok(())
     }
 
+    async fn read_ticket(
+        &self,
+        handle: &crate::protocol::fields::TicketHandle,
+    ) -> Result<Option<super::Ticket>, StoreError> {
+        use super::rows::{TicketRow, sql};
+        let row: Option<TicketRow> = sqlx::query_as(sql::TICKET_BY_HANDLE)
+            .bind(handle.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
     /// A ticket's events with their batches and audit paths
     /// (`postgres_reader`: what never changes comes from memory).
     async fn read_ticket_proof(

@@ -4,8 +4,9 @@
 //! transaction serialises against other writers, which each backend supplies
 //! as `begin_write`, and on their two hot paths, each taken its fastest way
 //! per backend: appends (`commit_group`: `sqlite_writer`, `postgres_writer`,
-//! both planned by `log::plan`) and proof reads (`read_ticket_proof` and
-//! `attach_paths`: `sqlite_reader`, and one stable statement on PostgreSQL).
+//! both planned by `log::plan`) and proof reads (`read_ticket_proof`,
+//! `read_ticket` and `attach_paths`: `sqlite_reader`, and one stable
+//! statement on PostgreSQL).
 //!
 //! A macro stamps the impl out per concrete sqlx database type, because
 //! sqlx's generic executor bounds would otherwise cost more code than they
@@ -100,12 +101,7 @@ macro_rules! impl_sql_store {
                 &self,
                 handle: &$crate::protocol::fields::TicketHandle,
             ) -> Result<Option<$crate::log::Ticket>, $crate::log::StoreError> {
-                use $crate::log::rows::{TicketRow, sql};
-                let row: Option<TicketRow> = sqlx::query_as(sql::TICKET_BY_HANDLE)
-                    .bind(handle.as_str())
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.map(TryInto::try_into).transpose()
+                self.read_ticket(handle).await
             }
 
             async fn append(

@@ -181,6 +181,13 @@ impl SqliteStore {
         Ok(())
     }
 
+    async fn read_ticket(
+        &self,
+        handle: &crate::protocol::fields::TicketHandle,
+    ) -> Result<Option<super::Ticket>, StoreError> {
+        self.reader.ticket(handle).await
+    }
+
     async fn read_ticket_proof(
         &self,
         handle: &crate::protocol::fields::TicketHandle,

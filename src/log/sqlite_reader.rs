@@ -15,13 +15,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::Semaphore;
 
 use super::rows::{EventRow, sql, tile_keys, with_paths};
-use super::sqlite_rows::{batch_row, event_row, from_sqlite};
+use super::sqlite_rows::{batch_row, event_row, from_sqlite, ticket_row};
 use super::tiles::TileKey;
-use super::{Batch, StoreError, StoredEvent, TicketProof};
+use super::{Batch, StoreError, StoredEvent, Ticket, TicketProof};
 use crate::protocol::fields::TicketHandle;
 
 /// Reads running at once, each on its own connection: as many as the
@@ -121,6 +121,24 @@ impl Reader {
             }
             let events = attach_paths(&tx, events)?;
             Ok(TicketProof { events, batches })
+        })
+        .await
+    }
+
+    /// A ticket's row: what a conditional bundle request reads on every
+    /// call (its `next_seq` says whether a held bundle is still current),
+    /// one statement on a pooled connection rather than through sqlx's
+    /// per-connection worker thread.
+    pub async fn ticket(&self, handle: &TicketHandle) -> Result<Option<Ticket>, StoreError> {
+        let handle = handle.as_str().to_owned();
+        self.run(move |conn| {
+            let row = conn
+                .prepare_cached(sql::TICKET_BY_HANDLE)
+                .map_err(from_sqlite)?
+                .query_row([handle.as_str()], ticket_row)
+                .optional()
+                .map_err(from_sqlite)?;
+            row.map(TryInto::try_into).transpose()
         })
         .await
     }

@@ -5,7 +5,7 @@
 use rusqlite::{ErrorCode, Row};
 
 use super::StoreError;
-use super::rows::{BatchRow, EventRow};
+use super::rows::{BatchRow, EventRow, TicketRow};
 
 /// The columns of `sql::event_columns!` (or `sql::APPENDED_BY_RANGE`), in
 /// order.
@@ -24,6 +24,18 @@ pub(crate) fn event_row(r: &Row<'_>) -> rusqlite::Result<EventRow> {
 }
 
 /// The columns of `sql::batch_columns!`, in order, from column `at` on.
+/// A `tickets` row, selected as `sql::TICKET_BY_HANDLE` lists its columns.
+pub(crate) fn ticket_row(r: &Row<'_>) -> rusqlite::Result<TicketRow> {
+    Ok(TicketRow {
+        handle: r.get(0)?,
+        external_id: r.get(1)?,
+        created_at: r.get(2)?,
+        next_seq: r.get(3)?,
+        last_leaf: r.get(4)?,
+        state: r.get(5)?,
+    })
+}
+
 pub(crate) fn batch_row(r: &Row<'_>, at: usize) -> rusqlite::Result<BatchRow> {
     Ok(BatchRow {
         id: r.get(at)?,

@@ -19,8 +19,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::group::{GroupOutcome, Job, members};
 use super::plan::{KnownKeys, MemberPlan, plan_group};
-use super::rows::TicketRow;
-use super::sqlite_rows::{event_row, from_sqlite};
+use super::sqlite_rows::{event_row, from_sqlite, ticket_row};
 use super::{Appended, StoreError, StoredEvent, Ticket, WriteResult};
 use crate::protocol::fields::Timestamp;
 
@@ -103,10 +102,7 @@ fn append_group(
     let mut tips = HashMap::new();
     {
         let mut get = conn
-            .prepare_cached(
-                "SELECT handle, external_id, created_at, next_seq, last_leaf, state \
-                 FROM tickets WHERE handle = ?1",
-            )
+            .prepare_cached(super::rows::sql::TICKET_BY_HANDLE)
             .map_err(from_sqlite)?;
         let mut seen = HashSet::new();
         for req in members.iter().flat_map(|m| m.requests.iter()) {
@@ -114,16 +110,7 @@ fn append_group(
                 continue;
             }
             let row = get
-                .query_row([req.ticket.as_str()], |r| {
-                    Ok(TicketRow {
-                        handle: r.get(0)?,
-                        external_id: r.get(1)?,
-                        created_at: r.get(2)?,
-                        next_seq: r.get(3)?,
-                        last_leaf: r.get(4)?,
-                        state: r.get(5)?,
-                    })
-                })
+                .query_row([req.ticket.as_str()], ticket_row)
                 .optional()
                 .map_err(from_sqlite)?;
             if let Some(row) = row {
