@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::Hash32;
 use super::canonical::strict_value;
 use super::fields::TicketHandle;
-use super::map::batch_head_of;
+use super::map::{MapProof, Tip, batch_head_of};
 use super::record::HashedRecord;
 use super::state::{Policy, TicketState};
 use super::tree::verify_inclusion;
@@ -107,6 +107,33 @@ impl Bundle {
                 .iter()
                 .any(|b| b.id == id && matches!(b.status.as_str(), "included" | "final"))
         })
+    }
+
+    /// The last event anchored at or before batch `b`, with its seq:
+    /// batched events are a prefix in index order, so it is the last whose
+    /// batch is at most `b` (§15.4: an inclusion's tip).
+    pub fn last_anchored_by(&self, b: u64) -> Option<(u64, &BundleEvent)> {
+        self.events
+            .iter()
+            .enumerate()
+            .rfind(|(_, e)| e.batch.is_some_and(|id| id <= b))
+            .map(|(seq, e)| (seq as u64, e))
+    }
+
+    /// The bundle's map proof with its terminal's tip written out, as a
+    /// fraud proof carries it (§15.7). None without a map, or when an
+    /// inclusion's tip event has no readable index.
+    pub fn map_proof(&self) -> Option<(u64, MapProof)> {
+        let m = self.map.as_ref()?;
+        let tip = self.last_anchored_by(m.batch).and_then(|(seq, e)| {
+            Some(Tip {
+                seq,
+                leaf: e.leaf,
+                index: e.record.get("index")?.as_u64()?,
+                batch: e.batch?,
+            })
+        });
+        Some((m.batch, m.proof(tip)?))
     }
 }
 
@@ -350,17 +377,14 @@ pub fn check_offline(bundle: &Bundle) -> OfflineReport {
                 Some(root) => MapBatch::V2(root),
             },
         };
-        // The last event anchored at or before B: batched events are a
-        // prefix in index order (checked above).
+        // The last event anchored at or before B (batched events are a
+        // prefix in index order: checked above), with its checked index.
         let last = bundle
-            .events
-            .iter()
-            .zip(&events)
-            .rfind(|(e, _)| e.batch.is_some_and(|id| id <= m.batch))
-            .map(|(e, check)| LastAnchored {
-                seq: check.seq,
+            .last_anchored_by(m.batch)
+            .map(|(seq, e)| LastAnchored {
+                seq,
                 leaf: e.leaf,
-                index: check.index,
+                index: events.get(seq as usize).and_then(|c| c.index),
                 batch: e.batch.unwrap_or(m.batch),
             });
         let checked = check_map(&bundle.ticket, m, listed, last);
@@ -381,7 +405,7 @@ pub fn check_offline(bundle: &Bundle) -> OfflineReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::map::{Terminal, Tip, map_key};
+    use crate::map::{Tip, map_key};
     use crate::map_tree::MapVersion;
 
     fn handle(n: u8) -> TicketHandle {
@@ -413,11 +437,6 @@ mod tests {
         };
         batch.head = batch.computed_head();
         let proof = map.prove_key(&map_key(ticket));
-        let terminal = match proof.terminal {
-            Terminal::Tip { .. } => BundleTerminal::Tip {},
-            Terminal::Empty {} => BundleTerminal::Empty {},
-            Terminal::Other { key, tip } => BundleTerminal::Other { key, tip },
-        };
         Bundle {
             version: BUNDLE_V2,
             ticket: ticket.clone(),
@@ -430,11 +449,7 @@ mod tests {
             policy: Policy::default(),
             batches: vec![batch],
             events: vec![],
-            map: Some(BundleMap {
-                batch: 3,
-                siblings: proof.siblings,
-                terminal,
-            }),
+            map: Some(BundleMap::new(3, proof)),
         }
     }
 

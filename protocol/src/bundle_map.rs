@@ -24,6 +24,40 @@ pub struct BundleMap {
     pub terminal: BundleTerminal,
 }
 
+impl BundleMap {
+    /// A key's map proof at batch `batch`, as a bundle carries it: an
+    /// inclusion's tip is not repeated (the bundle's last event anchored by
+    /// `batch` is the tip).
+    pub fn new(batch: u64, proof: MapProof) -> BundleMap {
+        BundleMap {
+            batch,
+            siblings: proof.siblings,
+            terminal: match proof.terminal {
+                Terminal::Tip { .. } => BundleTerminal::Tip {},
+                Terminal::Empty {} => BundleTerminal::Empty {},
+                Terminal::Other { key, tip } => BundleTerminal::Other { key, tip },
+            },
+        }
+    }
+
+    /// The proof with its terminal's tip written out: `tip` is what an
+    /// inclusion's terminal stands for. None for an inclusion without one.
+    pub fn proof(&self, tip: Option<Tip>) -> Option<MapProof> {
+        let terminal = match &self.terminal {
+            BundleTerminal::Tip {} => Terminal::Tip { tip: tip? },
+            BundleTerminal::Empty {} => Terminal::Empty {},
+            BundleTerminal::Other { key, tip } => Terminal::Other {
+                key: *key,
+                tip: *tip,
+            },
+        };
+        Some(MapProof {
+            siblings: self.siblings.clone(),
+            terminal,
+        })
+    }
+}
+
 /// Where the ticket's path ends. An inclusion repeats nothing: its tip is
 /// the bundle's last record anchored at or before B.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,7 +144,7 @@ pub(crate) fn check_map(
         MapBatch::V2(root) => root,
     };
     let key = map_key(ticket);
-    let (terminal, expected) = match &map.terminal {
+    let expected = match &map.terminal {
         BundleTerminal::Tip {} => {
             let last = last.ok_or_else(|| {
                 format!(
@@ -121,27 +155,18 @@ pub(crate) fn check_map(
             let index = last
                 .index
                 .ok_or_else(|| format!("seq {}: its record cannot be read", last.seq))?;
-            let tip = Tip {
+            Some(Tip {
                 seq: last.seq,
                 leaf: last.leaf,
                 index,
                 batch: last.batch,
-            };
-            (Terminal::Tip { tip }, Some(tip))
+            })
         }
-        BundleTerminal::Empty {} => (Terminal::Empty {}, None),
-        BundleTerminal::Other { key, tip } => (
-            Terminal::Other {
-                key: *key,
-                tip: *tip,
-            },
-            None,
-        ),
+        BundleTerminal::Empty {} | BundleTerminal::Other { .. } => None,
     };
-    let proof = MapProof {
-        siblings: map.siblings.clone(),
-        terminal,
-    };
+    let proof = map
+        .proof(expected)
+        .ok_or_else(|| format!("the map proof at batch {b} has no tip"))?;
     match (proof.verify_key(&map_root, &key), expected) {
         (Ok(Some(tip)), _) => Ok(MapCheck {
             batch: b,

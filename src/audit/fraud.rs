@@ -20,12 +20,12 @@ use alloy::primitives::Address;
 use super::check::{Checker, ClosedBatch, Line};
 use super::http::LogClient;
 use crate::protocol::Hash32;
-use crate::protocol::bundle::{Bundle, BundleTerminal};
+use crate::protocol::bundle::Bundle;
 use crate::protocol::fields::TicketHandle;
 use crate::protocol::fraud::{
     AnchoredRecord, FRAUD_PROOF_VERSION, FraudBatch, FraudKind, FraudProof, check,
 };
-use crate::protocol::map::{MapProof, Terminal, Tip};
+use crate::protocol::map::{MapProof, Tip};
 use crate::protocol::map_tree::MapVersion;
 
 /// At most this many equivocation proofs are built per run: one is enough
@@ -152,7 +152,7 @@ async fn skipped_record(found: &Found<'_>) -> Option<FraudProof> {
                 return None;
             }
         };
-        let Some(theirs) = map_proof_of(&bundle, at) else {
+        let Some((_, theirs)) = bundle.map_proof().filter(|(b, _)| *b == at) else {
             tracing::warn!(
                 at,
                 "the log's bundles carry no map proof at the batch the audit replayed to: no skipped-record proof"
@@ -170,39 +170,6 @@ async fn skipped_record(found: &Found<'_>) -> Option<FraudProof> {
         (key, tip) = next_probe(replay, &key, &theirs)?;
     }
     None
-}
-
-/// The bundle's map proof, when it is at batch `at`, with its terminal's
-/// tip written out: an inclusion's tip is the bundle's last event anchored
-/// at or before `at` (PROTOCOL.md §15.4).
-fn map_proof_of(bundle: &Bundle, at: u64) -> Option<MapProof> {
-    let m = bundle.map.as_ref().filter(|m| m.batch == at)?;
-    let terminal = match &m.terminal {
-        BundleTerminal::Tip {} => {
-            let (seq, e) = bundle
-                .events
-                .iter()
-                .enumerate()
-                .rfind(|(_, e)| e.batch.is_some_and(|b| b <= at))?;
-            Terminal::Tip {
-                tip: Tip {
-                    seq: seq as u64,
-                    leaf: e.leaf,
-                    index: e.record.get("index")?.as_u64()?,
-                    batch: e.batch?,
-                },
-            }
-        }
-        BundleTerminal::Empty {} => Terminal::Empty {},
-        BundleTerminal::Other { key, tip } => Terminal::Other {
-            key: *key,
-            tip: *tip,
-        },
-    };
-    Some(MapProof {
-        siblings: m.siblings.clone(),
-        terminal,
-    })
 }
 
 /// The entry to ask about next: one under the topmost sibling where the

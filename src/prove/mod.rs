@@ -15,12 +15,11 @@ use crate::log::Batch;
 use crate::log::{Store, StoreError};
 use crate::protocol::Hash32;
 use crate::protocol::bundle::{
-    BUNDLE_V1, BUNDLE_V2, Bundle, BundleBatch, BundleEvent, BundleMap, BundleTerminal, ChainRef,
+    BUNDLE_V1, BUNDLE_V2, Bundle, BundleBatch, BundleEvent, BundleMap, ChainRef,
 };
 use crate::protocol::canonical::parse_strict;
 use crate::protocol::fields::TicketHandle;
-use crate::protocol::map::{Terminal, map_key};
-use crate::protocol::map_tree::MapVersion;
+use crate::protocol::map::map_key;
 use crate::protocol::state::Policy;
 use crate::seal::{MapState, MapStateError};
 
@@ -109,21 +108,6 @@ fn bundle_batch(b: &Batch) -> BundleBatch {
     }
 }
 
-/// The ticket's map proof at batch `at` (PROTOCOL.md §15.4).
-fn map_proof(ticket: &TicketHandle, at: &Batch, map: &MapVersion) -> BundleMap {
-    let proof = map.prove_key(&map_key(ticket));
-    BundleMap {
-        batch: at.id,
-        siblings: proof.siblings,
-        terminal: match proof.terminal {
-            // The tip is the bundle's last record anchored by `at`.
-            Terminal::Tip { .. } => BundleTerminal::Tip {},
-            Terminal::Empty {} => BundleTerminal::Empty {},
-            Terminal::Other { key, tip } => BundleTerminal::Other { key, tip },
-        },
-    }
-}
-
 /// The ticket's bundle, with the map proof at the latest final head v2
 /// batch when there is one (bundle v2). A handle the log never created
 /// gets the proof of its absence at that batch, with no events (§15.4);
@@ -170,7 +154,8 @@ pub async fn bundle(
             batches.push(bundle_batch(&at));
             batches.sort_by_key(|b| b.id);
         }
-        map_proof(ticket, &at, &version)
+        // PROTOCOL.md §15.4: the ticket's map proof at the proof point.
+        BundleMap::new(at.id, version.prove_key(&map_key(ticket)))
     });
     let version = if map.is_some() || batches.iter().any(|b| b.map_root.is_some()) {
         BUNDLE_V2
