@@ -352,3 +352,66 @@ fn metric(text: &str, name: &str) -> f64 {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("metric {name} missing from\n{text}"))
 }
+
+/// `?receipts=compact` gives a bulk answer's group and signature once; each
+/// receipt put back whole checks out against the operator, as in the full
+/// form. A form the API does not know is a 400 problem that names it, and
+/// writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compact_bulk_answer_gives_the_group_once() {
+    let app = TestApp::spawn().await;
+    let handle = app.create_ticket("compact-bulk").await;
+    let anchorer = app.node.chain.anchorer().await.unwrap();
+    let item =
+        |t: &str, data: Value, role: &str| json!({"ticket": handle, "event": event(t, data, role)});
+    let body = json!({"events": [
+        item("ticket.created", json!({"category": "withdrawal_delay", "priority": "high", "complaint": true, "labels": {}}), "customer"),
+        item("ticket.acknowledged", json!({}), "system"),
+        item("ticket.assigned", json!({"assignee": "agent-9", "group": "payments"}), "agent"),
+    ]});
+
+    let (status, refused) = app
+        .post("/v1/events/bulk?receipts=short", body.clone())
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["detail"].as_str().unwrap().contains("short"),
+        "{refused}"
+    );
+    let (_, log) = app.get("/v1/log").await;
+    assert_eq!(log["log_size"], 0, "a refused query writes nothing");
+
+    let (status, compact) = app.post("/v1/events/bulk?receipts=compact", body).await;
+    assert_eq!(status, 201, "{compact}");
+    let items = compact["receipts"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    for (seq, item) in items.iter().enumerate() {
+        let keys: Vec<&str> = item
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            ["path", "position", "receipt"],
+            "no group or signature per item"
+        );
+        let whole: SignedReceipt = serde_json::from_value(json!({
+            "receipt": item["receipt"],
+            "group": compact["group"],
+            "position": item["position"],
+            "path": item["path"],
+            "signature": compact["signature"],
+        }))
+        .unwrap();
+        assert_eq!(whole.receipt.seq, seq as u64);
+        assert_eq!(
+            proofdesk::verify::receipt::signer_of(&whole).unwrap(),
+            anchorer,
+            "receipt {seq}"
+        );
+    }
+    assert_eq!(compact["replayed"], false);
+    app.stop().await;
+}

@@ -28,10 +28,12 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use proofdesk_protocol::Hash32;
 pub use proofdesk_protocol::bundle::Bundle;
 pub use proofdesk_protocol::fields::TicketHandle;
 pub use proofdesk_protocol::input::EventInput;
 pub use proofdesk_protocol::receipt::SignedReceipt;
+use proofdesk_protocol::receipt::{Receipt, ReceiptGroup};
 pub use proofdesk_verify::{VerifyOptions, VerifyReport};
 
 /// An API error as the server describes it (RFC 9457 problem+json).
@@ -97,6 +99,45 @@ struct AppendedWire {
 pub struct BulkAppended {
     pub receipts: Vec<SignedReceipt>,
     pub replayed: bool,
+}
+
+/// The compact wire shape the client asks for (`?receipts=compact`): the
+/// group and its signature once. Each receipt is put back whole.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BulkAppendedCompact {
+    group: ReceiptGroup,
+    signature: String,
+    receipts: Vec<GroupedReceipt>,
+    replayed: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupedReceipt {
+    receipt: Receipt,
+    position: u64,
+    path: Vec<Hash32>,
+}
+
+impl From<BulkAppendedCompact> for BulkAppended {
+    fn from(c: BulkAppendedCompact) -> BulkAppended {
+        let receipts = c
+            .receipts
+            .into_iter()
+            .map(|r| SignedReceipt {
+                receipt: r.receipt,
+                group: Some(c.group.clone()),
+                position: Some(r.position),
+                path: Some(r.path),
+                signature: c.signature.clone(),
+            })
+            .collect();
+        BulkAppended {
+            receipts,
+            replayed: c.replayed,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -198,13 +239,15 @@ impl Client {
             .iter()
             .map(|(t, e)| json!({"ticket": t, "event": e}))
             .collect();
-        self.send(
-            reqwest::Method::POST,
-            "/v1/events/bulk",
-            Some(json!({"events": items})),
-            Some(idempotency_key),
-        )
-        .await
+        let compact: BulkAppendedCompact = self
+            .send(
+                reqwest::Method::POST,
+                "/v1/events/bulk?receipts=compact",
+                Some(json!({"events": items})),
+                Some(idempotency_key),
+            )
+            .await?;
+        Ok(compact.into())
     }
 
     /// A ticket's records and state (needs an `ingest` or `audit` key).

@@ -150,6 +150,12 @@ async fn a_platform_records_and_verifies_a_complaint_with_the_client() {
             .collect::<Vec<_>>(),
         [1, 2, 3]
     );
+    // The client asks for the compact answer (the group once) and puts each
+    // receipt back whole: each checks out against the operator on its own.
+    for r in &bulk.receipts {
+        assert_eq!(Client::receipt_signer(r).unwrap(), anchorer);
+        assert_eq!(r.group.as_ref().map(|g| g.size >= 3), Some(true));
+    }
 
     // A write whose answer is lost: the client times out and retries with
     // the same key, and the server answers with the original receipt.

@@ -1,7 +1,8 @@
 -- wrk script for scripts/bench.sh. PD_MODE picks the request:
 --   append  one message event to a random ticket  (POST /v1/tickets/{h}/events)
 --   bulk    PD_BULK message events, 10 to each of PD_BULK/10 random tickets
---           (POST /v1/events/bulk), as a platform syncing recent activity
+--           (POST /v1/events/bulk?receipts=compact, as the typed client
+--           sends it), as a platform syncing recent activity
 --   proof   the proof bundle of a random ticket   (GET /v1/tickets/{h}/proof)
 --   proof_if the same, conditional: If-None-Match with the ticket's current
 --           ETag (PD_TICKETS lines are "handle<TAB>etag"), answered 304
@@ -56,7 +57,7 @@ end
 
 function request()
   if mode == "bulk" then
-    return wrk.format("POST", "/v1/events/bulk", headers, body)
+    return wrk.format("POST", "/v1/events/bulk?receipts=compact", headers, body)
   end
   local t = tickets[math.random(#tickets)]
   if mode == "proof" then

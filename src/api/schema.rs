@@ -85,6 +85,72 @@ pub struct BulkAppended {
     pub replayed: bool,
 }
 
+/// A bulk answer with `?receipts=compact`: every receipt of one request is
+/// in one group (PROTOCOL §12), so the group and its signature are given
+/// once. `SignedReceipt {receipt, group, position, path, signature}` is
+/// each item with the two shared members put back.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkAppendedCompact {
+    /// The group every receipt below is in.
+    pub group: ReceiptGroup,
+    /// EIP-191 signature by the anchorer over the group: 0x + 130 hex digits.
+    #[schema(pattern = "^0x[0-9a-f]{130}$")]
+    pub signature: String,
+    /// One receipt per event, in request order.
+    pub receipts: Vec<GroupedReceipt>,
+    pub replayed: bool,
+}
+
+/// A receipt in a compact bulk answer, without its group and signature.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupedReceipt {
+    pub receipt: Receipt,
+    /// The receipt's position in the group.
+    #[schema(minimum = 0)]
+    pub position: u64,
+    /// Its audit path to the group's root (§9).
+    pub path: Vec<Hash32>,
+}
+
+/// A bulk answer: full (each receipt signed as it stands) or, with
+/// `?receipts=compact`, the group given once.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum BulkAnswer {
+    Full(BulkAppended),
+    Compact(BulkAppendedCompact),
+}
+
+impl BulkAppendedCompact {
+    /// The compact form of one request's receipts; `None` unless they are
+    /// all v2 receipts of one group under one signature, as the signer
+    /// gives them.
+    pub fn new(receipts: Vec<SignedReceipt>, replayed: bool) -> Option<BulkAppendedCompact> {
+        let first = receipts.first()?;
+        let (group, signature) = (first.group.clone()?, first.signature.clone());
+        let receipts = receipts
+            .into_iter()
+            .map(|r| {
+                let shared = r.group.as_ref() == Some(&group) && r.signature == signature;
+                if !shared {
+                    return None;
+                }
+                Some(GroupedReceipt {
+                    receipt: r.receipt,
+                    position: r.position?,
+                    path: r.path?,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(BulkAppendedCompact {
+            group,
+            signature,
+            receipts,
+            replayed,
+        })
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TicketEvent {
     #[schema(minimum = 0)]

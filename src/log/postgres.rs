@@ -172,6 +172,22 @@ impl PgStore {
         row.map(TryInto::try_into).transpose()
     }
 
+    /// The sealer's read: a range's entries, in index order.
+    async fn read_entries(
+        &self,
+        first_index: u64,
+        count: u64,
+    ) -> Result<Vec<super::LogEntry>, StoreError> {
+        let rows: Vec<(i64, String, i64, Vec<u8>)> = sqlx::query_as(super::rows::sql::ENTRIES)
+            .bind(first_index as i64)
+            .bind((first_index + count) as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter()
+            .map(|(index, ticket, seq, leaf)| super::rows::log_entry(index, &ticket, seq, &leaf))
+            .collect()
+    }
+
     /// A ticket's events with their batches and audit paths
     /// (`postgres_reader`: what never changes comes from memory).
     async fn read_ticket_proof(

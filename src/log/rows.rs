@@ -64,6 +64,22 @@ impl EventRow {
     }
 }
 
+/// A log entry from its row (`sql::ENTRIES`: idx, ticket, seq, leaf).
+pub(crate) fn log_entry(
+    index: i64,
+    ticket: &str,
+    seq: i64,
+    leaf: &[u8],
+) -> Result<super::LogEntry, StoreError> {
+    Ok(super::LogEntry {
+        index: index as u64,
+        ticket: TicketHandle::parse(ticket)
+            .map_err(|e| StoreError::corrupt(format!("entry {index}: {e}")))?,
+        seq: seq as u64,
+        leaf: hash_from(leaf, "leaf")?,
+    })
+}
+
 /// The tiles a list of events' audit paths read, each once.
 pub(crate) fn tile_keys(rows: &[EventRow]) -> Result<Vec<(u64, TileKey)>, StoreError> {
     let mut keys = BTreeSet::new();

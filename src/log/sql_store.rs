@@ -4,9 +4,9 @@
 //! transaction serialises against other writers, which each backend supplies
 //! as `begin_write`, and on their two hot paths, each taken its fastest way
 //! per backend: appends (`commit_group`: `sqlite_writer`, `postgres_writer`,
-//! both planned by `log::plan`) and proof reads (`read_ticket_proof`,
-//! `read_ticket` and `attach_paths`: `sqlite_reader`, and one stable
-//! statement on PostgreSQL).
+//! both planned by `log::plan`) and reads (`read_ticket_proof`,
+//! `read_ticket`, `attach_paths` and the sealer's `read_entries`:
+//! `sqlite_reader`, and one stable statement on PostgreSQL).
 //!
 //! A macro stamps the impl out per concrete sqlx database type, because
 //! sqlx's generic executor bounds would otherwise cost more code than they
@@ -240,29 +240,14 @@ macro_rules! impl_sql_store {
                 first_index: u64,
                 count: u64,
             ) -> Result<Vec<$crate::log::LogEntry>, $crate::log::StoreError> {
-                use $crate::log::rows::sql;
-                let rows: Vec<(i64, String, i64, Vec<u8>)> = sqlx::query_as(sql::ENTRIES)
-                    .bind(first_index as i64)
-                    .bind((first_index + count) as i64)
-                    .fetch_all(&self.pool)
-                    .await?;
-                if rows.len() as u64 != count {
+                let entries = self.read_entries(first_index, count).await?;
+                if entries.len() as u64 != count {
                     return Err($crate::log::StoreError::corrupt(format!(
                         "expected {count} entries from index {first_index}, found {}",
-                        rows.len()
+                        entries.len()
                     )));
                 }
-                rows.into_iter()
-                    .map(|(index, ticket, seq, leaf)| {
-                        Ok($crate::log::LogEntry {
-                            index: index as u64,
-                            ticket: $crate::protocol::fields::TicketHandle::parse(&ticket)
-                                .map_err(|e| $crate::log::StoreError::corrupt(format!("entry {index}: {e}")))?,
-                            seq: seq as u64,
-                            leaf: $crate::log::hash_from(&leaf, "leaf")?,
-                        })
-                    })
-                    .collect()
+                Ok(entries)
             }
 
             async fn index_range_by_time(

@@ -18,10 +18,10 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::Semaphore;
 
-use super::rows::{EventRow, sql, tile_keys, with_paths};
+use super::rows::{EventRow, log_entry, sql, tile_keys, with_paths};
 use super::sqlite_rows::{batch_row, event_row, from_sqlite, ticket_row};
 use super::tiles::TileKey;
-use super::{Batch, StoreError, StoredEvent, Ticket, TicketProof};
+use super::{Batch, LogEntry, StoreError, StoredEvent, Ticket, TicketProof};
 use crate::protocol::fields::TicketHandle;
 
 /// Reads running at once, each on its own connection: as many as the
@@ -139,6 +139,29 @@ impl Reader {
                 .optional()
                 .map_err(from_sqlite)?;
             row.map(TryInto::try_into).transpose()
+        })
+        .await
+    }
+
+    /// A range's entries in index order (the sealer's read).
+    pub async fn entries(&self, first_index: u64, count: u64) -> Result<Vec<LogEntry>, StoreError> {
+        self.run(move |conn| {
+            let mut get = conn.prepare_cached(sql::ENTRIES).map_err(from_sqlite)?;
+            let mut rows = get
+                .query(params![first_index as i64, (first_index + count) as i64])
+                .map_err(from_sqlite)?;
+            let mut out = Vec::with_capacity(count.min(1 << 20) as usize);
+            while let Some(row) = rows.next().map_err(from_sqlite)? {
+                let ticket: String = row.get(1).map_err(from_sqlite)?;
+                let leaf: Vec<u8> = row.get(3).map_err(from_sqlite)?;
+                out.push(log_entry(
+                    row.get(0).map_err(from_sqlite)?,
+                    &ticket,
+                    row.get(2).map_err(from_sqlite)?,
+                    &leaf,
+                )?);
+            }
+            Ok(out)
         })
         .await
     }
