@@ -116,6 +116,8 @@ pub struct ServeArgs {
     /// header is ignored and the TCP peer counts.
     #[arg(long, env = "PROOFDESK_TRUSTED_PROXIES", default_value = "")]
     trusted_proxy: String,
+    #[command(flatten)]
+    caches: cli::caches::CacheArgs,
 }
 
 impl ServeArgs {
@@ -161,6 +163,7 @@ impl ServeArgs {
             },
             leader: Default::default(),
             public_rpc: self.public_rpc.clone(),
+            caches: self.caches.limits(),
         }
     }
 }
@@ -401,5 +404,79 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys {
             action: KeysAction::Rotate { id, database },
         } => cli::keys::rotate(&database, &id).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proofdesk::log::CacheLimits;
+
+    const CONTRACT: &str = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+
+    fn serve(flags: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let base = ["proofdesk", "serve", "--rpc", "http://127.0.0.1:8545"];
+        let cli = Cli::try_parse_from(base.iter().chain(&["--contract", CONTRACT]).chain(flags))?;
+        match cli.command {
+            Command::Serve(args) => Ok(*args),
+            _ => unreachable!("parsed as serve"),
+        }
+    }
+
+    const CACHE_FLAGS: [&str; 6] = [
+        "--sqlite-cache-mib",
+        "--sqlite-readers",
+        "--proof-cache-mib",
+        "--proof-cache-batches",
+        "--bundle-tags",
+        "--key-cache",
+    ];
+
+    #[test]
+    fn serve_takes_cache_bounds_and_refuses_zero() {
+        assert_eq!(serve(&[]).unwrap().config().caches, CacheLimits::default());
+        let values = ["8", "2", "3", "100", "2", "5"];
+        let flags: Vec<&str> = CACHE_FLAGS
+            .iter()
+            .zip(values)
+            .flat_map(|(flag, value)| [*flag, value])
+            .collect();
+        assert_eq!(
+            serve(&flags).unwrap().config().caches,
+            CacheLimits {
+                sqlite_write_cache_mib: 8,
+                sqlite_readers: 2,
+                proof_tile_bytes: 3 << 20,
+                proof_batches: 100,
+                bundle_tags: 2,
+                key_entries: 5,
+            }
+        );
+        for flag in CACHE_FLAGS {
+            let refused = serve(&[flag, "0"]).err().expect(flag);
+            assert_eq!(
+                refused.kind(),
+                clap::error::ErrorKind::ValueValidation,
+                "{flag}"
+            );
+            assert!(refused.to_string().contains(flag), "{refused}");
+        }
+        // Past what SQLite can take, and past tokio's blocking threads.
+        assert!(serve(&["--sqlite-cache-mib", "2097152"]).is_err());
+        assert!(serve(&["--sqlite-readers", "513"]).is_err());
+    }
+
+    #[test]
+    fn mirror_takes_the_same_cache_bounds() {
+        let mirror = |flags: &[&str]| {
+            let base = ["proofdesk", "mirror", "--log", "http://127.0.0.1:8080"];
+            let rest = ["--key", "k", "--rpc", "http://127.0.0.1:8545"];
+            let db = ["--contract", CONTRACT, "--database", "mirror.db"];
+            Cli::try_parse_from(base.iter().chain(&rest).chain(&db).chain(flags))
+        };
+        assert!(mirror(&["--bundle-tags", "2", "--sqlite-readers", "2"]).is_ok());
+        for flag in CACHE_FLAGS {
+            assert!(mirror(&[flag, "0"]).is_err(), "{flag}");
+        }
     }
 }

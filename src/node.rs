@@ -41,13 +41,16 @@ pub struct NodeConfig {
     /// log", never enough for "Verified"). Never the operator's own
     /// private endpoint.
     pub public_rpc: Option<String>,
+    /// How large the store's and the API's caches may grow.
+    pub caches: crate::log::CacheLimits,
 }
 
 impl NodeConfig {
     /// A node on a local chain, as `proofdesk dev` and the tests run one:
     /// an ephemeral port on 127.0.0.1, a 5 s RPC timeout, a 60 s maximum
     /// merge delay, batches of 4 sealed after 200 ms, one confirmation
-    /// polled every 100 ms, default policies, and no suggested public RPC.
+    /// polled every 100 ms, default policies and cache bounds, and no
+    /// suggested public RPC.
     /// Callers change what differs in the returned value. `serve` builds
     /// its configuration from its flags instead.
     pub fn local(
@@ -77,6 +80,7 @@ impl NodeConfig {
             policy: Policy::default(),
             leader: Default::default(),
             public_rpc: None,
+            caches: Default::default(),
         }
     }
 }
@@ -141,7 +145,7 @@ impl Node {
         key: OperatorKey,
         limits: crate::api::limits::Limits,
     ) -> Result<Node, NodeError> {
-        let store = crate::log::connect(&config.database_url).await?;
+        let store = crate::log::connect_with(&config.database_url, &config.caches).await?;
         let mut chain = Chain::connect(&config.rpc_url, config.contract, config.rpc_timeout)?;
         chain.from_block = config.from_block;
         if !chain.code_exists().await? {
@@ -181,7 +185,7 @@ impl Node {
             metrics: metrics.clone(),
             public_rpc: config.public_rpc.clone(),
             limits: Arc::new(crate::api::limits::RateLimits::new(limits)),
-            bundle_tags: Default::default(),
+            bundle_tags: crate::prove::tags::BundleTags::new(config.caches.bundle_tags),
             map: map.clone(),
         });
         let listener = TcpListener::bind(config.listen)

@@ -8,6 +8,7 @@
 #   scripts/bench/profile-server.sh sqlite|postgres proof|proof_if|append|bulk
 #
 # Knobs: FILL (events, default 100000), DURATION (s of wrk, default 20),
+# CONNECTIONS (wrk's, default 4 for bulk and 16 otherwise),
 # PERF=0 (no profile), PERF_ALL=1, BENCH_PG (as in bench.sh), PROOFDESK_BIN
 # (another server binary, to compare builds), SERVER_LOG (where the server's
 # stderr goes, to keep it; default a temporary file). Builds with
@@ -87,7 +88,7 @@ if [ "$mode" = proof_if ]; then
     "$root/scripts/bench/etags.sh" "$url" "$work/filled" "$tickets"
 fi
 PD_MODE="$mode" PD_KEY="$key" PD_TICKETS="$tickets" PD_BULK=1000 \
-    wrk -t2 -c"$([ "$mode" = bulk ] && echo 4 || echo 16)" -d"${duration}s" --timeout 10s \
+    wrk -t2 -c"${CONNECTIONS:-$([ "$mode" = bulk ] && echo 4 || echo 16)}" -d"${duration}s" --timeout 10s \
     -s "$root/scripts/bench/wrk.lua" "$url" >"$work/wrk.txt" &
 wrk_pid=$!
 if [ "${PERF:-1}" != 0 ]; then

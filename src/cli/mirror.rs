@@ -55,6 +55,8 @@ pub struct MirrorArgs {
     /// Older tickets whose bundles are compared with the copy each pass.
     #[arg(long, default_value_t = 5)]
     spot_checks: usize,
+    #[command(flatten)]
+    caches: super::caches::CacheArgs,
 }
 
 #[derive(Deserialize)]
@@ -66,7 +68,8 @@ struct Described {
 
 pub async fn mirror(a: MirrorArgs) -> anyhow::Result<ExitCode> {
     let mut stop = super::signals::Stop::install()?;
-    let store = proofdesk::log::connect(&a.database)
+    let caches = a.caches.limits();
+    let store = proofdesk::log::connect_with(&a.database, &caches)
         .await
         .with_context(|| format!("opening {}", a.database))?;
     let chain = a.chain.chain()?;
@@ -105,7 +108,7 @@ pub async fn mirror(a: MirrorArgs) -> anyhow::Result<ExitCode> {
             metrics: Default::default(),
             public_rpc: None,
             limits: Arc::new(proofdesk::api::limits::RateLimits::new(Default::default())),
-            bundle_tags: Default::default(),
+            bundle_tags: proofdesk::prove::tags::BundleTags::new(caches.bundle_tags),
             map: map.clone(),
         });
         let m = metrics.clone();

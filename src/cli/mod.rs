@@ -2,6 +2,7 @@
 //! parses the command line and hands each its arguments; `serve` is there).
 
 pub mod audit;
+pub mod caches;
 pub mod dev;
 pub mod integrations;
 pub mod keys;

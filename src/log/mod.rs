@@ -3,6 +3,7 @@
 
 mod availability;
 pub mod backup;
+mod cache_limits;
 pub mod content;
 mod disk;
 mod error;
@@ -20,6 +21,7 @@ pub mod proof_cache;
 mod rows;
 pub(crate) mod sql_store;
 pub mod sqlite;
+mod sqlite_checkpoint;
 mod sqlite_reader;
 mod sqlite_rows;
 mod sqlite_writer;
@@ -36,6 +38,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub use cache_limits::CacheLimits;
 pub use error::StoreError;
 
 use crate::protocol::Hash32;
@@ -422,9 +425,19 @@ pub type DynStore = Arc<dyn Store>;
 /// A plain file path (no scheme) is a SQLite database, as `proofdesk dev`
 /// prints it: every `--database` takes either.
 pub async fn connect(url: &str) -> Result<DynStore, StoreError> {
+    connect_with(url, &CacheLimits::default()).await
+}
+
+/// Like `connect`, with the caches bounded by `limits` (`serve` and
+/// `mirror` take them from their flags).
+pub async fn connect_with(url: &str, limits: &CacheLimits) -> Result<DynStore, StoreError> {
     match database_url(url)? {
-        Backend::Postgres(url) => Ok(Arc::new(postgres::PgStore::connect(&url).await?)),
-        Backend::Sqlite(url) => Ok(Arc::new(sqlite::SqliteStore::connect(&url).await?)),
+        Backend::Postgres(url) => Ok(Arc::new(
+            postgres::PgStore::connect_with(&url, limits).await?,
+        )),
+        Backend::Sqlite(url) => Ok(Arc::new(
+            sqlite::SqliteStore::connect_with(&url, limits).await?,
+        )),
     }
 }
 

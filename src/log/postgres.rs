@@ -51,6 +51,15 @@ impl PgStore {
     }
 
     pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
+        PgStore::connect_with(url, &super::CacheLimits::default()).await
+    }
+
+    /// Like `connect`, with the caches bounded by `limits` (the SQLite
+    /// store's own are not used here).
+    pub async fn connect_with(
+        url: &str,
+        limits: &super::CacheLimits,
+    ) -> Result<PgStore, StoreError> {
         // Every query here is a point or short range lookup, but the
         // planner only sees how big a table is when it plans, and its
         // estimates are poor without statistics (a table never ANALYZEd,
@@ -100,8 +109,11 @@ impl PgStore {
             pool,
             bundle_reads,
             group: Default::default(),
-            keys: Default::default(),
-            proofs: Default::default(),
+            keys: super::keycache::KeyCache::new(limits.key_entries),
+            proofs: super::proof_cache::ProofCache::with_budgets(
+                limits.proof_tile_bytes,
+                limits.proof_batches,
+            ),
         };
         store.backfill_tiles().await?;
         Ok(store)

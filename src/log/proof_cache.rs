@@ -23,10 +23,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::Batch;
 use super::tiles::TileKey;
 
-/// Bytes of tiles kept: the whole tree of about a million events (two
-/// hashes per event), or the tiles of the most read tickets past that.
+/// Bytes of tiles kept unless configured (`CacheLimits`): the whole tree
+/// of about a million events (two hashes per event), or the tiles of the
+/// most read tickets past that.
 pub const TILE_BUDGET_BYTES: usize = 64 << 20;
-/// Final batches kept (a few hundred bytes each).
+/// Final batches kept unless configured (a few hundred bytes each).
 pub const BATCH_BUDGET: usize = 16_384;
 
 /// A bounded map with generational eviction (see the module docs).
@@ -266,6 +267,21 @@ mod tests {
         assert!(cache.stats().tiles <= 8);
         // Another batch's tile with the same key is another entry.
         assert!(cache.tile(1, key(0)).is_none());
+    }
+
+    #[test]
+    fn final_batches_stay_within_their_budget() {
+        let small = ProofCache::with_budgets(TILE_BUDGET_BYTES, 4);
+        let default = ProofCache::default();
+        for id in 0..10 {
+            small.offer_batch(&batch(id, id * 10, 10, BatchStatus::Final));
+            default.offer_batch(&batch(id, id * 10, 10, BatchStatus::Final));
+            assert!(small.stats().batches <= 4, "after batch {id}");
+        }
+        assert_eq!(default.stats().batches, 10);
+        // The latest are the ones kept.
+        assert_eq!(small.final_batch_at(95).unwrap().id, 9);
+        assert!(small.final_batch_at(5).is_none());
     }
 
     #[test]

@@ -39,6 +39,14 @@ pub(crate) fn file_of(url: &str) -> Result<std::path::PathBuf, StoreError> {
 
 impl SqliteStore {
     pub async fn connect(url: &str) -> Result<SqliteStore, StoreError> {
+        SqliteStore::connect_with(url, &super::CacheLimits::default()).await
+    }
+
+    /// Like `connect`, with the caches bounded by `limits`.
+    pub async fn connect_with(
+        url: &str,
+        limits: &super::CacheLimits,
+    ) -> Result<SqliteStore, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?;
         // Appends are written on a second connection to the same file.
         let file = options.get_filename().to_owned();
@@ -71,16 +79,17 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        let reader = Reader::new(&file);
+        let reader = Reader::new(&file, limits.sqlite_readers);
         let path = file.clone();
-        let appender = tokio::task::spawn_blocking(move || Writer::open(&file))
+        let cache_mib = limits.sqlite_write_cache_mib;
+        let appender = tokio::task::spawn_blocking(move || Writer::open(&file, cache_mib))
             .await
             .map_err(|e| StoreError::Unavailable(format!("opening the append writer: {e}")))??;
         let store = SqliteStore {
             pool,
             writer: Arc::new(Mutex::new(())),
             group: Default::default(),
-            keys: Default::default(),
+            keys: super::keycache::KeyCache::new(limits.key_entries),
             appender,
             reader,
             file: path,

@@ -24,11 +24,12 @@ use super::tiles::TileKey;
 use super::{Batch, LogEntry, StoreError, StoredEvent, Ticket, TicketProof};
 use crate::protocol::fields::TicketHandle;
 
-/// Reads running at once, each on its own connection: as many as the
-/// sqlx pool's connections. Further reads wait for one to finish, so at
-/// most this many connections (and blocking threads) ever serve proofs,
-/// and none is opened and closed per request under load.
-const CONNECTIONS: usize = 8;
+/// Reads running at once, each on its own connection, unless configured
+/// (`CacheLimits`): by default as many as the sqlx pool's connections.
+/// Further reads wait for one to finish, so at most this many connections
+/// (and blocking threads) ever serve proofs, and none is opened and closed
+/// per request under load.
+pub(crate) const CONNECTIONS: usize = 8;
 
 #[derive(Clone)]
 pub(crate) struct Reader {
@@ -38,11 +39,12 @@ pub(crate) struct Reader {
 }
 
 impl Reader {
-    pub fn new(path: &Path) -> Reader {
+    /// A pool of at most `connections` connections (at least one).
+    pub fn new(path: &Path, connections: usize) -> Reader {
         Reader {
             path: Arc::new(path.to_owned()),
             idle: Default::default(),
-            slots: Arc::new(Semaphore::new(CONNECTIONS)),
+            slots: Arc::new(Semaphore::new(connections.max(1))),
         }
     }
 
@@ -195,3 +197,50 @@ fn attach_paths(conn: &Connection, rows: Vec<EventRow>) -> Result<Vec<StoredEven
 
 const TILE_BY_KEY: &str =
     "SELECT hashes FROM batch_tiles WHERE batch_id = ?1 AND stratum = ?2 AND tile = ?3";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn at_most_the_configured_connections_are_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("log.db");
+        Connection::open(&file).unwrap();
+        let reader = Reader::new(&file, 2);
+        let (active, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let reads: Vec<_> = (0..6)
+            .map(|_| {
+                let (reader, active, most) = (reader.clone(), active.clone(), most.clone());
+                tokio::spawn(async move {
+                    reader
+                        .run(move |_conn| {
+                            let now = active.fetch_add(1, Ordering::SeqCst) + 1;
+                            most.fetch_max(now, Ordering::SeqCst);
+                            // Long enough for every read to start at once
+                            // if nothing held them back.
+                            std::thread::sleep(Duration::from_millis(50));
+                            active.fetch_sub(1, Ordering::SeqCst);
+                            Ok(())
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for read in reads {
+            read.await.unwrap().unwrap();
+        }
+        assert_eq!(most.load(Ordering::SeqCst), 2);
+        assert!(reader.idle().len() <= 2);
+        // Each keeps SQLite's default page cache, 2,000 KiB (README, "Memory").
+        let cache_size = reader
+            .run(|conn| {
+                conn.query_row("PRAGMA cache_size", [], |r| r.get::<_, i64>(0))
+                    .map_err(from_sqlite)
+            })
+            .await
+            .unwrap();
+        assert_eq!(cache_size, -2000);
+    }
+}

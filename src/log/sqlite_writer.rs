@@ -12,6 +12,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,30 +20,46 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::group::{GroupOutcome, Job, members};
 use super::plan::{KnownKeys, MemberPlan, plan_group};
+use super::sqlite_checkpoint::{BACKSTOP_PAGES, Checkpointer, INLINE_PAGES, LARGE_COMMIT_EVENTS};
 use super::sqlite_rows::{event_row, from_sqlite, ticket_row};
 use super::{Appended, StoreError, StoredEvent, Ticket, WriteResult};
 use crate::protocol::fields::Timestamp;
+
+/// The write connection's page cache, MiB, unless configured
+/// (`CacheLimits`); SQLite's own default is about 2 MiB.
+pub(crate) const WRITE_CACHE_MIB: u32 = 64;
 
 /// The dedicated write connection.
 #[derive(Clone)]
 pub(crate) struct Writer {
     conn: Arc<Mutex<Connection>>,
+    /// Copies committed pages back to the database off this path, after
+    /// large commits (`sqlite_checkpoint`).
+    checkpoints: Arc<Checkpointer>,
+    /// Whether the connection's automatic checkpoint is the backstop (the
+    /// last commit was large) rather than SQLite's default.
+    deferred: Arc<AtomicBool>,
 }
 
 impl Writer {
     /// Opens the file the pool uses (already created and migrated), with
     /// the pool's durability settings: WAL, synchronous FULL, foreign keys,
-    /// a busy timeout.
-    pub fn open(path: &Path) -> Result<Writer, StoreError> {
+    /// a busy timeout; and a page cache of `cache_mib` MiB.
+    pub fn open(path: &Path, cache_mib: u32) -> Result<Writer, StoreError> {
         let conn = Connection::open(path).map_err(from_sqlite)?;
         conn.busy_timeout(Duration::from_secs(10))
             .map_err(from_sqlite)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;",
-        )
+        // A negative cache_size is in KiB, read as a 32-bit int: capped
+        // there (2 TiB) rather than overflowing.
+        let cache_kib = (i64::from(cache_mib) * 1024).min(i32::MAX.into());
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -{cache_kib}; PRAGMA wal_autocheckpoint = {INLINE_PAGES};"
+        ))
         .map_err(from_sqlite)?;
         Ok(Writer {
             conn: Arc::new(Mutex::new(conn)),
+            checkpoints: Arc::new(Checkpointer::start(path)?),
+            deferred: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -55,12 +72,25 @@ impl Writer {
         if !conn.is_autocommit() {
             let _ = conn.execute_batch("ROLLBACK");
         }
+        // A large commit leaves its checkpoint to the checkpoint thread; a
+        // small one lets SQLite checkpoint inline (`sqlite_checkpoint`).
+        let events: usize = jobs.iter().map(|j| j.requests.len()).sum();
+        let large = events >= LARGE_COMMIT_EVENTS;
+        if self.deferred.load(Ordering::Relaxed) != large {
+            let pages = if large { BACKSTOP_PAGES } else { INLINE_PAGES };
+            conn.pragma_update(None, "wal_autocheckpoint", pages)
+                .map_err(|e| (from_sqlite(e), false))?;
+            self.deferred.store(large, Ordering::Relaxed);
+        }
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| (from_sqlite(e), false))?;
         let answers = append_group(&tx, jobs).map_err(|e| (e, false))?;
         if answers.iter().any(Result::is_ok) {
             tx.commit().map_err(|e| (from_sqlite(e), true))?;
+            if large {
+                self.checkpoints.nudge();
+            }
         }
         Ok(answers)
     }
@@ -224,4 +254,23 @@ fn events_by_range(
         .map_err(from_sqlite)?;
     rows.map(|row| row.map_err(from_sqlite).and_then(|r| r.into_event(None)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_cache_is_the_one_configured() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache_size = |writer: &Writer| -> i64 {
+            let conn = writer.conn.lock().unwrap();
+            conn.query_row("PRAGMA cache_size", [], |r| r.get(0))
+                .unwrap()
+        };
+        let small = Writer::open(&dir.path().join("small.db"), 3).unwrap();
+        assert_eq!(cache_size(&small), -3 * 1024);
+        let default = Writer::open(&dir.path().join("default.db"), WRITE_CACHE_MIB).unwrap();
+        assert_eq!(cache_size(&default), -65_536);
+    }
 }

@@ -17,16 +17,23 @@ use std::sync::Mutex;
 use crate::protocol::fields::TicketHandle;
 use crate::protocol::hashing::sha256;
 
-/// Most settled tickets remembered per process (about 150 bytes each).
-const KEPT: usize = 100_000;
+/// Most settled tickets remembered per process (about 175 bytes each),
+/// unless configured (`log::CacheLimits`).
+pub const KEPT: usize = 100_000;
 
 /// A settled bundle's tag, the ticket's event count it was made at, and the
 /// batch its map proof is at (bundle v2).
 pub type Settled = (String, u64, Option<u64>);
 
-#[derive(Default)]
 pub struct BundleTags {
     settled: Mutex<HashMap<TicketHandle, Settled>>,
+    kept: usize,
+}
+
+impl Default for BundleTags {
+    fn default() -> Self {
+        BundleTags::new(KEPT)
+    }
 }
 
 /// The strong entity tag of served bytes: `"<sha256 hex>"`.
@@ -44,6 +51,14 @@ pub fn matches(if_none_match: &str, tag: &str) -> bool {
 }
 
 impl BundleTags {
+    /// Remembers at most `kept` tickets (at least one).
+    pub fn new(kept: usize) -> Self {
+        BundleTags {
+            settled: Default::default(),
+            kept: kept.max(1),
+        }
+    }
+
     /// The tag of a settled bundle, the event count it was made at, and
     /// the batch its map proof is at.
     pub fn settled(&self, ticket: &TicketHandle) -> Option<Settled> {
@@ -52,7 +67,7 @@ impl BundleTags {
 
     pub fn remember(&self, ticket: &TicketHandle, tag: String, events: u64, map_at: Option<u64>) {
         if let Ok(mut m) = self.settled.lock() {
-            if m.len() >= KEPT && !m.contains_key(ticket) {
+            if m.len() >= self.kept && !m.contains_key(ticket) {
                 m.clear();
             }
             m.insert(ticket.clone(), (tag, events, map_at));
@@ -73,5 +88,24 @@ mod tests {
         assert!(matches(&format!("W/{t}"), &t));
         assert!(matches("*", &t));
         assert!(!matches("\"other\"", &t));
+    }
+
+    #[test]
+    fn at_most_the_configured_tickets_are_remembered() {
+        let ticket = |i: u8| TicketHandle::from_random([i; 16]);
+        let len = |tags: &BundleTags| tags.settled.lock().unwrap().len();
+        let (small, default) = (BundleTags::new(2), BundleTags::default());
+        for i in 0..5u8 {
+            small.remember(&ticket(i), etag_of(&[i]), 1, None);
+            default.remember(&ticket(i), etag_of(&[i]), 1, None);
+            assert!(len(&small) <= 2, "{} tickets after {}", len(&small), i + 1);
+        }
+        assert_eq!(len(&default), 5);
+        // The latest is kept; a ticket already held is updated in place.
+        assert_eq!(small.settled(&ticket(4)).unwrap().0, etag_of(&[4]));
+        let before = len(&small);
+        small.remember(&ticket(4), etag_of(b"new"), 2, None);
+        assert_eq!(len(&small), before);
+        assert_eq!(small.settled(&ticket(4)).unwrap().1, 2);
     }
 }
