@@ -2,6 +2,11 @@
 //! take them from their flags (README, "Memory"); everything else opens
 //! the store with the defaults, which are the constants beside each cache.
 
+/// Most settled tickets whose bundle tag a process remembers (about 175
+/// bytes each). Here rather than beside the tags (`prove::tags`), which
+/// sit downstream of the store.
+const BUNDLE_TAGS: usize = 100_000;
+
 /// The bounds of every cache a server keeps. Each backend uses the ones
 /// it has: the SQLite store its write connection's page cache and its
 /// proof readers, the PostgreSQL store its proof cache, both the key
@@ -31,7 +36,7 @@ impl CacheLimits {
         sqlite_readers: super::sqlite_reader::CONNECTIONS,
         proof_tile_bytes: super::proof_cache::TILE_BUDGET_BYTES,
         proof_batches: super::proof_cache::BATCH_BUDGET,
-        bundle_tags: crate::prove::tags::KEPT,
+        bundle_tags: BUNDLE_TAGS,
         key_entries: super::keycache::MAX_ENTRIES,
     };
 }

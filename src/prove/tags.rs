@@ -17,10 +17,6 @@ use std::sync::Mutex;
 use crate::protocol::fields::TicketHandle;
 use crate::protocol::hashing::sha256;
 
-/// Most settled tickets remembered per process (about 175 bytes each),
-/// unless configured (`log::CacheLimits`).
-pub const KEPT: usize = 100_000;
-
 /// A settled bundle's tag, the ticket's event count it was made at, and the
 /// batch its map proof is at (bundle v2).
 pub type Settled = (String, u64, Option<u64>);
@@ -32,7 +28,7 @@ pub struct BundleTags {
 
 impl Default for BundleTags {
     fn default() -> Self {
-        BundleTags::new(KEPT)
+        BundleTags::new(crate::log::CacheLimits::DEFAULT.bundle_tags)
     }
 }
 
