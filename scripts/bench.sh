@@ -231,6 +231,9 @@ for backend in $backends; do
         proof_etags="$work/etags-$backend"
         "$root/scripts/bench/etags.sh" "$url" "$proof_tickets" "$proof_etags"
         wrk_run proof_conditional proof_if 16 "$backend" "$url" "\"log_size\":$(log_size),"
+        # What no read can beat: the same server answering a route that
+        # does no work, on the same cores (the 304s' limit).
+        wrk_run http_floor floor 16 "$backend" "$url" "\"log_size\":$(log_size),"
         # The ingest starts 1 s before wrk and ends 1 s after it.
         log "proofs while appending $ingest_rate events/s ($ingest_per_request per request)"
         size_before="$(log_size)"

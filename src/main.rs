@@ -32,6 +32,13 @@ mod cli;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Threads for blocking work (SQLite reads and writes, sealing,
+    /// signing), at most. Default: two per core, at least 4. Each thread
+    /// keeps allocator pages of its own, so more threads hold more memory
+    /// (README, "Memory").
+    #[arg(long, global = true, env = "PROOFDESK_BLOCKING_THREADS", value_name = "N",
+        value_parser = clap::value_parser!(u16).range(1..=1024))]
+    blocking_threads: Option<u16>,
 }
 
 #[derive(clap::Args, Clone)]
@@ -294,10 +301,21 @@ fn init_tracing() {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match cli::runtime::build(cli.blocking_threads.map(usize::from)) {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(main_async(cli))
+}
+
+async fn main_async(cli: Cli) -> ExitCode {
     init_tracing();
-    match run(Cli::parse()).await {
+    match run(cli).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {}", report(&e));

@@ -186,6 +186,7 @@ impl Node {
             public_rpc: config.public_rpc.clone(),
             limits: Arc::new(crate::api::limits::RateLimits::new(limits)),
             bundle_tags: crate::prove::tags::BundleTags::new(config.caches.bundle_tags),
+            ticket_counts: Default::default(),
             map: map.clone(),
         });
         let listener = TcpListener::bind(config.listen)

@@ -226,6 +226,38 @@ async fn appending_to_an_unknown_ticket_fails_cleanly() {
     }
 }
 
+#[tokio::test]
+async fn ticket_counts_answer_each_handle_asked_in_order() {
+    for db in TestDb::all().await {
+        let store = db.store();
+        let a = new_ticket(store, "count-a").await;
+        let b = new_ticket(store, "count-b").await;
+        store
+            .append(
+                vec![req(&a, created()), req(&a, message())],
+                None,
+                &Policy::default(),
+            )
+            .await
+            .unwrap();
+        let ghost = proofdesk::ingest::new_handle();
+        // A ticket without events counts 0, one that does not exist None;
+        // a handle asked twice is answered twice.
+        let counts = store
+            .ticket_counts(&[a.clone(), ghost.clone(), b, a, ghost])
+            .await
+            .unwrap();
+        assert_eq!(
+            counts,
+            [Some(2), None, Some(0), Some(2), None],
+            "{}",
+            store.backend()
+        );
+        assert!(store.ticket_counts(&[]).await.unwrap().is_empty());
+        db.cleanup().await;
+    }
+}
+
 /// Runs one statement with blob binds on the test database, whichever
 /// backend it is: the upgrade test below writes what an older version left.
 async fn raw(url: &str, sql: &str, binds: Vec<Vec<u8>>) {

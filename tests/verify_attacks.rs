@@ -880,6 +880,7 @@ async fn serve_from_map(app: &TestApp, map: proofdesk::seal::MapState) -> String
         public_rpc: None,
         limits: Arc::new(proofdesk::api::limits::RateLimits::new(Default::default())),
         bundle_tags: Default::default(),
+        ticket_counts: Default::default(),
         map: Arc::new(map),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -122,10 +122,14 @@ for backend in ["sqlite", "postgres"]:
         if r["measure"] != "proof_conditional":
             continue
         full = next((p for p in proofs if p["log_size"] == r["log_size"]), None)
+        floor = next((f for f in mine if f["measure"] == "http_floor" and f["log_size"] == r["log_size"]), None)
         ratio = rate(r) / rate(full) if full else 0
         print(f"| conditional bundle read (If-None-Match, unchanged, 304), log of {r['log_size']:,} events, c={r['connections']} | {rate(r):,.0f} reads/s | {ms(r['p50_us'])} | {ms(r['p90_us'])} | {ms(r['p99_us'])} | {ms(r['p999_us'])} | {r['non_2xx']} | {rate(full):,.0f} full reads/s | {ratio:.2f} |" if full else f"| conditional bundle read, log of {r['log_size']:,} events | {rate(r):,.0f} reads/s | | | | | | | |")
+        if floor and full:
+            print(f"| the HTTP floor: GET /healthz (no work), log of {floor['log_size']:,} events, c={floor['connections']} | {rate(floor):,.0f} requests/s | {ms(floor['p50_us'])} | {ms(floor['p90_us'])} | {ms(floor['p99_us'])} | {ms(floor['p999_us'])} | {floor['non_2xx']} | 304s at {rate(r) / rate(floor):.2f} × it; 3 × the full reads is {3 * rate(full) / rate(floor):.2f} × it | |")
         if full:
-            goals.append((f"Conditional bundle read, {backend}, {r['log_size']:,} events", ">= 3 x the full-bundle rate", f"{ratio:.2f} x ({rate(r):,.0f}/s against {rate(full):,.0f}/s)", ratio >= 3))
+            against = f"; the HTTP floor {rate(floor):,.0f}/s, 3 × the full reads {3 * rate(full) / rate(floor):.2f} × it" if floor else ""
+            goals.append((f"Conditional bundle read, {backend}, {r['log_size']:,} events", ">= 3 x the full-bundle rate", f"{ratio:.2f} x ({rate(r):,.0f}/s against {rate(full):,.0f}/s{against})", ratio >= 3))
     for r in mine:
         if r["measure"] == "proof_under_ingest":
             i = r["ingest"]

@@ -6,6 +6,8 @@
 --   proof   the proof bundle of a random ticket   (GET /v1/tickets/{h}/proof)
 --   proof_if the same, conditional: If-None-Match with the ticket's current
 --           ETag (PD_TICKETS lines are "handle<TAB>etag"), answered 304
+--   floor   GET /healthz, which does no work: the HTTP floor the 304s are
+--           measured against
 -- PD_TICKETS names a file of ticket handles, one per line; PD_KEY is an
 -- ingest API key. done() prints one JSON line with counts and percentiles.
 
@@ -58,6 +60,9 @@ end
 function request()
   if mode == "bulk" then
     return wrk.format("POST", "/v1/events/bulk?receipts=compact", headers, body)
+  end
+  if mode == "floor" then
+    return wrk.format("GET", "/healthz")
   end
   local t = tickets[math.random(#tickets)]
   if mode == "proof" then

@@ -84,6 +84,8 @@ pub struct AppParts {
     pub limits: limits::SharedLimits,
     /// Entity tags of settled bundles, for conditional reads.
     pub bundle_tags: crate::prove::tags::BundleTags,
+    /// Tickets' event counts, read together for conditional reads.
+    pub ticket_counts: crate::prove::tips::TicketCounts,
     /// The ticket map bundles prove against (PROTOCOL.md §15); the sealer
     /// applies batches to the same one.
     pub map: Arc<crate::seal::MapState>,

@@ -50,7 +50,8 @@ pub async fn proof(
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok());
     // A settled bundle the client holds: one lookup of the ticket says
-    // whether it is still the bundle (prove/tags.rs).
+    // whether it is still the bundle (prove/tags.rs), read together with
+    // the lookups of other requests (prove/tips.rs).
     // A v2 bundle's map proof is at the latest final batch, so a settled
     // bundle is still the bundle only while that batch is too.
     let proof_batch = || async {
@@ -66,11 +67,7 @@ pub async fn proof(
         && let Some((tag, events, at)) = app.bundle_tags.settled(&ticket)
         && tags::matches(asked, &tag)
         && proof_batch().await? == at
-        && app
-            .store
-            .ticket(&ticket)
-            .await?
-            .is_some_and(|t| t.tip.next_seq == events)
+        && app.ticket_counts.count(&app.store, &ticket).await? == Some(events)
     {
         return Ok(not_modified(&tag));
     }

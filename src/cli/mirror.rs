@@ -109,6 +109,7 @@ pub async fn mirror(a: MirrorArgs) -> anyhow::Result<ExitCode> {
             public_rpc: None,
             limits: Arc::new(proofdesk::api::limits::RateLimits::new(Default::default())),
             bundle_tags: proofdesk::prove::tags::BundleTags::new(caches.bundle_tags),
+            ticket_counts: Default::default(),
             map: map.clone(),
         });
         let m = metrics.clone();

@@ -8,6 +8,7 @@ pub mod integrations;
 pub mod keys;
 pub mod mirror;
 pub mod recovery;
+pub mod runtime;
 pub mod signals;
 pub mod verify;
 

@@ -53,8 +53,12 @@ impl GroupCommit {
             done,
         });
         let turn = self.turn.lock().await;
-        if let Ok(r) = result.try_recv() {
-            return r;
+        match result.try_recv() {
+            Ok(r) => return r,
+            // An earlier turn's commit ended without answering (it
+            // panicked): the receiver is spent and must not be awaited.
+            Err(oneshot::error::TryRecvError::Closed) => return Err(interrupted()),
+            Err(oneshot::error::TryRecvError::Empty) => {}
         }
         let jobs = std::mem::take(&mut *self.queue());
         if !jobs.is_empty() {
@@ -62,16 +66,16 @@ impl GroupCommit {
             let _ = tokio::spawn(commit(jobs)).await;
         }
         drop(turn);
-        result.await.unwrap_or_else(|_| {
-            Err(StoreError::Unavailable(
-                "the write was interrupted; whether it was committed is unknown".into(),
-            ))
-        })
+        result.await.unwrap_or_else(|_| Err(interrupted()))
     }
 
     fn queue(&self) -> std::sync::MutexGuard<'_, Vec<Job>> {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+fn interrupted() -> StoreError {
+    StoreError::Unavailable("the write was interrupted; whether it was committed is unknown".into())
 }
 
 /// How a group's transaction ended: an answer per job, or why it failed as
@@ -130,5 +134,41 @@ impl StoreError {
         StoreError::Database(sqlx::Error::Protocol(format!(
             "the group commit failed: {self}"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// A commit that panics answers nobody; every caller it took must get
+    /// an error, including one whose turn comes after the panic (its
+    /// receiver is already closed and must not be awaited: that panicked).
+    #[tokio::test]
+    async fn callers_of_a_commit_that_panicked_get_an_error() {
+        let group = Arc::new(GroupCommit::default());
+        let turn = group.turn.lock().await;
+        let submit = |group: Arc<GroupCommit>| {
+            tokio::spawn(async move {
+                group
+                    .submit(Vec::new(), None, &Policy::default(), |_jobs| async {
+                        panic!("the commit failed")
+                    })
+                    .await
+            })
+        };
+        let first = submit(group.clone());
+        let second = submit(group.clone());
+        // Both queued before either takes the turn: one commit takes both.
+        while group.queue().len() < 2 {
+            tokio::task::yield_now().await;
+        }
+        drop(turn);
+        for caller in [first, second] {
+            let answer = caller.await.expect("the caller itself must not panic");
+            assert!(matches!(answer, Err(StoreError::Unavailable(_))));
+        }
     }
 }

@@ -305,6 +305,12 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<(Ticket, bool), StoreError>;
     async fn ticket(&self, handle: &TicketHandle) -> Result<Option<Ticket>, StoreError>;
+    /// Each ticket's event count (its `next_seq`), in the order asked, None
+    /// for a ticket that does not exist: in one read, so that conditional
+    /// bundle requests arriving together cost one statement
+    /// (`prove::tips`).
+    async fn ticket_counts(&self, handles: &[TicketHandle])
+    -> Result<Vec<Option<u64>>, StoreError>;
 
     /// Appends all events or none, assigning index, seq and prev inside one
     /// transaction. With an idempotency key, a retry of the same request

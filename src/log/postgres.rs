@@ -184,6 +184,24 @@ impl PgStore {
         row.map(TryInto::try_into).transpose()
     }
 
+    /// Tickets' event counts in one statement, mapped back to the order
+    /// asked (a handle asked twice is answered twice).
+    async fn read_ticket_counts(
+        &self,
+        handles: &[crate::protocol::fields::TicketHandle],
+    ) -> Result<Vec<Option<u64>>, StoreError> {
+        let asked: Vec<&str> = handles.iter().map(|h| h.as_str()).collect();
+        let rows: Vec<(String, i64)> = sqlx::query_as(super::rows::sql::TICKET_COUNTS)
+            .bind(&asked)
+            .fetch_all(&self.pool)
+            .await?;
+        let counts: std::collections::HashMap<String, i64> = rows.into_iter().collect();
+        Ok(asked
+            .iter()
+            .map(|h| counts.get(*h).map(|&n| n as u64))
+            .collect())
+    }
+
     /// The sealer's read: a range's entries, in index order.
     async fn read_entries(
         &self,

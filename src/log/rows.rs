@@ -301,6 +301,12 @@ pub(crate) mod sql {
          VALUES ($1, $2, $3, 0, $4, NULL) ON CONFLICT (external_id) DO NOTHING";
     pub const TICKET_BY_EXTERNAL: &str = "SELECT handle, external_id, created_at, next_seq, last_leaf, state FROM tickets WHERE external_id = $1";
     pub const TICKET_BY_HANDLE: &str = "SELECT handle, external_id, created_at, next_seq, last_leaf, state FROM tickets WHERE handle = $1";
+    /// A ticket's event count (SQLite: run once per handle of a
+    /// `ticket_counts` read, in one hand-off).
+    pub const TICKET_COUNT: &str = "SELECT next_seq FROM tickets WHERE handle = $1";
+    /// The event counts of the tickets in a text array (PostgreSQL: a
+    /// `ticket_counts` read in one statement; absent tickets give no row).
+    pub const TICKET_COUNTS: &str = "SELECT handle, next_seq FROM tickets WHERE handle = ANY($1)";
     pub const GROW_LOG: &str = "UPDATE log_state SET size = size + $1 WHERE id = 1";
     pub const LOG_STATE: &str = "SELECT size, sealed FROM log_state WHERE id = 1";
     pub const BATCH_COUNTS: &str = "SELECT COUNT(*), \

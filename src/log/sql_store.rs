@@ -5,8 +5,9 @@
 //! as `begin_write`, and on their two hot paths, each taken its fastest way
 //! per backend: appends (`commit_group`: `sqlite_writer`, `postgres_writer`,
 //! both planned by `log::plan`) and reads (`read_ticket_proof`,
-//! `read_ticket`, `attach_paths` and the sealer's `read_entries`:
-//! `sqlite_reader`, and one stable statement on PostgreSQL).
+//! `read_ticket`, `read_ticket_counts`, `attach_paths` and the sealer's
+//! `read_entries`: `sqlite_reader`, and one stable statement on
+//! PostgreSQL).
 //!
 //! A macro stamps the impl out per concrete sqlx database type, because
 //! sqlx's generic executor bounds would otherwise cost more code than they
@@ -102,6 +103,13 @@ macro_rules! impl_sql_store {
                 handle: &$crate::protocol::fields::TicketHandle,
             ) -> Result<Option<$crate::log::Ticket>, $crate::log::StoreError> {
                 self.read_ticket(handle).await
+            }
+
+            async fn ticket_counts(
+                &self,
+                handles: &[$crate::protocol::fields::TicketHandle],
+            ) -> Result<Vec<Option<u64>>, $crate::log::StoreError> {
+                self.read_ticket_counts(handles).await
             }
 
             async fn append(

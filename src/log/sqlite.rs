@@ -197,6 +197,13 @@ impl SqliteStore {
         self.reader.ticket(handle).await
     }
 
+    async fn read_ticket_counts(
+        &self,
+        handles: &[crate::protocol::fields::TicketHandle],
+    ) -> Result<Vec<Option<u64>>, StoreError> {
+        self.reader.ticket_counts(handles).await
+    }
+
     /// The sealer's read of a batch's entries: tens of thousands of rows,
     /// each of which through sqlx would be a hand-off to its connection's
     /// worker thread (9.6 % of the server's samples under bulk ingest, most

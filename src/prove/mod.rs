@@ -7,6 +7,7 @@
 
 pub mod export;
 pub mod tags;
+pub mod tips;
 
 use serde::Serialize;
 use serde_json::value::RawValue;

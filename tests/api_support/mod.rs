@@ -51,6 +51,7 @@ impl ApiServer {
             metrics: Arc::new(Metrics::default()),
             limits: Arc::new(RateLimits::new(limits)),
             bundle_tags: Default::default(),
+            ticket_counts: Default::default(),
             map: Default::default(),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
