@@ -441,9 +441,10 @@ mod tests {
         }
     }
 
-    const CACHE_FLAGS: [&str; 6] = [
+    const CACHE_FLAGS: [&str; 7] = [
         "--sqlite-cache-mib",
         "--sqlite-readers",
+        "--pg-readers",
         "--proof-cache-mib",
         "--proof-cache-batches",
         "--bundle-tags",
@@ -453,7 +454,7 @@ mod tests {
     #[test]
     fn serve_takes_cache_bounds_and_refuses_zero() {
         assert_eq!(serve(&[]).unwrap().config().caches, CacheLimits::default());
-        let values = ["8", "2", "3", "100", "2", "5"];
+        let values = ["8", "2", "6", "3", "100", "2", "5"];
         let flags: Vec<&str> = CACHE_FLAGS
             .iter()
             .zip(values)
@@ -464,6 +465,7 @@ mod tests {
             CacheLimits {
                 sqlite_write_cache_mib: 8,
                 sqlite_readers: 2,
+                pg_readers: 6,
                 proof_tile_bytes: 3 << 20,
                 proof_batches: 100,
                 bundle_tags: 2,

@@ -146,6 +146,36 @@ async fn bundle_sessions_plan_once_and_the_plan_is_the_index_scan_even_on_an_emp
 }
 
 /// Each `(setting, value)` as the session reports it (`SHOW`).
+/// Bundle reads run on `--pg-readers` connections at most: a third
+/// acquire on a pool of two waits until one is handed back.
+#[tokio::test]
+async fn bundle_reads_hold_at_most_the_configured_connections() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let limits = proofdesk::log::CacheLimits {
+        pg_readers: 2,
+        ..Default::default()
+    };
+    let store = PgStore::connect_with(&db.url, &limits).await.unwrap();
+    let pool = store.bundle_pool();
+    assert_eq!(pool.options().get_max_connections(), 2);
+    let first = pool.acquire().await.unwrap();
+    let _second = pool.acquire().await.unwrap();
+    let third = tokio::time::timeout(std::time::Duration::from_millis(300), pool.acquire()).await;
+    assert!(third.is_err(), "a third bundle connection was opened");
+    drop(first);
+    tokio::time::timeout(std::time::Duration::from_secs(10), pool.acquire())
+        .await
+        .expect("a connection handed back is reused")
+        .unwrap();
+    assert_eq!(
+        proofdesk::log::CacheLimits::DEFAULT.pg_readers,
+        4,
+        "README, Memory, gives the default"
+    );
+}
+
 async fn assert_settings(conn: &mut sqlx::PgConnection, expected: &[(&str, &str)]) {
     for (setting, expected) in expected {
         let value: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SHOW {setting}")))

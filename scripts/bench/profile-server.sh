@@ -10,7 +10,9 @@
 # Knobs: FILL (events, default 100000), DURATION (s of wrk, default 20),
 # CONNECTIONS (wrk's, default 4 for bulk and 16 otherwise),
 # PERF=0 (no profile), PERF_ALL=1, BENCH_PG (as in bench.sh), PROOFDESK_BIN
-# (another server binary, to compare builds), SERVER_LOG (where the server's
+# (another server binary, to compare builds), WRK_CPUS (a comma list of CPUs
+# for wrk, e.g. 1: the load generator on a core of its own, the server and
+# PostgreSQL on the rest), SERVER_LOG (where the server's
 # stderr goes, to keep it; default a temporary file). Builds with
 # `cargo build --release` first. Prints wrk's JSON line; the profile is
 # left in $CARGO_TARGET_DIR/bench/perf-BACKEND-MODE.data for `perf report`,
@@ -38,6 +40,11 @@ cleanup() {
     wait 2>/dev/null || true
     if [ "$backend" = postgres ]; then
         psql "$pg_base" -qc "DROP DATABASE IF EXISTS proofdesk_profile_$$" >/dev/null 2>&1 || true
+    fi
+    if [ -n "${WRK_CPUS:-}" ]; then
+        # PostgreSQL outlives this run: give it every core back.
+        all="$(python3 -c "import os; print(','.join(map(str, sorted(os.sched_getaffinity(0)))))")"
+        for p in $(pgrep -x postgres || true); do taskset -a -p -c "$all" "$p" >/dev/null 2>&1 || true; done
     fi
     rm -rf "$work"
 }
@@ -87,8 +94,16 @@ if [ "$mode" = proof_if ]; then
     tickets="$work/etags"
     "$root/scripts/bench/etags.sh" "$url" "$work/filled" "$tickets"
 fi
+pin=()
+if [ -n "${WRK_CPUS:-}" ]; then
+    pin=(taskset -c "$WRK_CPUS")
+    # Everything else off those cores: the server, anvil, PostgreSQL's
+    # backends (the postmaster's children inherit nothing, so each is moved).
+    others="$(python3 -c "import os; print(','.join(str(c) for c in sorted(os.sched_getaffinity(0) - {int(x) for x in '$WRK_CPUS'.split(',')})))")"
+    for p in "$server" $(pgrep -x postgres || true); do taskset -a -p -c "$others" "$p" >/dev/null 2>&1 || true; done
+fi
 PD_MODE="$mode" PD_KEY="$key" PD_TICKETS="$tickets" PD_BULK=1000 \
-    wrk -t2 -c"${CONNECTIONS:-$([ "$mode" = bulk ] && echo 4 || echo 16)}" -d"${duration}s" --timeout 10s \
+    "${pin[@]}" wrk -t2 -c"${CONNECTIONS:-$([ "$mode" = bulk ] && echo 4 || echo 16)}" -d"${duration}s" --timeout 10s \
     -s "$root/scripts/bench/wrk.lua" "$url" >"$work/wrk.txt" &
 wrk_pid=$!
 if [ "${PERF:-1}" != 0 ]; then

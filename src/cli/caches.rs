@@ -45,6 +45,17 @@ pub struct CacheArgs {
         value_parser = from_one_to::<usize>(512)
     )]
     sqlite_readers: usize,
+    /// PostgreSQL only (ignored on SQLite): connections proof bundles are
+    /// read on, at most this many at once (a pool of its own, beside the
+    /// 16 connections of everything else).
+    #[arg(
+        long,
+        env = "PROOFDESK_PG_READERS",
+        value_name = "N",
+        default_value_t = DEFAULT.pg_readers,
+        value_parser = from_one_to::<usize>(1024)
+    )]
+    pg_readers: usize,
     /// PostgreSQL only (ignored on SQLite): sealed batches' tiles kept in
     /// memory for proof bundles, MiB.
     #[arg(
@@ -91,6 +102,7 @@ impl CacheArgs {
         CacheLimits {
             sqlite_write_cache_mib: self.sqlite_cache_mib,
             sqlite_readers: self.sqlite_readers,
+            pg_readers: self.pg_readers,
             // At most 1 TiB (`MAX_MIB`): no overflow.
             proof_tile_bytes: self.proof_cache_mib << 20,
             proof_batches: self.proof_cache_batches,

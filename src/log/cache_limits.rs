@@ -9,7 +9,8 @@ const BUNDLE_TAGS: usize = 100_000;
 
 /// The bounds of every cache a server keeps. Each backend uses the ones
 /// it has: the SQLite store its write connection's page cache and its
-/// proof readers, the PostgreSQL store its proof cache, both the key
+/// proof readers, the PostgreSQL store its proof cache and bundle
+/// readers, both the key
 /// cache. `bundle_tags` bounds the API's entity tags (`prove::tags`),
 /// built beside the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +20,8 @@ pub struct CacheLimits {
     /// Pooled connections SQLite proof reads run on, each with SQLite's
     /// default page cache.
     pub sqlite_readers: usize,
+    /// Connections PostgreSQL proof bundles are read on.
+    pub pg_readers: usize,
     /// Bytes of tiles the PostgreSQL proof cache keeps.
     pub proof_tile_bytes: usize,
     /// Final batches the PostgreSQL proof cache keeps.
@@ -34,6 +37,7 @@ impl CacheLimits {
     pub const DEFAULT: CacheLimits = CacheLimits {
         sqlite_write_cache_mib: super::sqlite_writer::WRITE_CACHE_MIB,
         sqlite_readers: super::sqlite_reader::CONNECTIONS,
+        pg_readers: super::postgres::BUNDLE_READERS,
         proof_tile_bytes: super::proof_cache::TILE_BUDGET_BYTES,
         proof_batches: super::proof_cache::BATCH_BUDGET,
         bundle_tags: BUNDLE_TAGS,

@@ -11,6 +11,14 @@ use super::group::Job;
 use super::postgres_writer::WriteHandle;
 use super::sql_store::impl_sql_store;
 
+/// Bundle reads running at once, each on its own connection, unless
+/// configured (`CacheLimits`, `--pg-readers`). Few on purpose: a bundle is a
+/// short read, and more at once only queue on the cores as runnable
+/// backends. On the harness (2 cores shared with PostgreSQL and wrk, c=16)
+/// 8 connections gave 10,000 bundles/s with p99 5.0-5.4 ms, 4 gave
+/// 13,000/s with p99 3.9 ms (BENCHMARKS.md, "What measuring changed").
+pub(crate) const BUNDLE_READERS: usize = 4;
+
 pub struct PgStore {
     pool: PgPool,
     /// Proof bundles' one statement, planned once per connection
@@ -88,7 +96,7 @@ impl PgStore {
             ("max_parallel_workers_per_gather", "0"),
         ]);
         let bundle_reads = PgPoolOptions::new()
-            .max_connections(8)
+            .max_connections(limits.pg_readers.max(1) as u32)
             .acquire_timeout(Duration::from_secs(10))
             .connect_lazy_with(bundle_options(url)?);
         let pool = PgPoolOptions::new()
