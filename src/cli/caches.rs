@@ -41,7 +41,8 @@ pub struct CacheArgs {
         env = "PROOFDESK_SQLITE_READERS",
         value_name = "N",
         default_value_t = DEFAULT.sqlite_readers,
-        // Each read holds one of tokio's blocking threads, 512 at most.
+        // Each read runs on one of the blocking threads
+        // (`--blocking-threads`); reads past their number wait for one.
         value_parser = from_one_to::<usize>(512)
     )]
     sqlite_readers: usize,

@@ -9,10 +9,9 @@ const BUNDLE_TAGS: usize = 100_000;
 
 /// The bounds of every cache a server keeps. Each backend uses the ones
 /// it has: the SQLite store its write connection's page cache and its
-/// proof readers, the PostgreSQL store its proof cache and bundle
-/// readers, both the key
-/// cache. `bundle_tags` bounds the API's entity tags (`prove::tags`),
-/// built beside the store.
+/// proof readers, the PostgreSQL store its proof cache and bundle readers,
+/// both the key cache. `bundle_tags` bounds the API's entity tags
+/// (`prove::tags`), built beside the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheLimits {
     /// SQLite's page cache on the append connection, MiB.
