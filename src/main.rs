@@ -446,8 +446,14 @@ mod tests {
     #[test]
     fn blocking_threads_are_a_global_flag_from_one() {
         let parse = |args: &[&str]| Cli::try_parse_from(args).map(|c| c.blocking_threads);
-        assert_eq!(parse(&["proofdesk", "dev", "--blocking-threads", "6"]).unwrap(), Some(6));
-        assert_eq!(parse(&["proofdesk", "--blocking-threads", "3", "dev"]).unwrap(), Some(3));
+        assert_eq!(
+            parse(&["proofdesk", "dev", "--blocking-threads", "6"]).unwrap(),
+            Some(6)
+        );
+        assert_eq!(
+            parse(&["proofdesk", "--blocking-threads", "3", "dev"]).unwrap(),
+            Some(3)
+        );
         assert_eq!(parse(&["proofdesk", "dev"]).unwrap(), None);
         let refused = parse(&["proofdesk", "dev", "--blocking-threads", "0"]).unwrap_err();
         assert!(refused.to_string().contains("1..=1024"), "{refused}");
