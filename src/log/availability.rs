@@ -6,6 +6,17 @@
 use super::StoreError;
 
 impl StoreError {
+    /// This error again, for each of several callers that one failed
+    /// operation (`what`) was answering: a `StoreError` holds sqlx's, which
+    /// cannot be cloned. The same 503 when the database is unavailable,
+    /// else the same message.
+    pub(crate) fn for_each_caller(&self, what: &str) -> StoreError {
+        match self.unavailable_reason() {
+            Some(reason) => StoreError::Unavailable(reason),
+            None => StoreError::Database(sqlx::Error::Protocol(format!("{what} failed: {self}"))),
+        }
+    }
+
     /// A short, client-safe reason if the database is unavailable; None for
     /// every other error. Internal details stay in the logs.
     pub fn unavailable_reason(&self) -> Option<String> {

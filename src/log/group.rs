@@ -126,14 +126,12 @@ pub(crate) fn settle(jobs: Vec<Job>, outcome: GroupOutcome) -> Vec<Job> {
 impl StoreError {
     /// The same error for each member of a group whose commit failed.
     pub(crate) fn for_group(&self) -> StoreError {
-        if let Some(reason) = self.unavailable_reason() {
-            return StoreError::Unavailable(format!(
+        match self.for_each_caller("the group commit") {
+            StoreError::Unavailable(reason) => StoreError::Unavailable(format!(
                 "{reason}; whether the write was committed is unknown"
-            ));
+            )),
+            other => other,
         }
-        StoreError::Database(sqlx::Error::Protocol(format!(
-            "the group commit failed: {self}"
-        )))
     }
 }
 

@@ -126,20 +126,8 @@ async fn read(store: DynStore, lookups: Vec<Lookup>) {
         }
         Err(e) => {
             for done in waiting {
-                let _ = done.send(Err(for_each(&e)));
+                let _ = done.send(Err(e.for_each_caller("reading ticket counts")));
             }
         }
-    }
-}
-
-/// A failed read's error, for each lookup it was answering (a `StoreError`
-/// holds sqlx's, which cannot be cloned): the same 503 when the database
-/// is unavailable, else the same message.
-fn for_each(e: &StoreError) -> StoreError {
-    match e.unavailable_reason() {
-        Some(reason) => StoreError::Unavailable(reason),
-        None => StoreError::Database(sqlx::Error::Protocol(format!(
-            "reading ticket counts failed: {e}"
-        ))),
     }
 }
