@@ -87,6 +87,47 @@ async fn keys_are_listed_revoked_and_rotated_on_every_backend() {
     }
 }
 
+/// `proofdesk keys rotate` runs in its own process beside a server that
+/// keeps writing. A rotation reads the old key and then writes; on SQLite
+/// that must be one write transaction from the start, or a commit by the
+/// other process between the two fails it with SQLITE_BUSY_SNAPSHOT
+/// ("database is locked", which no busy timeout waits out).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_rotate_while_another_process_writes_the_same_database() {
+    let db = TestDb::sqlite().await;
+    let server = db.store.clone();
+    let cli = proofdesk::log::connect(&db.url).await.unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            let mut written = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                create_key(server.as_ref(), &["ingest".into()], "busy")
+                    .await
+                    .unwrap();
+                written += 1;
+            }
+            written
+        }
+    });
+    let mut key = create_key(cli.as_ref(), &["audit".into()], "rotated")
+        .await
+        .unwrap();
+    for i in 0..200 {
+        let (new, _) = rotate_key(cli.as_ref(), &id_of(&key))
+            .await
+            .unwrap_or_else(|e| panic!("rotation {i}: {e}"))
+            .expect("the key is active");
+        key = new;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let written = writer.await.unwrap();
+    assert!(written > 0, "the other writer really wrote meanwhile");
+    assert!(lookup(cli.as_ref(), &key).await.unwrap().is_some());
+    db.cleanup().await;
+}
+
 #[tokio::test]
 async fn a_key_revoked_elsewhere_is_refused_within_the_cache_time() {
     let db = TestDb::sqlite().await;

@@ -645,7 +645,12 @@ macro_rules! impl_sql_store {
                 new_hash: $crate::protocol::Hash32,
                 now: $crate::protocol::fields::Timestamp,
             ) -> Result<Option<$crate::log::ApiKeyInfo>, $crate::log::StoreError> {
-                let mut tx = self.pool.begin().await?;
+                // A write transaction from the start: on SQLite a deferred
+                // one that reads and then writes fails with
+                // SQLITE_BUSY_SNAPSHOT when another process (the running
+                // server, beside `proofdesk keys rotate`) committed between
+                // the two, and a busy timeout does not help.
+                let (mut tx, _guard) = self.begin_write().await?;
                 let old: Option<(String, String)> =
                     sqlx::query_as($crate::log::rows::sql::ACTIVE_KEY)
                         .bind(id)
