@@ -135,6 +135,42 @@ async fn bundle_sessions_plan_once_and_the_plan_is_the_index_scan_even_on_an_emp
         "{plan}"
     );
 
+    // The ticket counts a conditional read checks (prove/tips.rs) run on
+    // these sessions too: planned once on the empty log, their plan is
+    // the unique handle index's lookups.
+    let counts = proofdesk::log::PG_TICKET_COUNTS_SQL;
+    for _ in 0..3 {
+        sqlx::query(counts)
+            .bind(vec!["tk_none".to_owned()])
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+    }
+    let (name, generic): (String, i64) = sqlx::query_as(
+        "SELECT name, generic_plans FROM pg_prepared_statements WHERE statement = $1",
+    )
+    .bind(counts)
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(generic, 3);
+    let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN EXECUTE {name}('{{tk_none}}')"
+    )))
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    let plan = plan.join("\n");
+    assert!(
+        plan.starts_with("Index Scan using tickets_pkey on tickets")
+            || plan.starts_with("Index Only Scan using tickets_pkey on tickets"),
+        "{plan}"
+    );
+    assert!(
+        !plan.contains("Seq Scan") && !plan.contains("Bitmap"),
+        "{plan}"
+    );
+
     // Read-only: a write on these sessions is refused.
     let write = sqlx::query("UPDATE log_state SET size = size WHERE id = 1")
         .execute(&mut *conn)

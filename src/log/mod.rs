@@ -32,6 +32,10 @@ pub mod tiles;
 /// database plans it (tests/pg_sessions.rs).
 #[doc(hidden)]
 pub const PG_BUNDLE_EVENTS_SQL: &str = rows::sql::EVENTS_OF_TICKET;
+/// The ticket counts a conditional read checks (`prove::tips`), which run
+/// on the same sessions on PostgreSQL (`tests/pg_sessions.rs`).
+#[doc(hidden)]
+pub const PG_TICKET_COUNTS_SQL: &str = rows::sql::TICKET_COUNTS;
 
 use std::sync::Arc;
 

@@ -32,7 +32,9 @@ pub struct PgStore {
 }
 
 /// Sessions for the one statement every proof bundle runs
-/// (`rows::sql::EVENTS_OF_TICKET`: a ticket's events, in order). Planning
+/// (`rows::sql::EVENTS_OF_TICKET`: a ticket's events, in order), and for
+/// the ticket counts conditional reads check (`rows::sql::TICKET_COUNTS`,
+/// a unique index's lookups). Planning
 /// it on every execution, as the main pool's sessions do, was the larger
 /// part of PostgreSQL's CPU per bundle once batches and tiles came from
 /// memory; a plan kept for the connection's life is safe for it only if it
@@ -199,9 +201,13 @@ impl PgStore {
         handles: &[crate::protocol::fields::TicketHandle],
     ) -> Result<Vec<Option<u64>>, StoreError> {
         let asked: Vec<&str> = handles.iter().map(|h| h.as_str()).collect();
+        // On the bundle sessions, planned once: its only plan there is the
+        // unique handle index's scan (`bundle_options`), and not planning
+        // each read took the harness's 304s from 22k to 26k/s
+        // (BENCHMARKS.md, "What measuring changed").
         let rows: Vec<(String, i64)> = sqlx::query_as(super::rows::sql::TICKET_COUNTS)
             .bind(&asked)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.bundle_reads)
             .await?;
         let counts: std::collections::HashMap<String, i64> = rows.into_iter().collect();
         Ok(asked
