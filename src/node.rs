@@ -92,6 +92,8 @@ pub struct Node {
     pub chain: Chain,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// A SQLite database's serving lock, held until the node is dropped.
+    _serving: Option<crate::log::serving_lock::ServingLock>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +106,8 @@ pub enum NodeError {
     Anchor(#[from] crate::anchor::worker::AnchorError),
     #[error("ticket map: {0}")]
     Map(#[from] crate::seal::MapStateError),
+    #[error(transparent)]
+    Serving(#[from] crate::log::serving_lock::ServingLockError),
     #[error("cannot listen on {0}: {1}")]
     Listen(SocketAddr, std::io::Error),
     #[error("no contract code at {0} on this chain: deploy it first (proofdesk deploy)")]
@@ -145,6 +149,9 @@ impl Node {
         key: OperatorKey,
         limits: crate::api::limits::Limits,
     ) -> Result<Node, NodeError> {
+        // Before the database is opened: a second server on a SQLite file
+        // would be a second leader (`log::serving_lock`).
+        let serving = crate::log::serving_lock::take(&config.database_url)?;
         let store = crate::log::connect_with(&config.database_url, &config.caches).await?;
         let mut chain = Chain::connect(&config.rpc_url, config.contract, config.rpc_timeout)?;
         chain.from_block = config.from_block;
@@ -262,6 +269,7 @@ impl Node {
             chain,
             stop,
             tasks,
+            _serving: serving,
         })
     }
 

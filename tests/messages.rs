@@ -480,6 +480,65 @@ fn an_unreachable_rpc_is_reported_once() {
     assert_eq!(line.matches(&rpc).count(), 1, "{line}");
 }
 
+/// A second server on a SQLite file would be a second leader, sealing and
+/// anchoring the same batches from one key: `serve` and `mirror` refuse,
+/// name the process that serves it, and touch nothing (no database is
+/// created). Here the test itself holds the file, as a running server does.
+#[test]
+fn a_second_server_on_one_sqlite_file_is_refused_and_told_who_holds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("log.db");
+    let held = proofdesk::log::serving_lock::take(db.to_str().unwrap())
+        .unwrap()
+        .expect("a SQLite file is locked");
+    let serve = [
+        "serve",
+        "--database",
+        db.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--rpc",
+        "http://127.0.0.1:1",
+        "--contract",
+        "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+    ];
+    let url = format!("sqlite://{}", db.display());
+    let mirror = [
+        "mirror",
+        "--database",
+        &url,
+        "--log",
+        "http://127.0.0.1:1",
+        "--key",
+        "pdk_000000000000_000000000000000000000000000000000000000000000000",
+        "--rpc",
+        "http://127.0.0.1:1",
+        "--contract",
+        "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+    ];
+    for args in [&serve[..], &mirror[..]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_proofdesk"))
+            .args(args)
+            .env("PROOFDESK_OPERATOR_KEY", proofdesk::devnet::DEV_KEYS[0])
+            .env("RUST_LOG", "off")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: {err}");
+        let line = err.lines().find(|l| l.starts_with("error:")).unwrap_or("");
+        assert!(
+            line.contains(&format!(
+                "another process (pid {}) already serves the SQLite database {}",
+                std::process::id(),
+                db.display()
+            )) && line.contains("use PostgreSQL for several servers"),
+            "{args:?}: {err}"
+        );
+        assert!(!db.exists(), "{args:?} opened the database it was refused");
+    }
+    drop(held);
+}
+
 #[test]
 fn a_pasted_placeholder_contract_says_what_an_address_looks_like() {
     for args in [

@@ -69,6 +69,8 @@ struct Described {
 pub async fn mirror(a: MirrorArgs) -> anyhow::Result<ExitCode> {
     let mut stop = super::signals::Stop::install()?;
     let caches = a.caches.limits();
+    // A mirror writes and serves its copy: one process per SQLite file.
+    let _serving = proofdesk::log::serving_lock::take(&a.database)?;
     let store = proofdesk::log::connect_with(&a.database, &caches)
         .await
         .with_context(|| format!("opening {}", a.database))?;

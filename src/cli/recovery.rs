@@ -76,6 +76,8 @@ pub struct RecoverArgs {
 }
 
 pub async fn recover(a: RecoverArgs) -> anyhow::Result<ExitCode> {
+    // Records are written in: not beside a server of the same SQLite file.
+    let _serving = proofdesk::log::serving_lock::take(&a.database)?;
     let store = proofdesk::log::connect(&a.database)
         .await
         .with_context(|| format!("opening {}", a.database))?;

@@ -19,6 +19,7 @@ mod postgres_reader;
 mod postgres_writer;
 pub mod proof_cache;
 mod rows;
+pub mod serving_lock;
 pub(crate) mod sql_store;
 pub mod sqlite;
 mod sqlite_checkpoint;
