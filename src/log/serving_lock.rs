@@ -53,7 +53,7 @@ pub fn take(database: &str) -> Result<Option<ServingLock>, ServingLockError> {
         _ => return Ok(None),
     };
     // An in-memory database is refused by the store itself.
-    if url.contains(":memory:") || url.contains("mode=memory") {
+    if super::sqlite::in_memory(&url) {
         return Ok(None);
     }
     let file = super::sqlite::file_of(&url).map_err(|e| ServingLockError::Url(e.to_string()))?;

@@ -31,6 +31,12 @@ pub struct SqliteStore {
 }
 
 /// The file a `sqlite:` URL names.
+/// An in-memory database, which the store refuses: its append writer is a
+/// second connection and could not see it.
+pub(crate) fn in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
 pub(crate) fn file_of(url: &str) -> Result<std::path::PathBuf, StoreError> {
     Ok(SqliteConnectOptions::from_str(url)?
         .get_filename()
@@ -50,7 +56,7 @@ impl SqliteStore {
         let options = SqliteConnectOptions::from_str(url)?;
         // Appends are written on a second connection to the same file.
         let file = options.get_filename().to_owned();
-        if url.contains(":memory:") || url.contains("mode=memory") {
+        if in_memory(url) {
             return Err(StoreError::Unavailable(
                 "an in-memory SQLite database cannot be shared by the append writer; give a file (sqlite://PATH)".into(),
             ));
