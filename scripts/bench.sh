@@ -66,7 +66,7 @@ record "{\"measure\":\"machine\",\"cpu\":\"$machine\",\"kernel\":\"$(uname -r)\"
 if [ "${BENCH_MICRO:-1}" != 0 ]; then
     log "micro-benchmarks (criterion)"
     case " $backends " in *" postgres "*) export PROOFDESK_BENCH_PG="$pg_base" ;; esac
-    cargo bench --locked --bench protocol --bench store -- --noplot >"$out/micro.txt" 2>&1 \
+    cargo bench --locked --bench protocol --bench store --bench ingest -- --noplot >"$out/micro.txt" 2>&1 \
         || { tail -20 "$out/micro.txt"; exit 1; }
     grep -E 'time:' -B1 "$out/micro.txt" >&2 || true
 fi

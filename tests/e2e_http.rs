@@ -152,19 +152,24 @@ async fn a_complaint_is_recorded_anchored_and_proven() {
     assert_eq!(unauth.status().as_u16(), 401);
     assert_eq!(unauth.headers()["content-type"], "application/problem+json");
 
-    // Wait (bounded) until every event is in an anchored batch.
+    // Wait (bounded) until every event is in an anchored batch and the map
+    // proof is at the last one: the proof point is the latest *final* batch,
+    // which can trail an included one by a confirmation or two.
     let mut bundle: Option<Bundle> = None;
     for _ in 0..120 {
         let (status, body) = app.get(&format!("/v1/tickets/{handle}/proof")).await;
         assert_eq!(status, 200);
         let b: Bundle = serde_json::from_value(body).unwrap();
-        if b.events.iter().all(|e| b.log_says_anchored(e)) {
+        let last_batch = b.events.last().and_then(|e| e.batch);
+        if b.events.iter().all(|e| b.log_says_anchored(e))
+            && b.map.as_ref().is_some_and(|m| Some(m.batch) >= last_batch)
+        {
             bundle = Some(b);
             break;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let bundle = bundle.expect("every event anchored within 30 s");
+    let bundle = bundle.expect("every event anchored, its map proof at the last, within 30 s");
     assert_eq!(bundle.events.len(), 9);
     assert!(bundle.batches.len() >= 2, "several batches");
 

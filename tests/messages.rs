@@ -232,6 +232,49 @@ async fn an_idempotency_key_reused_on_another_ticket_says_so() {
     db.cleanup().await;
 }
 
+/// A body is read in one pass unless it carries an Idempotency-Key, whose
+/// hash is the canonical bytes of the body's strict tree: so a retry written
+/// another way (members in another order, other spacing, 4.0 for 4) is the
+/// same request, and whole numbers are integers whichever way it is read.
+#[tokio::test]
+async fn a_retry_written_another_way_is_the_same_request() {
+    let db = TestDb::sqlite().await;
+    let c = Client::start(&db).await;
+    let at = Timestamp::now().to_string();
+    let first = format!(
+        r#"{{"type":"satisfaction.rated","data":{{"score":4,"scale":5}},"actor":{{"role":"customer","ref":"c-1"}},"channel":"web","occurred_at":"{at}"}}"#
+    );
+    let again = format!(
+        r#"{{ "occurred_at": "{at}", "channel": "web",
+             "actor": {{ "ref": "c-1", "role": "customer" }},
+             "data": {{ "scale": 5.0, "score": 4e0 }}, "type": "satisfaction.rated" }}"#
+    );
+    // A rating follows a resolution.
+    let resolved = event("ticket.resolved", json!({"resolution": "refunded"}));
+    let t = c.ticket("idem-written").await;
+    assert_eq!(c.post(&t, &created("normal")).await.0, 201);
+    assert_eq!(c.post(&t, &resolved).await.0, 201);
+    assert_eq!(c.raw(&t, &first, Some("rate-1")).await.0, 201);
+    assert_eq!(c.raw(&t, &again, Some("rate-1")).await.0, 200);
+
+    let u = c.ticket("whole-numbers").await;
+    assert_eq!(c.post(&u, &created("normal")).await.0, 201);
+    assert_eq!(c.post(&u, &resolved).await.0, 201);
+    let r = c
+        .http
+        .post(c.app.url(&format!("/v1/tickets/{u}/events")))
+        .bearer_auth(&c.key)
+        .header("content-type", "application/json")
+        .body(again)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let r: Value = r.json().await.unwrap();
+    assert_eq!(r["record"]["data"], json!({"score": 4, "scale": 5}));
+    db.cleanup().await;
+}
+
 #[tokio::test]
 async fn a_body_that_is_not_an_object_says_so() {
     let db = TestDb::sqlite().await;

@@ -177,7 +177,7 @@ pub fn write_string(s: &str, out: &mut String) {
 /// would hash different records from the same bytes.
 pub fn parse_strict(text: &str) -> Result<Value, CanonicalError> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let value = StrictValue::deserialize_from(&mut de).map_err(syntax)?;
+    let value = strict_value(&mut de).map_err(syntax)?;
     de.end().map_err(syntax)?;
     Ok(value)
 }
@@ -203,25 +203,53 @@ fn syntax(e: serde_json::Error) -> CanonicalError {
 /// Like [`parse_strict`] for an already-deserialising context (a field of a
 /// larger document). Use via `#[serde(deserialize_with = "strict_value")]`.
 pub fn strict_value<'de, D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
-    StrictValue::deserialize_from(d)
+    d.deserialize_any(StrictVisitor { whole: false })
 }
 
-struct StrictValue;
+/// Parses a request body strictly, as [`parse_strict`], and reads every
+/// whole number as an integer (below).
+pub fn parse_strict_input(text: &str) -> Result<Value, CanonicalError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = input_value(&mut de).map_err(syntax)?;
+    de.end().map_err(syntax)?;
+    Ok(value)
+}
 
-impl StrictValue {
-    fn deserialize_from<'de, D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(StrictVisitor)
+/// Free JSON inside a request body (an event's `data`, an integration's
+/// `options`), read as [`parse_strict_input`] reads a whole body, so that a
+/// body read straight into its typed value holds the same values as one
+/// read through its tree. Use via `#[serde(deserialize_with = "input_value")]`.
+///
+/// JSON has one number type: `52.0` is the integer 52 (JSON Schema agrees),
+/// but serde refuses it for an integer. A number that is a whole number
+/// within 2^53 becomes an integer; anything else stays as sent (and is
+/// refused where an integer is required).
+pub fn input_value<'de, D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+    d.deserialize_any(StrictVisitor { whole: true })
+}
+
+/// [`input_value`] for a member that may be left out or `null`.
+pub fn input_value_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    struct Input(Value);
+    impl<'de> serde::Deserialize<'de> for Input {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            input_value(d).map(Input)
+        }
     }
+    Ok(<Option<Input> as serde::Deserialize>::deserialize(d)?.map(|i| i.0))
 }
 
-struct StrictVisitor;
+/// Builds a `Value`, refusing a repeated member name; `whole` reads whole
+/// floats as integers (the request rule of [`input_value`]).
+#[derive(Clone, Copy)]
+struct StrictVisitor {
+    whole: bool,
+}
 
-struct Seed;
-
-impl<'de> de::DeserializeSeed<'de> for Seed {
+impl<'de> de::DeserializeSeed<'de> for StrictVisitor {
     type Value = Value;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(StrictVisitor)
+        d.deserialize_any(self)
     }
 }
 
@@ -244,6 +272,10 @@ impl<'de> Visitor<'de> for StrictVisitor {
         Ok(Value::Number(v.into()))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        const MAX_SAFE: f64 = MAX_SAFE_INTEGER as f64;
+        if self.whole && v.fract() == 0.0 && v.abs() <= MAX_SAFE {
+            return Ok(Value::from(v as i64));
+        }
         Number::from_f64(v)
             .map(Value::Number)
             .ok_or_else(|| E::custom("non-finite number"))
@@ -256,7 +288,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(Seed)? {
+        while let Some(item) = seq.next_element_seed(self)? {
             items.push(item);
         }
         Ok(Value::Array(items))
@@ -267,7 +299,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
             if out.contains_key(&key) {
                 return Err(de::Error::custom(format!("duplicate member name {key:?}")));
             }
-            let value = map.next_value_seed(Seed)?;
+            let value = map.next_value_seed(self)?;
             out.insert(key, value);
         }
         Ok(Value::Object(out))

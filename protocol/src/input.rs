@@ -21,6 +21,9 @@ pub const MAX_CONTENT_CHARS: usize = 64 * 1024;
 pub struct EventInput {
     #[serde(rename = "type")]
     pub event_type: EventType,
+    /// Read as a request body is (whole numbers as integers, a repeated
+    /// member refused), whether the body is read in one pass or as a tree.
+    #[serde(deserialize_with = "crate::canonical::input_value")]
     pub data: Value,
     pub actor: Actor,
     pub channel: Channel,

@@ -1,6 +1,6 @@
 //! Reading a request: a JSON body extractor whose every rejection is
 //! problem+json with the parser's reason (unknown fields, wrong types,
-//! missing members), and the ticket handle in a path.
+//! missing members; `body` reads the JSON), and the ticket handle in a path.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -11,7 +11,10 @@ use utoipa::IntoParams;
 use super::error::ApiError;
 use crate::protocol::fields::TicketHandle;
 
-pub struct ApiJson<T>(pub T, pub serde_json::Value);
+/// A JSON body's typed value and, for a request with an Idempotency-Key,
+/// its strict tree (the idempotency hash is the tree's canonical bytes).
+/// `body::read` says how a body is read.
+pub struct ApiJson<T>(pub T, pub Option<serde_json::Value>);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
@@ -27,6 +30,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 "Content-Type must be application/json".into(),
             ));
         }
+        let keyed = req.headers().contains_key(IDEMPOTENCY_KEY);
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::TooLarge
@@ -36,57 +40,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         })?;
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| ApiError::BadRequest("the body is not UTF-8".into()))?;
-        let mut value = crate::protocol::canonical::parse_strict(text)
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        integral_numbers(&mut value);
-        // Every body the API takes is an object; serde would also read a
-        // struct from an array of its members in order.
-        if !value.is_object() {
-            return Err(ApiError::Unprocessable {
-                reason: format!("the body must be a JSON object, not {}", kind(&value)),
-                item: None,
-            });
-        }
-        let typed = T::deserialize(&value).map_err(|e| ApiError::Unprocessable {
-            reason: e.to_string(),
-            item: None,
-        })?;
-        Ok(ApiJson(typed, value))
+        let read = super::body::read(text, keyed)?;
+        Ok(ApiJson(read.typed, read.tree))
     }
 }
 
-/// JSON has one number type: `52.0` is the integer 52 (JSON Schema agrees),
-/// but serde refuses it for an integer field. Every number in a request
-/// body that is a whole number within 2^53 becomes an integer; anything
-/// else stays as sent (and is refused where an integer is required).
-fn integral_numbers(v: &mut serde_json::Value) {
-    use serde_json::Value;
-    match v {
-        Value::Number(n) if !(n.is_i64() || n.is_u64()) => {
-            if let Some(f) = n.as_f64() {
-                const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
-                if f.fract() == 0.0 && f.abs() <= MAX_SAFE {
-                    *v = Value::from(f as i64);
-                }
-            }
-        }
-        Value::Array(a) => a.iter_mut().for_each(integral_numbers),
-        Value::Object(m) => m.values_mut().for_each(integral_numbers),
-        _ => {}
-    }
-}
-
-fn kind(v: &serde_json::Value) -> &'static str {
-    use serde_json::Value;
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+/// The header whose requests keep their body's tree for the idempotency hash.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// A ticket's public handle in the path.
 #[derive(Debug, Deserialize, IntoParams)]

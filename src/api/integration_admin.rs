@@ -44,7 +44,10 @@ pub struct CreateIntegration {
     #[schema(pattern = "^[!-~]{16,256}$")]
     pub second_secret: Option<String>,
     /// Mapping options on top of the vendor's defaults.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::protocol::canonical::input_value_opt"
+    )]
     #[schema(value_type = Option<OptionsInput>)]
     pub options: Option<Value>,
 }
@@ -240,7 +243,10 @@ pub async fn create(
 #[serde(deny_unknown_fields)]
 pub struct UpdateIntegration {
     /// Mapping options to change; members left out keep their values.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::protocol::canonical::input_value_opt"
+    )]
     #[schema(value_type = Option<OptionsInput>)]
     pub options: Option<Value>,
     /// A second signing secret deliveries may carry (Zendesk: the rating

@@ -3,6 +3,7 @@
 
 mod audit_api;
 pub mod auth;
+pub mod body;
 mod docs;
 mod error;
 mod extract;
@@ -35,6 +36,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
+/// The bulk request's body (`benches/ingest.rs` reads it as the server does).
+pub use writes::BulkAppend;
 
 use crate::anchor::{Chain, OperatorKey};
 use crate::log::DynStore;

@@ -11,7 +11,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
-use super::extract::ApiJson;
+use super::extract::{ApiJson, IDEMPOTENCY_KEY};
 use super::extract::{HandlePath, parse_handle};
 use super::receipt_issue::receipts_for;
 use super::schema::{
@@ -94,7 +94,7 @@ pub struct IdempotencyHeader {
 }
 
 fn idem_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    match headers.get("idempotency-key") {
+    match headers.get(IDEMPOTENCY_KEY) {
         None => Ok(None),
         Some(v) => {
             let s = v
@@ -108,6 +108,21 @@ fn idem_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
             Ok(Some(s.to_owned()))
         }
     }
+}
+
+/// A request's idempotency: its key, and the hash of its body's tree, which
+/// the extractor keeps for every request that carries the header.
+fn idempotency_of(
+    headers: &HeaderMap,
+    scope: &str,
+    tree: Option<&Value>,
+) -> Result<Option<log::Idempotency>, ApiError> {
+    let Some(key) = idem_key(headers)? else {
+        return Ok(None);
+    };
+    let tree =
+        tree.ok_or_else(|| ApiError::Internal("a keyed request's body has no tree".into()))?;
+    Ok(idempotency(Some(&key), scope, tree))
 }
 
 /// Create a ticket, idempotent by the platform's external_id; returns its
@@ -179,11 +194,7 @@ pub async fn append_event(
     ApiJson(input, raw): ApiJson<EventInput>,
 ) -> Result<(StatusCode, Json<Appended>), ApiError> {
     let ticket = parse_handle(&handle)?;
-    let idem = idempotency(
-        idem_key(&headers)?.as_deref(),
-        &format!("append:{ticket}"),
-        &raw,
-    );
+    let idem = idempotency_of(&headers, &format!("append:{ticket}"), raw.as_ref())?;
     let request = input
         .into_request(ticket.clone())
         .map_err(|e| ApiError::Unprocessable {
@@ -253,7 +264,7 @@ pub async fn append_bulk(
             item: None,
         });
     }
-    let idem = idempotency(idem_key(&headers)?.as_deref(), "bulk", &raw);
+    let idem = idempotency_of(&headers, "bulk", raw.as_ref())?;
     let mut requests = Vec::with_capacity(body.events.len());
     for (i, item) in body.events.into_iter().enumerate() {
         let ticket = TicketHandle::parse(&item.ticket).map_err(|e| ApiError::Unprocessable {

@@ -1,0 +1,326 @@
+//! A request body read into its typed value.
+//!
+//! The rules are those of the strict tree (`canonical::parse_strict_input`):
+//! a repeated member name is refused, a whole number is an integer, an
+//! unknown member is refused, and the body is an object. A body is read in
+//! one pass, straight into its typed value, with no tree: the typed structs
+//! refuse repeated and unknown members themselves, and their free-JSON
+//! members (`data`, `options`) are read by `canonical::input_value`, which
+//! applies the tree's rules. The tree is built only where it is needed:
+//! - for the idempotency hash, which is the tree's canonical bytes (kept as
+//!   they were, so that a key stored before still matches its retry);
+//! - for a body the one pass declines, so that every refusal reads as it
+//!   always has (the tree's parse is the one that names the reason).
+//!
+//! The one pass is an optimisation only: wherever it gives a value, the tree
+//! gives the same one (`one_pass_agrees_with_the_tree`, a property test).
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::error::ApiError;
+use crate::protocol::canonical::parse_strict_input;
+
+/// A body's typed value and, when it was built, its strict tree.
+pub struct Read<T> {
+    pub typed: T,
+    pub tree: Option<Value>,
+}
+
+/// Reads `text` as a `T`. `tree` asks for the strict tree as well (a request
+/// with an Idempotency-Key hashes it).
+pub fn read<T: DeserializeOwned>(text: &str, tree: bool) -> Result<Read<T>, ApiError> {
+    if !tree && let Some(typed) = one_pass(text) {
+        return Ok(Read { typed, tree: None });
+    }
+    read_tree(text)
+}
+
+/// The typed value read straight from the text, or `None` for anything the
+/// tree must judge: a body that is not an object (serde would read a struct
+/// from an array of its members), or any error.
+fn one_pass<T: DeserializeOwned>(text: &str) -> Option<T> {
+    let first = text.trim_start_matches([' ', '\t', '\n', '\r']);
+    if !first.starts_with('{') {
+        return None;
+    }
+    serde_json::from_str(text).ok()
+}
+
+/// The strict tree, then the typed value from it: the path of every refusal.
+fn read_tree<T: DeserializeOwned>(text: &str) -> Result<Read<T>, ApiError> {
+    let value = parse_strict_input(text).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    // Every body the API takes is an object; serde would also read a
+    // struct from an array of its members in order.
+    if !value.is_object() {
+        return Err(ApiError::Unprocessable {
+            reason: format!("the body must be a JSON object, not {}", kind(&value)),
+            item: None,
+        });
+    }
+    let typed = T::deserialize(&value).map_err(|e| ApiError::Unprocessable {
+        reason: e.to_string(),
+        item: None,
+    })?;
+    Ok(Read {
+        typed,
+        tree: Some(value),
+    })
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::integration_admin::CreateIntegration;
+    use crate::api::writes::BulkAppend;
+    use crate::ingest::EventInput;
+    use proptest::prelude::*;
+
+    /// Where the one pass gives a value, the tree gives the same one (the
+    /// typed values compared as written by `Debug`, which shows every member).
+    fn agrees<T: DeserializeOwned + std::fmt::Debug>(text: &str) -> Result<bool, String> {
+        let Some(fast) = one_pass::<T>(text) else {
+            return Ok(false);
+        };
+        let tree = read_tree::<T>(text)
+            .map_err(|e| format!("one pass took what the tree refuses ({e:?}): {text}"))?;
+        let (fast, tree) = (format!("{fast:?}"), format!("{:?}", tree.typed));
+        if fast != tree {
+            return Err(format!("{fast} != {tree} for {text}"));
+        }
+        Ok(true)
+    }
+
+    const EVENT: &str = r#"{"type":"message.added","data":{"n":5.0,"m":[1e2,-0.0,2.5]},
+        "actor":{"role":"agent","ref":"a-1"},"channel":"email",
+        "occurred_at":"2025-03-01T09:30:00Z","content":{"text":"hi"}}"#;
+
+    #[test]
+    fn a_valid_body_is_read_in_one_pass_with_the_trees_values() {
+        assert_eq!(agrees::<EventInput>(EVENT), Ok(true));
+        let read = read::<EventInput>(EVENT, false).unwrap();
+        assert!(read.tree.is_none(), "no tree without an Idempotency-Key");
+        // Whole numbers are integers, as the tree reads them.
+        assert_eq!(read.typed.data, serde_json::json!({"n":5,"m":[100,0,2.5]}));
+        let bulk = format!(r#"{{"events":[{{"ticket":"tk_x","event":{EVENT}}}]}}"#);
+        assert_eq!(agrees::<BulkAppend>(&bulk), Ok(true));
+        let integration = r#"{"name":"zd","vendor":"zendesk","options":{"a":1.0}}"#;
+        assert_eq!(agrees::<CreateIntegration>(integration), Ok(true));
+    }
+
+    #[test]
+    fn a_keyed_body_keeps_its_tree_for_the_hash() {
+        let read = read::<EventInput>(EVENT, true).unwrap();
+        let tree = read.tree.expect("the hash reads the tree");
+        assert_eq!(tree, parse_strict_input(EVENT).unwrap());
+        assert_eq!(tree["data"]["n"], serde_json::json!(5));
+    }
+
+    #[test]
+    fn what_the_tree_must_judge_is_declined() {
+        let declined = [
+            // A repeated member: in the body, in a struct, in free JSON, in
+            // an enum's object.
+            EVENT.replacen(r#""channel":"email""#, r#""channel":"email","channel":"web""#, 1),
+            EVENT.replacen(r#""ref":"a-1""#, r#""ref":"a-1","role":"bot""#, 1),
+            EVENT.replacen(r#""n":5.0"#, r#""n":5.0,"n":6"#, 1),
+            EVENT.replacen(r#""text":"hi""#, r#""text":"hi","text":"ho""#, 1),
+            // Unknown members, at the top and inside.
+            EVENT.replacen(r#""channel""#, r#""x":1,"channel""#, 1),
+            EVENT.replacen(r#""ref""#, r#""x":1,"ref""#, 1),
+            // Not an object, though serde reads a struct from an array.
+            r#"["message.added",{},{"role":"agent","ref":"a"},"email","2025-03-01T09:30:00Z",null]"#
+                .to_owned(),
+            // Syntax.
+            EVENT.replacen('}', "", 1),
+            format!("{EVENT} {{}}"),
+        ];
+        for text in &declined {
+            assert!(
+                one_pass::<EventInput>(text).is_none(),
+                "one pass should decline {text}"
+            );
+            assert!(read::<EventInput>(text, false).is_err(), "refused: {text}");
+        }
+    }
+
+    #[test]
+    fn refusals_read_as_the_trees() {
+        let dup = EVENT.replacen(
+            r#""channel":"email""#,
+            r#""channel":"email","channel":"web""#,
+            1,
+        );
+        let Err(ApiError::BadRequest(reason)) = read::<EventInput>(&dup, false) else {
+            panic!("a repeated member is a 400");
+        };
+        assert!(
+            reason.contains(r#"duplicate member name "channel""#),
+            "{reason}"
+        );
+        let Err(ApiError::Unprocessable { reason, .. }) = read::<EventInput>("[1]", false) else {
+            panic!("an array is a 422");
+        };
+        assert_eq!(reason, "the body must be a JSON object, not an array");
+    }
+
+    /// JSON text for free members: numbers of every kind, repeated names.
+    fn free_json() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            Just("null".to_owned()),
+            Just("true".to_owned()),
+            prop::sample::select(vec![
+                "5",
+                "5.0",
+                "-0.0",
+                "2.5",
+                "1e2",
+                "1E-2",
+                "-7",
+                "9007199254740991.0",
+                "9007199254740993.0",
+                "18446744073709551616",
+                "1e308",
+            ])
+            .prop_map(str::to_owned),
+            "[a-z\\\"é]{0,4}".prop_map(|s| format!("{:?}", s)),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
+                prop::collection::vec(("[a-f]", inner), 0..4).prop_map(|members| {
+                    let m: Vec<String> = members
+                        .iter()
+                        .map(|(k, v)| format!("\"{k}\":{v}"))
+                        .collect();
+                    format!("{{{}}}", m.join(","))
+                }),
+            ]
+        })
+    }
+
+    /// One of `bad` now and then, `good` most of the time.
+    fn mostly(
+        good: &'static [&'static str],
+        bad: &'static [&'static str],
+    ) -> BoxedStrategy<String> {
+        prop_oneof![
+            4 => prop::sample::select(good),
+            1 => prop::sample::select(bad),
+        ]
+        .prop_map(str::to_owned)
+        .boxed()
+    }
+
+    /// An event body: its members in any order, and now and then one left
+    /// out, repeated, unknown, null or of the wrong kind.
+    fn event_text() -> impl Strategy<Value = String> {
+        let members = (
+            mostly(
+                &[r#""message.added""#, r#""ticket.created""#],
+                &[r#""nope""#, "1"],
+            ),
+            free_json(),
+            mostly(
+                &[
+                    r#"{"role":"agent","ref":"a-1"}"#,
+                    r#"{"ref":"a-1","role":"bot"}"#,
+                ],
+                &[
+                    r#"{"role":"agent","ref":"a-1","ref":"b"}"#,
+                    r#"{"role":"agent"}"#,
+                    r#"["agent","a-1"]"#,
+                ],
+            ),
+            mostly(&[r#""email""#, r#""chat""#], &[r#""fax""#, "null"]),
+            mostly(
+                &[r#""2025-03-01T09:30:00Z""#, r#""not checked here""#],
+                &["5"],
+            ),
+            mostly(
+                &[
+                    r#"{"text":"hi"}"#,
+                    r#"{"commitment":"0x0000000000000000000000000000000000000000000000000000000000000000"}"#,
+                    "null",
+                ],
+                &[
+                    r#"{"text":"a","text":"b"}"#,
+                    r#"{"text":"a","commitment":"0x00"}"#,
+                    r#""text""#,
+                ],
+            ),
+        );
+        let names = ["type", "data", "actor", "channel", "occurred_at", "content"];
+        // Which members: all but content always, mostly; then at times a
+        // member left out, one repeated, one unknown.
+        let shape = (
+            any::<bool>(),
+            prop::option::weighted(0.1, 0..5usize),
+            prop::option::weighted(0.1, 0..6usize),
+            prop::option::weighted(0.05, Just(())),
+            any::<prop::sample::Index>(),
+        );
+        (members, shape).prop_map(move |(m, (content, left_out, repeated, unknown, rotate))| {
+            let values = [m.0, m.1, m.2, m.3, m.4, m.5];
+            let mut chosen: Vec<String> = (0..6)
+                .filter(|&i| Some(i) != left_out && (i < 5 || content))
+                .map(|i| format!("\"{}\":{}", names[i], values[i]))
+                .collect();
+            if let Some(i) = repeated {
+                chosen.push(format!("\"{}\":{}", names[i], values[i]));
+            }
+            if unknown.is_some() {
+                chosen.push("\"extra\":1".to_owned());
+            }
+            let n = chosen.len();
+            chosen.rotate_left(rotate.index(n));
+            format!("{{ {} }}", chosen.join(" ,\n"))
+        })
+    }
+
+    /// Generated bodies, valid and not: wherever the one pass gives a value,
+    /// the tree gives the same. Both paths must be taken often, or the
+    /// comparison would prove nothing.
+    #[test]
+    fn one_pass_agrees_with_the_tree() {
+        use proptest::test_runner::{Config, TestRunner};
+        let taken = std::cell::Cell::new([0usize; 2]);
+        let mut runner = TestRunner::new(Config {
+            cases: 2_000,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        runner
+            .run(&(event_text(), 1usize..3), |(event, items)| {
+                let one = agrees::<EventInput>(&event).map_err(TestCaseError::fail)?;
+                let bulk = format!(
+                    r#"{{"events":[{}]}}"#,
+                    vec![format!(r#"{{"ticket":"tk_1","event":{event}}}"#); items].join(",")
+                );
+                let many = agrees::<BulkAppend>(&bulk).map_err(TestCaseError::fail)?;
+                prop_assert_eq!(one, many, "an event and its bulk request are read alike");
+                let mut t = taken.get();
+                t[usize::from(one)] += 1;
+                taken.set(t);
+                Ok(())
+            })
+            .unwrap();
+        let [declined, one_pass] = taken.get();
+        assert!(
+            declined > 200 && one_pass > 200,
+            "declined {declined}, read in one pass {one_pass}"
+        );
+    }
+}
