@@ -19,7 +19,29 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::error::ApiError;
+use super::integration_admin::{CreateIntegration, UpdateIntegration};
+use super::writes::{BulkAppend, CreateTicket};
+use crate::ingest::EventInput;
 use crate::protocol::canonical::parse_strict_input;
+
+/// A type a request body is read into. Implement it only for a type whose
+/// one-pass read keeps the tree's rules: every struct refuses unknown
+/// members (`deny_unknown_fields`), and every member holding free JSON (a
+/// `Value`, a map) is read by `canonical::input_value` or
+/// `input_value_opt`, since serde's own `Value` and maps keep the last of
+/// a repeated member where the tree refuses the body. Then add the type's
+/// case to the tests below.
+pub trait RequestBody: DeserializeOwned {}
+
+impl RequestBody for CreateTicket {}
+/// `data` by `input_value`.
+impl RequestBody for EventInput {}
+/// Items of `EventInput`.
+impl RequestBody for BulkAppend {}
+/// `options` by `input_value_opt`.
+impl RequestBody for CreateIntegration {}
+/// `options` by `input_value_opt`.
+impl RequestBody for UpdateIntegration {}
 
 /// A body's typed value and, when it was built, its strict tree.
 pub struct Read<T> {
@@ -29,7 +51,7 @@ pub struct Read<T> {
 
 /// Reads `text` as a `T`. `tree` asks for the strict tree as well (a request
 /// with an Idempotency-Key hashes it).
-pub fn read<T: DeserializeOwned>(text: &str, tree: bool) -> Result<Read<T>, ApiError> {
+pub fn read<T: RequestBody>(text: &str, tree: bool) -> Result<Read<T>, ApiError> {
     if !tree && let Some(typed) = one_pass(text) {
         return Ok(Read { typed, tree: None });
     }
@@ -82,9 +104,6 @@ fn kind(v: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::integration_admin::CreateIntegration;
-    use crate::api::writes::BulkAppend;
-    use crate::ingest::EventInput;
     use proptest::prelude::*;
 
     /// Where the one pass gives a value, the tree gives the same one (the
@@ -117,6 +136,15 @@ mod tests {
         assert_eq!(agrees::<BulkAppend>(&bulk), Ok(true));
         let integration = r#"{"name":"zd","vendor":"zendesk","options":{"a":1.0}}"#;
         assert_eq!(agrees::<CreateIntegration>(integration), Ok(true));
+        assert_eq!(
+            agrees::<UpdateIntegration>(r#"{"options":{"a":[2.0]}}"#),
+            Ok(true)
+        );
+        assert_eq!(agrees::<UpdateIntegration>(r#"{"options":null}"#), Ok(true));
+        assert_eq!(
+            agrees::<CreateTicket>(r#"{"external_id":"zd-1"}"#),
+            Ok(true)
+        );
     }
 
     #[test]
@@ -153,6 +181,11 @@ mod tests {
             );
             assert!(read::<EventInput>(text, false).is_err(), "refused: {text}");
         }
+        // Each type's free JSON, and its own members, repeated.
+        let integration = r#"{"name":"zd","vendor":"zendesk","options":{"a":1,"a":2}}"#;
+        assert!(one_pass::<CreateIntegration>(integration).is_none());
+        assert!(one_pass::<UpdateIntegration>(r#"{"options":{"b":{"a":1,"a":1}}}"#).is_none());
+        assert!(one_pass::<CreateTicket>(r#"{"external_id":"a","external_id":"b"}"#).is_none());
     }
 
     #[test]

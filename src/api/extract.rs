@@ -5,9 +5,9 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use utoipa::IntoParams;
 
+use super::body::RequestBody;
 use super::error::ApiError;
 use crate::protocol::fields::TicketHandle;
 
@@ -16,7 +16,7 @@ use crate::protocol::fields::TicketHandle;
 /// `body::read` says how a body is read.
 pub struct ApiJson<T>(pub T, pub Option<serde_json::Value>);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+impl<S: Send + Sync, T: RequestBody> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
