@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
+use super::body::RequestBody;
 use super::error::ApiError;
 use super::extract::{ApiJson, IntegrationPath};
 use super::schema::Problem;
@@ -255,6 +256,11 @@ pub struct UpdateIntegration {
     #[schema(pattern = "^[!-~]{16,256}$")]
     pub second_secret: Option<String>,
 }
+
+// Both bodies refuse unknown members and read their free `options` by
+// canonical::input_value_opt (body::RequestBody's rule).
+impl RequestBody for CreateIntegration {}
+impl RequestBody for UpdateIntegration {}
 
 /// Change an integration's mapping options (map a renamed Zammad state,
 /// for instance) or set its second signing secret (Zendesk's rating

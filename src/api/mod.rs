@@ -36,8 +36,9 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
-/// The bulk request's body (`benches/ingest.rs` reads it as the server does).
-pub use writes::BulkAppend;
+/// Request bodies, for reading them as the server does (`benches/ingest.rs`,
+/// `tests/request_bodies.rs`).
+pub use writes::{BulkAppend, CreateTicket};
 
 use crate::anchor::{Chain, OperatorKey};
 use crate::log::DynStore;

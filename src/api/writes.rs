@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use utoipa::{IntoParams, ToSchema};
 
+use super::body::RequestBody;
 use super::error::ApiError;
 use super::extract::{ApiJson, IDEMPOTENCY_KEY};
 use super::extract::{HandlePath, parse_handle};
@@ -76,6 +77,13 @@ pub struct BulkAppend {
     #[schema(min_items = 1, max_items = 10000)]
     pub events: Vec<BulkItem>,
 }
+
+// The bodies this file's routes read (body::RequestBody's rule): every
+// struct refuses unknown members, and an event's free `data` is read by
+// canonical::input_value.
+impl RequestBody for CreateTicket {}
+impl RequestBody for EventInput {}
+impl RequestBody for BulkAppend {}
 
 /// The Idempotency-Key header: 1-200 visible ASCII characters (inner
 /// spaces allowed). A retry with the same key and body returns the first
