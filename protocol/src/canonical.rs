@@ -172,6 +172,18 @@ pub fn write_string(s: &str, out: &mut String) {
     out.push('"');
 }
 
+/// What kind of JSON value `v` is, as a message names it ("an array").
+pub fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// Parses JSON text strictly: a repeated member name is an error rather than
 /// "last one wins", because two verifiers that resolve duplicates differently
 /// would hash different records from the same bytes.

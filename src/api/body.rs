@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::error::ApiError;
-use crate::protocol::canonical::parse_strict_input;
+use crate::protocol::canonical::{json_kind, parse_strict_input};
 
 /// A type a request body is read into. Implement it only for a type whose
 /// one-pass read keeps the tree's rules: every struct refuses unknown
@@ -64,7 +64,7 @@ fn read_tree<T: DeserializeOwned>(text: &str) -> Result<Read<T>, ApiError> {
     // struct from an array of its members in order.
     if !value.is_object() {
         return Err(ApiError::Unprocessable {
-            reason: format!("the body must be a JSON object, not {}", kind(&value)),
+            reason: format!("the body must be a JSON object, not {}", json_kind(&value)),
             item: None,
         });
     }
@@ -76,15 +76,4 @@ fn read_tree<T: DeserializeOwned>(text: &str) -> Result<Read<T>, ApiError> {
         typed,
         tree: Some(value),
     })
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
