@@ -188,8 +188,13 @@ pub fn json_kind(v: &Value) -> &'static str {
 /// "last one wins", because two verifiers that resolve duplicates differently
 /// would hash different records from the same bytes.
 pub fn parse_strict(text: &str) -> Result<Value, CanonicalError> {
+    parse_text(text, StrictVisitor { whole: false })
+}
+
+/// The whole of `text` as one value, read by `visitor`.
+fn parse_text(text: &str, visitor: StrictVisitor) -> Result<Value, CanonicalError> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let value = strict_value(&mut de).map_err(syntax)?;
+    let value = de.deserialize_any(visitor).map_err(syntax)?;
     de.end().map_err(syntax)?;
     Ok(value)
 }
@@ -221,10 +226,7 @@ pub fn strict_value<'de, D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> 
 /// Parses a request body strictly, as [`parse_strict`], and reads every
 /// whole number as an integer (below).
 pub fn parse_strict_input(text: &str) -> Result<Value, CanonicalError> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let value = input_value(&mut de).map_err(syntax)?;
-    de.end().map_err(syntax)?;
-    Ok(value)
+    parse_text(text, StrictVisitor { whole: true })
 }
 
 /// Free JSON inside a request body (an event's `data`, an integration's
