@@ -302,6 +302,8 @@ fn init_tracing() {
 }
 
 fn main() -> ExitCode {
+    // First, so that no memory is touched as huge pages (cli/memory.rs).
+    cli::memory::apply();
     let cli = Cli::parse();
     let runtime = match cli::runtime::build(cli.blocking_threads.map(usize::from)) {
         Ok(rt) => rt,

@@ -213,6 +213,10 @@ async fn dev_stops_its_anvil_on_sigterm() {
         "its anvil listens"
     );
     let pid = child.id().unwrap();
+    // It runs without transparent huge pages (src/cli/memory.rs), as the
+    // kernel reports for the process.
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert!(status.contains("THP_enabled:\t0"), "{status}");
     assert!(
         std::process::Command::new("kill")
             .args(["-TERM", &pid.to_string()])

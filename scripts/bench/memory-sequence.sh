@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench.sh's SQLite sequence (fill to FILL, proofs, conditional proofs, single
 # appends at c=1, 16 and 64, bulk appends at c=4; DURATION s of wrk each),
-# with the server's memory sampled every second: RSS, anonymous memory,
-# VmHWM, its thread count and the WAL's size, one line per second in MEMLOG
+# with the server's memory sampled every second: RSS, anonymous memory (and
+# how much of it is transparent huge pages), VmHWM, its thread count and the
+# WAL's size, one line per second in MEMLOG
 # (default target/bench/memory.log) under the phase's name; wrk's JSON line
 # per phase on stdout. What found the blocking pool's cost (BENCHMARKS.md,
 # "What measuring changed"); compare settings by the environment, e.g.
@@ -37,7 +38,7 @@ PROOFDESK_OPERATOR_KEY="$operator_key" RUST_LOG=warn "$bin" serve --database "$d
 server=$!; pids+=($server)
 for _ in $(seq 100); do curl -sf "$url/readyz" >/dev/null && break; sleep 0.2; done
 ( while kill -0 $server 2>/dev/null; do
-    printf '%s %s %s\n' "$(date +%s)" "$(cat $work/phase 2>/dev/null)" "$(awk '/^Rss|^Anonymous/ {printf "%s=%d ", $1, $2/1024}' /proc/$server/smaps_rollup) hwm=$(awk '/VmHWM/{print int($2/1024)}' /proc/$server/status) thr=$(ls /proc/$server/task | wc -l) wal=$(( $(stat -c %s $work/m.db-wal 2>/dev/null || echo 0) / 1048576 ))"
+    printf '%s %s %s\n' "$(date +%s)" "$(cat $work/phase 2>/dev/null)" "$(awk '/^Rss|^Anonymous|^AnonHugePages/ {printf "%s=%d ", $1, $2/1024}' /proc/$server/smaps_rollup) hwm=$(awk '/VmHWM/{print int($2/1024)}' /proc/$server/status) thr=$(ls /proc/$server/task | wc -l) wal=$(( $(stat -c %s $work/m.db-wal 2>/dev/null || echo 0) / 1048576 ))"
     sleep 1; done ) > "${MEMLOG:-$target_dir/bench/memory.log}" &
 pids+=($!)
 ph() { echo "$1" > $work/phase; echo "== $1 $(date +%T)" >&2; }

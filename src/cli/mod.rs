@@ -6,6 +6,7 @@ pub mod caches;
 pub mod dev;
 pub mod integrations;
 pub mod keys;
+pub mod memory;
 pub mod mirror;
 pub mod recovery;
 pub mod runtime;
