@@ -3,12 +3,11 @@
 //! mimalloc (the server's allocator, `main.rs`) marks the memory it reserves
 //! for transparent huge pages (`madvise(MADV_HUGEPAGE)`), and the usual
 //! kernel settings ("madvise", "always") honour the mark: the first touch
-//! of a 2 MiB range makes all of it resident, and memory the allocator
-//! purges in smaller pieces stays resident until the huge page is split.
-//! On the benchmark's SQLite sequence (`scripts/bench/memory-sequence.sh`,
-//! a 250,000-event log, then single and bulk appends) the server peaked at
-//! about 300 MiB with huge pages, 60–100 MiB of them huge, and at about
-//! 240 MiB without (BENCHMARKS.md, "Memory, after the ninth run").
+//! of a 2 MiB range makes all of it resident. On the benchmark's SQLite
+//! sequence (`scripts/bench/memory-sequence.sh`: a 250,000-event log, then
+//! single and bulk appends) the server held up to 100 MiB of huge pages
+//! and peaked at 292–298 MiB with them, at 239–272 MiB without, at the
+//! same rates (BENCHMARKS.md, "Memory, after the ninth run").
 //!
 //! So the process turns them off for itself, as mimalloc does when
 //! `MIMALLOC_ALLOW_THP=0` is set. An operator who sets that variable keeps
