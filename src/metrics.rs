@@ -163,6 +163,11 @@ pub struct Metrics {
     /// Anchor steps failed in a row (0 once the chain answers again): a
     /// chain outage shows here while it lasts.
     pub anchor_failing_steps: Gauge,
+    /// Conditional bundle reads answered 304 (Not Modified).
+    pub bundles_not_modified: Counter,
+    /// Of those, the ones answered without reading the database: the
+    /// ticket's mark had not moved (`log::ticket_changes`, SQLite).
+    pub bundles_not_modified_unread: Counter,
     /// Help-desk webhook deliveries by vendor and outcome.
     pub webhook_deliveries: Family<DeliveryLabels, Counter>,
     /// What deliveries held that maps to no event, by vendor and reason.
@@ -195,6 +200,8 @@ impl Metrics {
             seal_to_final: Histogram::new(exponential_buckets(1.0, 2.0, 15)),
             leader: Gauge::default(),
             anchor_failing_steps: Gauge::default(),
+            bundles_not_modified: Counter::default(),
+            bundles_not_modified_unread: Counter::default(),
             webhook_deliveries: Family::default(),
             webhook_unmapped: Family::default(),
             store: StoreGauges::default(),
@@ -266,6 +273,17 @@ impl Metrics {
                 "anchor_final",
                 "Batches that reached final",
                 &self.anchor_final,
+            ),
+            (
+                "bundles_not_modified",
+                "Conditional proof bundle reads answered 304 (Not Modified)",
+                &self.bundles_not_modified,
+            ),
+            (
+                "bundles_not_modified_unread",
+                "Of the 304s, those answered without a database read: the ticket's mark had not moved \
+                 (SQLite, where this process is the only writer)",
+                &self.bundles_not_modified_unread,
             ),
         ];
         for (name, help, c) in counters {

@@ -3,13 +3,15 @@
 //! answered 304 to a client (or a CDN) that holds the current one; a
 //! conditional read after the ticket changed gets the new bundle, never a
 //! stale one. A final batch's leaves may be cached forever; what a key
-//! reads is private and never stored.
+//! reads is private and never stored. On SQLite, whose only writer is the
+//! serving process, those 304s read nothing (`log::ticket_changes`); on
+//! PostgreSQL (when PROOFDESK_TEST_PG is set) each reads the ticket's count.
 
 mod common;
 
 use std::time::Duration;
 
-use proofdesk_testkit::{TestApp, event};
+use proofdesk_testkit::{TestApp, TestDb, event};
 use serde_json::json;
 
 async fn get(app: &TestApp, path: &str, tag: Option<&str>, key: bool) -> reqwest::Response {
@@ -50,8 +52,29 @@ async fn settled(app: &TestApp, h: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bundles_are_revalidated_never_stale_and_keyed_reads_are_private() {
-    let app = TestApp::spawn().await;
+async fn bundles_are_revalidated_never_stale_and_keyed_reads_are_private_on_sqlite() {
+    story(TestDb::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bundles_are_revalidated_never_stale_and_keyed_reads_are_private_on_postgres() {
+    if let Some(db) = TestDb::postgres().await {
+        story(db).await;
+    }
+}
+
+/// 304s so far, and how many of them read nothing.
+fn not_modified(app: &TestApp) -> (u64, u64) {
+    let m = &app.node.metrics;
+    (
+        m.bundles_not_modified.get(),
+        m.bundles_not_modified_unread.get(),
+    )
+}
+
+async fn story(db: TestDb) {
+    let app = TestApp::builder().database(db).spawn().await;
+    let sqlite = app.node.store.backend() == "sqlite";
     let h = app.create_ticket("cache-1").await;
     app.append(&h, event("ticket.created", json!({"category": "withdrawal", "priority": "normal", "complaint": true, "labels": {}}), "customer")).await;
     app.append(&h, event("ticket.acknowledged", json!({}), "agent"))
@@ -81,12 +104,20 @@ async fn bundles_are_revalidated_never_stale_and_keyed_reads_are_private() {
         ),
         "the tag is the SHA-256 of the served bytes"
     );
+    let (before, unread_before) = not_modified(&app);
     for _ in 0..3 {
         let again = get(&app, &path, Some(&tag), false).await;
         assert_eq!(again.status().as_u16(), 304);
         assert_eq!(header(&again, "etag"), tag);
         assert!(again.bytes().await.unwrap().is_empty());
     }
+    let (after, unread_after) = not_modified(&app);
+    assert_eq!(after - before, 3, "three 304s counted");
+    // Nothing was written since the bundle was read: on SQLite the ticket's
+    // mark says so and no 304 read the database; on PostgreSQL, where other
+    // servers may write, each read the ticket's count.
+    let unread = if sqlite { 3 } else { 0 };
+    assert_eq!(unread_after - unread_before, unread, "304s without a read");
     // Another tag, or none: the bundle.
     assert_eq!(
         get(&app, &path, Some("\"x\""), false)
@@ -106,8 +137,10 @@ async fn bundles_are_revalidated_never_stale_and_keyed_reads_are_private() {
         ),
     )
     .await;
+    let (before, _) = not_modified(&app);
     let changed = get(&app, &path, Some(&tag), false).await;
     assert_eq!(changed.status().as_u16(), 200);
+    assert_eq!(not_modified(&app).0, before, "no 304 for a changed ticket");
     let new_tag = header(&changed, "etag");
     assert_ne!(new_tag, tag);
     let b: serde_json::Value = changed.json().await.unwrap();

@@ -101,6 +101,12 @@ async fn story(db: &common::TestDb, mirror_db: String) {
     let mut follower = follow.stdout(Stdio::null()).spawn().unwrap();
     let mirror = format!("http://127.0.0.1:{port}");
     mirrored(&http, &mirror, size).await;
+    // A's bundle there is settled: a client holding it gets a 304.
+    let a_path = format!("{mirror}/v1/tickets/{a}/proof");
+    let held = http.get(&a_path).send().await.unwrap();
+    let tag = held.headers()["etag"].to_str().unwrap().to_owned();
+    let conditional = || http.get(&a_path).header("if-none-match", &tag).send();
+    assert_eq!(conditional().await.unwrap().status().as_u16(), 304);
 
     // It keeps up as the log grows.
     let c = open_ticket(&http, &base, &key, "C", &ledger).await;
@@ -111,6 +117,11 @@ async fn story(db: &common::TestDb, mirror_db: String) {
     let size = db.store().stats().await.unwrap().size;
     wait_log(&http, &base, settled(size)).await;
     mirrored(&http, &mirror, size).await;
+    // The batches it imported wrote to A: the tag held before gets the
+    // new bundle, never a 304.
+    let after = conditional().await.unwrap();
+    assert_eq!(after.status().as_u16(), 200, "A changed on the mirror");
+    assert_ne!(after.headers()["etag"].to_str().unwrap(), tag);
 
     // Its bundles and description are the log's, byte for byte.
     for t in [&a, &b, &c] {

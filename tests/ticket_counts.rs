@@ -1,8 +1,12 @@
-//! Coalesced ticket counts (src/prove/tips.rs), what a conditional bundle
-//! read checks before answering 304: lookups made together share reads,
-//! each still gets its own ticket's count, never one older than itself, and
-//! callers that go away mid-read strand no one. On SQLite and, when
-//! PROOFDESK_TEST_PG is set, PostgreSQL.
+//! What a conditional bundle read checks before answering 304.
+//! - Coalesced ticket counts (src/prove/tips.rs): lookups made together
+//!   share reads, each still gets its own ticket's count, never one older
+//!   than itself, and callers that go away mid-read strand no one. On SQLite
+//!   and, when PROOFDESK_TEST_PG is set, PostgreSQL.
+//! - A SQLite store's marks of the tickets it writes
+//!   (src/log/ticket_changes.rs): every write of a ticket, single, bulk or
+//!   concurrent with others, has moved the ticket's mark by the time it is
+//!   answered. PostgreSQL keeps none: other servers write too.
 
 mod common;
 
@@ -160,6 +164,68 @@ async fn callers_that_go_away_mid_read_strand_no_other_lookup() {
             "{}",
             db.store().backend()
         );
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_write_of_a_ticket_moves_its_mark_before_it_is_answered() {
+    for db in TestDb::all().await {
+        let store = db.store.clone();
+        let Some(_) = store.ticket_changes() else {
+            assert_eq!(
+                store.backend(),
+                "postgres",
+                "only PostgreSQL keeps no marks"
+            );
+            db.cleanup().await;
+            continue;
+        };
+        let policy = Policy::default();
+        let tickets: Vec<TicketHandle> = {
+            let mut out = Vec::new();
+            for i in 0..8 {
+                out.push(new_ticket(store.as_ref(), &format!("marks-{i}")).await);
+            }
+            out
+        };
+        // One bulk request over every ticket: all their marks move.
+        let marks = |store: &DynStore| -> Vec<u64> {
+            let changes = store.ticket_changes().unwrap();
+            tickets.iter().map(|t| changes.mark(t)).collect()
+        };
+        let before = marks(&store);
+        store
+            .append(
+                tickets.iter().map(|t| req(t, created())).collect(),
+                None,
+                &policy,
+            )
+            .await
+            .unwrap();
+        for (i, (b, a)) in before.iter().zip(marks(&store)).enumerate() {
+            assert_ne!(*b, a, "ticket {i} after the bulk write");
+        }
+        // Single appends from many callers at once, so that they share
+        // group commits: each caller, once answered, finds its ticket's
+        // mark moved from the one it took before sending.
+        let writers: Vec<_> = (0..64)
+            .map(|i| {
+                let (store, ticket) = (store.clone(), tickets[i % tickets.len()].clone());
+                tokio::spawn(async move {
+                    let before = store.ticket_changes().unwrap().mark(&ticket);
+                    store
+                        .append(vec![req(&ticket, message())], None, &Policy::default())
+                        .await
+                        .unwrap();
+                    let after = store.ticket_changes().unwrap().mark(&ticket);
+                    assert_ne!(before, after, "{ticket}: answered before its mark moved");
+                })
+            })
+            .collect();
+        for w in writers {
+            w.await.unwrap();
+        }
         db.cleanup().await;
     }
 }

@@ -49,9 +49,8 @@ pub async fn proof(
     let asked = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok());
-    // A settled bundle the client holds: one lookup of the ticket says
-    // whether it is still the bundle (prove/tags.rs), read together with
-    // the lookups of other requests (prove/tips.rs).
+    // A settled bundle the client holds: the ticket's mark, or one lookup
+    // of the ticket, says whether it is still the bundle (`unchanged`).
     // A v2 bundle's map proof is at the latest final batch, so a settled
     // bundle is still the bundle only while that batch is too.
     let proof_batch = || async {
@@ -64,13 +63,16 @@ pub async fn proof(
         )
     };
     if let Some(asked) = asked
-        && let Some((tag, events, at)) = app.bundle_tags.settled(&ticket)
-        && tags::matches(asked, &tag)
-        && proof_batch().await? == at
-        && app.ticket_counts.count(&app.store, &ticket).await? == Some(events)
+        && let Some(held) = app.bundle_tags.settled(&ticket)
+        && tags::matches(asked, &held.tag)
+        && proof_batch().await? == held.map_at
+        && unchanged(&app, &ticket, &held).await?
     {
-        return Ok(not_modified(&tag));
+        app.metrics.bundles_not_modified.inc();
+        return Ok(not_modified(&held.tag));
     }
+    // Taken before the read: a write after it moves it on (`unchanged`).
+    let mark = app.store.ticket_changes().map(|c| c.mark(&ticket));
     let bundle = crate::prove::bundle(app.store.as_ref(), &app.identity, &app.map, &ticket)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("ticket {ticket} not found")))?;
@@ -83,10 +85,16 @@ pub async fn proof(
     let body = serde_json::to_vec(&bundle).map_err(|e| ApiError::Internal(e.to_string()))?;
     let tag = tags::etag_of(&body);
     if settled {
-        let at = bundle.map.as_ref().map(|m| m.batch);
-        app.bundle_tags.remember(&ticket, tag.clone(), events, at);
+        let held = tags::Settled {
+            tag: tag.clone(),
+            events,
+            map_at: bundle.map.as_ref().map(|m| m.batch),
+            mark,
+        };
+        app.bundle_tags.remember(&ticket, held);
     }
     if asked.is_some_and(|a| tags::matches(a, &tag)) {
+        app.metrics.bundles_not_modified.inc();
         return Ok(not_modified(&tag));
     }
     let mut resp = Response::new(Body::from(body));
@@ -97,6 +105,29 @@ pub async fn proof(
     );
     cache_headers(h, &tag);
     Ok(resp)
+}
+
+/// Whether the ticket has gained no event since its held bundle was made.
+/// Where this process is the log's only writer, an unchanged mark says so
+/// with no read (`log::ticket_changes`); otherwise, or if the mark moved
+/// (another ticket of its shard may have been written), one lookup of the
+/// ticket's count, read together with other requests' (`prove::tips`),
+/// which also renews the mark it was taken with.
+async fn unchanged(
+    app: &AppState,
+    ticket: &crate::protocol::fields::TicketHandle,
+    held: &tags::Settled,
+) -> Result<bool, ApiError> {
+    let mark = app.store.ticket_changes().map(|c| c.mark(ticket));
+    if mark.is_some() && mark == held.mark {
+        app.metrics.bundles_not_modified_unread.inc();
+        return Ok(true);
+    }
+    let same = app.ticket_counts.count(&app.store, ticket).await? == Some(held.events);
+    if same && let Some(mark) = mark {
+        app.bundle_tags.refresh_mark(ticket, &held.tag, mark);
+    }
+    Ok(same)
 }
 
 /// Bundles change when their ticket does, so a cache may keep one for a

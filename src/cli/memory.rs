@@ -112,7 +112,7 @@ mod tests {
     /// What `mi_options_print_out` writes, one option per line.
     #[cfg(not(feature = "system-alloc"))]
     fn mimalloc_options() -> String {
-        use std::ffi::{c_char, c_void, CStr};
+        use std::ffi::{CStr, c_char, c_void};
         unsafe extern "C" {
             // mimalloc.h; exported by the library libmimalloc-sys builds.
             fn mi_options_print_out(out: libmimalloc_sys::mi_output_fun, arg: *mut c_void);

@@ -26,6 +26,7 @@ mod sqlite_checkpoint;
 mod sqlite_reader;
 mod sqlite_rows;
 mod sqlite_writer;
+pub mod ticket_changes;
 pub mod tiles;
 
 /// The statement every PostgreSQL proof-bundle read runs (its batches and
@@ -316,6 +317,11 @@ pub trait Store: Send + Sync + 'static {
     /// (`prove::tips`).
     async fn ticket_counts(&self, handles: &[TicketHandle])
     -> Result<Vec<Option<u64>>, StoreError>;
+    /// This process's own marks of the tickets it writes, where it is the
+    /// log's only writer (SQLite, under its serving lock): a conditional
+    /// read then needs no `ticket_counts` (`ticket_changes`). None where
+    /// other processes write the same log (PostgreSQL).
+    fn ticket_changes(&self) -> Option<&ticket_changes::TicketChanges>;
 
     /// Appends all events or none, assigning index, seq and prev inside one
     /// transaction. With an idempotency key, a retry of the same request

@@ -144,6 +144,12 @@ impl PgStore {
         }
     }
 
+    /// Several servers may write one PostgreSQL log: what this process
+    /// wrote says nothing of the others' writes (`ticket_changes`).
+    fn own_changes(&self) -> Option<&super::ticket_changes::TicketChanges> {
+        None
+    }
+
     /// Group commit of appends (`postgres_writer`).
     async fn commit_group(handle: WriteHandle, jobs: Vec<Job>) {
         super::postgres_writer::commit_group(handle, jobs).await

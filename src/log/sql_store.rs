@@ -7,7 +7,8 @@
 //! both planned by `log::plan`) and reads (`read_ticket_proof`,
 //! `read_ticket`, `read_ticket_counts`, `attach_paths` and the sealer's
 //! `read_entries`: `sqlite_reader`, and one stable statement on
-//! PostgreSQL).
+//! PostgreSQL). Each backend also says whether it keeps its own marks of
+//! the tickets it writes (`own_changes`, `ticket_changes`).
 //!
 //! A macro stamps the impl out per concrete sqlx database type, because
 //! sqlx's generic executor bounds would otherwise cost more code than they
@@ -110,6 +111,10 @@ macro_rules! impl_sql_store {
                 handles: &[$crate::protocol::fields::TicketHandle],
             ) -> Result<Vec<Option<u64>>, $crate::log::StoreError> {
                 self.read_ticket_counts(handles).await
+            }
+
+            fn ticket_changes(&self) -> Option<&$crate::log::ticket_changes::TicketChanges> {
+                self.own_changes()
             }
 
             async fn append(
@@ -430,7 +435,12 @@ macro_rules! impl_sql_store {
                     .bind(end as i64)
                     .execute(&mut *tx)
                     .await?;
-                tx.commit().await?;
+                let committed = tx.commit().await;
+                // However the commit ended: one that failed may have landed.
+                if let Some(changes) = self.own_changes() {
+                    changes.written(imported.tips.iter().map(|t| &t.handle));
+                }
+                committed?;
                 Ok(())
             }
 

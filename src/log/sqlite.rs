@@ -28,6 +28,10 @@ pub struct SqliteStore {
     reader: Reader,
     /// The database file, whose disk /readyz watches (`disk`).
     file: std::path::PathBuf,
+    /// Marks of the tickets this store writes: it is the log's only writer
+    /// (the serving lock), so a conditional read needs no database read
+    /// (`ticket_changes`).
+    changes: Arc<super::ticket_changes::TicketChanges>,
 }
 
 /// The file a `sqlite:` URL names.
@@ -99,6 +103,7 @@ impl SqliteStore {
             appender,
             reader,
             file: path,
+            changes: Default::default(),
         };
         store.backfill_tiles().await?;
         Ok(store)
@@ -124,7 +129,13 @@ impl SqliteStore {
             pool: self.pool.clone(),
             writer: self.writer.clone(),
             appender: self.appender.clone(),
+            changes: self.changes.clone(),
         }
+    }
+
+    /// Every event of this log is written by this process (`serving_lock`).
+    fn own_changes(&self) -> Option<&super::ticket_changes::TicketChanges> {
+        Some(&self.changes)
     }
 
     /// Commits a group of appends in one transaction, in one blocking call
@@ -135,8 +146,12 @@ impl SqliteStore {
     async fn commit_group(handle: WriteHandle, jobs: Vec<Job>) {
         let _turn = handle.writer.clone().lock_owned().await;
         let appender = handle.appender.clone();
+        let changes = handle.changes.clone();
         let done = tokio::task::spawn_blocking(move || {
             let result = appender.commit(&jobs);
+            // However the transaction ended (a failed COMMIT may have
+            // landed), and before anyone is answered.
+            changes.written(tickets_of(&jobs));
             (jobs, result)
         })
         .await;
@@ -147,6 +162,7 @@ impl SqliteStore {
             return;
         }
         let appender = handle.appender.clone();
+        let changes = handle.changes.clone();
         let _ = tokio::task::spawn_blocking(move || {
             for job in retry {
                 let answer = match appender.commit(std::slice::from_ref(&job)) {
@@ -156,6 +172,7 @@ impl SqliteStore {
                     Err((e, true)) => Err(e.for_group()),
                     Err((e, false)) => Err(e),
                 };
+                changes.written(tickets_of(std::slice::from_ref(&job)));
                 let _ = job.done.send(answer);
             }
         })
@@ -237,6 +254,12 @@ impl SqliteStore {
     }
 }
 
+/// The tickets a group's appends write to.
+fn tickets_of(jobs: &[Job]) -> impl Iterator<Item = &crate::protocol::fields::TicketHandle> {
+    jobs.iter()
+        .flat_map(|j| j.requests.iter().map(|r| &r.ticket))
+}
+
 /// What a write transaction needs, owned, so a group commit can run in its
 /// own task.
 #[derive(Clone)]
@@ -244,6 +267,7 @@ pub struct WriteHandle {
     pool: SqlitePool,
     writer: Arc<Mutex<()>>,
     appender: Writer,
+    changes: Arc<super::ticket_changes::TicketChanges>,
 }
 
 impl WriteHandle {
