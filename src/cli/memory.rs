@@ -13,14 +13,16 @@
 //! set. An operator who sets that variable keeps the choice: with
 //! `MIMALLOC_ALLOW_THP=1` nothing is changed.
 //!
-//! **Freed pages go back after 10 ms, not 1 s.** mimalloc 3 keeps the
+//! **Freed pages go back after 100 ms, not 1 s.** mimalloc 3 keeps the
 //! pages it frees for a second before it returns them to the kernel (its
 //! purge delay; mimalloc 2 kept them 10 ms). A bulk request's parse and
 //! receipts free tens of MiB at once, and under load the next requests
-//! arrive well inside that second, so the peak held them all. With huge
-//! pages off, the same sequence peaked 35–50 MiB lower with a 10 ms delay,
-//! at the same rates (BENCHMARKS.md, "Memory, after the ninth run"). An
-//! operator's `MIMALLOC_PURGE_DELAY` is kept.
+//! arrive well inside that second, so the peak held them all. On the same
+//! sequence, three rotated runs of each with huge pages off: 1 s peaked at
+//! 250–259 MiB, 100 ms at 207–230 MiB at the same rates, and 10 ms at
+//! 194–224 MiB but about an eighth fewer bulk requests (the pages it gives
+//! back are faulted in again). An operator's `MIMALLOC_PURGE_DELAY` is
+//! kept.
 
 /// The environment variable through which mimalloc reads its own setting.
 pub const ALLOW_THP_VAR: &str = "MIMALLOC_ALLOW_THP";
@@ -49,7 +51,7 @@ pub fn apply() {
 }
 
 /// The purge delay this process sets, in milliseconds.
-pub const PURGE_DELAY_MS: std::ffi::c_long = 10;
+pub const PURGE_DELAY_MS: std::ffi::c_long = 100;
 
 /// mimalloc's `mi_option_purge_delay`: its place in mimalloc 3's
 /// `mi_option_e` (mimalloc.h), for which the Rust declarations have no
