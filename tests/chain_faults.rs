@@ -40,6 +40,9 @@ const CONFIRMATIONS: u64 = 6;
 struct Miner {
     paused: Arc<AtomicBool>,
     spike: Arc<AtomicU64>,
+    /// Held by the miner from reading `paused` to the end of its mining
+    /// step, so that `pause` can wait out a step already under way.
+    step: Arc<tokio::sync::Mutex<()>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -86,10 +89,12 @@ impl Miner {
     fn start(control: Chain) -> Miner {
         let paused = Arc::new(AtomicBool::new(false));
         let spike = Arc::new(AtomicU64::new(0));
-        let (p, s) = (paused.clone(), spike.clone());
+        let step = Arc::new(tokio::sync::Mutex::new(()));
+        let (p, s, st) = (paused.clone(), spike.clone(), step.clone());
         let task = tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(200)).await;
+                let _step = st.lock().await;
                 if p.load(Ordering::SeqCst) {
                     continue;
                 }
@@ -108,12 +113,17 @@ impl Miner {
         Miner {
             paused,
             spike,
+            step,
             task,
         }
     }
 
-    fn pause(&self) {
+    /// No block is mined once this returns: a step that read the flag
+    /// before it was set is waited out (it could otherwise mine the
+    /// transaction a test is about to drop).
+    async fn pause(&self) {
         self.paused.store(true, Ordering::SeqCst);
+        let _ = self.step.lock().await;
     }
 
     fn resume(&self) {
@@ -304,7 +314,7 @@ impl Rig {
     /// Pauses the miner with the oldest unfinished batch submitted and its
     /// transaction in the pool (finalising earlier batches by hand).
     async fn hold_at_submitted(&self) -> Batch {
-        self.miner.pause();
+        self.miner.pause().await;
         let deadline = Instant::now() + SETTLE;
         loop {
             let first = self
