@@ -482,3 +482,157 @@ async fn bundles_from_memory_match_the_database_and_unfinal_batches_move_on() {
         db.cleanup().await;
     }
 }
+
+/// An anchored batch copied from another log (a mirror, a recovery): more
+/// tickets and records than one multi-row statement holds, written whole;
+/// refused whole when its tips repeat a ticket or when the store holds
+/// other records where the batch's are.
+#[tokio::test]
+async fn an_anchored_batch_is_imported_whole_or_refused_whole() {
+    use proofdesk::log::NewBatch;
+    use proofdesk::log::import::{AnchorFacts, ImportedBatch, ImportedRecord, ImportedTip};
+    use proofdesk::protocol::tree::BatchTree;
+
+    // The source log: 600 tickets, each created in one bulk append, and a
+    // message on the first 20: 620 records, past the 500 rows of a
+    // statement both for records and for tips.
+    let source_db = TestDb::sqlite().await;
+    let source = source_db.store();
+    let mut handles = Vec::new();
+    for i in 0..600 {
+        handles.push(new_ticket(source, &format!("src-{i}")).await);
+    }
+    let policy = Policy::default();
+    let mut requests: Vec<_> = handles.iter().map(|h| req(h, created())).collect();
+    requests.extend(handles[..20].iter().map(|h| req(h, message())));
+    source.append(requests, None, &policy).await.unwrap();
+    let sealed = seal_all(source, &SealPolicy::default()).await.unwrap();
+    assert_eq!(sealed.len(), 1, "one batch");
+    let b = source.batch(0).await.unwrap().unwrap();
+    assert_eq!(b.count, 620);
+    let imported = || async {
+        let leaves = source.leaves(0, b.count).await.unwrap();
+        ImportedBatch {
+            batch: NewBatch {
+                id: b.id,
+                first_index: b.first_index,
+                count: b.count,
+                root: b.root,
+                head: b.head,
+                sealed_at_ms: b.sealed_at_ms,
+                tiles: proofdesk::log::tiles::tiles(&BatchTree::from_leaves(leaves).unwrap()),
+                map_root: b.map_root,
+            },
+            anchored: AnchorFacts {
+                tx: Hash32([1; 32]),
+                nonce: 0,
+                max_fee_per_gas: 2,
+                max_priority_fee_per_gas: 1,
+                block_number: 7,
+                block_hash: Hash32([2; 32]),
+                block_time: 1_700_000_000,
+            },
+            records: source
+                .events_by_range(0, b.count)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| ImportedRecord {
+                    index: e.index,
+                    ticket: e.ticket,
+                    seq: e.seq,
+                    record: e.record,
+                    leaf: e.leaf,
+                    recorded_at_ms: e.recorded_at_ms,
+                })
+                .collect(),
+            tips: source
+                .all_tickets()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|t| ImportedTip {
+                    handle: t.handle,
+                    external_id: format!("copy:{}", t.external_id),
+                    created_at: t.created_at,
+                    tip: t.tip,
+                })
+                .collect(),
+        }
+    };
+
+    for db in TestDb::all().await {
+        let store = db.store();
+        let backend = store.backend();
+
+        // A tip given twice is refused before anything is written.
+        let mut twice = imported().await;
+        twice.tips.push(twice.tips[3].clone());
+        let err = store.import_batch(twice).await.unwrap_err();
+        assert!(err.to_string().contains("twice"), "{backend}: {err}");
+        assert_eq!(store.stats().await.unwrap().size, 0, "{backend}");
+
+        // The batch, written whole: every ticket's tip, every record with
+        // its proof as the source serves it, the batch final.
+        store.import_batch(imported().await).await.unwrap();
+        let stats = store.stats().await.unwrap();
+        assert_eq!(
+            (stats.size, stats.sealed, stats.final_batches),
+            (620, 620, 1),
+            "{backend}"
+        );
+        let mut copied = store.all_tickets().await.unwrap();
+        copied.sort_by(|a, c| a.handle.as_str().cmp(c.handle.as_str()));
+        let mut original = source.all_tickets().await.unwrap();
+        original.sort_by(|a, c| a.handle.as_str().cmp(c.handle.as_str()));
+        assert_eq!(copied.len(), 600, "{backend}");
+        for (c, o) in copied.iter().zip(&original) {
+            assert_eq!((&c.handle, &c.tip), (&o.handle, &o.tip), "{backend}");
+        }
+        for h in [&handles[0], &handles[19], &handles[20], &handles[599]] {
+            let mine = store.events_by_ticket(h).await.unwrap();
+            let theirs = source.events_by_ticket(h).await.unwrap();
+            assert_eq!(mine.len(), theirs.len(), "{backend}");
+            for (m, t) in mine.iter().zip(&theirs) {
+                assert_eq!(
+                    (m.index, &m.record, m.leaf, &m.sealed),
+                    (t.index, &t.record, t.leaf, &t.sealed),
+                    "{backend}"
+                );
+            }
+        }
+        assert_log_invariants(store).await;
+        db.cleanup().await;
+    }
+
+    // A store that holds other records where the batch's go is not a copy
+    // of this log: refused, and left as it was.
+    for other_db in TestDb::all().await {
+        let other = other_db.store();
+        let backend = other.backend();
+        let mine = new_ticket(other, "other-1").await;
+        other
+            .append(
+                vec![req(&mine, created()), req(&mine, message())],
+                None,
+                &policy,
+            )
+            .await
+            .unwrap();
+        let err = other.import_batch(imported().await).await.unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("another record at index 0 than the one the chain anchored"),
+            "{backend}: {err}"
+        );
+        let stats = other.stats().await.unwrap();
+        assert_eq!(
+            (stats.size, stats.sealed, stats.batches),
+            (2, 0, 0),
+            "{backend}"
+        );
+        assert_eq!(other.all_tickets().await.unwrap().len(), 1, "{backend}");
+        other_db.cleanup().await;
+    }
+    source_db.cleanup().await;
+}

@@ -6,11 +6,13 @@
 //! batch, its records, the tickets' tips and the tree's tiles in one
 //! transaction, with the batch final, so its proofs read as the log's.
 
+use std::collections::HashSet;
+
 use crate::protocol::Hash32;
 use crate::protocol::append::ChainTip;
 use crate::protocol::fields::TicketHandle;
 
-use super::NewBatch;
+use super::{NewBatch, StoreError};
 
 /// One record of an imported batch, as hashed.
 #[derive(Debug, Clone)]
@@ -60,4 +62,34 @@ pub struct ImportedBatch {
     pub records: Vec<ImportedRecord>,
     /// The tips of the tickets the batch touched.
     pub tips: Vec<ImportedTip>,
+}
+
+impl ImportedBatch {
+    /// What the store relies on before writing: the batch's own records,
+    /// all of them, in index order, and each ticket's tip given once (the
+    /// tips are written as one multi-row upsert, which must not touch a
+    /// row twice).
+    pub(crate) fn check_shape(&self) -> Result<(), StoreError> {
+        let b = &self.batch;
+        if self.records.len() as u64 != b.count
+            || self
+                .records
+                .iter()
+                .enumerate()
+                .any(|(i, r)| r.index != b.first_index + i as u64)
+        {
+            return Err(StoreError::corrupt(format!(
+                "an imported batch {} must carry its {} records in index order",
+                b.id, b.count
+            )));
+        }
+        let mut seen = HashSet::with_capacity(self.tips.len());
+        if let Some(t) = self.tips.iter().find(|t| !seen.insert(&t.handle)) {
+            return Err(StoreError::corrupt(format!(
+                "an imported batch {} gives the tip of ticket {} twice",
+                b.id, t.handle
+            )));
+        }
+        Ok(())
+    }
 }

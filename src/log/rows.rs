@@ -324,12 +324,17 @@ pub(crate) mod sql {
     pub const ADVANCE_SEALED: &str =
         "UPDATE log_state SET sealed = $1 WHERE id = 1 AND sealed = $2 AND size >= $1";
     pub const ALL_TICKETS: &str = "SELECT handle, external_id, created_at, next_seq, last_leaf, state FROM tickets ORDER BY handle";
-    /// An imported ticket's tip (src/log/import.rs): created, or moved on.
-    pub const UPSERT_TIP: &str = "INSERT INTO tickets (handle, external_id, created_at, next_seq, last_leaf, state) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (handle) DO UPDATE SET \
+    /// Imported tickets' tips (src/log/import.rs), created or moved on:
+    /// the head of a multi-row `VALUES` list of (handle, external_id,
+    /// created_at, next_seq, last_leaf, state), then `UPSERT_TIPS_TAIL`.
+    pub const UPSERT_TIPS: &str =
+        "INSERT INTO tickets (handle, external_id, created_at, next_seq, last_leaf, state) ";
+    pub const UPSERT_TIPS_TAIL: &str = " ON CONFLICT (handle) DO UPDATE SET \
          next_seq = excluded.next_seq, last_leaf = excluded.last_leaf, state = excluded.state";
-    pub const INSERT_EVENT: &str = "INSERT INTO events (idx, ticket, seq, record, leaf, recorded_at_ms) VALUES ($1, $2, $3, $4, $5, $6)";
-    pub const LEAF_AT: &str = "SELECT leaf FROM events WHERE idx = $1";
+    /// Imported records: the head of a multi-row `VALUES` list of (idx,
+    /// ticket, seq, record, leaf, recorded_at_ms).
+    pub const INSERT_EVENTS: &str =
+        "INSERT INTO events (idx, ticket, seq, record, leaf, recorded_at_ms) ";
     pub const SET_LOG_STATE: &str = "UPDATE log_state SET size = $1, sealed = $2 WHERE id = 1";
     /// An imported batch, final, with where the chain anchored it.
     pub const INSERT_FINAL_BATCH: &str = "INSERT INTO batches (id, first_index, count, root, head, sealed_at_ms, status, \

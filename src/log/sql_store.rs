@@ -337,6 +337,7 @@ macro_rules! impl_sql_store {
                 use $crate::log::rows::sql;
                 let b = &imported.batch;
                 let end = b.first_index + b.count;
+                imported.check_shape()?;
                 let (mut tx, _guard) = self.begin_write().await?;
                 let (size, sealed): (i64, i64) =
                     sqlx::query_as(sql::LOG_STATE).fetch_one(&mut *tx).await?;
@@ -351,61 +352,70 @@ macro_rules! impl_sql_store {
                         ),
                     });
                 }
-                if imported.records.len() as u64 != b.count
-                    || imported
-                        .records
+                // Records a restored store kept must be the ones the chain
+                // anchored: one range read, compared leaf for leaf.
+                let kept = imported
+                    .records
+                    .iter()
+                    .take_while(|r| (r.index as i64) < size)
+                    .count();
+                if kept > 0 {
+                    let held: Vec<Vec<u8>> = sqlx::query_scalar(sql::LEAVES)
+                        .bind(b.first_index as i64)
+                        .bind((b.first_index + kept as u64) as i64)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    let differs = imported.records[..kept]
                         .iter()
-                        .enumerate()
-                        .any(|(i, r)| r.index != b.first_index + i as u64)
-                {
-                    return Err(StoreError::corrupt(format!(
-                        "an imported batch {} must carry its {} records in index order",
-                        b.id, b.count
-                    )));
-                }
-                for t in &imported.tips {
-                    let state = t
-                        .tip
-                        .state
-                        .as_ref()
-                        .map(serde_json::to_string)
-                        .transpose()
-                        .map_err(StoreError::corrupt)?;
-                    sqlx::query(sql::UPSERT_TIP)
-                        .bind(t.handle.as_str())
-                        .bind(&t.external_id)
-                        .bind(&t.created_at)
-                        .bind(t.tip.next_seq as i64)
-                        .bind(t.tip.last_leaf.0.to_vec())
-                        .bind(state)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                for r in &imported.records {
-                    if (r.index as i64) < size {
-                        // Kept by the restored store: it must be the record
-                        // the chain anchored.
-                        let held: Vec<u8> = sqlx::query_scalar(sql::LEAF_AT)
-                            .bind(r.index as i64)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                        if held != r.leaf.0 {
-                            return Err(StoreError::corrupt(format!(
-                                "this store holds another record at index {} than the one the chain anchored: it is not a copy of this log",
-                                r.index
-                            )));
-                        }
-                        continue;
+                        .zip(held.iter().map(Some).chain(std::iter::repeat(None)))
+                        .find(|(r, h)| h.is_none_or(|h| *h != r.leaf.0));
+                    if let Some((r, _)) = differs {
+                        return Err(StoreError::corrupt(format!(
+                            "this store holds another record at index {} than the one the chain anchored: it is not a copy of this log",
+                            r.index
+                        )));
                     }
-                    sqlx::query(sql::INSERT_EVENT)
-                        .bind(r.index as i64)
-                        .bind(r.ticket.as_str())
-                        .bind(r.seq as i64)
-                        .bind(&r.record)
-                        .bind(r.leaf.0.to_vec())
-                        .bind(r.recorded_at_ms)
-                        .execute(&mut *tx)
-                        .await?;
+                }
+                // Multi-row statements, tips first (records name their
+                // ticket): a statement per row was a round trip each, most
+                // of a mirror's catch-up on SQLite (BENCHMARKS.md, "What
+                // measuring changed").
+                let states = imported
+                    .tips
+                    .iter()
+                    .map(|t| t.tip.state.as_ref().map(serde_json::to_string).transpose())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(StoreError::corrupt)?;
+                for chunk in imported
+                    .tips
+                    .iter()
+                    .zip(&states)
+                    .collect::<Vec<_>>()
+                    .chunks($crate::log::sql_store::ROWS_PER_STATEMENT)
+                {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(sql::UPSERT_TIPS);
+                    q.push_values(chunk, |mut row, (t, state)| {
+                        row.push_bind(t.handle.as_str())
+                            .push_bind(t.external_id.as_str())
+                            .push_bind(t.created_at.as_str())
+                            .push_bind(t.tip.next_seq as i64)
+                            .push_bind(t.tip.last_leaf.0.as_slice())
+                            .push_bind(state.as_deref());
+                    });
+                    q.push(sql::UPSERT_TIPS_TAIL);
+                    q.build().execute(&mut *tx).await?;
+                }
+                for chunk in imported.records[kept..].chunks($crate::log::sql_store::ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(sql::INSERT_EVENTS);
+                    q.push_values(chunk, |mut row, r| {
+                        row.push_bind(r.index as i64)
+                            .push_bind(r.ticket.as_str())
+                            .push_bind(r.seq as i64)
+                            .push_bind(r.record.as_str())
+                            .push_bind(r.leaf.0.as_slice())
+                            .push_bind(r.recorded_at_ms);
+                    });
+                    q.build().execute(&mut *tx).await?;
                 }
                 let a = &imported.anchored;
                 let at_ms = (a.block_time as i64).saturating_mul(1000);

@@ -23,7 +23,6 @@ use crate::log::tiles::tiles;
 use crate::log::{DynStore, NewBatch};
 use crate::protocol::Hash32;
 use crate::protocol::append::ChainTip;
-use crate::protocol::canonical::canonicalize;
 use crate::protocol::fields::{TicketHandle, Timestamp};
 use crate::protocol::record::HashedRecord;
 use crate::protocol::state::{Policy, TicketState};
@@ -189,7 +188,8 @@ impl Importer {
             .and_then(Line::parse);
         let closed = match line {
             Ok(line) => {
-                if let Ok(h) = HashedRecord::from_value(&line.record) {
+                let parsed = HashedRecord::from_value(&line.record);
+                if let Ok(h) = &parsed {
                     let handle = h.record.ticket.as_str().to_owned();
                     self.first_seen
                         .entry(handle.clone())
@@ -199,12 +199,12 @@ impl Importer {
                         index: h.record.index,
                         ticket: h.record.ticket.clone(),
                         seq: h.record.seq,
-                        record: String::from_utf8(canonicalize(&line.record)?)?,
+                        record: String::from_utf8(h.canonical.clone())?,
                         leaf: h.leaf,
                         recorded_at_ms: h.record.recorded_at.millis(),
                     });
                 }
-                self.checker.feed(line, layout)
+                self.checker.feed_hashed(line, parsed, layout)
             }
             Err(e) => self.checker.feed_unparsable(layout, e),
         };
