@@ -5,7 +5,9 @@
 # timed; with PERF=1 the mirror runs under `perf record -e cpu-clock -g`
 # (target/bench/mirror.perf; PERF_ARGS replaces -g, e.g.
 # PERF_ARGS="-F 500 --call-graph dwarf"). What bench.sh's "catching up from nothing"
-# row measures over 1M events, in a minute or two. Needs a release build
+# row measures over 1M events, in a minute or two. BULK_S=N adds N s of
+# bulk appends (wrk, c=4, 1,000 events a request) to 1,000 tickets after the
+# fill, as bench.sh's append phases do: tickets of hundreds of events. Needs a release build
 # (`cargo build --release --bin proofdesk --example loadgen`). Nothing is
 # asserted.
 set -euo pipefail
@@ -33,6 +35,12 @@ PROOFDESK_OPERATOR_KEY="$operator_key" RUST_LOG=warn "$bin" serve --database "$d
 pids+=($!)
 for _ in $(seq 100); do curl -sf "$url/readyz" >/dev/null && break; sleep 0.2; done
 "$loadgen" fill --url "$url" --key "$key" --until "$fill" --out "$work/filled" >/dev/null
+if [ "${BULK_S:-0}" != 0 ]; then
+  "$root/scripts/bench/install-wrk.sh"
+  "$loadgen" tickets --url "$url" --key "$key" --count 1000 --out "$work/tickets"
+  PD_MODE=bulk PD_KEY="$key" PD_TICKETS="$work/tickets" PD_BULK=1000 wrk -t2 -c4 -d"${BULK_S}s" \
+    --timeout 10s -s "$root/scripts/bench/wrk.lua" "$url" | tail -1
+fi
 for _ in $(seq 300); do
   done_="$(curl -sf "$url/v1/log" | python3 -c 'import json,sys
 l = json.load(sys.stdin); print(int(l["sealed"] == l["log_size"] and l["final_batches"] == l["batches"]))')"
