@@ -405,7 +405,8 @@ macro_rules! impl_sql_store {
                     q.push(sql::UPSERT_TIPS_TAIL);
                     q.build().execute(&mut *tx).await?;
                 }
-                for chunk in imported.records[kept..].chunks($crate::log::sql_store::ROWS_PER_STATEMENT) {
+                let fresh = &imported.records[kept..];
+                for chunk in fresh.chunks($crate::log::sql_store::ROWS_PER_STATEMENT) {
                     let mut q = sqlx::QueryBuilder::<$db>::new(sql::INSERT_EVENTS);
                     q.push_values(chunk, |mut row, r| {
                         row.push_bind(r.index as i64)
