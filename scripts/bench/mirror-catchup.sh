@@ -17,23 +17,12 @@ bin="${PROOFDESK_BIN:-$target_dir/release/proofdesk}"
 loadgen="$target_dir/release/examples/loadgen"
 mkdir -p "$target_dir/bench"
 fill="${FILL:-100000}"
-operator_key="0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 work="$(mktemp -d)"; pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-ap="$(free_port)"; "$root/.tools/bin/anvil" --port "$ap" --block-time 1 --silent & pids+=($!)
-rpc="http://127.0.0.1:$ap"
-for _ in $(seq 50); do curl -sf -X POST -H 'content-type: application/json' \
-    --data '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$rpc" >/dev/null && break; sleep 0.2; done
-db="sqlite://$work/m.db"
-contract="$(PROOFDESK_OPERATOR_KEY="$operator_key" "$bin" deploy --rpc "$rpc" 2>/dev/null)"
-key="$("$bin" keys create --database "$db" --new-database --scopes ingest --label m 2>/dev/null)"
+. "$root/scripts/bench/local-log.sh"
+start_local_log
 audit_key="$("$bin" keys create --database "$db" --scopes audit --label m-audit 2>/dev/null)"
-port="$(free_port)"; url="http://127.0.0.1:$port"
-PROOFDESK_OPERATOR_KEY="$operator_key" RUST_LOG=warn "$bin" serve --database "$db" --listen "127.0.0.1:$port" --rpc "$rpc" --contract "$contract" --confirmations 3 --ip-rate 1000000 --ip-burst 2000000 --key-rate 1000000 --key-burst 2000000 2>"$work/server.log" &
-pids+=($!)
-for _ in $(seq 100); do curl -sf "$url/readyz" >/dev/null && break; sleep 0.2; done
 "$loadgen" fill --url "$url" --key "$key" --until "$fill" --out "$work/filled" >/dev/null
 if [ "${BULK_S:-0}" != 0 ]; then
   "$root/scripts/bench/install-wrk.sh"
